@@ -1,0 +1,591 @@
+//! Online clustering: each article, in date order, joins the most similar live event or
+//! starts one; each new event joins the most similar live story or starts one.
+//!
+//! The clusterer is the pipeline's stateful coordination point. It keeps only *live* events
+//! and stories in memory (recently active ones), so its state grows with the news of the last
+//! days, not with the archive. It does no I/O: the pipeline restores it from the store and
+//! writes back what [`Clusterer::take_changes`] returns. The clock is the newest publication
+//! time seen, passed in with each article; undated articles do not move it.
+//!
+//! Similarity is lexical by default (TF-IDF over a live vocabulary, plus shared entities and
+//! time distance). Another signal, such as sentence embeddings, plugs in as an extra score in
+//! [`ArticleFeatures`] without changing the flow.
+
+mod vector;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use vector::{tfidf, Centroid, TermId, Vocab};
+
+use crate::core::{EventId, StoryId};
+
+/// Settings of the clusterer. One default serves every data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// Minimum combined similarity for an article to join an event.
+    pub event_threshold: f32,
+    /// Minimum similarity for a new event to join a story.
+    pub story_threshold: f32,
+    /// Share of the event score that comes from shared entities (the rest is TF-IDF).
+    pub entity_weight: f32,
+    /// An event takes no new articles this many days after its last one.
+    pub event_window_days: f32,
+    /// Time-decay scale: at this many days apart, similarity is halved.
+    pub event_half_life_days: f32,
+    /// A story takes no new events this many days after its last article.
+    pub story_window_days: f32,
+    /// At most this many events stay in memory; the least recently active retire first.
+    pub max_live_events: usize,
+    /// At most this many terms per centroid (heaviest kept).
+    pub max_centroid_terms: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            event_threshold: 0.25,
+            story_threshold: 0.18,
+            entity_weight: 0.3,
+            event_window_days: 5.0,
+            event_half_life_days: 3.0,
+            story_window_days: 45.0,
+            max_live_events: 20_000,
+            max_centroid_terms: 400,
+        }
+    }
+}
+
+/// What the clusterer needs to know about one article.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFeatures {
+    /// Stemmed content terms, repeated as often as they occur.
+    pub terms: Vec<String>,
+    /// Canonical entity keys (lower-cased names).
+    pub entities: Vec<String>,
+    pub time: Option<DateTime<Utc>>,
+    /// The event of the article this one copies, when dedup found one.
+    pub copy_of_event: Option<EventId>,
+}
+
+/// Where an article went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assignment {
+    pub event: EventId,
+    pub story: StoryId,
+    pub new_event: bool,
+    pub new_story: bool,
+    pub similarity: f32,
+}
+
+/// A live event's running state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventState {
+    pub id: EventId,
+    pub story: StoryId,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+    pub n_articles: u64,
+    pub centroid: Centroid,
+    pub entities: HashMap<String, u32>,
+    /// Order of the last update, for retiring the least recently active.
+    pub last_seq: u64,
+}
+
+/// A live story's running state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryState {
+    pub id: StoryId,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+    pub n_articles: u64,
+    pub n_events: u64,
+    pub centroid: Centroid,
+    pub last_seq: u64,
+}
+
+/// Everything that changed since the last [`Clusterer::take_changes`], for the store.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub terms: Vec<(TermId, String, u32)>,
+    pub n_docs: u64,
+    pub events: Vec<EventState>,
+    pub stories: Vec<StoryState>,
+    /// Events and stories leaving memory (already included above if they changed).
+    pub retired_events: Vec<EventId>,
+    pub retired_stories: Vec<StoryId>,
+}
+
+pub struct Clusterer {
+    config: ClusterConfig,
+    vocab: Vocab,
+    events: HashMap<EventId, EventState>,
+    stories: HashMap<StoryId, StoryState>,
+    /// Live events by entity key, for finding candidates fast.
+    by_entity: HashMap<String, HashSet<EventId>>,
+    /// Live events by term, for finding candidates fast.
+    by_term: HashMap<TermId, HashSet<EventId>>,
+    next_event: EventId,
+    next_story: StoryId,
+    clock: Option<DateTime<Utc>>,
+    seq: u64,
+    dirty_events: HashSet<EventId>,
+    dirty_stories: HashSet<StoryId>,
+}
+
+/// Terms of an article used to find candidate events: its most telling ones.
+const CANDIDATE_TERMS: usize = 12;
+
+impl Clusterer {
+    pub fn new(config: ClusterConfig) -> Clusterer {
+        Clusterer::restore(
+            config,
+            Vocab::default(),
+            Vec::new(),
+            Vec::new(),
+            1,
+            1,
+            None,
+            0,
+        )
+    }
+
+    /// Rebuilds the clusterer from stored state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restore(
+        config: ClusterConfig,
+        vocab: Vocab,
+        events: Vec<EventState>,
+        stories: Vec<StoryState>,
+        next_event: EventId,
+        next_story: StoryId,
+        clock: Option<DateTime<Utc>>,
+        seq: u64,
+    ) -> Clusterer {
+        let mut c = Clusterer {
+            config,
+            vocab,
+            events: HashMap::new(),
+            stories: stories.into_iter().map(|s| (s.id, s)).collect(),
+            by_entity: HashMap::new(),
+            by_term: HashMap::new(),
+            next_event,
+            next_story,
+            clock,
+            seq,
+            dirty_events: HashSet::new(),
+            dirty_stories: HashSet::new(),
+        };
+        for e in events {
+            c.index_event(&e);
+            c.events.insert(e.id, e);
+        }
+        c
+    }
+
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn clock(&self) -> Option<DateTime<Utc>> {
+        self.clock
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn n_live_events(&self) -> usize {
+        self.events.len()
+    }
+
+    fn index_event(&mut self, e: &EventState) {
+        for key in e.entities.keys() {
+            self.by_entity.entry(key.clone()).or_default().insert(e.id);
+        }
+        for &t in e.centroid.weights.keys() {
+            self.by_term.entry(t).or_default().insert(e.id);
+        }
+    }
+
+    fn unindex_event(&mut self, e: &EventState) {
+        for key in e.entities.keys() {
+            if let Some(set) = self.by_entity.get_mut(key) {
+                set.remove(&e.id);
+                if set.is_empty() {
+                    self.by_entity.remove(key);
+                }
+            }
+        }
+        for t in e.centroid.weights.keys() {
+            if let Some(set) = self.by_term.get_mut(t) {
+                set.remove(&e.id);
+                if set.is_empty() {
+                    self.by_term.remove(t);
+                }
+            }
+        }
+    }
+
+    /// Assigns one article. Articles must come in date order within a run for the time
+    /// windows to mean anything; undated ones may come anywhere.
+    pub fn assign(&mut self, features: &ArticleFeatures) -> Assignment {
+        self.seq += 1;
+        if let Some(t) = features.time {
+            if self.clock.is_none_or(|c| t > c) {
+                self.clock = Some(t);
+            }
+        }
+        let counts = self.vocab.counts(&features.terms);
+        self.vocab.add_document(&counts);
+        let vector = tfidf(&counts, &self.vocab);
+        let entities: HashSet<&str> = features.entities.iter().map(String::as_str).collect();
+
+        let copy_target = features
+            .copy_of_event
+            .filter(|e| self.events.contains_key(e));
+        let (best, similarity) = match copy_target {
+            Some(e) => (Some(e), 1.0),
+            None => self.best_event(&vector, &entities, features.time),
+        };
+        match best {
+            Some(event_id) => {
+                let story = self.add_to_event(event_id, &counts, features);
+                Assignment {
+                    event: event_id,
+                    story,
+                    new_event: false,
+                    new_story: false,
+                    similarity,
+                }
+            }
+            None => {
+                let (story, new_story) = self.story_for_new_event(&vector, features.time);
+                let id = self.next_event;
+                self.next_event += 1;
+                let mut centroid = Centroid::default();
+                centroid.add(&counts, &self.vocab, self.config.max_centroid_terms);
+                let mut ents = HashMap::new();
+                for e in &features.entities {
+                    *ents.entry(e.clone()).or_default() += 1;
+                }
+                let event = EventState {
+                    id,
+                    story,
+                    first_time: features.time,
+                    last_time: features.time,
+                    n_articles: 1,
+                    centroid,
+                    entities: ents,
+                    last_seq: self.seq,
+                };
+                self.index_event(&event);
+                self.events.insert(id, event);
+                self.dirty_events.insert(id);
+                self.update_story(story, &counts, features.time, true);
+                Assignment {
+                    event: id,
+                    story,
+                    new_event: true,
+                    new_story,
+                    similarity,
+                }
+            }
+        }
+    }
+
+    fn days_apart(
+        a: Option<DateTime<Utc>>,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+    ) -> Option<f32> {
+        let t = a?;
+        let (first, last) = (first?, last?);
+        let secs = if t < first {
+            (first - t).num_seconds()
+        } else if t > last {
+            (t - last).num_seconds()
+        } else {
+            0
+        };
+        Some(secs as f32 / 86_400.0)
+    }
+
+    fn best_event(
+        &self,
+        vector: &[(TermId, f32)],
+        entities: &HashSet<&str>,
+        time: Option<DateTime<Utc>>,
+    ) -> (Option<EventId>, f32) {
+        let mut candidates: HashSet<EventId> = HashSet::new();
+        for e in entities {
+            if let Some(ids) = self.by_entity.get(*e) {
+                candidates.extend(ids);
+            }
+        }
+        let mut top: Vec<(TermId, f32)> = vector.to_vec();
+        top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        for (t, _) in top.iter().take(CANDIDATE_TERMS) {
+            if let Some(ids) = self.by_term.get(t) {
+                candidates.extend(ids);
+            }
+        }
+        let cfg = &self.config;
+        let mut best: Option<(EventId, f32)> = None;
+        for id in candidates {
+            let Some(e) = self.events.get(&id) else {
+                continue;
+            };
+            let gap = Self::days_apart(time, e.first_time, e.last_time);
+            if gap.is_some_and(|g| g > cfg.event_window_days) {
+                continue;
+            }
+            let lexical = e.centroid.cosine(vector, &self.vocab);
+            let entity = entity_overlap(entities, &e.entities);
+            let mut score = (1.0 - cfg.entity_weight) * lexical + cfg.entity_weight * entity;
+            if let Some(g) = gap {
+                score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
+            }
+            if score >= cfg.event_threshold
+                && best.is_none_or(|(bid, bs)| score > bs || (score == bs && id < bid))
+            {
+                best = Some((id, score));
+            }
+        }
+        match best {
+            Some((id, s)) => (Some(id), s),
+            None => (None, 0.0),
+        }
+    }
+
+    fn add_to_event(
+        &mut self,
+        id: EventId,
+        counts: &[(TermId, f32)],
+        f: &ArticleFeatures,
+    ) -> StoryId {
+        let max_terms = self.config.max_centroid_terms;
+        let Some(mut e) = self.events.remove(&id) else {
+            return 0;
+        };
+        self.unindex_event(&e);
+        e.centroid.add(counts, &self.vocab, max_terms);
+        for ent in &f.entities {
+            *e.entities.entry(ent.clone()).or_default() += 1;
+        }
+        e.n_articles += 1;
+        if let Some(t) = f.time {
+            e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));
+            e.last_time = Some(e.last_time.map_or(t, |x| x.max(t)));
+        }
+        e.last_seq = self.seq;
+        let story = e.story;
+        self.index_event(&e);
+        self.events.insert(id, e);
+        self.dirty_events.insert(id);
+        self.update_story(story, counts, f.time, false);
+        story
+    }
+
+    fn story_for_new_event(
+        &mut self,
+        vector: &[(TermId, f32)],
+        time: Option<DateTime<Utc>>,
+    ) -> (StoryId, bool) {
+        let cfg = &self.config;
+        let mut best: Option<(StoryId, f32)> = None;
+        for s in self.stories.values() {
+            let gap = Self::days_apart(time, s.first_time, s.last_time);
+            if gap.is_some_and(|g| g > cfg.story_window_days) {
+                continue;
+            }
+            let score = s.centroid.cosine(vector, &self.vocab);
+            if score >= cfg.story_threshold
+                && best.is_none_or(|(bid, bs)| score > bs || (score == bs && s.id < bid))
+            {
+                best = Some((s.id, score));
+            }
+        }
+        if let Some((id, _)) = best {
+            return (id, false);
+        }
+        let id = self.next_story;
+        self.next_story += 1;
+        self.stories.insert(
+            id,
+            StoryState {
+                id,
+                first_time: None,
+                last_time: None,
+                n_articles: 0,
+                n_events: 0,
+                centroid: Centroid::default(),
+                last_seq: self.seq,
+            },
+        );
+        (id, true)
+    }
+
+    fn update_story(
+        &mut self,
+        id: StoryId,
+        counts: &[(TermId, f32)],
+        time: Option<DateTime<Utc>>,
+        new_event: bool,
+    ) {
+        let max_terms = self.config.max_centroid_terms;
+        if let Some(s) = self.stories.get_mut(&id) {
+            s.centroid.add(counts, &self.vocab, max_terms);
+            s.n_articles += 1;
+            s.n_events += u64::from(new_event);
+            if let Some(t) = time {
+                s.first_time = Some(s.first_time.map_or(t, |x| x.min(t)));
+                s.last_time = Some(s.last_time.map_or(t, |x| x.max(t)));
+            }
+            s.last_seq = self.seq;
+            self.dirty_stories.insert(id);
+        }
+    }
+
+    /// Hands over what changed since the last call and retires events and stories that can
+    /// no longer take articles, freeing their memory. Call after each committed batch.
+    pub fn take_changes(&mut self) -> Changes {
+        let mut changes = Changes {
+            terms: self.vocab.take_pending(),
+            n_docs: self.vocab.n_docs(),
+            ..Changes::default()
+        };
+        changes.events = self
+            .dirty_events
+            .drain()
+            .filter_map(|id| self.events.get(&id).cloned())
+            .collect();
+        changes.stories = self
+            .dirty_stories
+            .drain()
+            .filter_map(|id| self.stories.get(&id).cloned())
+            .collect();
+        changes.events.sort_by_key(|e| e.id);
+        changes.stories.sort_by_key(|s| s.id);
+
+        let cfg = self.config.clone();
+        let clock = self.clock;
+        let expired = |last: Option<DateTime<Utc>>, window: f32| match (clock, last) {
+            (Some(c), Some(l)) => (c - l).num_seconds() as f32 / 86_400.0 > window,
+            _ => false,
+        };
+        let mut retire: Vec<EventId> = self
+            .events
+            .values()
+            .filter(|e| expired(e.last_time, cfg.event_window_days))
+            .map(|e| e.id)
+            .collect();
+        if self.events.len() - retire.len() > cfg.max_live_events {
+            let gone: HashSet<EventId> = retire.iter().copied().collect();
+            let mut rest: Vec<(u64, EventId)> = self
+                .events
+                .values()
+                .filter(|e| !gone.contains(&e.id))
+                .map(|e| (e.last_seq, e.id))
+                .collect();
+            rest.sort_unstable();
+            let excess = rest.len() - cfg.max_live_events;
+            retire.extend(rest.into_iter().take(excess).map(|(_, id)| id));
+        }
+        for id in &retire {
+            if let Some(e) = self.events.remove(id) {
+                self.unindex_event(&e);
+            }
+        }
+        let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
+        let retire_stories: Vec<StoryId> = self
+            .stories
+            .values()
+            .filter(|s| {
+                !live_stories.contains(&s.id) && expired(s.last_time, cfg.story_window_days)
+            })
+            .map(|s| s.id)
+            .collect();
+        for id in &retire_stories {
+            self.stories.remove(id);
+        }
+        changes.retired_events = retire;
+        changes.retired_stories = retire_stories;
+        changes
+    }
+}
+
+/// Cosine of binary entity sets.
+fn entity_overlap(article: &HashSet<&str>, event: &HashMap<String, u32>) -> f32 {
+    if article.is_empty() || event.is_empty() {
+        return 0.0;
+    }
+    let shared = article.iter().filter(|e| event.contains_key(**e)).count();
+    shared as f32 / ((article.len() * event.len()) as f32).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn features(text: &str, ents: &[&str], day: Option<u32>) -> ArticleFeatures {
+        ArticleFeatures {
+            terms: text.split_whitespace().map(String::from).collect(),
+            entities: ents.iter().map(|s| s.to_string()).collect(),
+            time: day.map(|d| Utc.with_ymd_and_hms(2024, 3, d, 12, 0, 0).unwrap()),
+            copy_of_event: None,
+        }
+    }
+
+    #[test]
+    fn similar_articles_share_an_event_and_others_do_not() {
+        let mut c = Clusterer::new(ClusterConfig::default());
+        let a = c.assign(&features(
+            "quake strike coast tsunami warn",
+            &["chile"],
+            Some(1),
+        ));
+        let b = c.assign(&features("quake coast tsunami damag", &["chile"], Some(1)));
+        let x = c.assign(&features(
+            "parliament vote budget approv",
+            &["germany"],
+            Some(2),
+        ));
+        assert!(a.new_event && a.new_story);
+        assert_eq!((b.event, b.new_event), (a.event, false));
+        assert_ne!(x.event, a.event);
+        assert_ne!(x.story, a.story);
+    }
+
+    #[test]
+    fn old_events_take_no_new_articles_and_retire() {
+        let mut c = Clusterer::new(ClusterConfig::default());
+        let a = c.assign(&features("quake strike coast tsunami", &["chile"], Some(1)));
+        let _ = c.assign(&features("unrelated market stock rally", &[], Some(20)));
+        let changes = c.take_changes();
+        assert!(changes.retired_events.contains(&a.event));
+        let b = c.assign(&features(
+            "quake strike coast tsunami",
+            &["chile"],
+            Some(21),
+        ));
+        assert_ne!(b.event, a.event);
+    }
+
+    #[test]
+    fn copies_join_the_event_of_their_original() {
+        let mut c = Clusterer::new(ClusterConfig::default());
+        let a = c.assign(&features("quake strike coast", &[], Some(1)));
+        let mut f = features("totally different words", &[], Some(1));
+        f.copy_of_event = Some(a.event);
+        assert_eq!(c.assign(&f).event, a.event);
+    }
+}

@@ -1,0 +1,256 @@
+//! Sparse term vectors and the live vocabulary (document frequencies) behind TF-IDF.
+
+use std::collections::HashMap;
+
+pub type TermId = u32;
+
+/// Term ids and document frequencies, growing as articles arrive.
+#[derive(Debug, Default)]
+pub struct Vocab {
+    ids: HashMap<String, TermId>,
+    terms: Vec<String>,
+    df: Vec<u32>,
+    n_docs: u64,
+    /// Document-frequency increments not yet written to the store.
+    pending: HashMap<TermId, u32>,
+}
+
+impl Vocab {
+    /// Rebuilds a vocabulary from stored `(id, term, df)` rows and the document count.
+    /// Ids must be dense from 0, as [`Vocab::take_pending`] hands them out.
+    pub fn restore(mut rows: Vec<(TermId, String, u32)>, n_docs: u64) -> Vocab {
+        rows.sort_by_key(|r| r.0);
+        let mut v = Vocab {
+            n_docs,
+            ..Vocab::default()
+        };
+        for (id, term, df) in rows {
+            debug_assert_eq!(id as usize, v.terms.len());
+            v.ids.insert(term.clone(), id);
+            v.terms.push(term);
+            v.df.push(df);
+        }
+        v
+    }
+
+    pub fn n_docs(&self) -> u64 {
+        self.n_docs
+    }
+
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn term(&self, id: TermId) -> &str {
+        &self.terms[id as usize]
+    }
+
+    /// Smoothed inverse document frequency.
+    pub fn idf(&self, id: TermId) -> f32 {
+        let df = self.df.get(id as usize).copied().unwrap_or(0) as f32;
+        ((self.n_docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+    }
+
+    /// Term frequencies of a document, interning new terms.
+    pub fn counts(&mut self, terms: &[String]) -> Vec<(TermId, f32)> {
+        let mut counts: HashMap<TermId, f32> = HashMap::new();
+        for t in terms {
+            let id = match self.ids.get(t) {
+                Some(&id) => id,
+                None => {
+                    let id = self.terms.len() as TermId;
+                    self.ids.insert(t.clone(), id);
+                    self.terms.push(t.clone());
+                    self.df.push(0);
+                    id
+                }
+            };
+            *counts.entry(id).or_default() += 1.0;
+        }
+        let mut v: Vec<(TermId, f32)> = counts.into_iter().collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+
+    /// Counts one more document containing these terms.
+    pub fn add_document(&mut self, counts: &[(TermId, f32)]) {
+        self.n_docs += 1;
+        for &(id, _) in counts {
+            self.df[id as usize] += 1;
+            *self.pending.entry(id).or_default() += 1;
+        }
+    }
+
+    /// `(id, term, df increment)` rows for every term changed since the last call.
+    pub fn take_pending(&mut self) -> Vec<(TermId, String, u32)> {
+        let mut rows: Vec<(TermId, String, u32)> = self
+            .pending
+            .drain()
+            .map(|(id, inc)| (id, self.terms[id as usize].clone(), inc))
+            .collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        rows
+    }
+}
+
+/// Sublinear term weight: a word said ten times is not ten times as telling.
+pub fn sublinear(tf: f32) -> f32 {
+    1.0 + tf.ln()
+}
+
+/// The L2-normalised TF-IDF vector of a document's term counts.
+pub fn tfidf(counts: &[(TermId, f32)], vocab: &Vocab) -> Vec<(TermId, f32)> {
+    let mut v: Vec<(TermId, f32)> = counts
+        .iter()
+        .map(|&(id, tf)| (id, sublinear(tf) * vocab.idf(id)))
+        .collect();
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in &mut v {
+            *w /= norm;
+        }
+    }
+    v
+}
+
+/// A cluster centroid: summed sublinear term weights of its members, without IDF, so that
+/// the live IDF applies at comparison time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Centroid {
+    pub weights: HashMap<TermId, f32>,
+    /// Norm of the IDF-weighted centroid, refreshed on every update.
+    norm: f32,
+}
+
+impl Centroid {
+    pub fn from_weights(weights: HashMap<TermId, f32>, vocab: &Vocab) -> Centroid {
+        let mut c = Centroid { weights, norm: 0.0 };
+        c.refresh_norm(vocab);
+        c
+    }
+
+    pub fn add(&mut self, counts: &[(TermId, f32)], vocab: &Vocab, max_terms: usize) {
+        for &(id, tf) in counts {
+            *self.weights.entry(id).or_default() += sublinear(tf);
+        }
+        if self.weights.len() > max_terms * 2 {
+            self.prune(max_terms, vocab);
+        }
+        self.refresh_norm(vocab);
+    }
+
+    pub fn merge(&mut self, other: &Centroid, vocab: &Vocab, max_terms: usize) {
+        for (&id, &w) in &other.weights {
+            *self.weights.entry(id).or_default() += w;
+        }
+        if self.weights.len() > max_terms * 2 {
+            self.prune(max_terms, vocab);
+        }
+        self.refresh_norm(vocab);
+    }
+
+    /// Keeps the `max_terms` heaviest terms (by weight × IDF): memory per cluster stays bounded.
+    fn prune(&mut self, max_terms: usize, vocab: &Vocab) {
+        let mut items: Vec<(TermId, f32)> = self.weights.drain().collect();
+        items.sort_unstable_by(|a, b| (b.1 * vocab.idf(b.0)).total_cmp(&(a.1 * vocab.idf(a.0))));
+        items.truncate(max_terms);
+        self.weights = items.into_iter().collect();
+    }
+
+    fn refresh_norm(&mut self, vocab: &Vocab) {
+        self.norm = self
+            .weights
+            .iter()
+            .map(|(&id, &w)| {
+                let x = w * vocab.idf(id);
+                x * x
+            })
+            .sum::<f32>()
+            .sqrt();
+    }
+
+    /// Cosine similarity with a normalised TF-IDF vector.
+    pub fn cosine(&self, v: &[(TermId, f32)], vocab: &Vocab) -> f32 {
+        if self.norm == 0.0 {
+            return 0.0;
+        }
+        let dot: f32 = v
+            .iter()
+            .filter_map(|&(id, w)| self.weights.get(&id).map(|c| c * vocab.idf(id) * w))
+            .sum();
+        dot / self.norm
+    }
+
+    /// Bytes for storage: `(term id u32, weight f32)` pairs, little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut items: Vec<(&TermId, &f32)> = self.weights.iter().collect();
+        items.sort_unstable_by_key(|e| *e.0);
+        let mut out = Vec::with_capacity(items.len() * 8);
+        for (id, w) in items {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn weights_from_bytes(bytes: &[u8]) -> HashMap<TermId, f32> {
+        bytes
+            .chunks_exact(8)
+            .map(|c| {
+                (
+                    u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                    f32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn centroid_cosine_prefers_shared_rare_terms() {
+        let mut vocab = Vocab::default();
+        let docs = [
+            "quake coast tsunami",
+            "quake coast damage",
+            "vote parliament budget",
+        ];
+        let mut centroid = Centroid::default();
+        for d in docs {
+            let c = vocab.counts(&terms(d));
+            vocab.add_document(&c);
+        }
+        let c0 = vocab.counts(&terms(docs[0]));
+        centroid.add(&c0, &vocab, 100);
+        let q1 = vocab.counts(&terms("quake tsunami warning"));
+        let q2 = vocab.counts(&terms("parliament budget vote"));
+        let s1 = centroid.cosine(&tfidf(&q1, &vocab), &vocab);
+        let s2 = centroid.cosine(&tfidf(&q2, &vocab), &vocab);
+        assert!(s1 > 0.4 && s2 == 0.0, "{s1} {s2}");
+    }
+
+    #[test]
+    fn centroid_round_trips_and_pending_df_drains() {
+        let mut vocab = Vocab::default();
+        let c = vocab.counts(&terms("a b b c"));
+        vocab.add_document(&c);
+        assert_eq!(vocab.take_pending().len(), 3);
+        assert!(vocab.take_pending().is_empty());
+        let mut centroid = Centroid::default();
+        centroid.add(&c, &vocab, 10);
+        let back =
+            Centroid::from_weights(Centroid::weights_from_bytes(&centroid.to_bytes()), &vocab);
+        assert_eq!(back, centroid);
+    }
+}

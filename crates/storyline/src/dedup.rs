@@ -1,0 +1,246 @@
+//! Near-duplicate detection: MinHash signatures over word shingles with LSH banding.
+//!
+//! Syndicated copies and light rewrites link to the first article seen ("the original"), so
+//! they are not counted as independent sources. The index is stateful and bounded: it holds
+//! the most recent `capacity` signatures, because copies of an article appear within days.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::core::ArticleId;
+
+/// Hash functions per signature.
+pub const N_HASHES: usize = 96;
+const ROWS_PER_BAND: usize = 4;
+
+/// Estimated Jaccard similarity of shingle sets from which two articles count as copies.
+pub const DUPLICATE_JACCARD: f32 = 0.6;
+/// Short texts (headlines) have few shingles, so one changed word moves Jaccard a lot;
+/// they must match more closely to count as copies.
+const SHORT_TEXT_WORDS: usize = 20;
+const SHORT_DUPLICATE_JACCARD: f32 = 0.8;
+
+/// A MinHash signature of an article's word shingles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    mins: [u32; N_HASHES],
+    short: bool,
+}
+
+impl Signature {
+    /// Signature of a sequence of lower-cased words: 3-word shingles, or 2-word shingles for
+    /// short texts. `None` for texts with no words.
+    pub fn from_words<S: AsRef<str>>(words: &[S]) -> Option<Signature> {
+        if words.is_empty() {
+            return None;
+        }
+        let short = words.len() < SHORT_TEXT_WORDS;
+        let k = if short { 2 } else { 3 }.min(words.len());
+        let mut mins = [u32::MAX; N_HASHES];
+        for shingle in words.windows(k) {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for w in shingle {
+                for b in w.as_ref().bytes().chain(std::iter::once(b' ')) {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+                }
+            }
+            for (i, m) in mins.iter_mut().enumerate() {
+                let v = splitmix64(h ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as u32;
+                if v < *m {
+                    *m = v;
+                }
+            }
+        }
+        Some(Signature { mins, short })
+    }
+
+    /// Estimated Jaccard similarity of the two shingle sets.
+    pub fn similarity(&self, other: &Signature) -> f32 {
+        let same = self
+            .mins
+            .iter()
+            .zip(other.mins.iter())
+            .filter(|(a, b)| a == b)
+            .count();
+        same as f32 / N_HASHES as f32
+    }
+
+    fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.mins
+            .chunks(ROWS_PER_BAND)
+            .enumerate()
+            .map(|(band, rows)| {
+                let mut h = band as u64;
+                for &r in rows {
+                    h = splitmix64(h ^ u64::from(r));
+                }
+                h
+            })
+    }
+
+    /// Bytes for storage: a flag byte, then the minima little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 4 * N_HASHES);
+        out.push(u8::from(self.short));
+        for m in self.mins {
+            out.extend_from_slice(&m.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
+        if bytes.len() != 1 + 4 * N_HASHES {
+            return None;
+        }
+        let mut mins = [0u32; N_HASHES];
+        for (m, chunk) in mins.iter_mut().zip(bytes[1..].chunks_exact(4)) {
+            *m = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        Some(Signature {
+            mins,
+            short: bytes[0] == 1,
+        })
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// What the index found for a new article.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DuplicateOf {
+    /// The original: the first article of the copy chain.
+    pub original: ArticleId,
+    pub similarity: f32,
+}
+
+/// The bounded LSH index of recent signatures.
+pub struct DedupIndex {
+    capacity: usize,
+    buckets: HashMap<u64, Vec<ArticleId>>,
+    entries: HashMap<ArticleId, (Signature, ArticleId)>,
+    order: VecDeque<ArticleId>,
+}
+
+impl DedupIndex {
+    pub fn new(capacity: usize) -> DedupIndex {
+        DedupIndex {
+            capacity: capacity.max(1),
+            buckets: HashMap::new(),
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The most similar recent article at or above the copy threshold, if any.
+    pub fn find(&self, sig: &Signature) -> Option<DuplicateOf> {
+        let threshold = if sig.short {
+            SHORT_DUPLICATE_JACCARD
+        } else {
+            DUPLICATE_JACCARD
+        };
+        let mut best: Option<(ArticleId, f32)> = None;
+        for key in sig.band_keys() {
+            for id in self.buckets.get(&key).into_iter().flatten() {
+                let Some((other, _)) = self.entries.get(id) else {
+                    continue;
+                };
+                let s = sig.similarity(other);
+                // Ties go to the older article, the likelier original.
+                if s >= threshold && best.is_none_or(|(bid, bs)| s > bs || (s == bs && *id < bid)) {
+                    best = Some((*id, s));
+                }
+            }
+        }
+        best.map(|(id, similarity)| DuplicateOf {
+            original: self.entries.get(&id).map_or(id, |(_, root)| *root),
+            similarity,
+        })
+    }
+
+    /// Adds an article; `original` is the root of its copy chain (itself if it is new).
+    pub fn insert(&mut self, id: ArticleId, sig: Signature, original: ArticleId) {
+        for key in sig.band_keys() {
+            self.buckets.entry(key).or_default().push(id);
+        }
+        self.entries.insert(id, (sig, original));
+        self.order.push_back(id);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.remove(old);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: ArticleId) {
+        if let Some((sig, _)) = self.entries.remove(&id) {
+            for key in sig.band_keys() {
+                if let Some(ids) = self.buckets.get_mut(&key) {
+                    ids.retain(|&x| x != id);
+                    if ids.is_empty() {
+                        self.buckets.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(text: &str) -> Signature {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        Signature::from_words(&words).unwrap()
+    }
+
+    const BASE: &str = "the minister arrived in the capital on tuesday for talks with the \
+        president about the new trade agreement which both sides hope to sign before the end \
+        of the month after years of difficult negotiations over tariffs and quotas";
+
+    #[test]
+    fn copies_and_light_rewrites_link_to_the_original() {
+        let mut index = DedupIndex::new(100);
+        index.insert(1, sig(BASE), 1);
+        let copy = format!("{BASE} reuters");
+        let found = index.find(&sig(&copy)).expect("copy found");
+        assert_eq!(found.original, 1);
+        index.insert(2, sig(&copy), found.original);
+        let rewrite = BASE.replace("tuesday", "wednesday");
+        assert_eq!(index.find(&sig(&rewrite)).map(|d| d.original), Some(1));
+        let other = "a powerful earthquake struck off the coast early on sunday killing at \
+            least twelve people and destroying hundreds of homes in fishing villages nearby";
+        assert_eq!(index.find(&sig(other)), None);
+    }
+
+    #[test]
+    fn index_forgets_beyond_capacity() {
+        let mut index = DedupIndex::new(1);
+        index.insert(1, sig(BASE), 1);
+        index.insert(
+            2,
+            sig("completely different words here about sports and football games today"),
+            2,
+        );
+        assert_eq!(index.len(), 1);
+        assert_eq!(index.find(&sig(BASE)), None);
+    }
+
+    #[test]
+    fn signature_round_trips_through_bytes() {
+        let s = sig(BASE);
+        assert_eq!(Signature::from_bytes(&s.to_bytes()), Some(s));
+    }
+}

@@ -1,0 +1,3 @@
+//! Scoring against gold labels. Evaluation only reads gold after the system has run.
+
+pub mod cluster;

@@ -1,0 +1,426 @@
+//! Named entities by capitalisation, title words and small gazetteers.
+//!
+//! A run of capitalised words ("Secretary of State Antony Blinken") is one candidate. Leading
+//! title words make it a person and are dropped from the name; a last word like "Council" makes
+//! it an organisation; the gazetteer and words like "Strip" make it a place. Across articles,
+//! [`canonical_entities`] folds variants under one name: a surname into the full name, an
+//! acronym into the words it abbreviates, "U.S." into "United States".
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::gazetteer::{
+    ALIASES, DEMONYMS, KNOWN_ORGS, NOT_NAMES, ORG_SUFFIXES, PERSON_TITLES, PLACES, PLACE_SUFFIXES,
+};
+use crate::core::{Entity, EntityKind, Sentence, Span};
+
+/// One mention of a name in an article.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// The name as written, without titles or possessive.
+    pub name: String,
+    pub kind: EntityKind,
+    pub span: Span,
+    /// A lone capitalised word at the start of a sentence may be an ordinary word.
+    pub sentence_initial: bool,
+}
+
+struct Token<'a> {
+    word: &'a str,
+    start: usize,
+    /// Punctuation after the word (comma, colon…) ends a name.
+    breaks_after: bool,
+}
+
+const CONNECTORS: &[&str] = &[
+    "of", "de", "del", "da", "bin", "ibn", "al", "van", "von", "der", "la", "le",
+];
+
+/// Mentions of named entities in `text`, found sentence by sentence.
+pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
+    let mut out = Vec::new();
+    for sentence in sentences {
+        let tokens = tokenize(text, sentence.span);
+        let mut i = 0;
+        while i < tokens.len() {
+            if !is_capitalised(tokens[i].word) {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < tokens.len() && !tokens[j - 1].breaks_after {
+                let w = tokens[j].word;
+                let connector = CONNECTORS.contains(&w)
+                    && j + 1 < tokens.len()
+                    && is_capitalised(tokens[j + 1].word)
+                    && !tokens[j].breaks_after;
+                if is_capitalised(w) || connector {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if let Some(m) = classify(text, &tokens[i..j], i == 0) {
+                out.push(m);
+            }
+            i = j;
+        }
+    }
+    out
+}
+
+fn tokenize(text: &str, span: Span) -> Vec<Token<'_>> {
+    let s = span.slice(text);
+    let mut out = Vec::new();
+    let mut offset = span.start;
+    for raw in s.split(' ') {
+        let start_in_raw = raw.len() - raw.trim_start_matches(is_open_punct).len();
+        let core = raw.trim_start_matches(is_open_punct);
+        let trimmed = core.trim_end_matches(is_close_punct);
+        let breaks_after = trimmed.len() < core.len() && !trimmed.ends_with('.');
+        // Keep the period of abbreviations like "U.S." but not a sentence-final one.
+        let mut word = trimmed;
+        for suffix in ["'s", "’s", "'", "’"] {
+            if let Some(w) = word.strip_suffix(suffix) {
+                word = w;
+                break;
+            }
+        }
+        let word = if word.ends_with('.') && word.matches('.').count() == 1 {
+            &word[..word.len() - 1]
+        } else {
+            word
+        };
+        if !word.is_empty() {
+            out.push(Token {
+                word,
+                start: offset + start_in_raw,
+                breaks_after: breaks_after || trimmed.ends_with('.') && !word.contains('.'),
+            });
+        }
+        offset += raw.len() + 1;
+    }
+    out
+}
+
+fn is_open_punct(c: char) -> bool {
+    matches!(c, '"' | '\'' | '(' | '[' | '“' | '‘' | '`')
+}
+
+fn is_close_punct(c: char) -> bool {
+    matches!(
+        c,
+        '"' | ')' | ']' | '”' | ',' | ';' | ':' | '!' | '?' | '.' | '`'
+    ) || (c == '\'' || c == '’')
+}
+
+fn is_capitalised(word: &str) -> bool {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(c) if c.is_uppercase() => true,
+        // "al-Hadath", "el-Sisi"
+        Some('a' | 'e') => {
+            (word.starts_with("al-") || word.starts_with("el-"))
+                && word[3..].starts_with(char::is_uppercase)
+        }
+        _ => false,
+    }
+}
+
+fn classify(text: &str, run: &[Token<'_>], sentence_initial: bool) -> Option<Mention> {
+    let lower = |t: &Token<'_>| t.word.to_lowercase();
+    // Drop leading words that are not names ("The", "Despite").
+    let mut run = run;
+    let mut at_start = sentence_initial;
+    while let Some(first) = run.first() {
+        let acronym =
+            first.word.len() > 1 && first.word.chars().all(|c| c.is_uppercase() || c == '.');
+        if (NOT_NAMES.contains(&lower(first).as_str()) && !acronym)
+            || CONNECTORS.contains(&first.word)
+        {
+            run = &run[1..];
+            at_start = false;
+        } else {
+            break;
+        }
+    }
+    while run.last().is_some_and(|t| CONNECTORS.contains(&t.word)) {
+        run = &run[..run.len() - 1];
+    }
+    let last = run.last()?;
+    let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
+    let last_lower = lower(last);
+    let mention = |run: &[Token<'_>], kind, initial: bool| {
+        let (first, last) = (run.first()?, run.last()?);
+        let span = Span {
+            start: first.start,
+            end: last.start + last.word.len(),
+        };
+        Some(Mention {
+            name: span.slice(text).to_string(),
+            kind,
+            span,
+            sentence_initial: initial && run.len() == 1,
+        })
+    };
+    if ORG_SUFFIXES.contains(&last_lower.as_str()) || KNOWN_ORGS.contains(&full_lower.as_str()) {
+        return mention(run, EntityKind::Organization, at_start);
+    }
+    // Leading titles: "Secretary of State Antony Blinken", "Prime Minister Netanyahu".
+    let mut k = 0;
+    while k < run.len() {
+        let w = lower(&run[k]);
+        let w = w.trim_end_matches('.');
+        if PERSON_TITLES.contains(&w) || (k > 0 && CONNECTORS.contains(&run[k].word)) {
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if k > 0 && k < run.len() {
+        let rest = &run[k..];
+        let rest_lower = rest.iter().map(lower).collect::<Vec<_>>().join(" ");
+        if !is_place(&rest_lower) {
+            return mention(rest, EntityKind::Person, false);
+        }
+        return mention(rest, EntityKind::Place, at_start);
+    }
+    if k == run.len() && !KNOWN_ORGS.contains(&full_lower.as_str()) {
+        // Only titles ("Prime Minister"), or a title word alone ("Secretary").
+        if !is_place(&full_lower) {
+            return None;
+        }
+    }
+    if is_place(&full_lower) || PLACE_SUFFIXES.contains(&last_lower.as_str()) && run.len() > 1 {
+        return mention(run, EntityKind::Place, at_start);
+    }
+    if run.len() == 1 {
+        let w = last.word;
+        if DEMONYMS.contains(&last_lower.as_str()) {
+            return None;
+        }
+        let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+        if (2..=6).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase()) {
+            return mention(run, EntityKind::Organization, at_start);
+        }
+        return mention(run, EntityKind::Other, at_start);
+    }
+    let plain_words = run.iter().all(|t| {
+        t.word
+            .chars()
+            .all(|c| c.is_alphabetic() || c == '-' || c == '.')
+    });
+    if run.len() <= 4 && plain_words && !DEMONYMS.contains(&lower(&run[0]).as_str()) {
+        return mention(run, EntityKind::Person, at_start);
+    }
+    mention(run, EntityKind::Other, at_start)
+}
+
+fn is_place(lower: &str) -> bool {
+    let canon = alias(lower).map(str::to_lowercase);
+    let key = canon.as_deref().unwrap_or(lower);
+    PLACES.contains(&key)
+}
+
+fn alias(lower: &str) -> Option<&'static str> {
+    ALIASES.iter().find(|(a, _)| *a == lower).map(|(_, c)| *c)
+}
+
+/// Folds mentions from many articles into entities under canonical names.
+/// `mentions` pairs each mention with the external id of its article.
+pub fn canonical_entities<'a>(
+    mentions: impl IntoIterator<Item = (&'a str, &'a Mention)>,
+) -> Vec<Entity> {
+    struct Group {
+        name: String,
+        kinds: BTreeMap<EntityKind, usize>,
+        aliases: BTreeMap<String, usize>,
+        articles: Vec<String>,
+        mentions: usize,
+        only_initial: bool,
+    }
+    let mut groups: HashMap<String, Group> = HashMap::new();
+    for (article, m) in mentions {
+        let lower = m.name.to_lowercase();
+        let name = alias(&lower)
+            .map(str::to_string)
+            .unwrap_or_else(|| m.name.clone());
+        let key = name.to_lowercase();
+        let g = groups.entry(key).or_insert_with(|| Group {
+            name: name.clone(),
+            kinds: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            articles: Vec::new(),
+            mentions: 0,
+            only_initial: true,
+        });
+        *g.kinds.entry(m.kind).or_default() += 1;
+        *g.aliases.entry(m.name.clone()).or_default() += 1;
+        if g.articles.last().map(String::as_str) != Some(article)
+            && !g.articles.iter().any(|a| a == article)
+        {
+            g.articles.push(article.to_string());
+        }
+        g.mentions += 1;
+        g.only_initial &= m.sentence_initial;
+    }
+    let kind_of = |g: &Group| {
+        g.kinds
+            .iter()
+            .filter(|(k, _)| **k != EntityKind::Other)
+            .max_by_key(|(_, n)| **n)
+            .map(|(k, _)| *k)
+            .unwrap_or(EntityKind::Other)
+    };
+    // Fold a surname ("Blinken") into the one person whose name ends with it, and an
+    // acronym ("CIA") into the one organisation whose initials it spells.
+    let keys: Vec<String> = groups.keys().cloned().collect();
+    let mut target: HashMap<String, String> = HashMap::new();
+    for key in &keys {
+        if key.contains(' ') {
+            continue;
+        }
+        let candidates: Vec<&String> = keys
+            .iter()
+            .filter(|other| {
+                let g = &groups[*other];
+                let words: Vec<&str> = other.split(' ').collect();
+                words.len() > 1
+                    && match kind_of(g) {
+                        EntityKind::Person => words.last() == Some(&key.as_str()),
+                        EntityKind::Organization => {
+                            let initials: String = words
+                                .iter()
+                                .filter(|w| !CONNECTORS.contains(w))
+                                .filter_map(|w| w.chars().next())
+                                .collect();
+                            initials == key.replace('.', "")
+                        }
+                        _ => false,
+                    }
+            })
+            .collect();
+        if let [only] = candidates.as_slice() {
+            target.insert(key.clone(), (*only).clone());
+        }
+    }
+    for (from, to) in target {
+        if let Some(g) = groups.remove(&from) {
+            if let Some(t) = groups.get_mut(&to) {
+                for (k, n) in g.kinds {
+                    if k != EntityKind::Other {
+                        *t.kinds.entry(k).or_default() += n;
+                    }
+                }
+                for (a, n) in g.aliases {
+                    *t.aliases.entry(a).or_default() += n;
+                }
+                for a in g.articles {
+                    if !t.articles.contains(&a) {
+                        t.articles.push(a);
+                    }
+                }
+                t.mentions += g.mentions;
+                t.only_initial = false;
+            }
+        }
+    }
+    let mut entities: Vec<Entity> = groups
+        .into_values()
+        .filter(|g| !(g.only_initial && kind_of(g) == EntityKind::Other))
+        .map(|g| {
+            let kind = kind_of(&g);
+            let mut aliases: Vec<String> = g.aliases.into_keys().filter(|a| *a != g.name).collect();
+            aliases.sort();
+            Entity {
+                name: g.name,
+                kind,
+                aliases,
+                mentions: g.mentions,
+                articles: g.articles,
+            }
+        })
+        .collect();
+    entities.sort_by(|a, b| {
+        b.mentions
+            .cmp(&a.mentions)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    entities
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::split_sentences;
+
+    fn found(text: &str) -> Vec<(String, EntityKind)> {
+        let sentences = split_sentences(text);
+        mentions(text, &sentences)
+            .into_iter()
+            .map(|m| (m.name, m.kind))
+            .collect()
+    }
+
+    #[test]
+    fn titles_make_people_and_suffixes_make_organisations() {
+        let got = found(
+            "US Secretary of State Antony Blinken met CIA director Bill Burns at the United \
+             Nations Security Council in New York on Tuesday.",
+        );
+        assert!(
+            got.contains(&("Antony Blinken".into(), EntityKind::Person)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Bill Burns".into(), EntityKind::Person)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("CIA".into(), EntityKind::Organization)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(
+                "United Nations Security Council".into(),
+                EntityKind::Organization
+            )),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("New York".into(), EntityKind::Place)),
+            "{got:?}"
+        );
+        assert!(!got.iter().any(|(n, _)| n == "Tuesday"), "{got:?}");
+    }
+
+    #[test]
+    fn variants_fold_under_one_canonical_name() {
+        let text = "Antony Blinken arrived in the U.S. capital. Blinken's aides said the \
+                    United States would act. Later Blinken spoke to the World Health \
+                    Organization and the WHO replied.";
+        let sentences = split_sentences(text);
+        let ms = mentions(text, &sentences);
+        let entities = canonical_entities(ms.iter().map(|m| ("a1", m)));
+        let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
+        let blinken = entities
+            .iter()
+            .find(|e| e.name == "Antony Blinken")
+            .expect("person");
+        assert_eq!(blinken.mentions, 3, "{entities:?}");
+        assert_eq!(blinken.aliases, vec!["Blinken".to_string()]);
+        let us = entities
+            .iter()
+            .find(|e| e.name == "United States")
+            .expect("place");
+        assert_eq!((us.kind, us.mentions), (EntityKind::Place, 2));
+        assert!(
+            !names.contains(&"Blinken") && !names.contains(&"U.S"),
+            "{names:?}"
+        );
+        let who = entities
+            .iter()
+            .find(|e| e.name == "World Health Organization")
+            .unwrap();
+        assert_eq!(who.mentions, 2, "{entities:?}");
+    }
+}

@@ -1,0 +1,282 @@
+//! Words, stemmed content terms and a content fingerprint.
+
+/// English stop words: function words that say nothing about what an article is about.
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "according",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "d",
+    "did",
+    "didn",
+    "do",
+    "does",
+    "doesn",
+    "doing",
+    "don",
+    "down",
+    "during",
+    "each",
+    "even",
+    "ever",
+    "few",
+    "for",
+    "friday",
+    "from",
+    "further",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "however",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "isn",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "last",
+    "like",
+    "ll",
+    "m",
+    "made",
+    "make",
+    "many",
+    "may",
+    "me",
+    "might",
+    "monday",
+    "more",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "new",
+    "news",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "per",
+    "re",
+    "report",
+    "reported",
+    "reports",
+    "s",
+    "said",
+    "same",
+    "saturday",
+    "say",
+    "says",
+    "she",
+    "should",
+    "since",
+    "so",
+    "some",
+    "still",
+    "such",
+    "sunday",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "though",
+    "through",
+    "thursday",
+    "to",
+    "told",
+    "too",
+    "tuesday",
+    "two",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "ve",
+    "very",
+    "was",
+    "wasn",
+    "we",
+    "wednesday",
+    "week",
+    "were",
+    "weren",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "won",
+    "would",
+    "year",
+    "years",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+];
+
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// Lower-cased words: runs of letters and digits. A possessive `'s` is dropped.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .map(|w| {
+            let w = w.trim_matches(['\'', '’']);
+            let w = w
+                .strip_suffix("'s")
+                .or_else(|| w.strip_suffix("’s"))
+                .unwrap_or(w);
+            w.to_lowercase().replace(['\'', '’'], "")
+        })
+        .filter(|w| !w.is_empty())
+}
+
+/// An English Snowball stemmer; cheap to create, shareable across threads.
+pub struct Stemmer(rust_stemmers::Stemmer);
+
+impl Stemmer {
+    pub fn english() -> Stemmer {
+        Stemmer(rust_stemmers::Stemmer::create(
+            rust_stemmers::Algorithm::English,
+        ))
+    }
+
+    pub fn stem<'a>(&self, word: &'a str) -> std::borrow::Cow<'a, str> {
+        self.0.stem(word)
+    }
+}
+
+/// Stemmed content terms of a text: stop words and one-letter words removed.
+pub fn content_terms(text: &str, stemmer: &Stemmer) -> Vec<String> {
+    words(text)
+        .filter(|w| w.chars().count() > 1 && !is_stopword(w))
+        .map(|w| stemmer.stem(&w).into_owned())
+        .collect()
+}
+
+/// A 64-bit fingerprint of a text's words (FNV-1a), stable across runs and platforms:
+/// the same words in the same order give the same value whatever the spacing or case.
+pub fn fingerprint(text: &str) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET;
+    for word in words(text) {
+        for b in word.bytes().chain(std::iter::once(b' ')) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopword_list_is_sorted_for_binary_search() {
+        let mut sorted = STOPWORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, STOPWORDS);
+    }
+
+    #[test]
+    fn terms_are_stemmed_content_words() {
+        let s = Stemmer::english();
+        assert_eq!(
+            content_terms(
+                "Blinken's talks in Doha: negotiations were progressing.",
+                &s
+            ),
+            vec!["blinken", "talk", "doha", "negoti", "progress"]
+        );
+    }
+
+    #[test]
+    fn fingerprint_ignores_case_and_spacing() {
+        assert_eq!(fingerprint("Hello,  World"), fingerprint("hello world"));
+        assert_ne!(fingerprint("hello world"), fingerprint("world hello"));
+    }
+}

@@ -1,0 +1,293 @@
+//! The one place that knows the order of the stages:
+//! read → normalize → dedup → cluster → extract → store.
+//!
+//! Records arrive in batches. The pure work of a batch (cleaning, sentences, terms, entities,
+//! signatures) runs in parallel; dedup and clustering then take the articles one at a time in
+//! date order; the batch and the clusterer's changes are committed in one transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cluster::{ArticleFeatures, ClusterConfig, Clusterer};
+use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
+use crate::dedup::{DedupIndex, Signature};
+use crate::error::{IngestError, Result};
+use crate::extract::{canonical_entities, mentions, Mention};
+use crate::ingest::Record;
+use crate::normalize::{self, Stemmer};
+use crate::store::{NewArticle, Store};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    pub cluster: ClusterConfig,
+    /// Articles per transaction: large enough to amortise commits, small enough that a crash
+    /// loses little work and progress stays visible.
+    pub batch_size: usize,
+    /// Recent articles the near-duplicate index remembers.
+    pub dedup_capacity: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            cluster: ClusterConfig::default(),
+            batch_size: 500,
+            dedup_capacity: 100_000,
+        }
+    }
+}
+
+/// What an ingest run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Records read, good or bad.
+    pub read: usize,
+    /// New articles stored.
+    pub stored: usize,
+    /// Articles whose id was stored already (by an earlier run or earlier in this one).
+    pub already_stored: usize,
+    /// Stored articles that are near-duplicates of an earlier article.
+    pub copies: usize,
+    pub new_events: usize,
+    pub new_stories: usize,
+    /// Bad records, each naming its file and line; they were skipped.
+    pub errors: Vec<String>,
+    /// Records kept despite a problem (e.g. an unreadable date).
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Progress after each committed batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub read: usize,
+    pub stored: usize,
+}
+
+/// One article after the pure stages.
+struct Analyzed {
+    record: Record,
+    sentences: Vec<Sentence>,
+    mentions: Vec<Mention>,
+    features: ArticleFeatures,
+    signature: Option<Signature>,
+    fingerprint: u64,
+}
+
+pub struct Pipeline {
+    store: Store,
+    clusterer: Clusterer,
+    dedup: DedupIndex,
+    config: PipelineConfig,
+}
+
+impl Pipeline {
+    /// Opens (or creates) the store and restores the clustering and dedup state from it.
+    pub fn open(db: &Path, config: PipelineConfig) -> Result<Pipeline> {
+        let store = Store::open(db)?;
+        let clusterer = store.restore_clusterer(config.cluster.clone())?;
+        let mut dedup = DedupIndex::new(config.dedup_capacity);
+        for (id, sig, original) in store.recent_signatures(config.dedup_capacity)? {
+            dedup.insert(id, sig, original);
+        }
+        Ok(Pipeline {
+            store,
+            clusterer,
+            dedup,
+            config,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Ingests records until the iterator ends. Bad records are reported and skipped; an
+    /// error is returned only when the store itself fails (then the current batch is rolled
+    /// back and everything committed before it stays).
+    pub fn ingest<I>(
+        &mut self,
+        records: I,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = std::result::Result<Record, IngestError>>,
+    {
+        let started = Instant::now();
+        let mut report = IngestReport::default();
+        let mut records = records.into_iter();
+        loop {
+            let mut batch = Vec::with_capacity(self.config.batch_size);
+            for item in records.by_ref() {
+                report.read += 1;
+                match item {
+                    Ok(r) => {
+                        report
+                            .warnings
+                            .extend(r.warnings.iter().map(|w| format!("{}: {w}", r.origin)));
+                        batch.push(r);
+                    }
+                    Err(e) => report.errors.push(e.to_string()),
+                }
+                if batch.len() >= self.config.batch_size {
+                    break;
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            self.ingest_batch(batch, &mut report)?;
+            progress(Progress {
+                read: report.read,
+                stored: report.stored,
+            });
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn ingest_batch(&mut self, batch: Vec<Record>, report: &mut IngestReport) -> Result<()> {
+        // Never store an article twice: drop ids stored before or seen earlier in the batch.
+        let ids: Vec<&str> = batch.iter().map(|r| r.article.id.as_str()).collect();
+        let stored = self.store.existing_ids(&ids)?;
+        let mut seen = HashSet::new();
+        let fresh: Vec<Record> = batch
+            .into_iter()
+            .filter(|r| {
+                let new = !stored.contains(&r.article.id) && seen.insert(r.article.id.clone());
+                if !new {
+                    report.already_stored += 1;
+                }
+                new
+            })
+            .collect();
+
+        let stemmer = Stemmer::english();
+        let mut analyzed: Vec<std::result::Result<Analyzed, IngestError>> = fresh
+            .into_par_iter()
+            .map(|r| analyze(r, &stemmer))
+            .collect();
+        let mut good = Vec::with_capacity(analyzed.len());
+        for a in analyzed.drain(..) {
+            match a {
+                Ok(a) => good.push(a),
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+        // Date order; undated articles after the dated ones, in input order.
+        good.sort_by_key(|a| {
+            (
+                a.record.article.published.is_none(),
+                a.record.article.published,
+            )
+        });
+
+        let seq_before = self.clusterer.seq();
+        let mut next_id = self.store.next_article_id()?;
+        let mut batch_events: HashMap<ArticleId, EventId> = HashMap::new();
+        let mut placed = Vec::with_capacity(good.len());
+        for mut a in good {
+            let row_id = next_id;
+            next_id += 1;
+            let copy = a.signature.as_ref().and_then(|s| self.dedup.find(s));
+            let duplicate_of = copy.map(|c| c.original);
+            if let Some(orig) = duplicate_of {
+                a.features.copy_of_event = match batch_events.get(&orig) {
+                    Some(&e) => Some(e),
+                    None => self.store.event_of(orig)?,
+                };
+            }
+            let assignment = self.clusterer.assign(&a.features);
+            if let Some(sig) = &a.signature {
+                self.dedup
+                    .insert(row_id, sig.clone(), duplicate_of.unwrap_or(row_id));
+            }
+            batch_events.insert(row_id, assignment.event);
+            report.new_events += usize::from(assignment.new_event);
+            report.new_stories += usize::from(assignment.new_story);
+            report.copies += usize::from(duplicate_of.is_some());
+            placed.push((
+                a,
+                row_id,
+                duplicate_of,
+                assignment.event,
+                self.clusterer.seq(),
+            ));
+        }
+        let changes = self.clusterer.take_changes();
+        let rows: Vec<NewArticle<'_>> = placed
+            .iter()
+            .map(|(a, row_id, duplicate_of, event, seq)| NewArticle {
+                row_id: *row_id,
+                article: &a.record.article,
+                origin: a.record.origin.to_string(),
+                fingerprint: a.fingerprint,
+                signature: a.signature.as_ref(),
+                duplicate_of: *duplicate_of,
+                event: *event,
+                seq: *seq,
+                sentences: &a.sentences,
+                mentions: &a.mentions,
+            })
+            .collect();
+        self.store.commit_batch(
+            &rows,
+            &changes,
+            seq_before,
+            self.clusterer.seq(),
+            self.clusterer.clock(),
+        )?;
+        report.stored += rows.len();
+        Ok(())
+    }
+}
+
+/// The pure, per-article stages: clean, split, tokenise, find entities, sign.
+fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyzed, IngestError> {
+    let cleaned = normalize::clean(&record.article.text);
+    if cleaned.trim().is_empty() {
+        return Err(IngestError {
+            location: record.origin.clone(),
+            message: format!(
+                "article {:?} has no text left after removing boilerplate",
+                record.article.id
+            ),
+        });
+    }
+    record.article.text = cleaned;
+    let article: &Article = &record.article;
+    let sentences = normalize::split_sentences(&article.text);
+    let found = mentions(&article.text, &sentences);
+    let mut terms = normalize::content_terms(&article.text, stemmer);
+    if let Some(title) = &article.title {
+        if !article.text.starts_with(title.as_str()) {
+            terms.extend(normalize::content_terms(title, stemmer));
+        }
+    }
+    let entities = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
+        .into_iter()
+        .filter(|e| e.kind != EntityKind::Other)
+        .map(|e| e.name.to_lowercase())
+        .collect();
+    let words: Vec<String> = normalize::words(&article.text).collect();
+    let signature = Signature::from_words(&words);
+    let fingerprint = normalize::fingerprint(&article.text);
+    let features = ArticleFeatures {
+        terms,
+        entities,
+        time: article.published,
+        copy_of_event: None,
+    };
+    Ok(Analyzed {
+        sentences,
+        mentions: found,
+        features,
+        signature,
+        fingerprint,
+        record,
+    })
+}

@@ -1,0 +1,148 @@
+//! The read side: assembles what a reader sees of a story (headline, cited summary,
+//! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::core::{Claim, Entity, EntityKind, EventId, Story, StoryId};
+use crate::error::Result;
+use crate::extract::canonical_entities;
+use crate::store::{Store, StoredArticle};
+use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
+
+/// One numbered source of a story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceEntry {
+    /// The number citations use: `[n]`.
+    pub n: usize,
+    pub id: String,
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    /// `None`: undated.
+    pub published: Option<DateTime<Utc>>,
+    pub event: EventId,
+    /// The source number of the article this one copies, when it is a near-duplicate.
+    pub copy_of: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventEntry {
+    pub id: EventId,
+    pub n_articles: usize,
+    /// Source numbers of its articles.
+    pub sources: Vec<usize>,
+}
+
+/// Everything `storyline show` prints about one story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryReport {
+    #[serde(flatten)]
+    pub story: Story,
+    pub summary: Vec<Claim>,
+    pub timeline: Timeline,
+    pub entities: Vec<Entity>,
+    pub events: Vec<EventEntry>,
+    pub sources: Vec<SourceEntry>,
+}
+
+/// Most entities a report lists: the main ones, by mentions.
+const MAX_ENTITIES: usize = 25;
+
+fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
+    articles
+        .iter()
+        .map(|a| SourceDoc {
+            article: &a.article,
+            sentences: &a.sentences,
+            is_copy: a
+                .duplicate_of
+                .is_some_and(|o| articles.iter().any(|x| x.row_id == o)),
+        })
+        .collect()
+}
+
+/// Stories, most recently active first, with headlines.
+pub fn list_stories(store: &Store, limit: usize, offset: usize) -> Result<Vec<Story>> {
+    store
+        .stories(limit, offset)?
+        .into_iter()
+        .map(|row| {
+            let articles = store.story_articles(row.id)?;
+            Ok(Story {
+                id: row.id,
+                headline: summarize::headline(&docs(&articles)),
+                first_published: row.first_time,
+                last_published: row.last_time,
+                n_articles: row.n_articles as usize,
+                n_events: row.n_events as usize,
+            })
+        })
+        .collect()
+}
+
+pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
+    let row = store.story(id)?;
+    let articles = store.story_articles(id)?;
+    let docs = docs(&articles);
+    let summary = summarize::summarize(&docs, &SummaryConfig::default());
+    let timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    let entities: Vec<Entity> = canonical_entities(
+        articles
+            .iter()
+            .flat_map(|a| a.mentions.iter().map(move |m| (a.article.id.as_str(), m))),
+    )
+    .into_iter()
+    .filter(|e| e.kind != EntityKind::Other || e.articles.len() > 1)
+    .take(MAX_ENTITIES)
+    .collect();
+    let number_of = |row_id| {
+        articles
+            .iter()
+            .position(|a| a.row_id == row_id)
+            .map(|i| i + 1)
+    };
+    let sources: Vec<SourceEntry> = articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| SourceEntry {
+            n: i + 1,
+            id: a.article.id.clone(),
+            title: a.article.title.clone(),
+            source: a.article.source.clone(),
+            url: a.article.url.clone(),
+            published: a.article.published,
+            event: a.event,
+            copy_of: a.duplicate_of.and_then(number_of),
+        })
+        .collect();
+    let mut events: Vec<EventEntry> = Vec::new();
+    for s in &sources {
+        match events.iter_mut().find(|e| e.id == s.event) {
+            Some(e) => {
+                e.n_articles += 1;
+                e.sources.push(s.n);
+            }
+            None => events.push(EventEntry {
+                id: s.event,
+                n_articles: 1,
+                sources: vec![s.n],
+            }),
+        }
+    }
+    Ok(StoryReport {
+        story: Story {
+            id,
+            headline: summarize::headline(&docs),
+            first_published: row.first_time,
+            last_published: row.last_time,
+            n_articles: row.n_articles as usize,
+            n_events: row.n_events as usize,
+        },
+        summary,
+        timeline,
+        entities,
+        events,
+        sources,
+    })
+}

@@ -1,0 +1,685 @@
+//! The embedded store: one SQLite file. The only module that writes SQL.
+//!
+//! Each ingest batch is one transaction holding its articles, their sentences and mentions,
+//! and the clusterer's changed state, so a crash leaves either the whole batch or none of it.
+//! WAL mode lets readers (CLI, API) read while an ingest writes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::cluster::{Centroid, Changes, ClusterConfig, Clusterer, EventState, StoryState, Vocab};
+use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
+use crate::dedup::Signature;
+use crate::error::{Error, Result};
+use crate::extract::Mention;
+
+/// Version of the schema this build writes. Stores from newer builds are refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// An article ready to be written, with everything the stages found.
+pub struct NewArticle<'a> {
+    pub row_id: ArticleId,
+    pub article: &'a Article,
+    pub origin: String,
+    pub fingerprint: u64,
+    pub signature: Option<&'a Signature>,
+    pub duplicate_of: Option<ArticleId>,
+    pub event: EventId,
+    pub seq: u64,
+    pub sentences: &'a [Sentence],
+    pub mentions: &'a [Mention],
+}
+
+/// An article as stored, with its analysis.
+#[derive(Debug, Clone)]
+pub struct StoredArticle {
+    pub row_id: ArticleId,
+    pub article: Article,
+    pub event: EventId,
+    pub duplicate_of: Option<ArticleId>,
+    pub sentences: Vec<Sentence>,
+    pub mentions: Vec<Mention>,
+}
+
+/// A story row: the numbers the store keeps about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryRow {
+    pub id: StoryId,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+    pub n_articles: u64,
+    pub n_events: u64,
+}
+
+/// How much the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub articles: u64,
+    pub duplicates: u64,
+    pub events: u64,
+    pub stories: u64,
+}
+
+fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+fn time_from_sql(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it (and its schema) on first use.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|e| Self::err(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn err(path: &Path, source: rusqlite::Error) -> Error {
+        Error::Store {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn e(&self, source: rusqlite::Error) -> Error {
+        Self::err(&self.path, source)
+    }
+
+    fn init(&self) -> Result<()> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| self.e(e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| self.e(e))?;
+        let has_meta: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| self.e(e))?
+            > 0;
+        if has_meta {
+            let found: i64 = self
+                .meta("schema_version")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if found > SCHEMA_VERSION || found < 1 {
+                return Err(Error::SchemaVersion {
+                    path: self.path.clone(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("schema.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+            [SCHEMA_VERSION.to_string()],
+        )
+        .map_err(|e| self.e(e))?;
+        tx.commit().map_err(|e| self.e(e))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.e(e))
+    }
+
+    /// Rebuilds the clusterer from the live events and stories and the vocabulary.
+    pub fn restore_clusterer(&self, config: ClusterConfig) -> Result<Clusterer> {
+        let n_docs: u64 = self
+            .meta("n_docs")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let seq: u64 = self.meta("seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let clock = time_from_sql(self.meta("clock")?);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, term, df FROM vocab")
+            .map_err(|e| self.e(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        let vocab = Vocab::restore(rows, n_docs);
+
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq
+                 FROM events WHERE live = 1",
+            )
+            .map_err(|e| self.e(e))?;
+        let raw_events = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, u64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, u64>(7)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        let events = raw_events
+            .into_iter()
+            .map(
+                |(id, story, first, last, n, centroid, ents, last_seq)| EventState {
+                    id,
+                    story,
+                    first_time: time_from_sql(first),
+                    last_time: time_from_sql(last),
+                    n_articles: n,
+                    centroid: Centroid::from_weights(
+                        Centroid::weights_from_bytes(&centroid),
+                        &vocab,
+                    ),
+                    entities: serde_json::from_str(&ents).unwrap_or_default(),
+                    last_seq,
+                },
+            )
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq
+                 FROM stories WHERE live = 1",
+            )
+            .map_err(|e| self.e(e))?;
+        let raw_stories = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, u64>(3)?,
+                    r.get::<_, u64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, u64>(6)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        let stories = raw_stories
+            .into_iter()
+            .map(
+                |(id, first, last, n, n_events, centroid, last_seq)| StoryState {
+                    id,
+                    first_time: time_from_sql(first),
+                    last_time: time_from_sql(last),
+                    n_articles: n,
+                    n_events,
+                    centroid: Centroid::from_weights(
+                        Centroid::weights_from_bytes(&centroid),
+                        &vocab,
+                    ),
+                    last_seq,
+                },
+            )
+            .collect();
+        let next = |table: &str| -> Result<i64> {
+            self.conn
+                .query_row(
+                    &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.e(e))
+        };
+        Ok(Clusterer::restore(
+            config,
+            vocab,
+            events,
+            stories,
+            next("events")?,
+            next("stories")?,
+            clock,
+            seq,
+        ))
+    }
+
+    /// The clusterer sequence number as last committed; a writer compares it with its own
+    /// to notice another writer.
+    pub fn committed_seq(&self) -> Result<u64> {
+        Ok(self.meta("seq")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// The `limit` most recent signatures, oldest first, with the original of each.
+    pub fn recent_signatures(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(ArticleId, Signature, ArticleId)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, minhash, coalesce(duplicate_of, id) FROM articles
+                 WHERE minhash IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.e(e))?;
+        let mut rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        rows.reverse();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, bytes, orig)| Signature::from_bytes(&bytes).map(|s| (id, s, orig)))
+            .collect())
+    }
+
+    /// Which of these external ids are stored already.
+    pub fn existing_ids(&self, ids: &[&str]) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM articles WHERE ext_id = ?1")
+            .map_err(|e| self.e(e))?;
+        let mut found = HashSet::new();
+        for id in ids {
+            if stmt.exists([id]).map_err(|e| self.e(e))? {
+                found.insert(id.to_string());
+            }
+        }
+        Ok(found)
+    }
+
+    pub fn next_article_id(&self) -> Result<ArticleId> {
+        self.conn
+            .query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.e(e))
+    }
+
+    pub fn event_of(&self, article: ArticleId) -> Result<Option<EventId>> {
+        self.conn
+            .query_row(
+                "SELECT event_id FROM articles WHERE id = ?1",
+                [article],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.e(e))
+    }
+
+    /// Writes one batch and the clusterer's changes in a single transaction. `seq_before` is
+    /// the sequence the writer started the batch from; if the store has moved on, another
+    /// writer got there first and nothing is written.
+    pub fn commit_batch(
+        &mut self,
+        batch: &[NewArticle<'_>],
+        changes: &Changes,
+        seq_before: u64,
+        seq_after: u64,
+        clock: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let e = |source| Self::err(&path, source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let committed: u64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(e)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if committed != seq_before {
+            return Err(Error::Invalid(format!(
+                "{}: another ingest wrote to this store meanwhile; run one ingest at a time",
+                path.display()
+            )));
+        }
+        {
+            let mut story_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq, live)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
+                     ON CONFLICT(id) DO UPDATE SET first_time = excluded.first_time,
+                       last_time = excluded.last_time, n_articles = excluded.n_articles,
+                       n_events = excluded.n_events, centroid = excluded.centroid,
+                       last_seq = excluded.last_seq, live = 1",
+                )
+                .map_err(e)?;
+            for s in &changes.stories {
+                story_stmt
+                    .execute(params![
+                        s.id,
+                        time_to_sql(s.first_time),
+                        time_to_sql(s.last_time),
+                        s.n_articles,
+                        s.n_events,
+                        s.centroid.to_bytes(),
+                        s.last_seq
+                    ])
+                    .map_err(e)?;
+            }
+            let mut event_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                     ON CONFLICT(id) DO UPDATE SET story_id = excluded.story_id,
+                       first_time = excluded.first_time, last_time = excluded.last_time,
+                       n_articles = excluded.n_articles, centroid = excluded.centroid,
+                       entities = excluded.entities, last_seq = excluded.last_seq, live = 1",
+                )
+                .map_err(e)?;
+            for ev in &changes.events {
+                let ents = serde_json::to_string(&ev.entities).unwrap_or_else(|_| "{}".into());
+                event_stmt
+                    .execute(params![
+                        ev.id,
+                        ev.story,
+                        time_to_sql(ev.first_time),
+                        time_to_sql(ev.last_time),
+                        ev.n_articles,
+                        ev.centroid.to_bytes(),
+                        ents,
+                        ev.last_seq
+                    ])
+                    .map_err(e)?;
+            }
+            let mut retire_event = tx
+                .prepare_cached("UPDATE events SET live = 0 WHERE id = ?1")
+                .map_err(e)?;
+            for id in &changes.retired_events {
+                retire_event.execute([id]).map_err(e)?;
+            }
+            let mut retire_story = tx
+                .prepare_cached("UPDATE stories SET live = 0 WHERE id = ?1")
+                .map_err(e)?;
+            for id in &changes.retired_stories {
+                retire_story.execute([id]).map_err(e)?;
+            }
+            let mut article_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO articles(id, ext_id, title, source, url, published, lang, text, origin,
+                       fingerprint, minhash, duplicate_of, event_id, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .map_err(e)?;
+            let mut sentence_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO sentences(article_id, idx, start, end) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(e)?;
+            let mut mention_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO mentions(article_id, name, kind, start, end, initial) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(e)?;
+            for a in batch {
+                let art = a.article;
+                article_stmt
+                    .execute(params![
+                        a.row_id,
+                        art.id,
+                        art.title,
+                        art.source,
+                        art.url,
+                        time_to_sql(art.published),
+                        art.lang,
+                        art.text,
+                        a.origin,
+                        a.fingerprint as i64,
+                        a.signature.map(Signature::to_bytes),
+                        a.duplicate_of,
+                        a.event,
+                        a.seq as i64
+                    ])
+                    .map_err(e)?;
+                for s in a.sentences {
+                    sentence_stmt
+                        .execute(params![
+                            a.row_id,
+                            s.idx as i64,
+                            s.span.start as i64,
+                            s.span.end as i64
+                        ])
+                        .map_err(e)?;
+                }
+                for m in a.mentions {
+                    mention_stmt
+                        .execute(params![
+                            a.row_id,
+                            m.name,
+                            m.kind.as_str(),
+                            m.span.start as i64,
+                            m.span.end as i64,
+                            m.sentence_initial
+                        ])
+                        .map_err(e)?;
+                }
+            }
+            let mut vocab_stmt = tx
+                .prepare_cached(
+                    "INSERT INTO vocab(id, term, df) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(id) DO UPDATE SET df = df + excluded.df",
+                )
+                .map_err(e)?;
+            for (id, term, inc) in &changes.terms {
+                vocab_stmt.execute(params![id, term, inc]).map_err(e)?;
+            }
+            let mut meta_stmt = tx
+                .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
+                .map_err(e)?;
+            meta_stmt
+                .execute(params!["n_docs", changes.n_docs.to_string()])
+                .map_err(e)?;
+            meta_stmt
+                .execute(params!["seq", seq_after.to_string()])
+                .map_err(e)?;
+            if let Some(c) = time_to_sql(clock) {
+                meta_stmt.execute(params!["clock", c]).map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM articles),
+                        (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL),
+                        (SELECT count(*) FROM events), (SELECT count(*) FROM stories)",
+                [],
+                |r| {
+                    Ok(Counts {
+                        articles: r.get(0)?,
+                        duplicates: r.get(1)?,
+                        events: r.get(2)?,
+                        stories: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(|e| self.e(e))
+    }
+
+    /// Stories, most recently active first (undated ones after dated, then by size).
+    pub fn stories(&self, limit: usize, offset: usize) -> Result<Vec<StoryRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, first_time, last_time, n_articles, n_events FROM stories
+                 ORDER BY last_time IS NULL, last_time DESC, n_articles DESC, id
+                 LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(|e| self.e(e))?;
+        stmt.query_map(params![limit as i64, offset as i64], Self::story_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.e(e))
+    }
+
+    pub fn story(&self, id: StoryId) -> Result<StoryRow> {
+        self.conn
+            .query_row(
+                "SELECT id, first_time, last_time, n_articles, n_events FROM stories WHERE id = ?1",
+                [id],
+                Self::story_row,
+            )
+            .optional()
+            .map_err(|e| self.e(e))?
+            .ok_or(Error::NotFound {
+                what: "story",
+                id: id.to_string(),
+            })
+    }
+
+    fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryRow> {
+        Ok(StoryRow {
+            id: r.get(0)?,
+            first_time: time_from_sql(r.get(1)?),
+            last_time: time_from_sql(r.get(2)?),
+            n_articles: r.get(3)?,
+            n_events: r.get(4)?,
+        })
+    }
+
+    /// Every article of a story, in date order (undated last), with sentences and mentions.
+    pub fn story_articles(&self, story: StoryId) -> Result<Vec<StoredArticle>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.id, a.ext_id, a.title, a.source, a.url, a.published, a.lang, a.text,
+                        a.event_id, a.duplicate_of
+                 FROM articles a JOIN events e ON a.event_id = e.id
+                 WHERE e.story_id = ?1
+                 ORDER BY a.published IS NULL, a.published, a.seq",
+            )
+            .map_err(|e| self.e(e))?;
+        let mut articles: Vec<StoredArticle> = stmt
+            .query_map([story], |r| {
+                Ok(StoredArticle {
+                    row_id: r.get(0)?,
+                    article: Article {
+                        id: r.get(1)?,
+                        title: r.get(2)?,
+                        source: r.get(3)?,
+                        url: r.get(4)?,
+                        published: time_from_sql(r.get(5)?),
+                        lang: r.get(6)?,
+                        text: r.get(7)?,
+                    },
+                    event: r.get(8)?,
+                    duplicate_of: r.get(9)?,
+                    sentences: Vec::new(),
+                    mentions: Vec::new(),
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        let mut sent_stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, start, end FROM sentences WHERE article_id = ?1 ORDER BY idx",
+            )
+            .map_err(|e| self.e(e))?;
+        let mut mention_stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, kind, start, end, initial FROM mentions WHERE article_id = ?1",
+            )
+            .map_err(|e| self.e(e))?;
+        for a in &mut articles {
+            a.sentences = sent_stmt
+                .query_map([a.row_id], |r| {
+                    Ok(Sentence {
+                        idx: r.get::<_, i64>(0)? as usize,
+                        span: Span {
+                            start: r.get::<_, i64>(1)? as usize,
+                            end: r.get::<_, i64>(2)? as usize,
+                        },
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(|e| Self::err(&self.path, e))?;
+            a.mentions = mention_stmt
+                .query_map([a.row_id], |r| {
+                    Ok(Mention {
+                        name: r.get(0)?,
+                        kind: EntityKind::parse(&r.get::<_, String>(1)?),
+                        span: Span {
+                            start: r.get::<_, i64>(2)? as usize,
+                            end: r.get::<_, i64>(3)? as usize,
+                        },
+                        sentence_initial: r.get(4)?,
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(|e| Self::err(&self.path, e))?;
+        }
+        Ok(articles)
+    }
+
+    /// `(external id, event, story)` for every stored article, in ingest order.
+    pub fn assignments(&self) -> Result<Vec<(String, EventId, StoryId)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.ext_id, a.event_id, e.story_id FROM articles a
+                 JOIN events e ON a.event_id = e.id ORDER BY a.seq",
+            )
+            .map_err(|e| self.e(e))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.e(e))
+    }
+
+    /// Number of events per story, for the events of one story.
+    pub fn story_events(&self, story: StoryId) -> Result<HashMap<EventId, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, n_articles FROM events WHERE story_id = ?1")
+            .map_err(|e| self.e(e))?;
+        stmt.query_map([story], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.e(e))
+    }
+}

@@ -1,0 +1,80 @@
+-- storyline store, schema version 1. Only the `store` module writes SQL.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS stories (
+    id          INTEGER PRIMARY KEY,
+    first_time  TEXT,
+    last_time   TEXT,
+    n_articles  INTEGER NOT NULL,
+    n_events    INTEGER NOT NULL,
+    centroid    BLOB NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    live        INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    id          INTEGER PRIMARY KEY,
+    story_id    INTEGER NOT NULL REFERENCES stories(id),
+    first_time  TEXT,
+    last_time   TEXT,
+    n_articles  INTEGER NOT NULL,
+    centroid    BLOB NOT NULL,
+    entities    TEXT NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    live        INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS events_story ON events(story_id);
+CREATE INDEX IF NOT EXISTS events_live ON events(live) WHERE live = 1;
+
+CREATE TABLE IF NOT EXISTS articles (
+    id            INTEGER PRIMARY KEY,
+    ext_id        TEXT NOT NULL UNIQUE,
+    title         TEXT,
+    source        TEXT,
+    url           TEXT,
+    published     TEXT,
+    lang          TEXT,
+    text          TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    fingerprint   INTEGER NOT NULL,
+    minhash       BLOB,
+    duplicate_of  INTEGER REFERENCES articles(id),
+    event_id      INTEGER NOT NULL REFERENCES events(id),
+    seq           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_event ON articles(event_id);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    idx         INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    PRIMARY KEY (article_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS mentions (
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    initial     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
+
+CREATE TABLE IF NOT EXISTS vocab (
+    id    INTEGER PRIMARY KEY,
+    term  TEXT NOT NULL UNIQUE,
+    df    INTEGER NOT NULL
+);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    title, text, content='articles', content_rowid='id'
+);
+CREATE TRIGGER IF NOT EXISTS articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;

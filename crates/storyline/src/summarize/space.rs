@@ -1,0 +1,162 @@
+//! The shared sentence vector space of a story.
+
+use std::collections::HashMap;
+
+use crate::core::{Article, Claim, Sentence};
+use crate::normalize::{content_terms, Stemmer};
+
+/// One article given to the summarizer.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceDoc<'a> {
+    pub article: &'a Article,
+    pub sentences: &'a [Sentence],
+    /// A near-duplicate of another doc in the set: its sentences are not candidates and it
+    /// is not cited as an independent source.
+    pub is_copy: bool,
+}
+
+/// A sentence with its sparse, L2-normalised TF-IDF vector (sorted by term id).
+#[derive(Debug, Clone)]
+pub struct SentenceVec {
+    pub doc: usize,
+    pub sentence: Sentence,
+    pub words: usize,
+    pub vector: Vec<(u32, f32)>,
+    pub salience: f32,
+}
+
+/// Sentences of a story as vectors, with the story centroid.
+pub struct SentenceSpace<'a> {
+    pub docs: &'a [SourceDoc<'a>],
+    pub sentences: Vec<SentenceVec>,
+}
+
+/// How much the first sentence of an article gains over a late one.
+const LEAD_BONUS: f32 = 0.15;
+
+impl<'a> SentenceSpace<'a> {
+    pub fn new(docs: &'a [SourceDoc<'a>]) -> SentenceSpace<'a> {
+        let stemmer = Stemmer::english();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        let mut raw: Vec<(usize, Sentence, usize, Vec<(u32, f32)>)> = Vec::new();
+        for (d, doc) in docs.iter().enumerate() {
+            for s in doc.sentences {
+                let text = s.span.slice(&doc.article.text);
+                let terms = content_terms(text, &stemmer);
+                let mut counts: HashMap<u32, f32> = HashMap::new();
+                for t in terms {
+                    let next = ids.len() as u32;
+                    let id = *ids.entry(t).or_insert(next);
+                    if id as usize == df.len() {
+                        df.push(0);
+                    }
+                    *counts.entry(id).or_default() += 1.0;
+                }
+                for id in counts.keys() {
+                    df[*id as usize] += 1;
+                }
+                let mut v: Vec<(u32, f32)> = counts.into_iter().collect();
+                v.sort_unstable_by_key(|e| e.0);
+                raw.push((d, *s, text.split_whitespace().count(), v));
+            }
+        }
+        let n = raw.len() as f32;
+        let idf: Vec<f32> = df
+            .iter()
+            .map(|&d| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0)
+            .collect();
+        let mut sentences: Vec<SentenceVec> = raw
+            .into_iter()
+            .map(|(doc, sentence, words, mut v)| {
+                for (id, w) in &mut v {
+                    *w = (1.0 + w.ln()) * idf[*id as usize];
+                }
+                normalise(&mut v);
+                SentenceVec {
+                    doc,
+                    sentence,
+                    words,
+                    vector: v,
+                    salience: 0.0,
+                }
+            })
+            .collect();
+        // The centroid counts each independent article once: copies would skew it.
+        let mut centroid: HashMap<u32, f32> = HashMap::new();
+        for s in sentences.iter().filter(|s| !docs[s.doc].is_copy) {
+            for &(id, w) in &s.vector {
+                *centroid.entry(id).or_default() += w;
+            }
+        }
+        let mut centroid: Vec<(u32, f32)> = centroid.into_iter().collect();
+        centroid.sort_unstable_by_key(|e| e.0);
+        normalise(&mut centroid);
+        for s in &mut sentences {
+            let lead = LEAD_BONUS / (1.0 + s.sentence.idx as f32);
+            s.salience = dot(&s.vector, &centroid) + lead;
+        }
+        SentenceSpace { docs, sentences }
+    }
+
+    pub fn text(&self, s: &SentenceVec) -> &'a str {
+        s.sentence.span.slice(&self.docs[s.doc].article.text)
+    }
+
+    /// The claim for a sentence: its text and the 1-based numbers of the independent docs
+    /// that contain a sentence saying much the same (`support` cosine or more).
+    pub fn claim(&self, s: &SentenceVec, support: f32) -> Claim {
+        let mut citations = vec![s.doc + 1];
+        for (d, doc) in self.docs.iter().enumerate() {
+            if d == s.doc || doc.is_copy {
+                continue;
+            }
+            let supports = self
+                .sentences
+                .iter()
+                .filter(|o| o.doc == d)
+                .any(|o| cosine(&o.vector, &s.vector) >= support);
+            if supports {
+                citations.push(d + 1);
+            }
+        }
+        citations.sort_unstable();
+        Claim {
+            text: self.text(s).to_string(),
+            citations,
+            article: self.docs[s.doc].article.id.clone(),
+            span: s.sentence.span,
+        }
+    }
+}
+
+fn normalise(v: &mut [(u32, f32)]) {
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in v.iter_mut() {
+            *w /= norm;
+        }
+    }
+}
+
+/// Dot product of two sparse vectors sorted by id.
+pub fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// Cosine of two normalised vectors.
+pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    dot(a, b)
+}
