@@ -1,1 +1,334 @@
-fn main() {}
+//! The `storyline` command: thin argument handling and printing over the engine library.
+//!
+//! Exit codes: 0 success; 1 fatal error; 2 bad usage; 3 finished, but some input records
+//! were bad and skipped (each is named on standard error).
+
+mod eval;
+mod print;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use storyline::ingest::{self, Format};
+use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
+use storyline::report;
+use storyline::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "storyline",
+    version,
+    about = "Turn a stream of news articles into stories: \
+    events, cited summaries, timelines and the people, organisations and places in them."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Global {
+    /// The store: one SQLite file, created on first use.
+    #[arg(
+        long,
+        global = true,
+        default_value = "storyline.db",
+        env = "STORYLINE_DB"
+    )]
+    db: PathBuf,
+    /// Machine-readable JSON on standard output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest, then show every story: the one command for a first look at a folder of news.
+    Run {
+        /// Files or folders (.txt, .jsonl, .html, .rss/.atom); `-` reads JSONL from stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Show at most this many stories in full (the most recent).
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+    },
+    /// Add articles to the store; new articles join existing events and stories.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Force an input format instead of guessing from names and content.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// List stories, most recently active first.
+    Stories {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// One story: headline, cited summary, timeline, entities, sources.
+    Show {
+        /// Story id, as `storyline stories` lists it.
+        story: i64,
+    },
+    /// Extract the article from web pages (.html, .html.gz; `-` for stdin).
+    Extract {
+        #[arg(required = true)]
+        pages: Vec<PathBuf>,
+    },
+    /// Cluster a JSONL file on a fresh temporary store and write `{"id","event","story"}` lines.
+    Cluster {
+        articles: PathBuf,
+        /// Where to write the assignments (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+    /// Score storyline against gold data.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Jsonl,
+    Html,
+    Feed,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Html => Format::Html,
+            FormatArg::Feed => Format::Feed,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`storyline show 1 | head`) like other Unix tools,
+    // instead of panicking on the failed write.
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE action before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STORYLINE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Run { paths, format, top } => {
+            let report = ingest_paths(g, &paths, format.map(Into::into))?;
+            let store = Store::open(&g.db)?;
+            let stories = report::list_stories(&store, top, 0)?;
+            let reports = stories
+                .iter()
+                .map(|s| report::story_report(&store, s.id))
+                .collect::<storyline::Result<Vec<_>>>()?;
+            if g.json {
+                print::json(&serde_json::json!({ "ingest": report, "stories": reports }))?;
+            } else {
+                print::ingest_summary(&report, &store.counts()?);
+                let total = store.counts()?.stories as usize;
+                for r in &reports {
+                    println!();
+                    print::story(r);
+                }
+                if total > reports.len() {
+                    println!(
+                        "\n… and {} more stories: `storyline stories --db {}`",
+                        total - reports.len(),
+                        g.db.display()
+                    );
+                }
+            }
+            Ok(exit_for(&report))
+        }
+        Command::Ingest { paths, format } => {
+            let report = ingest_paths(g, &paths, format.map(Into::into))?;
+            let counts = Store::open(&g.db)?.counts()?;
+            if g.json {
+                print::json(&serde_json::json!({ "ingest": report, "store": counts }))?;
+            } else {
+                print::ingest_summary(&report, &counts);
+            }
+            Ok(exit_for(&report))
+        }
+        Command::Stories { limit, offset } => {
+            let store = open_existing(&g.db)?;
+            let stories = report::list_stories(&store, limit, offset)?;
+            if g.json {
+                print::json(&stories)?;
+            } else {
+                print::story_list(&stories);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { story } => {
+            let store = open_existing(&g.db)?;
+            let r = report::story_report(&store, story)?;
+            if g.json {
+                print::json(&r)?;
+            } else {
+                print::story(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extract { pages } => extract_pages(g, &pages),
+        Command::Cluster { articles, out } => {
+            let (assignments, _) = eval::cluster_file(&articles, g.quiet)?;
+            eval::write_assignments(&assignments, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
+    }
+}
+
+fn exit_for(report: &IngestReport) -> ExitCode {
+    if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+/// Reading commands must not create an empty store by accident.
+fn open_existing(db: &Path) -> Result<Store> {
+    if !db.exists() {
+        anyhow::bail!(
+            "no store at {}: ingest some articles first (`storyline ingest PATH --db {}`)",
+            db.display(),
+            db.display()
+        );
+    }
+    Ok(Store::open(db)?)
+}
+
+pub(crate) fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// Runs the pipeline over files and folders, reporting bad records on stderr as it goes.
+pub(crate) fn ingest_with(
+    db: &Path,
+    paths: &[PathBuf],
+    format: Option<Format>,
+    quiet: bool,
+) -> Result<IngestReport> {
+    let files = ingest::expand_paths(paths)?;
+    let mut config = PipelineConfig::default();
+    // Expert knob for experiments: override clustering settings with a JSON object.
+    if let Ok(json) = std::env::var("STORYLINE_CLUSTER_CONFIG") {
+        config.cluster = serde_json::from_str(&json)
+            .with_context(|| format!("STORYLINE_CLUSTER_CONFIG is not valid settings: {json}"))?;
+    }
+    let mut pipeline = Pipeline::open(db, config)
+        .with_context(|| format!("cannot open the store {}", db.display()))?;
+    let bar = progress_bar(quiet);
+    let started = std::time::Instant::now();
+    let records = files.iter().flat_map(|f| ingest::read_path(f, format));
+    let report = pipeline.ingest(records, |p| {
+        let rate = p.read as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "{} read, {} stored ({rate:.0} articles/s)",
+            p.read, p.stored
+        ));
+    })?;
+    bar.finish_and_clear();
+    for e in &report.errors {
+        eprintln!("skipped: {e}");
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(report)
+}
+
+fn ingest_paths(g: &Global, paths: &[PathBuf], format: Option<Format>) -> Result<IngestReport> {
+    ingest_with(&g.db, paths, format, g.quiet)
+}
+
+fn extract_pages(g: &Global, pages: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = false;
+    for page in ingest::expand_paths(pages)? {
+        let result = if page.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                .context("cannot read stdin")
+                .map(|_| bytes)
+        } else {
+            ingest::read_page_bytes(&page).map_err(Into::into)
+        };
+        let id = page
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .split('.')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "stdin".into());
+        match result.and_then(|b| ingest::extract_page(&b, &id).map_err(|m| anyhow::anyhow!(m))) {
+            Ok(a) => {
+                if g.json {
+                    let line = serde_json::json!({
+                        "id": a.id, "title": a.title, "published": a.published,
+                        "source": a.source, "url": a.url, "text": a.text,
+                    });
+                    println!("{line}");
+                } else {
+                    println!("# {}\n{}\n", a.title.as_deref().unwrap_or(&a.id), a.text);
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("skipped: {}: {e:#}", page.display());
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

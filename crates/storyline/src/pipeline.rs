@@ -125,10 +125,10 @@ impl Pipeline {
             for item in records.by_ref() {
                 report.read += 1;
                 match item {
-                    Ok(r) => {
-                        report
-                            .warnings
-                            .extend(r.warnings.iter().map(|w| format!("{}: {w}", r.origin)));
+                    Ok(mut r) => {
+                        for w in &mut r.warnings {
+                            *w = format!("{}: {w}", r.origin);
+                        }
                         batch.push(r);
                     }
                     Err(e) => report.errors.push(e.to_string()),
@@ -174,7 +174,10 @@ impl Pipeline {
         let mut good = Vec::with_capacity(analyzed.len());
         for a in analyzed.drain(..) {
             match a {
-                Ok(a) => good.push(a),
+                Ok(a) => {
+                    report.warnings.extend(a.record.warnings.iter().cloned());
+                    good.push(a)
+                }
                 Err(e) => report.errors.push(e.to_string()),
             }
         }
@@ -187,12 +190,10 @@ impl Pipeline {
         });
 
         let seq_before = self.clusterer.seq();
-        let mut next_id = self.store.next_article_id()?;
         let mut batch_events: HashMap<ArticleId, EventId> = HashMap::new();
         let mut placed = Vec::with_capacity(good.len());
-        for mut a in good {
-            let row_id = next_id;
-            next_id += 1;
+        let first_id = self.store.next_article_id()?;
+        for (row_id, mut a) in (first_id..).zip(good) {
             let copy = a.signature.as_ref().and_then(|s| self.dedup.find(s));
             let duplicate_of = copy.map(|c| c.original);
             if let Some(orig) = duplicate_of {
@@ -248,14 +249,25 @@ impl Pipeline {
 
 /// The pure, per-article stages: clean, split, tokenise, find entities, sign.
 fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyzed, IngestError> {
-    let cleaned = normalize::clean(&record.article.text);
-    if cleaned.trim().is_empty() {
+    let mut cleaned = normalize::clean(&record.article.text);
+    if cleaned.is_empty() {
+        // All of it looked like page debris ("Share this on:"). Never lose an article: keep
+        // the text as it came, and say so.
+        cleaned = record
+            .article
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        record.warnings.push(format!(
+            "{}: article {:?} looks like page debris only; kept as it is",
+            record.origin, record.article.id
+        ));
+    }
+    if cleaned.is_empty() {
         return Err(IngestError {
             location: record.origin.clone(),
-            message: format!(
-                "article {:?} has no text left after removing boilerplate",
-                record.article.id
-            ),
+            message: format!("article {:?} has no text", record.article.id),
         });
     }
     record.article.text = cleaned;

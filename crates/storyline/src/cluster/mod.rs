@@ -26,11 +26,16 @@ use crate::core::{EventId, StoryId};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterConfig {
-    /// Minimum combined similarity for an article to join an event.
+    /// Minimum combined similarity for an article of [`REFERENCE_TERMS`] distinct terms to
+    /// join an event.
     pub event_threshold: f32,
-    /// Minimum similarity for a new event to join a story.
+    /// Minimum similarity for a new event of [`REFERENCE_TERMS`] distinct terms to join a story.
     pub story_threshold: f32,
-    /// Share of the event score that comes from shared entities (the rest is TF-IDF).
+    /// How thresholds move with article length, per unit of ln(terms / REFERENCE_TERMS).
+    /// A headline shares few words with any centroid even when it is on topic, so short
+    /// texts need a lower bar than full articles.
+    pub threshold_slope: f32,
+    /// Bonus for shared entities (cosine of entity sets), added to the TF-IDF cosine.
     pub entity_weight: f32,
     /// An event takes no new articles this many days after its last one.
     pub event_window_days: f32,
@@ -48,8 +53,9 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             event_threshold: 0.25,
-            story_threshold: 0.18,
-            entity_weight: 0.3,
+            story_threshold: 0.2,
+            threshold_slope: 0.07,
+            entity_weight: 0.1,
             event_window_days: 5.0,
             event_half_life_days: 3.0,
             story_window_days: 45.0,
@@ -134,6 +140,18 @@ pub struct Clusterer {
     seq: u64,
     dirty_events: HashSet<EventId>,
     dirty_stories: HashSet<StoryId>,
+}
+
+/// Article length (distinct terms) at which the configured thresholds apply as they are.
+pub const REFERENCE_TERMS: f32 = 100.0;
+/// Thresholds never drop below this, however short the text.
+const MIN_THRESHOLD: f32 = 0.05;
+
+impl ClusterConfig {
+    fn scaled(&self, threshold: f32, n_terms: usize) -> f32 {
+        let n = (n_terms.max(1)) as f32;
+        (threshold + self.threshold_slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD)
+    }
 }
 
 /// Terms of an article used to find candidate events: its most telling ones.
@@ -338,6 +356,7 @@ impl Clusterer {
             }
         }
         let cfg = &self.config;
+        let threshold = cfg.scaled(cfg.event_threshold, vector.len());
         let mut best: Option<(EventId, f32)> = None;
         for id in candidates {
             let Some(e) = self.events.get(&id) else {
@@ -349,11 +368,11 @@ impl Clusterer {
             }
             let lexical = e.centroid.cosine(vector, &self.vocab);
             let entity = entity_overlap(entities, &e.entities);
-            let mut score = (1.0 - cfg.entity_weight) * lexical + cfg.entity_weight * entity;
+            let mut score = lexical + cfg.entity_weight * entity;
             if let Some(g) = gap {
                 score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
             }
-            if score >= cfg.event_threshold
+            if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && id < bid))
             {
                 best = Some((id, score));
@@ -400,6 +419,7 @@ impl Clusterer {
         time: Option<DateTime<Utc>>,
     ) -> (StoryId, bool) {
         let cfg = &self.config;
+        let threshold = cfg.scaled(cfg.story_threshold, vector.len());
         let mut best: Option<(StoryId, f32)> = None;
         for s in self.stories.values() {
             let gap = Self::days_apart(time, s.first_time, s.last_time);
@@ -407,7 +427,7 @@ impl Clusterer {
                 continue;
             }
             let score = s.centroid.cosine(vector, &self.vocab);
-            if score >= cfg.story_threshold
+            if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && s.id < bid))
             {
                 best = Some((s.id, score));

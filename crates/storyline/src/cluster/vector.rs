@@ -1,8 +1,14 @@
 //! Sparse term vectors and the live vocabulary (document frequencies) behind TF-IDF.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 pub type TermId = u32;
+
+/// A map whose iteration order depends only on its contents and history, not on a random
+/// seed: float sums over it come out the same in every run, so clustering is reproducible.
+pub type StableMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
 /// Term ids and document frequencies, growing as articles arrive.
 #[derive(Debug, Default)]
@@ -121,13 +127,13 @@ pub fn tfidf(counts: &[(TermId, f32)], vocab: &Vocab) -> Vec<(TermId, f32)> {
 /// the live IDF applies at comparison time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Centroid {
-    pub weights: HashMap<TermId, f32>,
+    pub weights: StableMap<TermId, f32>,
     /// Norm of the IDF-weighted centroid, refreshed on every update.
     norm: f32,
 }
 
 impl Centroid {
-    pub fn from_weights(weights: HashMap<TermId, f32>, vocab: &Vocab) -> Centroid {
+    pub fn from_weights(weights: StableMap<TermId, f32>, vocab: &Vocab) -> Centroid {
         let mut c = Centroid { weights, norm: 0.0 };
         c.refresh_norm(vocab);
         c
@@ -156,7 +162,12 @@ impl Centroid {
     /// Keeps the `max_terms` heaviest terms (by weight × IDF): memory per cluster stays bounded.
     fn prune(&mut self, max_terms: usize, vocab: &Vocab) {
         let mut items: Vec<(TermId, f32)> = self.weights.drain().collect();
-        items.sort_unstable_by(|a, b| (b.1 * vocab.idf(b.0)).total_cmp(&(a.1 * vocab.idf(a.0))));
+        // Ties broken by term id, so the same terms survive in every run.
+        items.sort_unstable_by(|a, b| {
+            (b.1 * vocab.idf(b.0))
+                .total_cmp(&(a.1 * vocab.idf(a.0)))
+                .then(a.0.cmp(&b.0))
+        });
         items.truncate(max_terms);
         self.weights = items.into_iter().collect();
     }
@@ -197,7 +208,7 @@ impl Centroid {
         out
     }
 
-    pub fn weights_from_bytes(bytes: &[u8]) -> HashMap<TermId, f32> {
+    pub fn weights_from_bytes(bytes: &[u8]) -> StableMap<TermId, f32> {
         bytes
             .chunks_exact(8)
             .map(|c| {

@@ -276,27 +276,34 @@ pub fn canonical_entities<'a>(
     let keys: Vec<String> = groups.keys().cloned().collect();
     let mut target: HashMap<String, String> = HashMap::new();
     for key in &keys {
-        if key.contains(' ') {
-            continue;
-        }
+        let key_words: Vec<&str> = key.split(' ').collect();
+        let key_kind = kind_of(&groups[key]);
         let candidates: Vec<&String> = keys
             .iter()
             .filter(|other| {
                 let g = &groups[*other];
                 let words: Vec<&str> = other.split(' ').collect();
-                words.len() > 1
-                    && match kind_of(g) {
-                        EntityKind::Person => words.last() == Some(&key.as_str()),
-                        EntityKind::Organization => {
-                            let initials: String = words
-                                .iter()
-                                .filter(|w| !CONNECTORS.contains(w))
-                                .filter_map(|w| w.chars().next())
-                                .collect();
-                            initials == key.replace('.', "")
-                        }
-                        _ => false,
+                if words.len() <= key_words.len() {
+                    return false;
+                }
+                let is_suffix = words.ends_with(&key_words);
+                match kind_of(g) {
+                    // "Blinken" → "Antony Blinken"
+                    EntityKind::Person => key_words.len() == 1 && is_suffix,
+                    // "Security Council" → "United Nations Security Council"; "CIA" → its words
+                    EntityKind::Organization => {
+                        let initials: String = words
+                            .iter()
+                            .filter(|w| !CONNECTORS.contains(w))
+                            .filter_map(|w| w.chars().next())
+                            .collect();
+                        (key_words.len() == 1 && initials == key.replace('.', ""))
+                            || (key_words.len() > 1
+                                && is_suffix
+                                && matches!(key_kind, EntityKind::Organization | EntityKind::Other))
                     }
+                    _ => false,
+                }
             })
             .collect();
         if let [only] = candidates.as_slice() {

@@ -39,7 +39,7 @@ impl<'a> SentenceSpace<'a> {
         let stemmer = Stemmer::english();
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut df: Vec<u32> = Vec::new();
-        let mut raw: Vec<(usize, Sentence, usize, Vec<(u32, f32)>)> = Vec::new();
+        let mut sentences: Vec<SentenceVec> = Vec::new();
         for (d, doc) in docs.iter().enumerate() {
             for s in doc.sentences {
                 let text = s.span.slice(&doc.article.text);
@@ -58,30 +58,26 @@ impl<'a> SentenceSpace<'a> {
                 }
                 let mut v: Vec<(u32, f32)> = counts.into_iter().collect();
                 v.sort_unstable_by_key(|e| e.0);
-                raw.push((d, *s, text.split_whitespace().count(), v));
+                sentences.push(SentenceVec {
+                    doc: d,
+                    sentence: *s,
+                    words: text.split_whitespace().count(),
+                    vector: v,
+                    salience: 0.0,
+                });
             }
         }
-        let n = raw.len() as f32;
+        let n = sentences.len() as f32;
         let idf: Vec<f32> = df
             .iter()
             .map(|&d| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0)
             .collect();
-        let mut sentences: Vec<SentenceVec> = raw
-            .into_iter()
-            .map(|(doc, sentence, words, mut v)| {
-                for (id, w) in &mut v {
-                    *w = (1.0 + w.ln()) * idf[*id as usize];
-                }
-                normalise(&mut v);
-                SentenceVec {
-                    doc,
-                    sentence,
-                    words,
-                    vector: v,
-                    salience: 0.0,
-                }
-            })
-            .collect();
+        for s in &mut sentences {
+            for (id, w) in &mut s.vector {
+                *w = (1.0 + w.ln()) * idf[*id as usize];
+            }
+            normalise(&mut s.vector);
+        }
         // The centroid counts each independent article once: copies would skew it.
         let mut centroid: HashMap<u32, f32> = HashMap::new();
         for s in sentences.iter().filter(|s| !docs[s.doc].is_copy) {

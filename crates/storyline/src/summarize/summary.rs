@@ -112,15 +112,82 @@ pub fn headline(docs: &[SourceDoc<'_>]) -> String {
         .take_while(|s| s.salience >= best.salience * 0.85)
         .min_by_key(|s| s.words)
         .unwrap_or(best);
-    let text = space.text(top).trim();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() <= HEADLINE_WORDS {
-        return text.trim_end_matches('.').to_string();
+    shorten_headline(space.text(top))
+}
+
+/// Words that open a lead-in clause ("As talks resumed, …") a headline can do without.
+const LEAD_IN: &[&str] = &[
+    "as",
+    "amid",
+    "amidst",
+    "while",
+    "after",
+    "despite",
+    "with",
+    "following",
+    "although",
+    "though",
+    "since",
+    "when",
+    "in",
+];
+/// Words before which a long headline can be cut without leaving a dangling phrase: clause
+/// words first, prepositions only when no clause word fits.
+const CUT_BEFORE_CLAUSE: &[&str] = &[
+    "aimed",
+    "that",
+    "as",
+    "amid",
+    "after",
+    "while",
+    "following",
+    "despite",
+    "which",
+    "who",
+    "because",
+    "since",
+];
+const CUT_BEFORE_PREPOSITION: &[&str] = &["in", "with", "to", "for", "on", "at", "from", "over"];
+
+/// A sentence made headline-sized: a leading clause dropped, then cut before a preposition
+/// or clause word, marked with "…" when shortened.
+fn shorten_headline(sentence: &str) -> String {
+    let mut words: Vec<&str> = sentence.split_whitespace().collect();
+    let first = words.first().map(|w| w.to_lowercase()).unwrap_or_default();
+    if LEAD_IN.contains(&first.as_str()) {
+        if let Some(comma) = words.iter().position(|w| w.ends_with(',')) {
+            if comma + 6 < words.len() {
+                words.drain(..=comma);
+            }
+        }
     }
-    let mut cut = words[..HEADLINE_WORDS].join(" ");
-    cut = cut.trim_end_matches([',', ';', ':', '.']).to_string();
-    cut.push('…');
-    cut
+    let mut text = if words.len() <= HEADLINE_WORDS {
+        words
+            .join(" ")
+            .trim_end_matches(['.', ',', ';', ':'])
+            .to_string()
+    } else {
+        let cut_at = |list: &[&str]| {
+            (8..=HEADLINE_WORDS).rev().find(|&i| {
+                list.contains(&words[i].to_lowercase().as_str()) || words[i - 1].ends_with(',')
+            })
+        };
+        let cut = cut_at(CUT_BEFORE_CLAUSE)
+            .or_else(|| cut_at(CUT_BEFORE_PREPOSITION))
+            .unwrap_or(HEADLINE_WORDS);
+        let mut t = words[..cut]
+            .join(" ")
+            .trim_end_matches(['.', ',', ';', ':'])
+            .to_string();
+        t.push('…');
+        t
+    };
+    if let Some(c) = text.chars().next() {
+        if c.is_lowercase() {
+            text = c.to_uppercase().chain(text.chars().skip(1)).collect();
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -139,6 +206,18 @@ mod tests {
             lang: None,
             text: text.into(),
         }
+    }
+
+    #[test]
+    fn headlines_drop_lead_in_clauses_and_cut_at_a_phrase() {
+        assert_eq!(
+            shorten_headline("As talks resume in the capital, the envoy reports progress on a deal to end the strike."),
+            "The envoy reports progress on a deal to end the strike"
+        );
+        assert_eq!(
+            shorten_headline("The envoy reports progress in the high-stakes negotiations aimed at securing a ceasefire and the release of all hostages held in the city."),
+            "The envoy reports progress in the high-stakes negotiations…"
+        );
     }
 
     #[test]

@@ -1,0 +1,159 @@
+//! `storyline cluster` and `storyline eval`: the same pipeline as ingest, on a fresh
+//! temporary store, scored against gold labels only after clustering is done.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use storyline::eval::cluster::{score, ClusterScores};
+use storyline::ingest::Format;
+use storyline::pipeline::IngestReport;
+use storyline::store::Store;
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// B-cubed, pairwise P/R/F1 and NMI of event (or story) clustering against gold labels.
+    Cluster {
+        /// Articles, JSONL.
+        articles: PathBuf,
+        /// Gold labels, JSONL `{"id", "event", "topic"}`.
+        gold: PathBuf,
+        /// Which gold field to score: events against `event`, stories against `topic`.
+        #[arg(long, value_enum, default_value_t = Key::Event)]
+        key: Key,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Key {
+    Event,
+    Topic,
+}
+
+impl Key {
+    fn field(self) -> &'static str {
+        match self {
+            Key::Event => "event",
+            Key::Topic => "topic",
+        }
+    }
+}
+
+/// `(id, event, story)` per article.
+pub type Assignments = Vec<(String, i64, i64)>;
+
+/// Clusters a JSONL file on a fresh temporary store.
+pub fn cluster_file(articles: &Path, quiet: bool) -> Result<(Assignments, IngestReport)> {
+    let dir = tempfile::tempdir().context("cannot create a temporary store")?;
+    let db = dir.path().join("eval.db");
+    let report = crate::ingest_with(&db, &[articles.to_path_buf()], Some(Format::Jsonl), quiet)?;
+    let assignments = Store::open(&db)?.assignments()?;
+    Ok((assignments, report))
+}
+
+pub fn write_assignments(assignments: &Assignments, out: &Path) -> Result<()> {
+    let mut w: Box<dyn Write> = if out.as_os_str() == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(out)
+                .with_context(|| format!("cannot write {}", out.display()))?,
+        ))
+    };
+    for (id, event, story) in assignments {
+        writeln!(
+            w,
+            "{}",
+            serde_json::json!({ "id": id, "event": event, "story": story })
+        )?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut gold = HashMap::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
+        let id = match &v["id"] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => bail!("{}:{}: no \"id\"", path.display(), i + 1),
+        };
+        let label = match &v[field] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => bail!("{}:{}: no {field:?} label", path.display(), i + 1),
+        };
+        gold.insert(id, label);
+    }
+    Ok(gold)
+}
+
+pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
+    match cmd {
+        EvalCommand::Cluster {
+            articles,
+            gold,
+            key,
+        } => {
+            let (assignments, report) = cluster_file(&articles, quiet)?;
+            // Gold is read only now, after clustering has finished.
+            let gold = read_gold(&gold, key.field())?;
+            let predicted: HashMap<String, String> = assignments
+                .iter()
+                .map(|(id, event, story)| {
+                    let label = if key == Key::Event { event } else { story };
+                    (id.clone(), label.to_string())
+                })
+                .collect();
+            let scores = score(&predicted, &gold);
+            let rate = report.read as f64 / report.seconds.max(1e-9);
+            if json {
+                crate::print::json(&serde_json::json!({
+                    "articles": articles, "key": key.field(), "scores": scores,
+                    "ingest": { "read": report.read, "stored": report.stored, "seconds": report.seconds,
+                                "articles_per_second": rate, "errors": report.errors.len() },
+                }))?;
+            } else {
+                print_scores(&articles, key, &scores, &report, rate);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_scores(articles: &Path, key: Key, s: &ClusterScores, r: &IngestReport, rate: f64) {
+    println!(
+        "{} ({}): {} articles scored, {} missing; {} gold clusters, {} predicted",
+        articles.display(),
+        key.field(),
+        s.items,
+        s.missing,
+        s.gold_clusters,
+        s.predicted_clusters
+    );
+    println!(
+        "B-cubed   P {:.4}  R {:.4}  F1 {:.4}",
+        s.bcubed.precision, s.bcubed.recall, s.bcubed.f1
+    );
+    println!(
+        "Pairwise  P {:.4}  R {:.4}  F1 {:.4}",
+        s.pairwise.precision, s.pairwise.recall, s.pairwise.f1
+    );
+    println!("NMI       {:.4}", s.nmi);
+    println!(
+        "Ingest    {} articles in {:.2}s: {rate:.0} articles/s",
+        r.read, r.seconds
+    );
+}

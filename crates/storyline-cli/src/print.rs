@@ -1,0 +1,132 @@
+//! Human-readable output. JSON goes through [`json`]; everything else is for people.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use storyline::core::{Claim, EntityKind, Story};
+use storyline::pipeline::IngestReport;
+use storyline::report::StoryReport;
+use storyline::store::Counts;
+
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn day(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "undated".to_string(),
+        |t| t.format("%Y-%m-%d").to_string(),
+    )
+}
+
+fn span(first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
+    match (first, last) {
+        (Some(a), Some(b)) if a.date_naive() != b.date_naive() => {
+            format!("{} – {}", day(first), day(last))
+        }
+        (Some(_), _) => day(first),
+        _ => "undated".to_string(),
+    }
+}
+
+pub fn ingest_summary(r: &IngestReport, counts: &Counts) {
+    let rate = r.read as f64 / r.seconds.max(1e-9);
+    println!(
+        "Read {} records in {:.2}s ({rate:.0}/s): {} new articles stored, {} already stored, {} near-duplicates, {} skipped as bad.",
+        r.read,
+        r.seconds,
+        r.stored,
+        r.already_stored,
+        r.copies,
+        r.errors.len()
+    );
+    println!(
+        "Store: {} articles in {} events and {} stories.",
+        counts.articles, counts.events, counts.stories
+    );
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+pub fn story_list(stories: &[Story]) {
+    if stories.is_empty() {
+        println!("No stories yet.");
+        return;
+    }
+    for s in stories {
+        println!(
+            "{:>5}  {:<23}  {:>4} articles  {:>3} events  {}",
+            s.id,
+            span(s.first_published, s.last_published),
+            s.n_articles,
+            s.n_events,
+            s.headline
+        );
+    }
+}
+
+fn cites(c: &Claim) -> String {
+    c.citations.iter().map(|n| format!("[{n}]")).collect()
+}
+
+pub fn story(r: &StoryReport) {
+    let s = &r.story;
+    println!("Story {}: {}", s.id, s.headline);
+    let undated = r.sources.iter().filter(|x| x.published.is_none()).count();
+    println!(
+        "{} · {} · {} undated · {}",
+        span(s.first_published, s.last_published),
+        plural(s.n_articles, "article"),
+        undated,
+        plural(s.n_events, "event")
+    );
+    println!("\nSummary");
+    for c in &r.summary {
+        println!("  {} {}", c.text, cites(c));
+    }
+    println!("\nTimeline");
+    for e in &r.timeline.dated {
+        for c in &e.sentences {
+            println!("  {}  {} {}", e.date, c.text, cites(c));
+        }
+    }
+    for c in &r.timeline.undated {
+        println!("  undated     {} {}", c.text, cites(c));
+    }
+    for (kind, label) in [
+        (EntityKind::Person, "People"),
+        (EntityKind::Organization, "Organisations"),
+        (EntityKind::Place, "Places"),
+    ] {
+        let names: Vec<String> = r
+            .entities
+            .iter()
+            .filter(|e| e.kind == kind)
+            .take(10)
+            .map(|e| format!("{} ({})", e.name, e.mentions))
+            .collect();
+        if !names.is_empty() {
+            println!("\n{label}: {}", names.join(", "));
+        }
+    }
+    println!("\nSources");
+    for src in &r.sources {
+        let mut line = format!("  [{}] {}  {}", src.n, day(src.published), src.id);
+        if let Some(name) = &src.source {
+            line.push_str(&format!(" · {name}"));
+        }
+        if let Some(t) = &src.title {
+            line.push_str(&format!(" · {t}"));
+        }
+        if let Some(o) = src.copy_of {
+            line.push_str(&format!(" (copy of [{o}])"));
+        }
+        println!("{line}");
+    }
+}

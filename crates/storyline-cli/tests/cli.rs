@@ -1,0 +1,524 @@
+//! End-to-end tests: the real binary on the seeds, on the gold data sets, and on small
+//! inputs of every format that the tests write themselves.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use storyline::store::Store;
+
+fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        p.join("seeds").is_dir(),
+        "../shared must sit beside the repository: {}",
+        p.display()
+    );
+    p
+}
+
+fn storyline(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("--db")
+        .arg(db)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .expect("run storyline")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(3),
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn seed_ids() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(shared().join("seeds"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn seeds_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let seeds = shared().join("seeds");
+    let out = json_of(&storyline(&db, &["--json", "run", seeds.to_str().unwrap()]));
+    assert_eq!(out["ingest"]["stored"], 5, "{out}");
+    assert_eq!(out["ingest"]["errors"].as_array().unwrap().len(), 0);
+
+    // None lost: every seed is a source of some story, exactly once.
+    let stories = out["stories"].as_array().unwrap();
+    let mut ids: Vec<String> = stories
+        .iter()
+        .flat_map(|s| s["sources"].as_array().unwrap().iter())
+        .map(|src| src["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, seed_ids());
+    // One developing story: all five reports belong together.
+    assert_eq!(stories.len(), 1, "{out}");
+    let story = &stories[0];
+    assert!(!story["headline"].as_str().unwrap().is_empty());
+
+    // Dates parsed from the `date` marker; the unmarked report is undated.
+    let sources = story["sources"].as_array().unwrap();
+    let published = |id: &str| {
+        sources
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["published"].clone())
+            .unwrap()
+    };
+    assert_eq!(published("000_78c474c001a9cc5e"), "2024-03-21T00:00:00Z");
+    assert_eq!(published("003_c0add88c74add881"), "2024-03-20T00:00:00Z");
+    assert_eq!(published("004_149a33a4e948dcde"), Value::Null);
+
+    // Stored texts are clean and every cited sentence is really in its article.
+    let store = Store::open(&db).unwrap();
+    let articles = store.story_articles(story["id"].as_i64().unwrap()).unwrap();
+    assert_eq!(articles.len(), 5);
+    for a in &articles {
+        assert!(!a.article.text.contains("Advertisment"), "{}", a.article.id);
+        assert!(!a.article.text.starts_with("date "), "{}", a.article.id);
+    }
+    let text_of = |n: u64| &articles[n as usize - 1].article.text;
+    let summary = story["summary"].as_array().unwrap();
+    assert!(summary.len() >= 2, "{summary:?}");
+    let words: usize = summary
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().split_whitespace().count())
+        .sum();
+    assert!((100..=150).contains(&words), "summary has {words} words");
+    for claim in summary {
+        let text = claim["text"].as_str().unwrap();
+        let cites = claim["citations"].as_array().unwrap();
+        assert!(!cites.is_empty(), "uncited: {text}");
+        for c in cites {
+            let n = c.as_u64().unwrap();
+            assert!((1..=5).contains(&n), "citation [{n}] to no source");
+        }
+        // The sentence is quoted from the article it names, at the span it gives.
+        let src = sources
+            .iter()
+            .position(|s| s["id"] == claim["article"])
+            .unwrap();
+        let span = &claim["span"];
+        let (start, end) = (
+            span["start"].as_u64().unwrap() as usize,
+            span["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text_of(src as u64 + 1)[start..end], text);
+        assert!(cites.iter().any(|c| c.as_u64() == Some(src as u64 + 1)));
+    }
+
+    // Timeline sorted by date; the undated report is listed apart, never dated.
+    let dated = story["timeline"]["dated"].as_array().unwrap();
+    let dates: Vec<&str> = dated.iter().map(|e| e["date"].as_str().unwrap()).collect();
+    let mut sorted = dates.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(dates, sorted);
+    assert_eq!(dates, vec!["2024-03-20", "2024-03-21"]);
+    for e in dated {
+        for c in e["sentences"].as_array().unwrap() {
+            assert_ne!(
+                c["article"], "004_149a33a4e948dcde",
+                "undated report given a date"
+            );
+        }
+    }
+    let undated = story["timeline"]["undated"].as_array().unwrap();
+    assert_eq!(undated.len(), 1);
+    assert_eq!(undated[0]["article"], "004_149a33a4e948dcde");
+
+    // The entities a reader would list, each under one name.
+    let entities = story["entities"].as_array().unwrap();
+    let names: Vec<&str> = entities
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "Antony Blinken",
+        "Hamas",
+        "Israel",
+        "Gaza",
+        "Qatar",
+        "Egypt",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(
+        !names.contains(&"Blinken"),
+        "surname not folded into the full name: {names:?}"
+    );
+    let blinken = entities
+        .iter()
+        .find(|e| e["name"] == "Antony Blinken")
+        .unwrap();
+    assert_eq!(blinken["kind"], "person");
+    assert_eq!(blinken["articles"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn second_ingest_stores_nothing_twice_and_adds_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    for (i, id) in seed_ids().iter().enumerate() {
+        let target = if i < 3 { &first } else { &second };
+        std::fs::copy(
+            shared().join("seeds").join(format!("{id}.txt")),
+            target.join(format!("{id}.txt")),
+        )
+        .unwrap();
+    }
+    let a = json_of(&storyline(
+        &db,
+        &["--json", "ingest", first.to_str().unwrap()],
+    ));
+    assert_eq!(a["ingest"]["stored"], 3);
+    let before = Store::open(&db).unwrap().assignments().unwrap();
+
+    let b = json_of(&storyline(
+        &db,
+        &[
+            "--json",
+            "ingest",
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(b["ingest"]["stored"], 2, "{b}");
+    assert_eq!(b["ingest"]["already_stored"], 3, "{b}");
+    assert_eq!(b["store"]["articles"], 5);
+    let after = Store::open(&db).unwrap().assignments().unwrap();
+    // Incremental: the first three keep their events; the new two join the same story.
+    assert_eq!(&after[..3], &before[..]);
+    let stories: std::collections::HashSet<i64> = after.iter().map(|a| a.2).collect();
+    assert_eq!(stories.len(), 1, "{after:?}");
+
+    let c = json_of(&storyline(
+        &db,
+        &[
+            "--json",
+            "ingest",
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        (
+            c["ingest"]["stored"].as_u64(),
+            c["ingest"]["already_stored"].as_u64()
+        ),
+        (Some(0), Some(5))
+    );
+}
+
+#[test]
+fn jsonl_bad_lines_are_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"id":"a","published":"2024-05-01","source":"Wire","title":"Dam bursts","text":"A dam burst in the valley on Monday, flooding three villages and forcing thousands to flee."}"#, "\n",
+            "{this is not json\n",
+            r#"{"id":"b","published":"2024-05-01T09:00:00Z","text":"Rescuers searched flooded villages after the dam burst in the valley, officials said."}"#, "\n",
+            r#"{"id":"c"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let out = storyline(&db, &["--json", "ingest", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "bad records give exit code 3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in.jsonl:2: malformed JSON"), "{stderr}");
+    assert!(
+        stderr.contains("in.jsonl:4: missing field \"text\""),
+        "{stderr}"
+    );
+    let v = json_of(&out);
+    assert_eq!(v["ingest"]["stored"], 2);
+    assert_eq!(v["ingest"]["errors"].as_array().unwrap().len(), 2);
+
+    // The same through standard input.
+    let db2 = dir.path().join("stdin.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["--db", db2.to_str().unwrap(), "--json", "-q", "ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&input).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(json_of(&out)["ingest"]["stored"], 2);
+}
+
+#[test]
+fn html_and_feeds_are_ingested() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let body = "<p>Parliament approved the climate bill on Thursday by a wide margin after \
+        months of negotiation between the coalition parties and opposition groups.</p>"
+        .repeat(3);
+    std::fs::write(
+        dir.path().join("climate-vote.html"),
+        format!(
+            r#"<!DOCTYPE html><html><head><title>Climate bill passes - The Courier</title>
+            <meta property="og:title" content="Climate bill passes">
+            <meta property="og:site_name" content="The Courier">
+            <meta property="article:published_time" content="2024-06-06T08:00:00Z"></head>
+            <body><nav><a href="/">Home</a></nav><article><h1>Climate bill passes</h1>{body}
+            </article><div class="share">Share this article</div></body></html>"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("wire.rss"),
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Wire Service</title>
+        <item><guid>wire-1</guid><title>Climate bill approved</title>
+          <pubDate>Thu, 06 Jun 2024 10:00:00 GMT</pubDate>
+          <description>&lt;p&gt;Lawmakers approved the climate bill on Thursday after months of coalition negotiation.&lt;/p&gt;</description></item>
+        <item><guid>wire-2</guid><title>Storm hits coast</title>
+          <pubDate>Fri, 07 Jun 2024 10:00:00 GMT</pubDate>
+          <description>A storm hit the northern coast, cutting power to thousands of homes.</description></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    let v = json_of(&storyline(
+        &db,
+        &["--json", "ingest", dir.path().to_str().unwrap()],
+    ));
+    assert_eq!(v["ingest"]["stored"], 3, "{v}");
+    let stories = json_of(&storyline(&db, &["--json", "stories"]));
+    let stories = stories.as_array().unwrap();
+    let mut all_sources = Vec::new();
+    for s in stories {
+        let show = json_of(&storyline(&db, &["--json", "show", &s["id"].to_string()]));
+        all_sources.extend(show["sources"].as_array().unwrap().iter().cloned());
+    }
+    let page = all_sources
+        .iter()
+        .find(|s| s["id"] == "climate-vote")
+        .expect("page ingested");
+    assert_eq!(page["title"], "Climate bill passes");
+    assert_eq!(page["source"], "The Courier");
+    assert_eq!(page["published"], "2024-06-06T08:00:00Z");
+    let item = all_sources
+        .iter()
+        .find(|s| s["id"] == "wire-1")
+        .expect("feed item ingested");
+    assert_eq!(item["source"], "Wire Service");
+    assert_eq!(item["title"], "Climate bill approved");
+}
+
+#[test]
+fn near_duplicates_link_to_their_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let original = "The central bank raised interest rates by half a percentage point on \
+        Wednesday, its largest increase in two decades, as policymakers moved to tame \
+        inflation that has climbed to the highest level in forty years across the country.";
+    let rewrite = original.replace("Wednesday", "Wednesday afternoon");
+    let lines = [
+        serde_json::json!({"id": "orig", "published": "2024-05-01T10:00:00Z", "source": "A", "text": original}),
+        serde_json::json!({"id": "copy", "published": "2024-05-01T12:00:00Z", "source": "B", "text": rewrite}),
+    ];
+    let input = dir.path().join("d.jsonl");
+    std::fs::write(
+        &input,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let v = json_of(&storyline(&db, &["--json", "run", input.to_str().unwrap()]));
+    assert_eq!(v["ingest"]["copies"], 1);
+    let sources = v["stories"][0]["sources"].as_array().unwrap();
+    let copy = sources.iter().find(|s| s["id"] == "copy").unwrap();
+    assert_eq!(copy["copy_of"], 1);
+    // A copy is not an independent source: summary sentences never cite it.
+    for c in v["stories"][0]["summary"].as_array().unwrap() {
+        assert!(
+            !c["citations"].as_array().unwrap().contains(&Value::from(2)),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn killed_ingest_loses_nothing_committed_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let data =
+        std::fs::read_to_string(shared().join("data/cluster/uci-stream/articles.jsonl")).unwrap();
+    let lines: Vec<&str> = data.lines().collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["--db", db.to_str().unwrap(), "-q", "ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // One full batch (500) and part of the next: the child commits the first and then waits.
+    for l in &lines[..700] {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let committed = loop {
+        if db.exists() {
+            if let Ok(n) = Store::open(&db)
+                .and_then(|s| s.counts())
+                .map(|c| c.articles)
+            {
+                if n > 0 {
+                    break n;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap(); // SIGKILL mid-ingest, half a batch in memory
+    child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(committed, 500);
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        store.counts().unwrap().articles,
+        500,
+        "nothing half-written after the kill"
+    );
+
+    let input = dir.path().join("all.jsonl");
+    std::fs::write(&input, &data).unwrap();
+    let v = json_of(&storyline(
+        &db,
+        &["--json", "ingest", input.to_str().unwrap()],
+    ));
+    assert_eq!(v["ingest"]["already_stored"], 500);
+    let assignments = Store::open(&db).unwrap().assignments().unwrap();
+    let mut ids: Vec<&str> = assignments.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(ids.len(), lines.len(), "every article stored");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), lines.len(), "and each exactly once");
+}
+
+/// Regression guards on clustering quality (not timed). Thresholds sit a little under the
+/// figures measured when they were set; see the README for the current figures.
+fn bcubed_f1(set: &str, key: &str) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let base = shared().join("data").join(set);
+    let out = storyline(
+        &dir.path().join("unused.db"),
+        &[
+            "--json",
+            "eval",
+            "cluster",
+            base.join("articles.jsonl").to_str().unwrap(),
+            base.join("gold.jsonl").to_str().unwrap(),
+            "--key",
+            key,
+        ],
+    );
+    json_of(&out)["scores"]["bcubed"]["f1"].as_f64().unwrap()
+}
+
+#[test]
+fn clustering_quality_does_not_regress() {
+    let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
+    assert!(ecb >= 0.83, "ecbplus-dev event B-cubed F1 {ecb}");
+    let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
+    assert!(
+        ecb_topic >= 0.76,
+        "ecbplus-dev topic B-cubed F1 {ecb_topic}"
+    );
+    let uci = bcubed_f1("cluster/uci-stream", "event");
+    assert!(uci >= 0.71, "uci-stream event B-cubed F1 {uci}");
+    let wcl = bcubed_f1("compare/newswcl50", "event");
+    assert!(wcl >= 0.78, "newswcl50 event B-cubed F1 {wcl}");
+}
+
+#[test]
+fn cluster_command_writes_one_assignment_per_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("assign.jsonl");
+    let articles = shared().join("data/compare/newswcl50/articles.jsonl");
+    let out = storyline(
+        &dir.path().join("unused.db"),
+        &[
+            "cluster",
+            articles.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&out_file).unwrap();
+    let n_in = std::fs::read_to_string(&articles).unwrap().lines().count();
+    let rows: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), n_in);
+    assert!(rows
+        .iter()
+        .all(|r| r["id"].is_string() && r["event"].is_i64() && r["story"].is_i64()));
+    assert!(
+        !dir.path().join("unused.db").exists(),
+        "eval runs on a temporary store"
+    );
+}
+
+#[test]
+fn reading_a_missing_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let out = storyline(&db, &["stories"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
+    assert!(!db.exists());
+    let out = storyline(
+        &db,
+        &["ingest", dir.path().join("missing.txt").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.txt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
