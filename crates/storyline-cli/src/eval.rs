@@ -25,6 +25,14 @@ pub enum EvalCommand {
         #[arg(long, value_enum, default_value_t = Key::Event)]
         key: Key,
     },
+    /// Precision and recall of people / organisations / places against a reference
+    /// annotation (`scripts/ner_reference.py` writes one with spaCy).
+    Entities {
+        /// Articles, JSONL.
+        articles: PathBuf,
+        /// Reference, JSONL `{"id", "entities": [{"text", "label"}]}`.
+        reference: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +110,10 @@ fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
 
 pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
     match cmd {
+        EvalCommand::Entities {
+            articles,
+            reference,
+        } => crate::entities_cmd::eval_entities(&articles, &reference, json),
         EvalCommand::Cluster {
             articles,
             gold,

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 fatal error; 2 bad usage; 3 finished, but some input records
 //! were bad and skipped (each is named on standard error).
 
+mod entities_cmd;
 mod eval;
 mod print;
 
@@ -83,6 +84,8 @@ enum Command {
         /// Story id, as `storyline stories` lists it.
         story: i64,
     },
+    /// People, organisations and places across the store, under canonical names.
+    Entities(entities_cmd::EntitiesArgs),
     /// Extract the article from web pages (.html, .html.gz; `-` for stdin).
     Extract {
         #[arg(required = true)]
@@ -204,6 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Entities(args) => entities_cmd::list(&open_existing(&g.db)?, &args, g.json),
         Command::Extract { pages } => extract_pages(g, &pages),
         Command::Cluster { articles, out } => {
             let (assignments, _) = eval::cluster_file(&articles, g.quiet)?;

@@ -19,6 +19,7 @@
 
 pub mod cluster;
 pub mod core;
+pub mod corroborate;
 pub mod dedup;
 pub mod error;
 pub mod eval;

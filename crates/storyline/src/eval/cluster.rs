@@ -12,7 +12,7 @@ pub struct PRF {
 }
 
 impl PRF {
-    fn new(precision: f64, recall: f64) -> PRF {
+    pub fn new(precision: f64, recall: f64) -> PRF {
         let f1 = if precision + recall > 0.0 {
             2.0 * precision * recall / (precision + recall)
         } else {

@@ -31,6 +31,17 @@ struct Token<'a> {
     breaks_after: bool,
 }
 
+/// Prepositions that put a following unknown name in a place.
+const PLACE_PREPOSITIONS: &[&str] = &[
+    "in",
+    "near",
+    "outside",
+    "across",
+    "throughout",
+    "towards",
+    "toward",
+];
+
 const CONNECTORS: &[&str] = &[
     "of", "de", "del", "da", "bin", "ibn", "al", "van", "von", "der", "la", "le",
 ];
@@ -59,7 +70,8 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
                     break;
                 }
             }
-            if let Some(m) = classify(text, &tokens[i..j], i == 0) {
+            let before = i.checked_sub(1).map(|b| tokens[b].word);
+            if let Some(m) = classify(text, &tokens[i..j], i == 0, before) {
                 out.push(m);
             }
             i = j;
@@ -70,31 +82,49 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
 
 fn tokenize(text: &str, span: Span) -> Vec<Token<'_>> {
     let s = span.slice(text);
-    let mut out = Vec::new();
+    let mut out: Vec<Token<'_>> = Vec::new();
     let mut offset = span.start;
     for raw in s.split(' ') {
         let start_in_raw = raw.len() - raw.trim_start_matches(is_open_punct).len();
         let core = raw.trim_start_matches(is_open_punct);
-        let trimmed = core.trim_end_matches(is_close_punct);
-        let breaks_after = trimmed.len() < core.len() && !trimmed.ends_with('.');
-        // Keep the period of abbreviations like "U.S." but not a sentence-final one.
-        let mut word = trimmed;
+        let no_close = core.trim_end_matches(|c| is_close_punct(c) && c != '.');
+        let mut breaks_after = no_close.len() < core.len();
+        let mut word = no_close;
         for suffix in ["'s", "’s", "'", "’"] {
             if let Some(w) = word.strip_suffix(suffix) {
                 word = w;
                 break;
             }
         }
-        let word = if word.ends_with('.') && word.matches('.').count() == 1 {
-            &word[..word.len() - 1]
+        if let Some(stem) = word.strip_suffix('.') {
+            // "D." (an initial), "U.S." and "Jr." keep their period and continue a name;
+            // any other word with a period ends the sentence or phrase.
+            let initial = stem.chars().count() == 1 && stem.chars().all(char::is_uppercase);
+            let dotted = stem.contains('.');
+            let abbrev = matches!(
+                stem,
+                "Jr" | "Sr" | "Mr" | "Mrs" | "Ms" | "Dr" | "St" | "Gen" | "Sen" | "Rep" | "Gov"
+            );
+            if !(initial || dotted || abbrev) {
+                word = stem;
+                breaks_after = true;
+            }
+        }
+        if word.is_empty() || !word.chars().any(char::is_alphanumeric) {
+            // A detached comma or dash (tokenised text: "Argentina , Australia") ends a name.
+            if raw
+                .chars()
+                .any(|c| c != '-' && c != '&' && !c.is_alphanumeric())
+            {
+                if let Some(prev) = out.last_mut() {
+                    prev.breaks_after = true;
+                }
+            }
         } else {
-            word
-        };
-        if !word.is_empty() {
             out.push(Token {
                 word,
                 start: offset + start_in_raw,
-                breaks_after: breaks_after || trimmed.ends_with('.') && !word.contains('.'),
+                breaks_after,
             });
         }
         offset += raw.len() + 1;
@@ -126,7 +156,12 @@ fn is_capitalised(word: &str) -> bool {
     }
 }
 
-fn classify(text: &str, run: &[Token<'_>], sentence_initial: bool) -> Option<Mention> {
+fn classify(
+    text: &str,
+    run: &[Token<'_>],
+    sentence_initial: bool,
+    before: Option<&str>,
+) -> Option<Mention> {
     let lower = |t: &Token<'_>| t.word.to_lowercase();
     // Drop leading words that are not names ("The", "Despite").
     let mut run = run;
@@ -146,9 +181,6 @@ fn classify(text: &str, run: &[Token<'_>], sentence_initial: bool) -> Option<Men
     while run.last().is_some_and(|t| CONNECTORS.contains(&t.word)) {
         run = &run[..run.len() - 1];
     }
-    let last = run.last()?;
-    let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
-    let last_lower = lower(last);
     let mention = |run: &[Token<'_>], kind, initial: bool| {
         let (first, last) = (run.first()?, run.last()?);
         let span = Span {
@@ -162,6 +194,24 @@ fn classify(text: &str, run: &[Token<'_>], sentence_initial: bool) -> Option<Men
             sentence_initial: initial && run.len() == 1,
         })
     };
+    // "Department of Justice", "University of Chicago": the head before "of" decides.
+    if let Some(of) = run.iter().position(|t| t.word == "of").filter(|&of| of > 0) {
+        if ORG_SUFFIXES.contains(&lower(&run[of - 1]).as_str()) {
+            return mention(run, EntityKind::Organization, at_start);
+        }
+        // "Shinzo Abe of Japan", "President Putin of Russia": the name is before "of".
+        let after = run[of + 1..]
+            .iter()
+            .map(lower)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if is_place(&after) {
+            run = &run[..of];
+        }
+    }
+    let last = run.last()?;
+    let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
+    let last_lower = lower(last);
     if ORG_SUFFIXES.contains(&last_lower.as_str()) || KNOWN_ORGS.contains(&full_lower.as_str()) {
         return mention(run, EntityKind::Organization, at_start);
     }
@@ -193,16 +243,25 @@ fn classify(text: &str, run: &[Token<'_>], sentence_initial: bool) -> Option<Men
     if is_place(&full_lower) || PLACE_SUFFIXES.contains(&last_lower.as_str()) && run.len() > 1 {
         return mention(run, EntityKind::Place, at_start);
     }
+    if DEMONYMS.contains(&last_lower.as_str()) {
+        // "Israeli", "North Korean": adjectives, not names.
+        return None;
+    }
+    // "in Newport Beach", "near Gaza City": a preposition of place before an unknown name.
+    let place_cue = before.is_some_and(|b| PLACE_PREPOSITIONS.contains(&b));
     if run.len() == 1 {
         let w = last.word;
-        if DEMONYMS.contains(&last_lower.as_str()) {
-            return None;
-        }
         let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
         if (2..=6).contains(&letters.len()) && letters.iter().all(|c| c.is_uppercase()) {
             return mention(run, EntityKind::Organization, at_start);
         }
+        if place_cue && !at_start {
+            return mention(run, EntityKind::Place, at_start);
+        }
         return mention(run, EntityKind::Other, at_start);
+    }
+    if place_cue {
+        return mention(run, EntityKind::Place, at_start);
     }
     let plain_words = run.iter().all(|t| {
         t.word

@@ -2,6 +2,20 @@
 //! articles, their canonical names. No I/O and no state between calls.
 
 mod entities;
+mod facts;
 mod gazetteer;
 
 pub use entities::{canonical_entities, mentions, Mention};
+pub use facts::{facts, Fact, FactKind, Precision};
+
+use crate::core::{Entity, EntityKind};
+
+/// The people, organisations and places of one cleaned text, under canonical names.
+pub fn article_entities(id: &str, text: &str) -> Vec<Entity> {
+    let sentences = crate::normalize::split_sentences(text);
+    let found = mentions(text, &sentences);
+    canonical_entities(found.iter().map(|m| (id, m)))
+        .into_iter()
+        .filter(|e| e.kind != EntityKind::Other)
+        .collect()
+}

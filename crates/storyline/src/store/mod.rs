@@ -658,6 +658,47 @@ impl Store {
         Ok(articles)
     }
 
+    /// Every mention in the store with its article's external id.
+    pub fn all_mentions(&self) -> Result<Vec<(String, Mention)>> {
+        self.mentions_where("", [])
+    }
+
+    /// The mentions in one story's articles.
+    pub fn story_mentions(&self, story: StoryId) -> Result<Vec<(String, Mention)>> {
+        self.mentions_where(
+            "WHERE a.event_id IN (SELECT id FROM events WHERE story_id = ?1)",
+            [story],
+        )
+    }
+
+    fn mentions_where<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        params: P,
+    ) -> Result<Vec<(String, Mention)>> {
+        let sql = format!(
+            "SELECT a.ext_id, m.name, m.kind, m.start, m.end, m.initial
+             FROM mentions m JOIN articles a ON a.id = m.article_id {filter} ORDER BY a.seq"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.e(e))?;
+        stmt.query_map(params, |r| {
+            Ok((
+                r.get(0)?,
+                Mention {
+                    name: r.get(1)?,
+                    kind: EntityKind::parse(&r.get::<_, String>(2)?),
+                    span: Span {
+                        start: r.get::<_, i64>(3)? as usize,
+                        end: r.get::<_, i64>(4)? as usize,
+                    },
+                    sentence_initial: r.get(5)?,
+                },
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.e(e))
+    }
+
     /// `(external id, event, story)` for every stored article, in ingest order.
     pub fn assignments(&self) -> Result<Vec<(String, EventId, StoryId)>> {
         let mut stmt = self

@@ -1,0 +1,185 @@
+//! `storyline entities` (the entities of the store, with filters) and
+//! `storyline eval entities` (scores against a reference annotation).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use storyline::core::EntityKind;
+use storyline::eval::entities::score;
+use storyline::extract::{article_entities, canonical_entities};
+use storyline::ingest::{self, Format};
+use storyline::normalize;
+use storyline::store::Store;
+
+#[derive(Args)]
+pub struct EntitiesArgs {
+    /// Only this kind.
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+    /// Only names or aliases containing this text (case-insensitive).
+    #[arg(long)]
+    name: Option<String>,
+    /// Only entities mentioned in at least this many articles.
+    #[arg(long, default_value_t = 1)]
+    min_articles: usize,
+    /// Only the entities of this story.
+    #[arg(long)]
+    story: Option<i64>,
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Person,
+    Organization,
+    Place,
+}
+
+impl From<KindArg> for EntityKind {
+    fn from(k: KindArg) -> EntityKind {
+        match k {
+            KindArg::Person => EntityKind::Person,
+            KindArg::Organization => EntityKind::Organization,
+            KindArg::Place => EntityKind::Place,
+        }
+    }
+}
+
+pub fn list(store: &Store, args: &EntitiesArgs, json: bool) -> Result<ExitCode> {
+    let mentions = match args.story {
+        Some(id) => {
+            store.story(id)?;
+            store.story_mentions(id)?
+        }
+        None => store.all_mentions()?,
+    };
+    let needle = args.name.as_deref().map(str::to_lowercase);
+    let entities: Vec<_> = canonical_entities(mentions.iter().map(|(id, m)| (id.as_str(), m)))
+        .into_iter()
+        .filter(|e| e.kind != EntityKind::Other)
+        .filter(|e| args.kind.is_none_or(|k| e.kind == k.into()))
+        .filter(|e| e.articles.len() >= args.min_articles)
+        .filter(|e| {
+            needle.as_deref().is_none_or(|n| {
+                e.name.to_lowercase().contains(n)
+                    || e.aliases.iter().any(|a| a.to_lowercase().contains(n))
+            })
+        })
+        .take(args.limit)
+        .collect();
+    if json {
+        crate::print::json(&entities)?;
+    } else if entities.is_empty() {
+        println!("No entities match.");
+    } else {
+        for e in &entities {
+            let aliases = if e.aliases.is_empty() {
+                String::new()
+            } else {
+                format!("  (also: {})", e.aliases.join(", "))
+            };
+            println!(
+                "{:<13} {:>5} mentions {:>4} articles  {}{aliases}",
+                e.kind.as_str(),
+                e.mentions,
+                e.articles.len(),
+                e.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+type Names = HashMap<String, Vec<(String, EntityKind)>>;
+
+fn read_reference(path: &Path) -> Result<Names> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = Names::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
+        let Some(id) = v["id"].as_str() else {
+            bail!("{}:{}: no \"id\"", path.display(), i + 1);
+        };
+        let names = v["entities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let kind = EntityKind::parse(e["label"].as_str()?);
+                (kind != EntityKind::Other)
+                    .then(|| (e["text"].as_str().unwrap_or("").to_string(), kind))
+            })
+            .collect();
+        out.insert(id.to_string(), names);
+    }
+    Ok(out)
+}
+
+pub fn eval_entities(articles: &Path, reference: &Path, json: bool) -> Result<ExitCode> {
+    let mut ours = Names::new();
+    for record in ingest::read_path(articles, Some(Format::Jsonl)) {
+        let record = record?;
+        let text = normalize::clean(&record.article.text);
+        let names = article_entities(&record.article.id, &text)
+            .into_iter()
+            .flat_map(|e| {
+                let kind = e.kind;
+                std::iter::once(e.name)
+                    .chain(e.aliases)
+                    .map(move |n| (n, kind))
+            })
+            // A canonical name the text never uses ("United States" for "U.S.") is not a
+            // mention; the reference annotates mentions.
+            .filter(|(n, _)| text.contains(n.as_str()))
+            .collect();
+        ours.insert(record.article.id, names);
+    }
+    if let Ok(dump) = std::env::var("STORYLINE_DUMP_ENTITIES") {
+        // Debugging aid: what storyline found, in the reference's format.
+        let lines: Vec<String> = ours
+            .iter()
+            .map(|(id, names)| {
+                let ents: Vec<_> = names
+                    .iter()
+                    .map(|(n, k)| serde_json::json!({"text": n, "label": k.as_str()}))
+                    .collect();
+                serde_json::json!({"id": id, "entities": ents}).to_string()
+            })
+            .collect();
+        std::fs::write(&dump, lines.join("\n")).with_context(|| format!("cannot write {dump}"))?;
+    }
+    let gold = read_reference(reference)?;
+    let s = score(&ours, &gold);
+    if json {
+        crate::print::json(&s)?;
+    } else {
+        println!(
+            "{} articles scored against {}",
+            s.articles,
+            reference.display()
+        );
+        let line = |label: &str, p: &storyline::eval::cluster::PRF| {
+            println!(
+                "{label:<13} P {:.3}  R {:.3}  F1 {:.3}",
+                p.precision, p.recall, p.f1
+            );
+        };
+        line("all (typed)", &s.typed);
+        line("all (names)", &s.untyped);
+        for (k, p) in &s.by_kind {
+            line(k, p);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
