@@ -71,6 +71,10 @@ pub fn story_list(stories: &[Story]) {
     }
 }
 
+fn numbers(sources: &[usize]) -> String {
+    sources.iter().map(|n| format!("[{n}]")).collect()
+}
+
 fn cites(c: &Claim) -> String {
     c.citations.iter().map(|n| format!("[{n}]")).collect()
 }
@@ -113,6 +117,42 @@ pub fn story(r: &StoryReport) {
             .collect();
         if !names.is_empty() {
             println!("\n{label}: {}", names.join(", "));
+        }
+    }
+    let multi_event = r.facts.len() > 1;
+    for ev in &r.facts {
+        if ev.agreed.is_empty() && ev.conflicts.is_empty() && ev.single_source.is_empty() {
+            continue;
+        }
+        let suffix = if multi_event {
+            format!(" (event {})", ev.event)
+        } else {
+            String::new()
+        };
+        if !ev.conflicts.is_empty() {
+            println!("\nWhere sources differ{suffix}");
+            for g in &ev.conflicts {
+                let values: Vec<String> = g
+                    .values
+                    .iter()
+                    .map(|v| format!("{} {}", v.text, numbers(&v.sources)))
+                    .collect();
+                println!("  {}: {}", g.subject, values.join(" vs "));
+            }
+        }
+        if !ev.agreed.is_empty() {
+            println!("\nWhat several sources report{suffix}");
+            for g in ev.agreed.iter().take(8) {
+                let v = &g.values[0];
+                println!("  {} {}", v.text, numbers(&v.sources));
+            }
+        }
+        if !ev.single_source.is_empty() {
+            println!("\nOnly one source says{suffix}");
+            for g in ev.single_source.iter().take(8) {
+                let v = &g.values[0];
+                println!("  {} {}", v.text, numbers(&v.sources));
+            }
         }
     }
     println!("\nSources");

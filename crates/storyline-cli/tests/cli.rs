@@ -178,6 +178,68 @@ fn seeds_end_to_end() {
         .unwrap();
     assert_eq!(blinken["kind"], "person");
     assert_eq!(blinken["articles"].as_array().unwrap().len(), 5);
+    let aliases = blinken["aliases"].as_array().unwrap();
+    assert!(
+        aliases.iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .ends_with("Secretary of State Antony Blinken")),
+        "title + name is an alias: {aliases:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| **n == "United States").count(),
+        1,
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"U.S.") && !names.contains(&"US"),
+        "{names:?}"
+    );
+
+    // Facts with numbers, each traced to the report that states it.
+    let facts = story["facts"].as_array().unwrap();
+    let hostages = facts
+        .iter()
+        .flat_map(|ev| {
+            ev["single_source"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(ev["agreed"].as_array().unwrap())
+        })
+        .find(|g| g["subject"] == "hostages")
+        .expect("the hostage figure is a fact");
+    let value = &hostages["values"][0];
+    assert_eq!(
+        (value["value"].as_f64(), value["precision"].as_str()),
+        (Some(40.0), Some("approximate"))
+    );
+    assert_eq!(value["quotes"][0]["article"], "000_78c474c001a9cc5e");
+    assert_eq!(
+        sources[value["sources"][0].as_u64().unwrap() as usize - 1]["id"],
+        "000_78c474c001a9cc5e"
+    );
+
+    // The corpus-wide entity list, filtered.
+    let people = json_of(&storyline(
+        &db,
+        &[
+            "--json",
+            "entities",
+            "--kind",
+            "person",
+            "--min-articles",
+            "2",
+        ],
+    ));
+    let people: Vec<&str> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(people.first(), Some(&"Antony Blinken"), "{people:?}");
+    assert!(people.contains(&"Benjamin Netanyahu"), "{people:?}");
 }
 
 #[test]

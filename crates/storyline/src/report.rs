@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::core::{Claim, Entity, EntityKind, EventId, Story, StoryId};
+use crate::corroborate::{corroborate, EventFacts, FactSource};
 use crate::error::Result;
 use crate::extract::canonical_entities;
+use crate::normalize::Stemmer;
 use crate::store::{Store, StoredArticle};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
@@ -43,6 +45,8 @@ pub struct StoryReport {
     pub timeline: Timeline,
     pub entities: Vec<Entity>,
     pub events: Vec<EventEntry>,
+    /// Per event: facts the sources agree on, single-source facts, and conflicts.
+    pub facts: Vec<EventFacts>,
     pub sources: Vec<SourceEntry>,
 }
 
@@ -130,6 +134,27 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
             }),
         }
     }
+    let stemmer = Stemmer::english();
+    let facts = events
+        .iter()
+        .map(|e| {
+            let sources: Vec<FactSource<'_>> = e
+                .sources
+                .iter()
+                .map(|&n| {
+                    let a = &articles[n - 1];
+                    FactSource {
+                        n,
+                        original: sources[n - 1].copy_of.unwrap_or(n),
+                        article: &a.article,
+                        sentences: &a.sentences,
+                        facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
+                    }
+                })
+                .collect();
+            corroborate(e.id, &sources)
+        })
+        .collect();
     Ok(StoryReport {
         story: Story {
             id,
@@ -143,6 +168,7 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         timeline,
         entities,
         events,
+        facts,
         sources,
     })
 }

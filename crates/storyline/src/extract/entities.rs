@@ -22,6 +22,9 @@ pub struct Mention {
     pub span: Span,
     /// A lone capitalised word at the start of a sentence may be an ordinary word.
     pub sentence_initial: bool,
+    /// How the text describes the entity right there: a title before the name ("Secretary
+    /// of State") or an apposition after it ("the top US diplomat").
+    pub role: Option<String>,
 }
 
 struct Token<'a> {
@@ -71,13 +74,42 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
                 }
             }
             let before = i.checked_sub(1).map(|b| tokens[b].word);
-            if let Some(m) = classify(text, &tokens[i..j], i == 0, before) {
+            if let Some(mut m) = classify(text, &tokens[i..j], i == 0, before) {
+                if matches!(m.kind, EntityKind::Person | EntityKind::Other) && m.role.is_none() {
+                    m.role = apposition(text, m.span.end, sentence.span.end);
+                }
                 out.push(m);
             }
             i = j;
         }
     }
     out
+}
+
+/// Words an apposition may have: "Antony Blinken, the top US diplomat, said…".
+const MAX_APPOSITION_WORDS: usize = 8;
+
+/// The role phrase right after a name, when the text sets it off with commas:
+/// ", the top US diplomat," (a name that follows is an apposition of another kind: a list).
+fn apposition(text: &str, after: usize, sentence_end: usize) -> Option<String> {
+    let rest = text.get(after..sentence_end)?;
+    let rest = rest.strip_prefix(", ")?;
+    if !(rest.starts_with("the ") || rest.starts_with("a ") || rest.starts_with("an ")) {
+        return None;
+    }
+    let end = rest.find([',', ';', '.', '(', ')']).unwrap_or(rest.len());
+    let phrase = rest[..end].trim();
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    // A role is mostly lower-case words ("the top US diplomat"), not another name.
+    let capitalised = words
+        .iter()
+        .skip(1)
+        .filter(|w| w.starts_with(char::is_uppercase))
+        .count();
+    if words.len() < 2 || words.len() > MAX_APPOSITION_WORDS || capitalised * 2 > words.len() {
+        return None;
+    }
+    Some(phrase.to_string())
 }
 
 fn tokenize(text: &str, span: Span) -> Vec<Token<'_>> {
@@ -192,6 +224,7 @@ fn classify(
             kind,
             span,
             sentence_initial: initial && run.len() == 1,
+            role: None,
         })
     };
     // "Department of Justice", "University of Chicago": the head before "of" decides.
@@ -230,7 +263,14 @@ fn classify(
         let rest = &run[k..];
         let rest_lower = rest.iter().map(lower).collect::<Vec<_>>().join(" ");
         if !is_place(&rest_lower) {
-            return mention(rest, EntityKind::Person, false);
+            let role = Span {
+                start: run[0].start,
+                end: run[k - 1].start + run[k - 1].word.len(),
+            };
+            return mention(rest, EntityKind::Person, false).map(|m| Mention {
+                role: Some(role.slice(text).to_string()),
+                ..m
+            });
         }
         return mention(rest, EntityKind::Place, at_start);
     }
@@ -314,6 +354,15 @@ pub fn canonical_entities<'a>(
         });
         *g.kinds.entry(m.kind).or_default() += 1;
         *g.aliases.entry(m.name.clone()).or_default() += 1;
+        if let Some(role) = &m.role {
+            // "Secretary of State Antony Blinken", "the top US diplomat"
+            let alias = if role.starts_with(|c: char| c.is_lowercase()) {
+                role.clone()
+            } else {
+                format!("{role} {}", m.name)
+            };
+            *g.aliases.entry(alias).or_default() += 1;
+        }
         if g.articles.last().map(String::as_str) != Some(article)
             && !g.articles.iter().any(|a| a == article)
         {
@@ -457,6 +506,28 @@ mod tests {
             "{got:?}"
         );
         assert!(!got.iter().any(|(n, _)| n == "Tuesday"), "{got:?}");
+    }
+
+    #[test]
+    fn titles_and_appositions_become_aliases() {
+        let text = "Secretary of State Antony Blinken landed. Antony Blinken, the top US \
+                    diplomat, met officials. Blinken, the envoy, left.";
+        let ms = mentions(text, &split_sentences(text));
+        let entities = canonical_entities(ms.iter().map(|m| ("a", m)));
+        let blinken = entities
+            .iter()
+            .find(|e| e.name == "Antony Blinken")
+            .expect("person");
+        assert_eq!(
+            blinken.aliases,
+            vec![
+                "Blinken",
+                "Secretary of State Antony Blinken",
+                "the envoy",
+                "the top US diplomat"
+            ],
+            "{entities:?}"
+        );
     }
 
     #[test]

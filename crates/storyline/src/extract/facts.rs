@@ -132,6 +132,7 @@ const ORDINALS: &[&str] = &[
     "twentieth",
 ];
 const SCALES: &[(&str, f64)] = &[
+    ("dozen", 12.0),
     ("hundred", 1e2),
     ("thousand", 1e3),
     ("million", 1e6),
@@ -152,6 +153,42 @@ const HEDGES: &[(&str, Precision)] = &[
     ("least", Precision::AtLeast),
     ("than", Precision::AtLeast),
     ("to", Precision::AtMost),
+];
+/// Words after a duration that make it a time reference ("two weeks later").
+const TIME_REFERENCES: &[&str] = &[
+    "later",
+    "ago",
+    "earlier",
+    "before",
+    "after",
+    "prior",
+    "since",
+    "afterwards",
+];
+/// Plural nouns that "two" usually pairs with trivially.
+const GENERIC_PAIRS: &[&str] = &[
+    "countries",
+    "nations",
+    "leaders",
+    "sides",
+    "parties",
+    "governments",
+    "koreas",
+    "men",
+    "women",
+    "sessions",
+    "days",
+    "things",
+    "ways",
+    "states",
+    "presidents",
+    "neighbours",
+    "neighbors",
+    "allies",
+    "rivals",
+    "teams",
+    "groups",
+    "companies",
 ];
 /// Words that may stand between a number and what it counts, or that end a subject.
 const SUBJECT_STOP: &[&str] = &[
@@ -270,6 +307,16 @@ fn fact_at(
         _ => (t.lower.clone(), None),
     };
     let (mut value, ordinal) = number(&num_part)?;
+    let word_at = |k: usize| toks.get(k).map(|x| x.lower.as_str());
+    // "1950 - 53": the second half of a range or date is not a count of what follows.
+    if i >= 2 && word_at(i - 1) == Some("-") && number(&toks[i - 2].lower).is_some() {
+        return None;
+    }
+    // Tokenised text spaces its hyphens: "90 - day stay" is "90-day stay".
+    let (compound_unit, spaced) = match (compound_unit, word_at(i + 1), word_at(i + 2)) {
+        (None, Some("-"), Some(u)) if !toks[i].closes => (Some(u.to_string()), true),
+        (c, _, _) => (c, false),
+    };
     // Lone "one"/"first" are mostly not facts ("one of the", "for the first time").
     if (num_part == "one" || num_part == "first") && compound_unit.is_none() {
         return None;
@@ -328,7 +375,7 @@ fn fact_at(
             }
         }
     }
-    let mut j = i + 1;
+    let mut j = if spaced { i + 3 } else { i + 1 };
     // Scale words: "2.5 million", "forty thousand".
     while let Some(s) = toks.get(j).filter(|_| !toks[j - 1].closes) {
         match SCALES.iter().find(|(w, _)| *w == s.lower) {
@@ -425,6 +472,28 @@ fn fact_at(
                 subject_toks.extend(extra);
             }
         }
+    }
+    // "two months later", "three years ago": a time reference, not a fact.
+    if subject_toks
+        .first()
+        .is_some_and(|x| TIME_REFERENCES.contains(&x.lower.as_str()))
+    {
+        return None;
+    }
+    // "the two countries", "both leaders": a pair everyone agrees on tells the reader nothing.
+    if value == 2.0
+        && kind == FactKind::Count
+        && subject_toks.len() == 1
+        && GENERIC_PAIRS.contains(&subject_toks[0].lower.as_str())
+    {
+        return None;
+    }
+    if !subject_toks.is_empty()
+        && !subject_toks
+            .iter()
+            .any(|x| x.word.chars().any(char::is_alphabetic))
+    {
+        return None;
     }
     if subject_toks.is_empty() {
         // "prices rose 20 percent", "paid $5 million": what is measured stands before.
@@ -571,6 +640,22 @@ mod tests {
         assert_eq!(
             (round.value, round.subject.as_str()),
             (7.0, "round of shuttle diplomacy")
+        );
+    }
+
+    #[test]
+    fn tokenised_hyphens_ranges_and_time_references() {
+        let fs = found("She began a 90 - day stay . The 1950 - 53 Korean War ended . Two months later , four dozen troops left .");
+        let brief: Vec<(FactKind, f64, &str)> = fs
+            .iter()
+            .map(|f| (f.kind, f.value, f.subject.as_str()))
+            .collect();
+        assert_eq!(
+            brief,
+            vec![
+                (FactKind::Duration, 90.0, "stay"),
+                (FactKind::Count, 48.0, "troops")
+            ]
         );
     }
 

@@ -17,7 +17,13 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// SQL that takes a store from version `i + 1` to `i + 2`.
+const MIGRATIONS: &[&str] = &[
+    // 1 → 2: mentions keep the role the text gives a person (title or apposition).
+    "ALTER TABLE mentions ADD COLUMN role TEXT;",
+];
 
 pub struct Store {
     conn: Connection,
@@ -130,7 +136,7 @@ impl Store {
                     supported: SCHEMA_VERSION,
                 });
             }
-            return Ok(());
+            return self.migrate(found);
         }
         let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("schema.sql"))
@@ -141,6 +147,24 @@ impl Store {
         )
         .map_err(|e| self.e(e))?;
         tx.commit().map_err(|e| self.e(e))
+    }
+
+    /// Upgrades a store written by an older version, one step per version, each step in
+    /// its own transaction.
+    fn migrate(&self, mut version: i64) -> Result<()> {
+        while version < SCHEMA_VERSION {
+            let step = MIGRATIONS[(version - 1) as usize];
+            let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+            tx.execute_batch(step).map_err(|e| self.e(e))?;
+            version += 1;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [version.to_string()],
+            )
+            .map_err(|e| self.e(e))?;
+            tx.commit().map_err(|e| self.e(e))?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -452,7 +476,7 @@ impl Store {
                 .map_err(e)?;
             let mut mention_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO mentions(article_id, name, kind, start, end, initial) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO mentions(article_id, name, kind, start, end, initial, role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(e)?;
             for a in batch {
@@ -493,7 +517,8 @@ impl Store {
                             m.kind.as_str(),
                             m.span.start as i64,
                             m.span.end as i64,
-                            m.sentence_initial
+                            m.sentence_initial,
+                            m.role
                         ])
                         .map_err(e)?;
                 }
@@ -624,7 +649,7 @@ impl Store {
         let mut mention_stmt = self
             .conn
             .prepare_cached(
-                "SELECT name, kind, start, end, initial FROM mentions WHERE article_id = ?1",
+                "SELECT name, kind, start, end, initial, role FROM mentions WHERE article_id = ?1",
             )
             .map_err(|e| self.e(e))?;
         for a in &mut articles {
@@ -650,6 +675,7 @@ impl Store {
                             end: r.get::<_, i64>(3)? as usize,
                         },
                         sentence_initial: r.get(4)?,
+                        role: r.get(5)?,
                     })
                 })
                 .and_then(|rows| rows.collect())
@@ -677,7 +703,7 @@ impl Store {
         params: P,
     ) -> Result<Vec<(String, Mention)>> {
         let sql = format!(
-            "SELECT a.ext_id, m.name, m.kind, m.start, m.end, m.initial
+            "SELECT a.ext_id, m.name, m.kind, m.start, m.end, m.initial, m.role
              FROM mentions m JOIN articles a ON a.id = m.article_id {filter} ORDER BY a.seq"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.e(e))?;
@@ -692,6 +718,7 @@ impl Store {
                         end: r.get::<_, i64>(4)? as usize,
                     },
                     sentence_initial: r.get(5)?,
+                    role: r.get(6)?,
                 },
             ))
         })
@@ -722,5 +749,48 @@ impl Store {
         stmt.query_map([story], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.e(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let v1 = include_str!("schema.sql").replace(
+                "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
+                "    initial     INTEGER NOT NULL\n",
+            );
+            conn.execute_batch(&v1).unwrap();
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', '1')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("2"));
+        assert!(
+            store.all_mentions().unwrap().is_empty(),
+            "role column readable"
+        );
+        store
+            .conn
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        drop(store);
+        match Store::open(&path) {
+            Err(Error::SchemaVersion { found: 99, .. }) => {}
+            Err(other) => panic!("wrong error {other}"),
+            Ok(_) => panic!("a store from a newer version must be refused"),
+        }
     }
 }

@@ -1,4 +1,4 @@
--- storyline store, schema version 1. Only the `store` module writes SQL.
+-- storyline store, schema version 2 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS mentions (
     kind        TEXT NOT NULL,
     start       INTEGER NOT NULL,
     end         INTEGER NOT NULL,
-    initial     INTEGER NOT NULL
+    initial     INTEGER NOT NULL,
+    role        TEXT
 );
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
 
