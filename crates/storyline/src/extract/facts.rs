@@ -206,7 +206,7 @@ struct Tok<'a> {
 
 fn tokens(text: &str, span: Span) -> Vec<Tok<'_>> {
     let s = span.slice(text);
-    let mut out = Vec::new();
+    let mut out: Vec<Tok<'_>> = Vec::new();
     let mut offset = span.start;
     for raw in s.split(' ') {
         let lead = raw.len()
@@ -214,18 +214,40 @@ fn tokens(text: &str, span: Span) -> Vec<Tok<'_>> {
                 .trim_start_matches(|c: char| "\"'(“‘[".contains(c))
                 .len();
         let core = &raw[lead..];
-        let word = core.trim_end_matches(|c: char| ",;:!?\"')”’].".contains(c));
+        let mut word = core.trim_end_matches(|c: char| ",;:!?\"')”’]".contains(c));
+        let mut closes = word.len() < core.len();
+        // A final period ends the phrase, except in abbreviations ("U.S.", "D.").
+        if let Some(stem) = word.strip_suffix('.') {
+            let initial = stem.len() == 1 && stem.chars().all(char::is_uppercase);
+            if !(stem.contains('.') || initial) {
+                word = stem;
+                closes = true;
+            }
+        }
         let word = word
             .strip_suffix("'s")
             .or_else(|| word.strip_suffix("’s"))
             .unwrap_or(word);
-        if !word.is_empty() {
+        if word.chars().any(char::is_alphanumeric) {
             out.push(Tok {
                 word,
                 lower: word.to_lowercase(),
                 start: offset + lead,
                 end: offset + lead + word.len(),
-                closes: word.len() < core.len(),
+                closes,
+            });
+        } else if raw.chars().any(|c| c != '-') {
+            // Detached punctuation in tokenised text ("Mueller , 73 , took") ends a phrase.
+            if let Some(prev) = out.last_mut() {
+                prev.closes = true;
+            }
+        } else if !raw.is_empty() {
+            out.push(Tok {
+                word: raw,
+                lower: raw.to_string(),
+                start: offset,
+                end: offset + raw.len(),
+                closes: false,
             });
         }
         offset += raw.len() + 1;
@@ -326,7 +348,7 @@ fn fact_at(
     // Dates and times are not facts: "March 3", "3 March", "in 2024", "10:30", "5 p.m.".
     if prev(1).is_some_and(|p| MONTHS.contains(&p))
         || next_word.is_some_and(|n| {
-            MONTHS.contains(&n) || n == "p.m" || n == "a.m" || n == "pm" || n == "am"
+            MONTHS.contains(&n) || matches!(n, "p.m" | "a.m" | "p.m." | "a.m." | "pm" | "am")
         })
         || t.word.contains(':')
         || (!ordinal
@@ -570,12 +592,44 @@ fn key_of(toks: &[&Tok<'_>], stemmer: &Stemmer) -> String {
         .join(" ")
 }
 
-/// Adjective-like words that usually modify the noun after them.
+/// Common adjectives that modify the noun after them ("two separate occasions").
+const ADJECTIVES: &[&str] = &[
+    "separate",
+    "different",
+    "other",
+    "new",
+    "major",
+    "additional",
+    "several",
+    "key",
+    "top",
+    "main",
+    "large",
+    "small",
+    "big",
+    "young",
+    "old",
+    "senior",
+    "junior",
+    "former",
+    "total",
+    "more",
+    "few",
+    "many",
+    "full",
+    "whole",
+    "straight",
+    "consecutive",
+    "extra",
+];
+
+/// Adjective- or adverb-like words that usually modify the noun after them.
 fn looks_like_modifier(word: &str) -> bool {
     let lower = word.to_lowercase();
     word.starts_with(char::is_uppercase)
+        || ADJECTIVES.contains(&lower.as_str())
         || [
-            "al", "ian", "ese", "ish", "ive", "ous", "ful", "ic", "ary", "ed", "ing", "ern",
+            "al", "ian", "ese", "ish", "ive", "ous", "ful", "ic", "ary", "ed", "ing", "ern", "ly",
         ]
         .iter()
         .any(|s| lower.ends_with(s) && lower.len() > s.len() + 2)
@@ -656,6 +710,16 @@ mod tests {
                 (FactKind::Duration, 90.0, "stay"),
                 (FactKind::Count, 48.0, "troops")
             ]
+        );
+    }
+
+    #[test]
+    fn modifiers_abbreviations_and_detached_commas() {
+        let fs = found("He withdrew 28,500 U.S. troops on two separate occasions from seven largely Muslim countries . Mueller , 73 , took over .");
+        let subjects: Vec<&str> = fs.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            vec!["U.S. troops", "separate occasions", "largely Muslim"]
         );
     }
 
