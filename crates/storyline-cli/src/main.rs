@@ -4,6 +4,7 @@
 //! were bad and skipped (each is named on standard error).
 
 mod eval;
+mod eval_extract;
 mod print;
 
 use std::io::IsTerminal;
