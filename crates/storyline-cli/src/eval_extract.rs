@@ -162,7 +162,7 @@ fn extract_all(pages: &[(String, PathBuf)]) -> Texts {
                 };
                 let text = ingest::read_page_bytes(path)
                     .map_err(|e| e.to_string())
-                    .and_then(|bytes| ingest::extract_page(&bytes, id))
+                    .and_then(|bytes| ingest::extract_page(&bytes, id).map_err(|e| e.to_string()))
                     .map(|a| a.text);
                 if let Ok(mut map) = out.lock() {
                     map.insert(id.clone(), text);

@@ -309,7 +309,7 @@ fn extract_pages(g: &Global, pages: &[PathBuf]) -> Result<ExitCode> {
                     .to_string()
             })
             .unwrap_or_else(|| "stdin".into());
-        match result.and_then(|b| ingest::extract_page(&b, &id).map_err(|m| anyhow::anyhow!(m))) {
+        match result.and_then(|b| ingest::extract_page(&b, &id).map_err(anyhow::Error::from)) {
             Ok(a) => {
                 if g.json {
                     let line = serde_json::json!({
