@@ -318,7 +318,7 @@ fn ymd(y: &str, m: u32, d: &str) -> Option<DateTime<Utc>> {
     midnight(date).and_then(plausible)
 }
 
-fn month_number(w: &str) -> Option<u32> {
+pub fn month_number(w: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
         "january",
         "february",
