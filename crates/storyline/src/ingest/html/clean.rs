@@ -118,11 +118,11 @@ pub fn clean(text: &str, title: Option<&str>) -> String {
         }
     }
     // Tags, "SOURCE: News agencies", story ids: short lines trailing the last paragraph.
-    while lines.len() > 1
-        && lines
-            .last()
-            .is_some_and(|l| word_count(l) <= TAIL_MAX_WORDS)
-    {
+    // A short closing sentence ("It was late.") ends in punctuation and stays.
+    let is_tag = |l: &&str| {
+        word_count(l) <= TAIL_MAX_WORDS && !l.trim_end().ends_with(['.', '!', '?', '"', '”'])
+    };
+    while lines.len() > 1 && lines.last().is_some_and(is_tag) {
         lines.pop();
     }
     lines.join("\n")

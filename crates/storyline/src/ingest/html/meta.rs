@@ -204,16 +204,44 @@ fn marked_up_date(doc: &Document) -> Option<DateTime<Utc>> {
     None
 }
 
-/// A date written out in a byline-like element ("Published: Nov. 19, 2019 10:00 AM").
+/// Words that open a publication line: "Published Nov. 19, 2019", "publiziert am …".
+const PUBLISHED_WORDS: &[&str] = &[
+    "published",
+    "posted",
+    "publiziert",
+    "veröffentlicht",
+    "publié",
+    "publicado",
+    "pubblicato",
+];
+
+/// A date written out in a byline-like element ("Published: Nov. 19, 2019 10:00 AM"), or in
+/// a short line that says it is the publication date.
 fn text_date(doc: &Document) -> Option<DateTime<Utc>> {
     let sel: Selection = doc.select(DATED_ELEMENTS);
-    for node in sel.nodes().iter().take(40) {
+    for node in sel.nodes().iter().take(200) {
         let text = collapse(&node.text());
-        if text.is_empty() || text.len() > 200 {
+        // Bylines share their element with author names and the dek: look at the start.
+        let head: String = text.chars().take(160).collect();
+        if let Some(d) = date_in_text(&head) {
+            return Some(d);
+        }
+    }
+    for node in doc
+        .select("span, small, p, em, li")
+        .nodes()
+        .iter()
+        .take(5000)
+    {
+        let text = collapse(&node.text());
+        if text.len() > 100 {
             continue;
         }
-        if let Some(d) = date_in_text(&text) {
-            return Some(d);
+        let lower = text.to_lowercase();
+        if PUBLISHED_WORDS.iter().any(|w| lower.starts_with(w)) {
+            if let Some(d) = date_in_text(&text) {
+                return Some(d);
+            }
         }
     }
     None
@@ -318,6 +346,52 @@ fn ymd(y: &str, m: u32, d: &str) -> Option<DateTime<Utc>> {
     midnight(date).and_then(plausible)
 }
 
+/// Month names beyond English, for the languages seen most on news pages.
+const OTHER_MONTHS: [[&str; 12]; 3] = [
+    [
+        "januar",
+        "februar",
+        "märz",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "dezember",
+    ],
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+];
+
 pub fn month_number(w: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
         "january",
@@ -341,6 +415,11 @@ pub fn month_number(w: &str) -> Option<u32> {
     MONTHS
         .iter()
         .position(|m| *m == w || (w.len() == 3 && m.starts_with(&w)))
+        .or_else(|| {
+            OTHER_MONTHS
+                .iter()
+                .find_map(|ms| ms.iter().position(|m| *m == w))
+        })
         .map(|i| i as u32 + 1)
 }
 
@@ -415,6 +494,14 @@ mod tests {
             Some("2015-09-02")
         );
         assert_eq!(date_in_text("May I come in, 2019 people?"), None);
+        assert_eq!(
+            day(date_in_text("publiziert am 25. September 2018")).as_deref(),
+            Some("2018-09-25")
+        );
+        assert_eq!(
+            day(date_in_text("le 3 mars 2020")).as_deref(),
+            Some("2020-03-03")
+        );
         assert_eq!(day(parse_date("0000-00-00")), None);
         assert_eq!(day(parse_date("1970-01-01T00:00:00Z")), None);
     }
