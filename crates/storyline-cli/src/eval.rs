@@ -33,6 +33,17 @@ pub enum EvalCommand {
         /// Reference, JSONL `{"id", "entities": [{"text", "label"}]}`.
         reference: PathBuf,
     },
+    /// Main-text extraction scored with the article-extraction benchmark's shingle P/R/F1.
+    Extract {
+        /// Folder with `html/<id>.html(.gz)` pages and `gold.jsonl` (`{"id","url","articleBody"}`).
+        dir: PathBuf,
+        /// Score another extractor's output (JSONL `{"id","articleBody"|"text"}`) instead.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+        /// List the worst pages.
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +153,11 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        EvalCommand::Extract {
+            dir,
+            predictions,
+            verbose,
+        } => crate::eval_extract::run(&dir, predictions.as_deref(), verbose, json),
     }
 }
 

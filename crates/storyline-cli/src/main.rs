@@ -5,6 +5,7 @@
 
 mod entities_cmd;
 mod eval;
+mod eval_extract;
 mod print;
 
 use std::io::IsTerminal;
@@ -312,7 +313,7 @@ fn extract_pages(g: &Global, pages: &[PathBuf]) -> Result<ExitCode> {
                     .to_string()
             })
             .unwrap_or_else(|| "stdin".into());
-        match result.and_then(|b| ingest::extract_page(&b, &id).map_err(|m| anyhow::anyhow!(m))) {
+        match result.and_then(|b| ingest::extract_page(&b, &id).map_err(anyhow::Error::from)) {
             Ok(a) => {
                 if g.json {
                     let line = serde_json::json!({

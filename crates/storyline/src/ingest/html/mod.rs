@@ -1,0 +1,146 @@
+//! Web pages: the article's main text, title, date and site.
+//!
+//! Two extractors read every page: `rs-trafilatura` (a port of trafilatura, the best
+//! published scorer on the article-extraction benchmark) and `dom_smoothie` (a port of
+//! Readability.js). Trafilatura keeps more of the article; when it falls back to a big
+//! container it also keeps whole sidebars, and then Readability's text is a clean subset of
+//! it — [`choose`] spots that case. The chosen text loses its page debris line by line
+//! ([`clean`]). Title and date come from [`meta`]. Bytes become text in [`decode`], which
+//! does not trust charset declarations blindly.
+
+mod choose;
+mod clean;
+mod decode;
+mod meta;
+mod nesting;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use super::{check_size, file_id, location, Record};
+use crate::core::Article;
+use crate::error::IngestError;
+
+pub use decode::DecodeError;
+
+/// Pages nested deeper than this are flattened before parsing: no real page comes close
+/// (the dev set's deepest is a few dozen), and the DOM libraries recurse per level, so a
+/// hostile 100 000-level page would otherwise overflow the stack.
+pub const MAX_NESTING: usize = 512;
+
+/// Why a page gave no article.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    #[error("no article text found in the page")]
+    NoText,
+}
+
+pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<Record, IngestError> {
+    let article = extract_page(bytes, &file_id(path))
+        .map_err(|e| IngestError::new(path, None, e.to_string()))?;
+    check_size(&article.text, path, None)?;
+    Ok(Record {
+        article,
+        origin: location(path, None),
+        warnings: Vec::new(),
+    })
+}
+
+/// Reads a page file (`.html` or `.html.gz`) into bytes, ready for [`extract_page`].
+pub fn read_page_bytes(path: &Path) -> Result<Vec<u8>, IngestError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| IngestError::new(path, None, format!("cannot open: {e}")))?;
+    super::read_all(file, path)
+}
+
+/// Extracts one article from a page's bytes: the text the store keeps (debris lines
+/// removed), with title, publication date, site, URL and language where the page states them.
+pub fn extract_page(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
+    let (html, _encoding) = decode::decode_page(bytes)?;
+    let html = nesting::limit_nesting(&html, MAX_NESTING);
+    let page_meta = meta::page_meta(&html);
+
+    // The extractor crates are large and not ours; one of them panicking on a strange page
+    // must cost that page only, never the run.
+    let traf = catch_unwind(|| rs_trafilatura::extract_with_options(&html, &traf_options()))
+        .ok()
+        .and_then(Result::ok);
+    let readable = catch_unwind(AssertUnwindSafe(|| readability_text(&html)))
+        .ok()
+        .flatten();
+    let traf_text = traf.as_ref().map(|r| r.content_text.as_str()).unwrap_or("");
+    let chosen = choose::choose(traf_text, readable.as_deref().unwrap_or(""));
+    let text = clean::clean(chosen, page_meta.title.as_deref());
+    if text.is_empty() {
+        return Err(ExtractError::NoText);
+    }
+
+    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let tm = traf.map(|r| r.metadata).unwrap_or_default();
+    Ok(Article {
+        id: id.to_string(),
+        title: page_meta.title.or_else(|| nonempty(tm.title)),
+        source: page_meta
+            .site
+            .or_else(|| nonempty(tm.sitename))
+            .or_else(|| nonempty(tm.hostname)),
+        url: page_meta.url.or_else(|| nonempty(tm.url)),
+        published: page_meta.published,
+        lang: page_meta.lang.or_else(|| nonempty(tm.language)),
+        text,
+    })
+}
+
+fn traf_options() -> rs_trafilatura::Options {
+    rs_trafilatura::Options::default()
+}
+
+/// Readability's text with paragraphs on their own lines.
+fn readability_text(html: &str) -> Option<String> {
+    let cfg = dom_smoothie::Config {
+        text_mode: dom_smoothie::TextMode::Formatted,
+        ..Default::default()
+    };
+    let mut r = dom_smoothie::Readability::new(html, None, Some(cfg)).ok()?;
+    r.parse().ok().map(|a| a.text_content.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_yields_text_title_date_and_site() {
+        let body = "<p>The council voted on Tuesday to approve the new budget after a long debate \
+            that ran late into the night and drew hundreds of residents.</p>"
+            .repeat(4);
+        let page = format!(
+            r#"<!DOCTYPE html><html><head><title>Budget passes | Daily Bugle</title>
+            <meta property="og:title" content="Budget passes">
+            <meta property="og:site_name" content="Daily Bugle">
+            <meta property="article:published_time" content="2024-05-02T10:00:00Z">
+            </head><body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+            <article><h1>Budget passes</h1>{body}</article>
+            <footer>Copyright Daily Bugle. All rights reserved.</footer></body></html>"#
+        );
+        let rec = parse(page.as_bytes(), Path::new("pages/budget.html")).unwrap();
+        let a = rec.article;
+        assert_eq!(a.id, "budget");
+        assert_eq!(a.title.as_deref(), Some("Budget passes"));
+        assert_eq!(a.source.as_deref(), Some("Daily Bugle"));
+        assert_eq!(
+            a.date().map(|d| d.to_string()).as_deref(),
+            Some("2024-05-02")
+        );
+        assert!(a.text.contains("council voted on Tuesday"));
+        assert!(!a.text.contains("All rights reserved"));
+    }
+
+    #[test]
+    fn page_without_text_is_an_error() {
+        let e = parse(b"<html><body></body></html>", Path::new("e.html")).unwrap_err();
+        assert!(e.to_string().starts_with("e.html: no article text"), "{e}");
+    }
+}
