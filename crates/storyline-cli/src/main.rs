@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 fatal error; 2 bad usage; 3 finished, but some input records
 //! were bad and skipped (each is named on standard error).
 
+mod bench;
 mod entities_cmd;
 mod eval;
 mod eval_extract;
@@ -102,6 +103,9 @@ enum Command {
     /// Score storyline against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Benchmarks on generated streams (not part of the tests).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,6 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
+        Command::Bench(cmd) => bench::run(cmd, g.json),
     }
 }
 

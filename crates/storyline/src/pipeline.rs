@@ -106,6 +106,11 @@ impl Pipeline {
         &self.store
     }
 
+    /// Events the clusterer holds in memory now.
+    pub fn n_live_events(&self) -> usize {
+        self.clusterer.n_live_events()
+    }
+
     /// Ingests records until the iterator ends. Bad records are reported and skipped; an
     /// error is returned only when the store itself fails (then the current batch is rolled
     /// back and everything committed before it stays).

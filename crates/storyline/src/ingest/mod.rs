@@ -213,12 +213,25 @@ fn decode_text(bytes: &[u8], path: &Path, line: Option<usize>) -> Result<String,
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
         Err(_) => {
-            let s = String::from_utf8_lossy(bytes);
-            let bad = s.chars().filter(|&c| c == '\u{fffd}').count();
-            if bad * 20 > s.chars().count().max(1) {
-                Err(IngestError::new(path, line, "not UTF-8 text"))
+            // Legacy text (Latin-1, Windows-1252, …) is common in old archives: guess the
+            // encoding rather than lose the article. Binary junk decodes to control
+            // characters and is refused.
+            let mut detector =
+                chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            detector.feed(bytes, true);
+            let (text, _, _) = detector
+                .guess(None, chardetng::Utf8Detection::Allow)
+                .decode(bytes);
+            let control = text
+                .chars()
+                .filter(|c| {
+                    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || *c == '\u{fffd}'
+                })
+                .count();
+            if control * 20 > text.chars().count().max(1) {
+                Err(IngestError::new(path, line, "binary data, not text"))
             } else {
-                Ok(s.into_owned())
+                Ok(text.into_owned())
             }
         }
     }
@@ -325,9 +338,12 @@ mod tests {
     fn binary_is_refused_and_stray_bytes_are_replaced() {
         let p = Path::new("f");
         assert!(decode_text(b"ab\0cd", p, None).is_err());
-        assert!(decode_text(&[0xff; 40], p, None).is_err());
-        let mut ok = b"a fairly long line of ordinary text ".repeat(3);
-        ok.push(0xff);
-        assert!(decode_text(&ok, p, None).unwrap().ends_with('\u{fffd}'));
+        let junk: Vec<u8> = (1..=255u8).cycle().take(600).collect();
+        assert!(decode_text(&junk, p, None).is_err());
+        let latin1 = b"caf\xe9 cr\xe8me br\xfbl\xe9e for the d\xe9l\xe9gation";
+        assert_eq!(
+            decode_text(latin1, p, None).unwrap(),
+            "café crème brûlée for the délégation"
+        );
     }
 }
