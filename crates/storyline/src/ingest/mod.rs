@@ -145,6 +145,12 @@ pub fn read_path(
     read_stream(reader, path, format)
 }
 
+/// Parses bytes already in memory (an upload, a fuzz input) as `format`; `name` stands in
+/// for the file name in errors and ids.
+pub fn parse_bytes(bytes: Vec<u8>, name: &str, format: Format) -> Vec<Result<Record, IngestError>> {
+    read_stream(std::io::Cursor::new(bytes), Path::new(name), format).collect()
+}
+
 fn read_stream<R: BufRead + Send + 'static>(
     reader: R,
     path: &Path,
