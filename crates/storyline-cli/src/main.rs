@@ -7,6 +7,7 @@ mod entities_cmd;
 mod eval;
 mod eval_extract;
 mod print;
+mod serve_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,12 @@ enum Command {
     /// Score storyline against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Serve the JSON API (/api, /api/openapi.json), search and the web page over the store.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
+        Command::Serve { addr } => serve_cmd::run(&g.db, addr),
     }
 }
 

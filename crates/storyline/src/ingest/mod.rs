@@ -145,7 +145,9 @@ pub fn read_path(
     read_stream(reader, path, format)
 }
 
-fn read_stream<R: BufRead + Send + 'static>(
+/// Reads records from any reader in a known format; `path` names the input in errors.
+/// Serves in-memory inputs such as an HTTP request body.
+pub fn read_stream<R: BufRead + Send + 'static>(
     reader: R,
     path: &Path,
     format: Format,
