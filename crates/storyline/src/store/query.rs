@@ -285,38 +285,60 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<ArticleHit>> {
+        // The CTE is materialized: FTS5's auxiliary functions only work in the query that
+        // holds the MATCH, and SQLite would otherwise flatten it into the join.
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {ARTICLE_COLUMNS}, f.score, f.snippet
-                 FROM (SELECT rowid, {BM25} AS score,
-                              snippet(articles_fts, 1, char(2), char(3), '…', 24) AS snippet
-                       FROM articles_fts WHERE articles_fts MATCH ?5) f
-                 JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
+                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
+                                         WHERE articles_fts MATCH ?5)
+                 SELECT {ARTICLE_COLUMNS}, f.score
+                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
                  WHERE {ARTICLE_WHERE}
                  ORDER BY f.score, a.id LIMIT ?6 OFFSET ?7"
             ))
             .map_err(|e| self.e(e))?;
-        stmt.query_map(
-            params![
-                time_to_sql(filter.since),
-                time_to_sql(filter.before),
-                filter.source,
-                filter.story,
-                query,
-                limit as i64,
-                offset as i64
-            ],
-            |r| {
-                Ok(ArticleHit {
-                    article: article_row(r)?,
-                    score: r.get(9)?,
-                    snippet: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+        let mut hits: Vec<ArticleHit> = stmt
+            .query_map(
+                params![
+                    time_to_sql(filter.since),
+                    time_to_sql(filter.before),
+                    filter.source,
+                    filter.story,
+                    query,
+                    limit as i64,
+                    offset as i64
+                ],
+                |r| {
+                    Ok(ArticleHit {
+                        article: article_row(r)?,
+                        score: r.get(9)?,
+                        snippet: String::new(),
+                    })
+                },
+            )
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.search_error(e, query))?;
+        // Snippets only for the page shown: building one for every match of a common word
+        // would cost more than the ranking.
+        let mut snip = self
+            .conn
+            .prepare_cached(
+                "SELECT snippet(articles_fts, 1, char(2), char(3), '…', 24) FROM articles_fts
+                 WHERE articles_fts MATCH ?1 AND rowid = ?2",
+            )
+            .map_err(|e| self.e(e))?;
+        for h in &mut hits {
+            h.snippet = snip
+                .query_row(params![query, h.article.row_id], |r| {
+                    r.get::<_, Option<String>>(0)
                 })
-            },
-        )
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.search_error(e, query))
+                .optional()
+                .map_err(|e| self.search_error(e, query))?
+                .flatten()
+                .unwrap_or_default();
+        }
+        Ok(hits)
     }
 
     /// Stories ranked by their best-matching article (same query syntax and filters).
@@ -329,10 +351,10 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT e.story_id, min(f.score), count(*), a.title
-                 FROM (SELECT rowid, {BM25} AS score FROM articles_fts
-                       WHERE articles_fts MATCH ?5) f
-                 JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
+                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
+                                         WHERE articles_fts MATCH ?5)
+                 SELECT e.story_id, min(f.score), count(*), a.title
+                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
                  WHERE {ARTICLE_WHERE}
                  GROUP BY e.story_id ORDER BY min(f.score), e.story_id LIMIT ?6"
             ))
