@@ -99,6 +99,25 @@ async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     panic!("no {css} with the expected text; last seen: {last:?}");
 }
 
+/// WebDriver screenshots show the viewport only: grow the window to the page's height
+/// (capped) for one picture of the whole story page.
+async fn full_page_screenshot(c: &Client, width: u32, path: &Path) {
+    let height = c
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .expect("page height")
+        .as_u64()
+        .unwrap_or(1000)
+        .clamp(600, 6000) as u32;
+    c.set_window_size(width, height + 140)
+        .await
+        .expect("resize for screenshot");
+    c.execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    std::fs::write(path, c.screenshot().await.expect("screenshot")).expect("save screenshot");
+}
+
 fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -166,11 +185,8 @@ async fn search_open_story_and_click_a_citation() {
     wait_text(&c, "#facts", |t| t.contains("Sources agree")).await;
 
     let dir = screenshot_dir();
-    std::fs::write(
-        dir.join("story-desktop.png"),
-        c.screenshot().await.expect("screenshot"),
-    )
-    .expect("save screenshot");
+    full_page_screenshot(&c, 1280, &dir.join("story-desktop.png")).await;
+    c.set_window_size(1280, 1000).await.expect("resize");
 
     // Click the first citation of the summary: the popover names that source and quotes
     // the sentence.
@@ -227,6 +243,12 @@ async fn search_open_story_and_click_a_citation() {
     .expect("save screenshot");
 
     // Phone width: the page must not need horizontal scrolling.
+    c.find(Locator::Css("#popover .close"))
+        .await
+        .expect("popover close button")
+        .click()
+        .await
+        .expect("close popover");
     c.set_window_size(390, 844).await.expect("resize");
     let overflow = c
         .execute(
@@ -239,14 +261,11 @@ async fn search_open_story_and_click_a_citation() {
         overflow.as_i64().is_some_and(|o| o <= 0),
         "horizontal overflow at phone width: {overflow}"
     );
+    full_page_screenshot(&c, 390, &dir.join("story-phone.png")).await;
+    c.set_window_size(390, 844).await.expect("resize");
     c.execute("window.scrollTo(0, 0);", vec![])
         .await
         .expect("scroll");
-    std::fs::write(
-        dir.join("story-phone.png"),
-        c.screenshot().await.expect("screenshot"),
-    )
-    .expect("save screenshot");
     cite.click().await.expect("click citation at phone width");
     wait_text(&c, "#popover-sentence", |t| t.len() > 20 && t != "…").await;
     std::fs::write(

@@ -148,13 +148,14 @@ async function showCitation(anchor, n, claim) {
   anchor.classList.add("active");
   const same = src.id === claim.article;
   const quote = el("blockquote", { id: "popover-sentence" }, same ? claim.text : "…");
-  popover.replaceChildren(
+  popover.replaceChildren(...[
     el("button", { class: "close", type: "button", "aria-label": "close", onclick: hidePopover }, "×"),
     el("div", { class: "src", id: "popover-source" }, `[${n}] ${src.title || src.id}`),
     el("div", { class: "muted" }, `${src.source || "unknown source"} · ${day(src.published)}`),
     el("div", { class: "muted" }, same ? "The sentence, as this source wrote it:" : "Closest sentence in this source:"),
     quote,
-    src.url ? el("a", { href: src.url, rel: "noopener noreferrer", target: "_blank" }, "Open the article") : null);
+    src.url ? el("a", { href: src.url, rel: "noopener noreferrer", target: "_blank" }, "Open the article") : null,
+  ].filter(Boolean));
   popover.hidden = false;
   const r = anchor.getBoundingClientRect();
   const width = popover.offsetWidth;
@@ -172,6 +173,7 @@ function hidePopover() {
   document.querySelectorAll(".cite.active").forEach((c) => c.classList.remove("active"));
 }
 document.addEventListener("click", (ev) => { if (!popover.contains(ev.target)) hidePopover(); });
+window.addEventListener("resize", hidePopover); // its position was for the old layout
 document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") hidePopover(); });
 
 // Articles per day as bars, timeline entries as dots: inline SVG, no chart library.
@@ -184,9 +186,11 @@ function timelineChart(report) {
   const t = (d) => Date.parse(`${d}T00:00:00Z`);
   const t0 = t(days[0]), t1 = t(days[days.length - 1]);
   const W = 640, H = 150, L = 30, R = 14, top = 14, base = 110;
-  const x = (d) => (t1 === t0 ? (L + W - R) / 2 : L + ((t(d) - t0) / (t1 - t0)) * (W - L - R));
-  const maxN = Math.max(1, ...perDay.values());
   const bw = Math.max(4, Math.min(24, (W - L - R) / Math.max(1, (t1 - t0) / 864e5 + 1) * 0.7));
+  // Inset by half a bar so the first and last bars sit inside the axis.
+  const x0 = L + bw / 2 + 4, x1 = W - R - bw / 2;
+  const x = (d) => (t1 === t0 ? (x0 + x1) / 2 : x0 + ((t(d) - t0) / (t1 - t0)) * (x1 - x0));
+  const maxN = Math.max(1, ...perDay.values());
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   const s = (tag, attrs, text) => {
@@ -210,7 +214,7 @@ function timelineChart(report) {
       Object.assign(document.createElementNS(NS, "title"), { textContent: `${d}: ${n} article${n === 1 ? "" : "s"}` }));
   }
   for (const d of entries) s("circle", { class: "entry", cx: x(d), cy: base + 10, r: 5 });
-  s("text", { x: L, y: H - 8 }, days[0]);
+  s("text", { x: x(days[0]), y: H - 8, "text-anchor": days.length > 1 ? "start" : "middle" }, days[0]);
   if (days.length > 1) s("text", { x: W - R, y: H - 8, "text-anchor": "end" }, days[days.length - 1]);
   return svg;
 }
