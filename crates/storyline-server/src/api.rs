@@ -276,11 +276,11 @@ fn page(limit: Option<usize>, offset: Option<usize>) -> (usize, usize) {
     )
 }
 
+/// `[since, before)`; either end open.
+type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// `since` and `until` are inclusive days; the store takes `[since 00:00, until+1 00:00)`.
-fn date_range(
-    since: Option<&str>,
-    until: Option<&str>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+fn date_range(since: Option<&str>, until: Option<&str>) -> Result<TimeRange, ApiError> {
     let day = |name: &str, s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| ApiError::bad_request(format!("{name} must be YYYY-MM-DD, got {s:?}")))
