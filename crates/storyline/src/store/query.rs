@@ -398,18 +398,18 @@ impl Store {
 mod tests {
     use super::*;
 
+    // Bad FTS syntax → `Error::Invalid` needs a non-empty index (SQLite skips parsing the
+    // query on an empty one); `storyline-server/tests/api.rs` checks it on the seeds.
     #[test]
-    fn bad_fts_syntax_is_invalid_input() {
+    fn search_on_an_empty_store_finds_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.db")).expect("open");
         let f = ArticleFilter::default();
-        for q in ["\"unclosed", "AND", "foo:bar", "(a"] {
-            match store.search_articles(q, &f, 10, 0) {
-                Err(Error::Invalid(_)) => {}
-                other => panic!("{q}: {other:?}"),
-            }
-        }
-        assert!(store.search_articles("blinken", &f, 10, 0).is_ok());
-        assert!(store.search_stories("\"two words\"", &f, 10).is_ok());
+        assert!(store
+            .search_articles("blinken", &f, 10, 0)
+            .is_ok_and(|h| h.is_empty()));
+        assert!(store
+            .search_stories("\"two words\"", &f, 10)
+            .is_ok_and(|h| h.is_empty()));
     }
 }
