@@ -8,6 +8,7 @@ mod entities_cmd;
 mod eval;
 mod eval_extract;
 mod print;
+mod serve_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,12 @@ enum Command {
     /// Benchmarks on generated streams (not part of the tests).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Serve the JSON API (/api, /api/openapi.json), search and the web page over the store.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -221,6 +228,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
         Command::Bench(cmd) => bench::run(cmd, g.json),
+        Command::Serve { addr } => serve_cmd::run(&g.db, addr),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::corroborate::{corroborate, EventFacts, FactSource};
 use crate::error::Result;
 use crate::extract::canonical_entities;
 use crate::normalize::Stemmer;
-use crate::store::{Store, StoredArticle};
+use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
@@ -68,9 +68,22 @@ fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
 
 /// Stories, most recently active first, with headlines.
 pub fn list_stories(store: &Store, limit: usize, offset: usize) -> Result<Vec<Story>> {
-    store
-        .stories(limit, offset)?
-        .into_iter()
+    with_headlines(store, store.stories(limit, offset)?)
+}
+
+/// A filtered page of stories with headlines, and how many stories match in all.
+pub fn find_stories(
+    store: &Store,
+    filter: &StoryFilter,
+    limit: usize,
+    offset: usize,
+) -> Result<(Vec<Story>, u64)> {
+    let (rows, total) = store.stories_filtered(filter, limit, offset)?;
+    Ok((with_headlines(store, rows)?, total))
+}
+
+fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
+    rows.into_iter()
         .map(|row| {
             let articles = store.story_articles(row.id)?;
             Ok(Story {

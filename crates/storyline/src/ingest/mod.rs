@@ -151,7 +151,9 @@ pub fn parse_bytes(bytes: Vec<u8>, name: &str, format: Format) -> Vec<Result<Rec
     read_stream(std::io::Cursor::new(bytes), Path::new(name), format).collect()
 }
 
-fn read_stream<R: BufRead + Send + 'static>(
+/// Reads records from any reader in a known format; `path` names the input in errors.
+/// Serves in-memory inputs such as an HTTP request body.
+pub fn read_stream<R: BufRead + Send + 'static>(
     reader: R,
     path: &Path,
     format: Format,

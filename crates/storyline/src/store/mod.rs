@@ -16,6 +16,11 @@ use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
 
+mod query;
+pub use query::{
+    ArticleFilter, ArticleHit, ArticleRow, StoryFilter, StoryHit, SNIPPET_END, SNIPPET_START,
+};
+
 /// Version of the schema this build writes. Stores from newer builds are refused.
 pub const SCHEMA_VERSION: i64 = 2;
 

@@ -1,0 +1,707 @@
+//! Handlers and wire types of the JSON API. Every error is JSON `{"error": …}` with a 4xx
+//! status for anything the client can fix; 5xx only when the store itself fails.
+
+use std::io::Cursor;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use storyline::core::EntityKind;
+use storyline::extract::canonical_entities;
+use storyline::ingest::{self, Format};
+use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline::report::{self, StoryReport};
+use storyline::store::{
+    ArticleFilter, ArticleHit, ArticleRow, StoryFilter, SNIPPET_END, SNIPPET_START,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+
+type AppResult<T> = Result<Json<T>, ApiError>;
+
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+// ---------------------------------------------------------------- errors
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    /// Per-record problems, for ingest requests.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: message.into(),
+                details: Vec::new(),
+            },
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {e}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+impl From<storyline::Error> for ApiError {
+    fn from(e: storyline::Error) -> Self {
+        use storyline::Error as E;
+        match e {
+            E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, e.to_string()),
+            E::Invalid(_) | E::Input(_) => Self::bad_request(e.to_string()),
+            E::Io { .. } | E::Store { .. } | E::SchemaVersion { .. } => Self::internal(e),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::bad_request(e.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        Self::bad_request(e.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// Unknown paths under `/api` answer JSON 404 like every other API error.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+// ---------------------------------------------------------------- shared wire types
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoryItem {
+    pub id: i64,
+    pub headline: String,
+    pub first_published: Option<DateTime<Utc>>,
+    pub last_published: Option<DateTime<Utc>>,
+    pub n_articles: usize,
+    pub n_events: usize,
+}
+
+impl From<storyline::Story> for StoryItem {
+    fn from(s: storyline::Story) -> Self {
+        StoryItem {
+            id: s.id,
+            headline: s.headline,
+            first_published: s.first_published,
+            last_published: s.last_published,
+            n_articles: s.n_articles,
+            n_events: s.n_events,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoryPage {
+    /// Stories matching the filters, over all pages.
+    pub total: u64,
+    pub limit: usize,
+    pub offset: usize,
+    pub stories: Vec<StoryItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleSummary {
+    pub id: String,
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub event: i64,
+    pub story: i64,
+    /// Id of the article this one is a near-duplicate of.
+    pub duplicate_of: Option<String>,
+}
+
+impl From<ArticleRow> for ArticleSummary {
+    fn from(r: ArticleRow) -> Self {
+        ArticleSummary {
+            id: r.id,
+            title: r.title,
+            source: r.source,
+            url: r.url,
+            published: r.published,
+            event: r.event,
+            story: r.story,
+            duplicate_of: r.duplicate_of,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticlePage {
+    pub total: u64,
+    pub limit: usize,
+    pub offset: usize,
+    pub articles: Vec<ArticleSummary>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentenceOut {
+    pub idx: usize,
+    /// Byte offsets into `text`.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MentionOut {
+    pub name: String,
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleDetail {
+    #[serde(flatten)]
+    pub summary: ArticleSummary,
+    pub lang: Option<String>,
+    pub text: String,
+    pub sentences: Vec<SentenceOut>,
+    pub mentions: Vec<MentionOut>,
+}
+
+/// One story in full. The fields are those of `storyline show --json`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(value_type = Object)]
+pub struct StoryOut(pub StoryReport);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntityOut {
+    pub name: String,
+    pub kind: String,
+    pub aliases: Vec<String>,
+    pub mentions: usize,
+    /// Articles that mention it.
+    pub articles: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnippetPart {
+    pub text: String,
+    /// A matched term.
+    pub hit: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleHitOut {
+    pub article: ArticleSummary,
+    /// BM25; lower is better.
+    pub score: f64,
+    pub snippet: Vec<SnippetPart>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoryHitOut {
+    pub story: i64,
+    pub score: f64,
+    /// Matching articles in the story.
+    pub hits: u64,
+    pub top_title: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    pub query: String,
+    pub articles: Vec<ArticleHitOut>,
+    /// Stories ranked by their best-matching article.
+    pub stories: Vec<StoryHitOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResult {
+    pub read: usize,
+    pub stored: usize,
+    pub already_stored: usize,
+    pub copies: usize,
+    pub new_events: usize,
+    pub new_stories: usize,
+    /// Records refused, each as `request:LINE: reason`; the others were stored.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub articles: u64,
+    pub duplicates: u64,
+    pub events: u64,
+    pub stories: u64,
+}
+
+// ---------------------------------------------------------------- query parameters
+
+fn page(limit: Option<usize>, offset: Option<usize>) -> (usize, usize) {
+    (
+        limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        offset.unwrap_or(0),
+    )
+}
+
+/// `[since, before)`; either end open.
+type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// `since` and `until` are inclusive days; the store takes `[since 00:00, until+1 00:00)`.
+fn date_range(since: Option<&str>, until: Option<&str>) -> Result<TimeRange, ApiError> {
+    let day = |name: &str, s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request(format!("{name} must be YYYY-MM-DD, got {s:?}")))
+    };
+    let since = since
+        .map(|s| day("since", s))
+        .transpose()?
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let before = until
+        .map(|s| day("until", s))
+        .transpose()?
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    Ok((since, before))
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StoriesQuery {
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    /// Stories with news on or after this day (YYYY-MM-DD).
+    pub since: Option<String>,
+    /// Stories with news on or before this day (YYYY-MM-DD).
+    pub until: Option<String>,
+    /// Stories mentioning this name (as written in an article, case-insensitive).
+    pub entity: Option<String>,
+    /// Stories with an article from this source.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArticlesQuery {
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub source: Option<String>,
+    /// Only articles of this story.
+    pub story: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// FTS5 query: words (all must match), `"a phrase"`, `OR`, `NOT`, `prefix*`.
+    pub q: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub source: Option<String>,
+    pub story: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntitiesQuery {
+    /// person, organization, place or other.
+    pub kind: Option<String>,
+    /// Names containing this text (case-insensitive).
+    pub name: Option<String>,
+    /// Only entities of this story.
+    pub story: Option<i64>,
+    /// At most this many (default 50, up to 500), most mentioned first.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IngestQuery {
+    /// `jsonl` or `feed` (RSS/Atom); otherwise taken from Content-Type.
+    pub format: Option<String>,
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// Stories, most recently active first.
+#[utoipa::path(get, path = "/api/stories", params(StoriesQuery),
+    responses((status = 200, body = StoryPage), (status = 400, body = ErrorBody)))]
+pub async fn list_stories(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<StoriesQuery>, QueryRejection>,
+) -> AppResult<StoryPage> {
+    let Query(q) = q?;
+    let (limit, offset) = page(q.limit, q.offset);
+    let (since, before) = date_range(q.since.as_deref(), q.until.as_deref())?;
+    let filter = StoryFilter {
+        since,
+        before,
+        entity: non_empty(q.entity),
+        source: non_empty(q.source),
+    };
+    let (stories, total) = state
+        .read(move |s| report::find_stories(s, &filter, limit, offset))
+        .await?;
+    Ok(Json(StoryPage {
+        total,
+        limit,
+        offset,
+        stories: stories.into_iter().map(StoryItem::from).collect(),
+    }))
+}
+
+/// One story: headline, cited summary, timeline, entities, events, facts, sources.
+#[utoipa::path(get, path = "/api/stories/{id}",
+    params(("id" = i64, Path, description = "Story id")),
+    responses((status = 200, body = StoryOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_story(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<i64>, PathRejection>,
+) -> AppResult<StoryOut> {
+    let Path(id) = id?;
+    let report = state.read(move |s| report::story_report(s, id)).await?;
+    Ok(Json(StoryOut(report)))
+}
+
+/// Articles, newest first.
+#[utoipa::path(get, path = "/api/articles", params(ArticlesQuery),
+    responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
+pub async fn list_articles(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<ArticlesQuery>, QueryRejection>,
+) -> AppResult<ArticlePage> {
+    let Query(q) = q?;
+    let (limit, offset) = page(q.limit, q.offset);
+    let (since, before) = date_range(q.since.as_deref(), q.until.as_deref())?;
+    let filter = ArticleFilter {
+        since,
+        before,
+        source: non_empty(q.source),
+        story: q.story,
+    };
+    let (rows, total) = state
+        .read(move |s| s.articles_page(&filter, limit, offset))
+        .await?;
+    Ok(Json(ArticlePage {
+        total,
+        limit,
+        offset,
+        articles: rows.into_iter().map(ArticleSummary::from).collect(),
+    }))
+}
+
+/// One article with its text, sentences and entity mentions.
+#[utoipa::path(get, path = "/api/articles/{id}",
+    params(("id" = String, Path, description = "Article id as ingested")),
+    responses((status = 200, body = ArticleDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_article(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> AppResult<ArticleDetail> {
+    let Path(id) = id?;
+    let (row, stored) = state.read(move |s| s.article(&id)).await?;
+    let text = stored.article.text;
+    let sentences = stored
+        .sentences
+        .iter()
+        .map(|s| SentenceOut {
+            idx: s.idx,
+            start: s.span.start,
+            end: s.span.end,
+            // Spans come from the store; a bad one shows as empty rather than failing.
+            text: text.get(s.span.start..s.span.end).unwrap_or("").to_string(),
+        })
+        .collect();
+    let mentions = stored
+        .mentions
+        .into_iter()
+        .map(|m| MentionOut {
+            name: m.name,
+            kind: m.kind.as_str().to_string(),
+            start: m.span.start,
+            end: m.span.end,
+            role: m.role,
+        })
+        .collect();
+    Ok(Json(ArticleDetail {
+        summary: row.into(),
+        lang: stored.article.lang,
+        text,
+        sentences,
+        mentions,
+    }))
+}
+
+/// Entities under their canonical names, most mentioned first.
+#[utoipa::path(get, path = "/api/entities", params(EntitiesQuery),
+    responses((status = 200, body = Vec<EntityOut>), (status = 400, body = ErrorBody)))]
+pub async fn list_entities(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<EntitiesQuery>, QueryRejection>,
+) -> AppResult<Vec<EntityOut>> {
+    let Query(q) = q?;
+    let kind = match q.kind.as_deref() {
+        None | Some("") => None,
+        Some(k @ ("person" | "organization" | "place" | "other")) => Some(EntityKind::parse(k)),
+        Some(k) => {
+            return Err(ApiError::bad_request(format!(
+                "kind must be person, organization, place or other, got {k:?}"
+            )))
+        }
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let name = non_empty(q.name).map(|n| n.to_lowercase());
+    let story = q.story;
+    let mentions = state
+        .read(move |s| match story {
+            Some(id) => s.story(id).and_then(|_| s.story_mentions(id)),
+            None => s.all_mentions(),
+        })
+        .await?;
+    let mut entities = canonical_entities(mentions.iter().map(|(id, m)| (id.as_str(), m)));
+    entities.retain(|e| {
+        kind.is_none_or(|k| e.kind == k)
+            && name.as_deref().is_none_or(|n| {
+                e.name.to_lowercase().contains(n)
+                    || e.aliases.iter().any(|a| a.to_lowercase().contains(n))
+            })
+    });
+    entities.sort_by(|a, b| b.mentions.cmp(&a.mentions).then(a.name.cmp(&b.name)));
+    entities.truncate(limit);
+    Ok(Json(
+        entities
+            .into_iter()
+            .map(|e| EntityOut {
+                name: e.name,
+                kind: e.kind.as_str().to_string(),
+                aliases: e.aliases,
+                mentions: e.mentions,
+                articles: e.articles.len(),
+            })
+            .collect(),
+    ))
+}
+
+fn snippet_parts(s: &str) -> Vec<SnippetPart> {
+    let mut parts = Vec::new();
+    let mut hit = false;
+    let mut cur = String::new();
+    for c in s.chars() {
+        if c == SNIPPET_START || c == SNIPPET_END {
+            if !cur.is_empty() {
+                parts.push(SnippetPart {
+                    text: std::mem::take(&mut cur),
+                    hit,
+                });
+            }
+            hit = c == SNIPPET_START;
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        parts.push(SnippetPart { text: cur, hit });
+    }
+    parts
+}
+
+/// Runs one search as the endpoint does; shared with the benchmark so it measures the
+/// endpoint's work.
+pub fn run_search(
+    store: &storyline::store::Store,
+    query: &str,
+    filter: &ArticleFilter,
+    limit: usize,
+    offset: usize,
+) -> storyline::Result<SearchResult> {
+    let hits: Vec<ArticleHit> = store.search_articles(query, filter, limit, offset)?;
+    let stories = store.search_stories(query, filter, 10)?;
+    Ok(SearchResult {
+        query: query.to_string(),
+        articles: hits
+            .into_iter()
+            .map(|h| ArticleHitOut {
+                snippet: snippet_parts(&h.snippet),
+                article: h.article.into(),
+                score: h.score,
+            })
+            .collect(),
+        stories: stories
+            .into_iter()
+            .map(|h| StoryHitOut {
+                story: h.story,
+                score: h.score,
+                hits: h.hits,
+                top_title: h.top_title,
+            })
+            .collect(),
+    })
+}
+
+/// Full-text search (SQLite FTS5, BM25) over articles, and stories by their articles.
+#[utoipa::path(get, path = "/api/search", params(SearchQuery),
+    responses((status = 200, body = SearchResult),
+              (status = 400, body = ErrorBody, description = "missing or malformed query")))]
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> AppResult<SearchResult> {
+    let Query(q) = q?;
+    let query = non_empty(q.q).ok_or_else(|| ApiError::bad_request("q is required"))?;
+    let (limit, offset) = page(q.limit, q.offset);
+    let (since, before) = date_range(q.since.as_deref(), q.until.as_deref())?;
+    let filter = ArticleFilter {
+        since,
+        before,
+        source: non_empty(q.source),
+        story: q.story,
+    };
+    let result = state
+        .read(move |s| run_search(s, &query, &filter, limit, offset))
+        .await?;
+    Ok(Json(result))
+}
+
+fn ingest_format(q: &IngestQuery, headers: &HeaderMap) -> Result<Format, ApiError> {
+    if let Some(f) = q.format.as_deref() {
+        return match f {
+            "jsonl" | "ndjson" | "json" => Ok(Format::Jsonl),
+            "feed" | "rss" | "atom" => Ok(Format::Feed),
+            _ => Err(ApiError::bad_request(format!(
+                "format must be jsonl or feed, got {f:?}"
+            ))),
+        };
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    match mime {
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/json"
+        | "application/x-jsonlines" => Ok(Format::Jsonl),
+        "application/rss+xml" | "application/atom+xml" | "application/xml" | "text/xml" => {
+            Ok(Format::Feed)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "send JSONL (application/x-ndjson) or a feed (application/rss+xml, \
+                 application/atom+xml), or say ?format=jsonl|feed; got {mime:?}"
+            ),
+        )),
+    }
+}
+
+/// Ingests JSONL (one article per line) or one RSS/Atom feed document. Bad records are
+/// listed and skipped; when no record is good, nothing is stored and the answer is 400.
+#[utoipa::path(post, path = "/api/ingest", params(IngestQuery),
+    request_body(content = String, description = "JSONL or an RSS/Atom document",
+                 content_type = "application/x-ndjson"),
+    responses((status = 200, body = IngestResult),
+              (status = 400, body = ErrorBody, description = "no valid record"),
+              (status = 413, body = ErrorBody, description = "body over the size limit"),
+              (status = 415, body = ErrorBody, description = "unknown format")))]
+pub async fn ingest(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<IngestQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<IngestResult> {
+    let Query(q) = q?;
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let format = ingest_format(&q, &headers)?;
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request("empty body"));
+    }
+    let state2 = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || -> Result<IngestResult, ApiError> {
+        // Read every record first: a request with no good record stores nothing.
+        let records: Vec<_> =
+            ingest::read_stream(Cursor::new(body), FsPath::new("request"), format).collect();
+        let good = records.iter().filter(|r| r.is_ok()).count();
+        if good == 0 {
+            let mut err = ApiError::bad_request("no valid record in the request; nothing stored");
+            err.body.details = records
+                .into_iter()
+                .filter_map(|r| r.err().map(|e| e.to_string()))
+                .collect();
+            return Err(err);
+        }
+        let _writer = state2.writer.lock().map_err(ApiError::internal)?;
+        let mut pipeline = Pipeline::open(&state2.config.db, PipelineConfig::default())?;
+        let report = pipeline.ingest(records, |_| {})?;
+        Ok(IngestResult {
+            read: report.read,
+            stored: report.stored,
+            already_stored: report.already_stored,
+            copies: report.copies,
+            new_events: report.new_events,
+            new_stories: report.new_stories,
+            errors: report.errors,
+            warnings: report.warnings,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map(Json)
+}
+
+/// How much the store holds.
+#[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
+pub async fn stats(State(state): State<Arc<AppState>>) -> AppResult<Stats> {
+    let c = state.read(|s| s.counts()).await?;
+    Ok(Json(Stats {
+        articles: c.articles,
+        duplicates: c.duplicates,
+        events: c.events,
+        stories: c.stories,
+    }))
+}

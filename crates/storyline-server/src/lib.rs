@@ -1,0 +1,177 @@
+//! `storyline serve`: a JSON API, full-text search and a web page over one storyline store.
+//!
+//! The store is SQLite in WAL mode: any number of readers may read while one writer commits.
+//! Handlers are async, SQLite is blocking, so every store call runs on tokio's blocking pool
+//! ([`AppState::read`]) with a connection taken from a small pool of read connections. Ingest
+//! (`POST /api/ingest`) goes through one writer at a time; each batch is one transaction, so
+//! readers see a story before or after a batch, never half of it.
+//!
+//! Wire types live in [`api`]; SQL stays in `storyline::store`.
+
+pub mod api;
+mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use storyline::store::Store;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Largest ingest request body: a batch of JSONL or one feed document. Bigger inputs go
+/// through `storyline ingest`, which streams.
+pub const DEFAULT_MAX_BODY: usize = 16 << 20;
+
+/// Idle read connections kept open between requests.
+const READ_POOL: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub db: PathBuf,
+    pub max_body: usize,
+}
+
+impl ServerConfig {
+    pub fn new(db: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            db: db.into(),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// Shared by all handlers.
+pub struct AppState {
+    config: ServerConfig,
+    readers: Mutex<Vec<Store>>,
+    /// Held for the whole of an ingest: the store refuses a second concurrent writer anyway,
+    /// this makes the second request wait instead of failing.
+    writer: Mutex<()>,
+}
+
+impl AppState {
+    /// Opens (and creates, when missing) the store once, so a bad path or a store from a
+    /// newer storyline fails at start-up rather than on the first request.
+    pub fn open(config: ServerConfig) -> storyline::Result<Arc<AppState>> {
+        let store = Store::open(&config.db)?;
+        Ok(Arc::new(AppState {
+            config,
+            readers: Mutex::new(vec![store]),
+            writer: Mutex::new(()),
+        }))
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, api::ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> storyline::Result<T> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let pooled = state.readers.lock().ok().and_then(|mut p| p.pop());
+            let store = match pooled {
+                Some(s) => s,
+                None => Store::open(&state.config.db)?,
+            };
+            let out = f(&store);
+            if let Ok(mut pool) = state.readers.lock() {
+                if pool.len() < READ_POOL {
+                    pool.push(store);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(api::ApiError::internal)?
+        .map_err(api::ApiError::from)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "storyline",
+        description = "News stories built from articles: events, cited summaries, timelines, \
+                       entities, corroborated facts, and full-text search."
+    ),
+    tags((name = "storyline"))
+)]
+struct ApiDoc;
+
+/// The API routes and the OpenAPI description generated from the same route list, so the
+/// description cannot name a route that does not exist.
+fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::list_stories))
+        .routes(routes!(api::get_story))
+        .routes(routes!(api::list_articles))
+        .routes(routes!(api::get_article))
+        .routes(routes!(api::list_entities))
+        .routes(routes!(api::search))
+        .routes(routes!(api::ingest))
+        .routes(routes!(api::stats))
+        .split_for_parts()
+}
+
+/// The OpenAPI description of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().1
+}
+
+/// The whole application: API, OpenAPI description, web page.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (api, doc) = api_router();
+    let doc = Arc::new(doc);
+    let max_body = state.config.max_body;
+    api.route(
+        "/api/openapi.json",
+        axum::routing::get(move || {
+            let doc = Arc::clone(&doc);
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(api::not_found)
+    .merge(web::routes())
+    .layer(DefaultBodyLimit::max(max_body))
+    .with_state(state)
+}
+
+/// Serves until the process is stopped (Ctrl-C ends it cleanly).
+pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            // An error here means no signal handler could be installed: serve until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await
+}
+
+/// Binds `addr` and serves; the bound address is reported through `on_bound` (port 0 picks
+/// a free port).
+pub async fn bind_and_serve(
+    config: ServerConfig,
+    addr: SocketAddr,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let state = AppState::open(config)?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_bound(listener.local_addr()?);
+    serve(state, listener).await?;
+    Ok(())
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] storyline::Error),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}

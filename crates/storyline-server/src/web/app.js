@@ -1,0 +1,280 @@
+// storyline web page: plain JavaScript over the JSON API, no framework and no build step.
+// Every text from the store goes through textContent (el()), never innerHTML.
+"use strict";
+
+const app = document.getElementById("app");
+const popover = document.getElementById("popover");
+const qInput = document.getElementById("q");
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  let body = null;
+  try { body = await res.json(); } catch (_) { /* non-JSON error page */ }
+  if (!res.ok) throw new Error((body && body.error) || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+const day = (t) => (t ? t.slice(0, 10) : "undated");
+function span(first, last) {
+  if (!first && !last) return "undated";
+  return day(first) === day(last) ? day(first) : `${day(first)} – ${day(last)}`;
+}
+
+function showError(e) {
+  app.replaceChildren(el("p", { class: "error", id: "error" }, e.message || String(e)));
+}
+
+// ------------------------------------------------------------------ routing
+
+function route() {
+  hidePopover();
+  const hash = location.hash || "";
+  const pathStory = location.pathname.match(/^\/story\/(\d+)$/);
+  let m;
+  if ((m = hash.match(/^#\/story\/(\d+)$/)) || (!hash && pathStory)) {
+    return showStory((m || pathStory)[1]);
+  }
+  if ((m = hash.match(/^#\/search\/(.*)$/))) {
+    const q = decodeURIComponent(m[1]);
+    qInput.value = q;
+    return showSearch(q);
+  }
+  return showList();
+}
+window.addEventListener("hashchange", route);
+document.getElementById("search-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const q = qInput.value.trim();
+  location.hash = q ? `#/search/${encodeURIComponent(q)}` : "#/";
+});
+
+// ------------------------------------------------------------------ story list and search
+
+function storyCard(s) {
+  return el("article", { class: "card story-item" },
+    el("h3", {}, el("a", { href: `#/story/${s.id}`, class: "story-link" }, s.headline || `Story ${s.id}`)),
+    el("div", { class: "muted" },
+      `${span(s.first_published, s.last_published)} · ${s.n_articles} article${s.n_articles === 1 ? "" : "s"}` +
+      ` · ${s.n_events} event${s.n_events === 1 ? "" : "s"}`));
+}
+
+async function showList() {
+  app.replaceChildren(el("p", { class: "muted" }, "Loading stories…"));
+  try {
+    const page = await api("/api/stories?limit=50");
+    app.replaceChildren(
+      el("h1", {}, "Stories"),
+      el("p", { class: "muted" }, `${page.total} stories, most recently active first.`),
+      el("div", { id: "stories" }, page.stories.map(storyCard)));
+  } catch (e) { showError(e); }
+}
+
+async function showSearch(q) {
+  app.replaceChildren(el("p", { class: "muted" }, "Searching…"));
+  try {
+    const r = await api(`/api/search?limit=30&q=${encodeURIComponent(q)}`);
+    const stories = r.stories.map((s) => el("article", { class: "card search-story" },
+      el("h3", {}, el("a", { href: `#/story/${s.story}`, class: "story-link" }, s.top_title || `Story ${s.story}`)),
+      el("div", { class: "muted" }, `Story ${s.story} · ${s.hits} matching article${s.hits === 1 ? "" : "s"}`)));
+    const articles = r.articles.map((h) => el("article", { class: "card search-article" },
+      el("h3", {}, el("a", { href: `#/story/${h.article.story}` }, h.article.title || h.article.id)),
+      el("div", { class: "muted" }, `${h.article.source || "unknown source"} · ${day(h.article.published)}`),
+      el("p", {}, h.snippet.map((p) => (p.hit ? el("mark", {}, p.text) : p.text)))));
+    app.replaceChildren(
+      el("h1", {}, `Search: ${q}`),
+      el("h2", {}, `Stories (${stories.length})`),
+      stories.length ? el("div", { id: "search-stories" }, stories) : el("p", { class: "muted" }, "No story matches."),
+      el("h2", {}, `Articles (${articles.length})`),
+      el("div", { id: "search-articles" }, articles));
+  } catch (e) { showError(e); }
+}
+
+// ------------------------------------------------------------------ story page
+
+let current = null; // the story report on screen
+const articleCache = new Map();
+
+function citations(nums, claim) {
+  return nums.map((n) => el("button", {
+    class: "cite", type: "button", "data-n": n, "aria-label": `source ${n}`,
+    onclick: (ev) => { ev.stopPropagation(); showCitation(ev.currentTarget, n, claim); },
+    onmouseenter: (ev) => { if (matchMedia("(hover: hover)").matches) showCitation(ev.currentTarget, n, claim); },
+  }, `[${n}]`));
+}
+
+function claimNode(claim, tag) {
+  return el(tag || "span", { class: "claim" }, claim.text, " ", citations(claim.citations || [], claim));
+}
+
+function words(s) { return new Set((s.toLowerCase().match(/[\p{L}\p{N}]+/gu) || []).filter((w) => w.length > 2)); }
+
+// The sentence of article `id` closest to `text` (word overlap): how a reader checks what a
+// citation of another source supports.
+async function closestSentence(id, text) {
+  if (!articleCache.has(id)) articleCache.set(id, api(`/api/articles/${encodeURIComponent(id)}`));
+  const art = await articleCache.get(id);
+  const want = words(text);
+  let best = null, bestScore = -1;
+  for (const s of art.sentences) {
+    const w = words(s.text);
+    let shared = 0;
+    for (const x of w) if (want.has(x)) shared++;
+    const score = shared / Math.sqrt(Math.max(1, w.size) * Math.max(1, want.size));
+    if (score > bestScore) { best = s; bestScore = score; }
+  }
+  return best ? best.text : "";
+}
+
+async function showCitation(anchor, n, claim) {
+  if (!current) return;
+  const src = current.sources[n - 1];
+  if (!src) return;
+  document.querySelectorAll(".cite.active").forEach((c) => c.classList.remove("active"));
+  anchor.classList.add("active");
+  const same = src.id === claim.article;
+  const quote = el("blockquote", { id: "popover-sentence" }, same ? claim.text : "…");
+  popover.replaceChildren(...[
+    el("button", { class: "close", type: "button", "aria-label": "close", onclick: hidePopover }, "×"),
+    el("div", { class: "src", id: "popover-source" }, `[${n}] ${src.title || src.id}`),
+    el("div", { class: "muted" }, `${src.source || "unknown source"} · ${day(src.published)}`),
+    el("div", { class: "muted" }, same ? "The sentence, as this source wrote it:" : "Closest sentence in this source:"),
+    quote,
+    src.url ? el("a", { href: src.url, rel: "noopener noreferrer", target: "_blank" }, "Open the article") : null,
+  ].filter(Boolean));
+  popover.hidden = false;
+  const r = anchor.getBoundingClientRect();
+  const width = popover.offsetWidth;
+  const left = Math.max(8, Math.min(window.scrollX + r.left - 20, window.scrollX + document.documentElement.clientWidth - width - 8));
+  popover.style.left = `${left}px`;
+  popover.style.top = `${window.scrollY + r.bottom + 6}px`;
+  if (!same) {
+    try { quote.textContent = (await closestSentence(src.id, claim.text)) || "(no text)"; }
+    catch (e) { quote.textContent = `Could not load the article: ${e.message}`; }
+  }
+}
+
+function hidePopover() {
+  popover.hidden = true;
+  document.querySelectorAll(".cite.active").forEach((c) => c.classList.remove("active"));
+}
+document.addEventListener("click", (ev) => { if (!popover.contains(ev.target)) hidePopover(); });
+window.addEventListener("resize", hidePopover); // its position was for the old layout
+document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") hidePopover(); });
+
+// Articles per day as bars, timeline entries as dots: inline SVG, no chart library.
+function timelineChart(report) {
+  const perDay = new Map();
+  for (const s of report.sources) if (s.published) perDay.set(day(s.published), (perDay.get(day(s.published)) || 0) + 1);
+  const entries = (report.timeline.dated || []).map((e) => e.date);
+  const days = [...new Set([...perDay.keys(), ...entries])].sort();
+  if (!days.length) return el("p", { class: "muted" }, "No dated articles.");
+  const t = (d) => Date.parse(`${d}T00:00:00Z`);
+  const t0 = t(days[0]), t1 = t(days[days.length - 1]);
+  const W = 640, H = 150, L = 30, R = 14, top = 14, base = 110;
+  const bw = Math.max(4, Math.min(24, (W - L - R) / Math.max(1, (t1 - t0) / 864e5 + 1) * 0.7));
+  // Inset by half a bar so the first and last bars sit inside the axis.
+  const x0 = L + bw / 2 + 4, x1 = W - R - bw / 2;
+  const x = (d) => (t1 === t0 ? (x0 + x1) / 2 : x0 + ((t(d) - t0) / (t1 - t0)) * (x1 - x0));
+  const maxN = Math.max(1, ...perDay.values());
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const s = (tag, attrs, text) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("id", "timeline-chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Articles per day; dots mark timeline entries");
+  s("line", { x1: L, y1: base, x2: W - R, y2: base, stroke: "#9aa5b1" });
+  s("text", { x: 4, y: top + 4 }, String(maxN));
+  s("text", { x: 4, y: base }, "0");
+  for (const [d, n] of perDay) {
+    const h = ((base - top) * n) / maxN;
+    s("rect", { class: "bar", x: x(d) - bw / 2, y: base - h, width: bw, height: h }).append(
+      Object.assign(document.createElementNS(NS, "title"), { textContent: `${d}: ${n} article${n === 1 ? "" : "s"}` }));
+  }
+  for (const d of entries) s("circle", { class: "entry", cx: x(d), cy: base + 10, r: 5 });
+  s("text", { x: x(days[0]), y: H - 8, "text-anchor": days.length > 1 ? "start" : "middle" }, days[0]);
+  if (days.length > 1) s("text", { x: W - R, y: H - 8, "text-anchor": "end" }, days[days.length - 1]);
+  return svg;
+}
+
+function factList(groups, cls, title, empty) {
+  const items = groups.map((g) => el("li", {},
+    el("span", {}, `${g.subject}${g.unit ? ` (${g.unit})` : ""}: `),
+    g.values.map((v, i) => el("span", {},
+      i ? (cls === "conflicts" ? " vs " : "; ") : "",
+      el("span", { class: "value", title: (v.quotes || []).map((q) => q.text).join("\n") }, v.text),
+      " ", citations(v.sources || [], (v.quotes && v.quotes[0]) || { text: v.text, article: null })))));
+  return el("section", { class: cls },
+    el("h3", {}, `${title} (${groups.length})`),
+    items.length ? el("ul", {}, items) : el("p", { class: "muted" }, empty));
+}
+
+function factsView(report) {
+  const all = { agreed: [], single_source: [], conflicts: [] };
+  for (const ev of report.facts || []) for (const k of Object.keys(all)) all[k].push(...(ev[k] || []));
+  return el("div", { class: "facts", id: "facts" },
+    factList(all.agreed, "agreed", "Sources agree", "No fact confirmed by two independent sources."),
+    factList(all.conflicts, "conflicts", "Sources conflict", "No conflicting figures."),
+    factList(all.single_source.slice(0, 12), "single", "Single source", "None."));
+}
+
+async function showStory(id) {
+  app.replaceChildren(el("p", { class: "muted" }, "Loading story…"));
+  try {
+    const r = await api(`/api/stories/${id}`);
+    current = r;
+    document.title = `${r.headline} · storyline`;
+    const timeline = [
+      ...(r.timeline.dated || []).map((e) => el("li", {}, el("time", {}, e.date),
+        el("div", {}, e.sentences.map((c) => claimNode(c, "div"))))),
+      ...(r.timeline.undated || []).map((c) => el("li", {}, el("time", {}, "undated"), claimNode(c, "div"))),
+    ];
+    app.replaceChildren(
+      el("p", {}, el("a", { href: "#/" }, "← all stories")),
+      el("h1", { id: "headline" }, r.headline),
+      el("p", { class: "muted" },
+        `${span(r.first_published, r.last_published)} · ${r.n_articles} articles · ${r.n_events} events`),
+      el("h2", {}, "Summary"),
+      el("div", { class: "summary", id: "summary" }, r.summary.map((c) => claimNode(c, "p"))),
+      el("h2", {}, "Timeline"),
+      timelineChart(r),
+      el("ol", { class: "timeline", id: "timeline" }, timeline),
+      el("h2", {}, "People, organisations, places"),
+      el("div", { class: "chips", id: "entities" }, r.entities.map((e) =>
+        el("a", { class: `chip ${e.kind}`, title: [e.kind, ...(e.aliases || [])].join(" · "),
+                  href: `#/search/${encodeURIComponent(`"${e.name}"`)}` },
+          e.name, " ", el("small", {}, String(e.mentions))))),
+      el("h2", {}, "Facts"),
+      factsView(r),
+      el("h2", {}, "Sources"),
+      el("ol", { class: "sources", id: "sources" }, r.sources.map((s) => el("li", { id: `source-${s.n}` },
+        s.url ? el("a", { href: s.url, rel: "noopener noreferrer", target: "_blank" }, s.title || s.id) : (s.title || s.id),
+        el("span", { class: "muted" }, ` — ${s.source || "unknown source"}, ${day(s.published)}`),
+        s.copy_of ? el("span", { class: "copy" }, ` (copy of [${s.copy_of}])`) : null))));
+    window.scrollTo(0, 0);
+  } catch (e) { showError(e); }
+}
+
+route();

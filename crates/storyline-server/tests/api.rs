@@ -1,0 +1,361 @@
+//! The JSON API over a temporary store built from `../shared/seeds`: status codes, JSON
+//! shapes, bad input (malformed JSON, oversize bodies, unknown ids) answered with a clear 4xx
+//! and nothing stored. Requests go straight into the router (no socket needed).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use storyline_server::{router, AppState, ServerConfig};
+use tower::ServiceExt;
+
+struct App {
+    _dir: tempfile::TempDir,
+    router: Router,
+}
+
+fn app() -> App {
+    let (dir, db) = common::seeded_store();
+    let state = AppState::open(ServerConfig::new(db)).expect("open state");
+    App {
+        _dir: dir,
+        router: router(state),
+    }
+}
+
+impl App {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let res = self.router.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let json = if ct.starts_with("application/json") {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        } else {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        (status, json)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.send(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
+    }
+
+    async fn post(&self, uri: &str, ct: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+        self.send(
+            Request::post(uri)
+                .header("content-type", ct)
+                .body(body.into())
+                .expect("request"),
+        )
+        .await
+    }
+
+    async fn articles(&self) -> u64 {
+        let (s, v) = self.get("/api/stats").await;
+        assert_eq!(s, StatusCode::OK);
+        v["articles"].as_u64().expect("articles count")
+    }
+}
+
+fn assert_error(status: StatusCode, body: &Value, want: StatusCode) {
+    assert_eq!(status, want, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "error message: {body}"
+    );
+}
+
+#[tokio::test]
+async fn stories_list_and_story_shape() {
+    let app = app();
+    let (s, page) = app.get("/api/stories").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page["total"].as_u64().is_some_and(|t| t >= 1));
+    let stories = page["stories"].as_array().expect("stories");
+    assert!(!stories.is_empty());
+    for k in ["id", "headline", "n_articles", "n_events", "last_published"] {
+        assert!(stories[0].get(k).is_some(), "story item lacks {k}");
+    }
+    // Newest activity first.
+    let last: Vec<&str> = stories
+        .iter()
+        .filter_map(|s| s["last_published"].as_str())
+        .collect();
+    assert!(last.windows(2).all(|w| w[0] >= w[1]), "{last:?}");
+
+    let id = stories[0]["id"].as_i64().expect("id");
+    let (s, story) = app.get(&format!("/api/stories/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    for k in [
+        "headline", "summary", "timeline", "entities", "events", "facts", "sources",
+    ] {
+        assert!(story.get(k).is_some(), "story lacks {k}");
+    }
+    let n_sources = story["sources"].as_array().expect("sources").len();
+    let summary = story["summary"].as_array().expect("summary");
+    assert!(!summary.is_empty());
+    for claim in summary {
+        let cites = claim["citations"].as_array().expect("citations");
+        assert!(!cites.is_empty(), "uncited claim {claim}");
+        for c in cites {
+            let n = c.as_u64().expect("citation number") as usize;
+            assert!((1..=n_sources).contains(&n));
+        }
+        assert!(claim["span"]["end"].as_u64() > claim["span"]["start"].as_u64());
+    }
+    for f in story["facts"].as_array().expect("facts") {
+        for k in ["agreed", "single_source", "conflicts"] {
+            assert!(f[k].is_array(), "facts lack {k}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn story_filters() {
+    let app = app();
+    let (_, all) = app.get("/api/stories").await;
+    let total = all["total"].as_u64().expect("total");
+    let (s, v) = app.get("/api/stories?since=2999-01-01").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 0);
+    let (_, v) = app
+        .get("/api/stories?since=2000-01-01&until=2999-12-31")
+        .await;
+    assert_eq!(v["total"].as_u64(), Some(total));
+    let (_, v) = app.get("/api/stories?entity=Blinken").await;
+    assert!(v["total"].as_u64().is_some_and(|t| t >= 1), "{v}");
+    let (_, v) = app.get("/api/stories?entity=Nobody%20Atall").await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = app.get("/api/stories?source=no-such-source").await;
+    assert_eq!(v["total"], 0);
+    let (_, v) = app.get("/api/stories?limit=1&offset=0").await;
+    assert_eq!(v["stories"].as_array().map(Vec::len), Some(1));
+
+    let (s, v) = app.get("/api/stories?since=yesterday").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    let (s, v) = app.get("/api/stories?limit=many").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn unknown_ids_are_clear_4xx() {
+    let app = app();
+    let (s, v) = app.get("/api/stories/987654").await;
+    assert_error(s, &v, StatusCode::NOT_FOUND);
+    let (s, v) = app.get("/api/stories/not-a-number").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    let (s, v) = app.get("/api/articles/no-such-article").await;
+    assert_error(s, &v, StatusCode::NOT_FOUND);
+    let (s, v) = app.get("/api/entities?story=987654").await;
+    assert_error(s, &v, StatusCode::NOT_FOUND);
+    let (s, v) = app.get("/api/no-such-route").await;
+    assert_error(s, &v, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn articles_and_entities() {
+    let app = app();
+    let (s, page) = app.get("/api/articles?limit=10").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page["total"], 5);
+    let first = &page["articles"][0];
+    let id = first["id"].as_str().expect("id");
+    let (s, a) = app.get(&format!("/api/articles/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(a["text"].as_str().is_some_and(|t| t.len() > 100));
+    let sentences = a["sentences"].as_array().expect("sentences");
+    assert!(!sentences.is_empty() && sentences[0]["text"].as_str().is_some());
+    assert!(a["story"].as_i64().is_some());
+
+    let (s, v) = app.get("/api/entities?kind=person&name=blinken").await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = v
+        .as_array()
+        .expect("entities")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(names.iter().any(|n| n.contains("Blinken")), "{names:?}");
+    let (s, v) = app.get("/api/entities?kind=planet").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn search_ranks_filters_and_refuses_bad_syntax() {
+    let app = app();
+    let (s, r) = app.get("/api/search?q=Blinken").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let hits = r["articles"].as_array().expect("hits");
+    assert!(!hits.is_empty());
+    let scores: Vec<f64> = hits.iter().filter_map(|h| h["score"].as_f64()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]),
+        "BM25 order {scores:?}"
+    );
+    assert!(hits[0]["snippet"]
+        .as_array()
+        .expect("snippet")
+        .iter()
+        .any(|p| p["hit"] == true && p["text"].as_str().is_some_and(|t| t.contains("Blinken"))));
+    assert!(!r["stories"].as_array().expect("stories").is_empty());
+
+    // A phrase matches only the words in that order.
+    let (s, r) = app.get("/api/search?q=%22Secretary%20of%20State%22").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!r["articles"].as_array().expect("hits").is_empty());
+    let (_, r) = app.get("/api/search?q=%22State%20of%20Secretary%22").await;
+    assert!(r["articles"].as_array().expect("hits").is_empty());
+
+    let (_, r) = app.get("/api/search?q=Blinken&since=2999-01-01").await;
+    assert!(r["articles"].as_array().expect("hits").is_empty());
+
+    for bad in ["%22unclosed", "AND", "foo:bar", "(Blinken"] {
+        let (s, v) = app.get(&format!("/api/search?q={bad}")).await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST);
+    }
+    let (s, v) = app.get("/api/search").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    let (s, v) = app.get("/api/search?q=%20").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn ingest_validates_and_stores_nothing_on_bad_input() {
+    let app = app();
+    let before = app.articles().await;
+
+    let (s, v) = app
+        .post("/api/ingest", "application/x-ndjson", "{not json\n")
+        .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    assert!(!v["details"].as_array().expect("details").is_empty(), "{v}");
+    assert_eq!(app.articles().await, before);
+
+    let (s, v) = app
+        .post("/api/ingest", "application/x-ndjson", "{\"id\":\"x\"}\n")
+        .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    assert_eq!(app.articles().await, before);
+
+    let (s, v) = app.post("/api/ingest", "application/x-ndjson", "").await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+
+    let (s, v) = app.post("/api/ingest", "image/png", "{}").await;
+    assert_error(s, &v, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (s, v) = app
+        .post("/api/ingest?format=csv", "text/plain", "a,b")
+        .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+
+    let line = format!(
+        "{{\"id\":\"big\",\"title\":\"Big\",\"text\":\"{}\"}}\n",
+        "word ".repeat(400_000)
+    );
+    let huge = line.repeat(10); // about 20 MB, over the 16 MiB limit
+    let (s, v) = app.post("/api/ingest", "application/x-ndjson", huge).await;
+    assert_error(s, &v, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.articles().await, before);
+
+    let (s, v) = app
+        .post("/api/ingest", "application/rss+xml", "<rss><chan")
+        .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST);
+    assert_eq!(app.articles().await, before);
+}
+
+#[tokio::test]
+async fn ingest_while_serving_shows_new_articles() {
+    let app = app();
+    let before = app.articles().await;
+    let body = concat!(
+        "{\"id\":\"api-1\",\"published\":\"2024-05-02\",\"source\":\"Test Wire\",\"title\":\"Zanzibar ferry line opens\",\"text\":\"The new Zanzibar ferry line opened on Thursday with 12 boats. Officials said the Zanzibar ferry would carry 3,000 passengers a day.\"}\n",
+        "{oops\n",
+        "{\"id\":\"api-2\",\"published\":\"2024-05-03\",\"source\":\"Other Wire\",\"title\":\"Zanzibar ferries busy\",\"text\":\"Zanzibar ferry operators reported full boats on the first day. The line has 12 boats, officials said.\"}\n",
+    );
+    let (s, r) = app.post("/api/ingest", "application/x-ndjson", body).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["stored"], 2);
+    let errors = r["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].as_str().is_some_and(|e| e.contains(":2")),
+        "{errors:?}"
+    );
+    assert_eq!(app.articles().await, before + 2);
+
+    let (_, r) = app.get("/api/search?q=zanzibar").await;
+    assert_eq!(r["articles"].as_array().map(Vec::len), Some(2));
+    let (_, v) = app.get("/api/stories?source=Test%20Wire").await;
+    assert!(v["total"].as_u64().is_some_and(|t| t >= 1));
+
+    // The same records again: already stored, nothing duplicated.
+    let (s, r) = app
+        .post("/api/ingest?format=jsonl", "text/plain", body)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r["already_stored"], 2);
+    assert_eq!(app.articles().await, before + 2);
+
+    let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+        <item><guid>feed-1</guid><title>Quokka census</title><pubDate>Mon, 06 May 2024 10:00:00 GMT</pubDate>
+        <description>Rangers counted 1,200 quokkas on the island this spring.</description></item>
+        </channel></rss>"#;
+    let (s, r) = app.post("/api/ingest", "application/rss+xml", feed).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["stored"], 1);
+}
+
+#[tokio::test]
+async fn every_documented_path_answers() {
+    let app = app();
+    let (s, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, page) = app.get("/api/stories").await;
+    let story = page["stories"][0]["id"].as_i64().expect("story id");
+    let (_, arts) = app.get("/api/articles").await;
+    let article = arts["articles"][0]["id"]
+        .as_str()
+        .expect("article id")
+        .to_string();
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 8, "{:?}", paths.keys());
+    for (path, ops) in paths {
+        let uri = path
+            .replace("/stories/{id}", &format!("/stories/{story}"))
+            .replace("/articles/{id}", &format!("/articles/{article}"));
+        let uri = if uri == "/api/search" {
+            "/api/search?q=Blinken".to_string()
+        } else {
+            uri
+        };
+        for method in ops.as_object().expect("operations").keys() {
+            let (s, v) = match method.as_str() {
+                "get" => app.get(&uri).await,
+                "post" => {
+                    app.post(&uri, "application/x-ndjson", "{\"id\":\"doc-check\",\"text\":\"Checking that the documented ingest route answers.\"}\n")
+                        .await
+                }
+                m => panic!("undocumented method {m} on {path}"),
+            };
+            assert_eq!(s, StatusCode::OK, "{method} {uri}: {v}");
+        }
+    }
+    // And the page itself.
+    let (s, html) = app.get("/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.as_str().is_some_and(|h| h.contains("/app.js")));
+    for asset in ["/app.js", "/app.css"] {
+        assert_eq!(app.get(asset).await.0, StatusCode::OK);
+    }
+}

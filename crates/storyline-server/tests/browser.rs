@@ -1,0 +1,278 @@
+//! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, which `.ci/run`
+//! installs): open the page, search for "Blinken", open the story, click a citation, and
+//! check what the popover shows. Screenshots of the story page at desktop and phone width go
+//! to `target/screenshots/` (CI artifacts).
+//!
+//! A missing browser is a failure, never a silent skip: CI must not pass without this test.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use storyline_server::{serve, AppState, ServerConfig};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Polls of the page before giving up on an element: a bound on requests, not on time.
+const POLLS: usize = 400;
+
+/// Kills chromedriver (and with it the browser) however the test ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_chromedriver() -> (Driver, u16) {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(bin).exists(),
+            "{bin} is missing: install Debian's chromium and chromium-driver \
+             (apt-get install chromium chromium-driver; .ci/run does it)"
+        );
+    }
+    let mut child = Command::new(CHROMEDRIVER)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let stdout = child.stdout.take().expect("chromedriver stdout");
+    let driver = Driver(child);
+    // chromedriver picks a free port for --port=0 and prints it.
+    let mut port = None;
+    for line in BufReader::new(stdout).lines().take(50) {
+        let line = line.expect("chromedriver output");
+        if let Some(rest) = line.split("started successfully on port ").nth(1) {
+            port = rest.trim_end_matches('.').trim().parse().ok();
+            break;
+        }
+    }
+    (driver, port.expect("chromedriver did not report its port"))
+}
+
+async fn browser(port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=1280,1000",
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session")
+}
+
+/// The first element matching `css` whose text passes `ok`, polling a bounded number of times.
+async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..POLLS {
+        if let Ok(els) = c.find_all(Locator::Css(css)).await {
+            for e in els {
+                if let Ok(t) = e.text().await {
+                    if ok(&t) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {css} with the expected text; last seen: {last:?}");
+}
+
+/// WebDriver screenshots show the viewport only: grow the window to the page's height
+/// (capped) for one picture of the whole story page.
+async fn full_page_screenshot(c: &Client, width: u32, path: &Path) {
+    let height = c
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .expect("page height")
+        .as_u64()
+        .unwrap_or(1000)
+        .clamp(600, 6000) as u32;
+    c.set_window_size(width, height + 140)
+        .await
+        .expect("resize for screenshot");
+    c.execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    std::fs::write(path, c.screenshot().await.expect("screenshot")).expect("save screenshot");
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_open_story_and_click_a_citation() {
+    let (_dir, db) = common::seeded_store();
+    let state = AppState::open(ServerConfig::new(&db)).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(serve(state, listener));
+
+    let (_driver, port) = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = browser(port, profile.path()).await;
+
+    c.goto(&format!("{base}/")).await.expect("open page");
+    wait_text(&c, "#stories .story-link", |t| !t.is_empty()).await;
+
+    // Search for Blinken.
+    let q = c.find(Locator::Css("#q")).await.expect("search box");
+    q.send_keys("Blinken").await.expect("type");
+    c.find(Locator::Css("#search-button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("search");
+    wait_text(&c, "h1", |t| t.contains("Search: Blinken")).await;
+    let hit = wait_text(&c, "#search-articles mark", |t| t == "Blinken").await;
+    assert_eq!(hit, "Blinken");
+
+    // Open the best-matching story.
+    let link = c
+        .find(Locator::Css("#search-stories .story-link"))
+        .await
+        .expect("story result");
+    link.click().await.expect("open story");
+    let headline = wait_text(&c, "#headline", |t| !t.is_empty()).await;
+    assert!(!headline.is_empty());
+    let summary = wait_text(&c, "#summary", |t| t.contains('[')).await;
+    assert!(summary.len() > 200, "summary: {summary}");
+    c.find(Locator::Css("#timeline-chart rect.bar"))
+        .await
+        .expect("timeline chart with bars");
+    let chips = c
+        .find_all(Locator::Css("#entities .chip"))
+        .await
+        .expect("entity chips");
+    assert!(!chips.is_empty());
+    let entities = c
+        .find(Locator::Css("#entities"))
+        .await
+        .expect("entities")
+        .text()
+        .await
+        .expect("text");
+    assert!(entities.contains("Blinken"), "entities: {entities}");
+    let sources = wait_text(&c, "#sources", |t| t.contains("2024")).await;
+    assert!(sources.lines().count() >= 2, "sources: {sources}");
+    wait_text(&c, "#facts", |t| t.contains("Sources agree")).await;
+
+    let dir = screenshot_dir();
+    full_page_screenshot(&c, 1280, &dir.join("story-desktop.png")).await;
+    c.set_window_size(1280, 1000).await.expect("resize");
+
+    // Click the first citation of the summary: the popover names that source and quotes
+    // the sentence.
+    let cite = c
+        .find(Locator::Css("#summary .cite"))
+        .await
+        .expect("a citation");
+    let n: usize = cite
+        .attr("data-n")
+        .await
+        .expect("attr")
+        .and_then(|n| n.parse().ok())
+        .expect("citation number");
+    let claim = c
+        .find(Locator::Css("#summary .claim"))
+        .await
+        .expect("claim")
+        .text()
+        .await
+        .expect("claim text");
+    cite.click().await.expect("click citation");
+    let source = wait_text(&c, "#popover-source", |t| !t.is_empty()).await;
+    assert!(source.starts_with(&format!("[{n}]")), "popover: {source}");
+    let sentence = wait_text(&c, "#popover-sentence", |t| t.len() > 20 && t != "…").await;
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 3)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let claim_words = words(&claim);
+    let shared = words(&sentence)
+        .iter()
+        .filter(|w| claim_words.contains(w))
+        .count();
+    assert!(
+        shared >= 3,
+        "popover sentence {sentence:?} vs claim {claim:?}"
+    );
+    // The source list names the same article as the popover.
+    let listed = c
+        .find(Locator::Css(&format!("#source-{n}")))
+        .await
+        .expect("source entry")
+        .text()
+        .await
+        .expect("text");
+    let title = source.trim_start_matches(&format!("[{n}] ")).to_string();
+    assert!(listed.contains(&title), "{listed:?} vs {title:?}");
+    std::fs::write(
+        dir.join("story-citation-desktop.png"),
+        c.screenshot().await.expect("screenshot"),
+    )
+    .expect("save screenshot");
+
+    // Phone width: the page must not need horizontal scrolling.
+    c.find(Locator::Css("#popover .close"))
+        .await
+        .expect("popover close button")
+        .click()
+        .await
+        .expect("close popover");
+    c.set_window_size(390, 844).await.expect("resize");
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "horizontal overflow at phone width: {overflow}"
+    );
+    full_page_screenshot(&c, 390, &dir.join("story-phone.png")).await;
+    c.set_window_size(390, 844).await.expect("resize");
+    c.execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    cite.click().await.expect("click citation at phone width");
+    wait_text(&c, "#popover-sentence", |t| t.len() > 20 && t != "…").await;
+    std::fs::write(
+        dir.join("story-citation-phone.png"),
+        c.screenshot().await.expect("screenshot"),
+    )
+    .expect("save screenshot");
+
+    c.close().await.expect("close browser");
+}
