@@ -46,10 +46,20 @@ impl Key {
 pub type Assignments = Vec<(String, i64, i64)>;
 
 /// Clusters a JSONL file on a fresh temporary store.
-pub fn cluster_file(articles: &Path, quiet: bool) -> Result<(Assignments, IngestReport)> {
+pub fn cluster_file(
+    articles: &Path,
+    quiet: bool,
+    model: Option<&Path>,
+) -> Result<(Assignments, IngestReport)> {
     let dir = tempfile::tempdir().context("cannot create a temporary store")?;
     let db = dir.path().join("eval.db");
-    let report = crate::ingest_with(&db, &[articles.to_path_buf()], Some(Format::Jsonl), quiet)?;
+    let report = crate::ingest_with(
+        &db,
+        &[articles.to_path_buf()],
+        Some(Format::Jsonl),
+        quiet,
+        model,
+    )?;
     let assignments = Store::open(&db)?.assignments()?;
     Ok((assignments, report))
 }
@@ -100,14 +110,14 @@ fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
     Ok(gold)
 }
 
-pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
+pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> Result<ExitCode> {
     match cmd {
         EvalCommand::Cluster {
             articles,
             gold,
             key,
         } => {
-            let (assignments, report) = cluster_file(&articles, quiet)?;
+            let (assignments, report) = cluster_file(&articles, quiet, model)?;
             // Gold is read only now, after clustering has finished.
             let gold = read_gold(&gold, key.field())?;
             let predicted: HashMap<String, String> = assignments

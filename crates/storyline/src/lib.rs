@@ -20,6 +20,7 @@
 pub mod cluster;
 pub mod core;
 pub mod dedup;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod extract;

@@ -236,6 +236,20 @@ pub fn content_terms(text: &str, stemmer: &Stemmer) -> Vec<String> {
         .collect()
 }
 
+/// Distinct years (1900–2099) a text mentions, as four-digit numbers standing alone:
+/// evidence of *when* an undated article's event happened.
+pub fn years(text: &str) -> Vec<i32> {
+    let mut out: Vec<i32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| w.len() == 4)
+        .filter_map(|w| w.parse::<i32>().ok())
+        .filter(|y| (1900..=2099).contains(y))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// A 64-bit fingerprint of a text's words (FNV-1a), stable across runs and platforms:
 /// the same words in the same order give the same value whatever the spacing or case.
 pub fn fingerprint(text: &str) -> u64 {

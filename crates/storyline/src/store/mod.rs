@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub struct Store {
     conn: Connection,
@@ -130,6 +130,17 @@ impl Store {
                     supported: SCHEMA_VERSION,
                 });
             }
+            if found < 2 {
+                // Version 2 adds the events' extra clustering signals (years, embedding).
+                self.conn
+                    .execute_batch(
+                        "BEGIN IMMEDIATE;
+                         ALTER TABLE events ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';
+                         UPDATE meta SET value = '2' WHERE key = 'schema_version';
+                         COMMIT;",
+                    )
+                    .map_err(|e| self.e(e))?;
+            }
             return Ok(());
         }
         let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
@@ -181,7 +192,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq
+                "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
+                        signals
                  FROM events WHERE live = 1",
             )
             .map_err(|e| self.e(e))?;
@@ -196,6 +208,7 @@ impl Store {
                     r.get::<_, Vec<u8>>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, u64>(7)?,
+                    r.get::<_, String>(8)?,
                 ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -203,7 +216,7 @@ impl Store {
         let events = raw_events
             .into_iter()
             .map(
-                |(id, story, first, last, n, centroid, ents, last_seq)| EventState {
+                |(id, story, first, last, n, centroid, ents, last_seq, signals)| EventState {
                     id,
                     story,
                     first_time: time_from_sql(first),
@@ -215,6 +228,7 @@ impl Store {
                     ),
                     entities: serde_json::from_str(&ents).unwrap_or_default(),
                     last_seq,
+                    signals: serde_json::from_str(&signals).unwrap_or_default(),
                 },
             )
             .collect();
@@ -403,16 +417,18 @@ impl Store {
             }
             let mut event_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                    "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live, signals)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
                      ON CONFLICT(id) DO UPDATE SET story_id = excluded.story_id,
                        first_time = excluded.first_time, last_time = excluded.last_time,
                        n_articles = excluded.n_articles, centroid = excluded.centroid,
-                       entities = excluded.entities, last_seq = excluded.last_seq, live = 1",
+                       entities = excluded.entities, last_seq = excluded.last_seq, live = 1,
+                       signals = excluded.signals",
                 )
                 .map_err(e)?;
             for ev in &changes.events {
                 let ents = serde_json::to_string(&ev.entities).unwrap_or_else(|_| "{}".into());
+                let signals = serde_json::to_string(&ev.signals).unwrap_or_else(|_| "{}".into());
                 event_stmt
                     .execute(params![
                         ev.id,
@@ -422,7 +438,8 @@ impl Store {
                         ev.n_articles,
                         ev.centroid.to_bytes(),
                         ents,
-                        ev.last_seq
+                        ev.last_seq,
+                        signals
                     ])
                     .map_err(e)?;
             }
@@ -497,6 +514,28 @@ impl Store {
                         ])
                         .map_err(e)?;
                 }
+            }
+            // Merges last, once every row they touch exists; each target is resolved to
+            // where it finally went so no row ever points at a dropped event or story.
+            for &(from, _) in &changes.merged_events {
+                let into = changes.resolve_event(from);
+                tx.execute(
+                    "UPDATE articles SET event_id = ?2 WHERE event_id = ?1",
+                    params![from, into],
+                )
+                .map_err(e)?;
+                tx.execute("DELETE FROM events WHERE id = ?1", [from])
+                    .map_err(e)?;
+            }
+            for &(from, _) in &changes.merged_stories {
+                let into = changes.resolve_story(from);
+                tx.execute(
+                    "UPDATE events SET story_id = ?2 WHERE story_id = ?1",
+                    params![from, into],
+                )
+                .map_err(e)?;
+                tx.execute("DELETE FROM stories WHERE id = ?1", [from])
+                    .map_err(e)?;
             }
             let mut vocab_stmt = tx
                 .prepare_cached(
