@@ -102,6 +102,9 @@ enum Command {
     /// Score storyline against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(eval::BenchCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -215,6 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
+        Command::Bench(cmd) => eval::bench(cmd, g.json, g.model.as_deref()),
     }
 }
 
@@ -266,6 +270,11 @@ fn embedder(
             dir.display()
         )
     })?;
+    // Experiments only: remember vectors across runs of the same data.
+    if let Some(cache) = std::env::var_os("STORYLINE_EMBED_CACHE") {
+        let c = storyline_embed::Cached::new(m, Path::new(&cache))?;
+        return Ok(Some(std::sync::Arc::new(c)));
+    }
     Ok(Some(std::sync::Arc::new(m)))
 }
 

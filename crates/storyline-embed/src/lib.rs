@@ -133,6 +133,82 @@ impl Embedder for MiniLm {
     }
 }
 
+/// An embedder that remembers vectors in a file (one JSON line per text hash), so that
+/// experiments re-running the same data set embed each text once. Set by the CLI from
+/// `STORYLINE_EMBED_CACHE`; not for production stores (the file only grows).
+pub struct Cached<E> {
+    inner: E,
+    path: PathBuf,
+    known: std::sync::Mutex<std::collections::HashMap<u64, Vec<f32>>>,
+}
+
+fn text_key(text: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl<E: Embedder> Cached<E> {
+    pub fn new(inner: E, path: &Path) -> Result<Cached<E>> {
+        let mut known = std::collections::HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(path) {
+            for line in text.lines() {
+                if let Ok((k, v)) = serde_json::from_str::<(u64, Vec<f32>)>(line) {
+                    known.insert(k, v);
+                }
+            }
+        }
+        Ok(Cached {
+            inner,
+            path: path.to_path_buf(),
+            known: std::sync::Mutex::new(known),
+        })
+    }
+}
+
+impl<E: Embedder> Embedder for Cached<E> {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        use std::io::Write;
+        let keys: Vec<u64> = texts.iter().map(|t| text_key(t)).collect();
+        let mut known = self
+            .known
+            .lock()
+            .map_err(|_| Error::Embed("cache lock poisoned".into()))?;
+        let missing: Vec<usize> = (0..texts.len())
+            .filter(|&i| !known.contains_key(&keys[i]))
+            .collect();
+        if !missing.is_empty() {
+            let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
+            let vecs = self.inner.embed(&batch)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| Error::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+            for (&i, v) in missing.iter().zip(vecs) {
+                let line = serde_json::to_string(&(keys[i], &v)).unwrap_or_default();
+                writeln!(f, "{line}").map_err(|e| Error::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+                known.insert(keys[i], v);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| known.get(k).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,10 @@ pub struct IngestReport {
     /// Records kept despite a problem (e.g. an unreadable date).
     pub warnings: Vec<String>,
     pub seconds: f64,
+    /// Of `seconds`, the time spent assigning articles to events and stories.
+    pub cluster_seconds: f64,
+    /// Of `seconds`, the time spent computing sentence embeddings (0 without a model).
+    pub embed_seconds: f64,
 }
 
 /// Progress after each committed batch.
@@ -199,7 +203,9 @@ impl Pipeline {
         if let Some(embedder) = &self.embedder {
             let texts: Vec<String> = good.iter().map(|a| embed_text(&a.record.article)).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let started = Instant::now();
             let vectors = embedder.embed(&refs)?;
+            report.embed_seconds += started.elapsed().as_secs_f64();
             for (a, v) in good.iter_mut().zip(vectors) {
                 a.features.embedding = Some(v);
             }
@@ -225,7 +231,9 @@ impl Pipeline {
                     None => self.store.event_of(orig)?,
                 };
             }
+            let started = Instant::now();
             let assignment = self.clusterer.assign(&a.features);
+            report.cluster_seconds += started.elapsed().as_secs_f64();
             if let Some(sig) = &a.signature {
                 self.dedup
                     .insert(row_id, sig.clone(), duplicate_of.unwrap_or(row_id));

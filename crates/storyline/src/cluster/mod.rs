@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{tfidf, Centroid, TermId, Vocab};
+pub use vector::{tfidf, Centroid, StableMap, TermId, Vocab};
 
 use crate::core::{EventId, StoryId};
 
@@ -62,6 +62,11 @@ pub struct ClusterConfig {
     pub merge_threshold: f32,
     /// Two live stories whose centroids come this close merge.
     pub story_merge_threshold: f32,
+    /// Bonus for a story sharing the main people, places and organisations (cosine of
+    /// entity mention counts): a story's events share participants more than words.
+    /// Off by default: on ECB+ topics it linked same-kind stories (two shootings) as
+    /// often as it joined the two events of one topic (0.3 measured 0.796 vs 0.812).
+    pub story_entity_weight: f32,
     /// Weight of sentence-embedding cosine (when the pipeline has a model), counted above
     /// `embedding_offset`, the cosine of unrelated news texts.
     pub embedding_weight: f32,
@@ -85,8 +90,9 @@ impl Default for ClusterConfig {
             burst_minutes: 5.0,
             merge_threshold: 0.5,
             story_merge_threshold: 0.45,
-            embedding_weight: 0.5,
-            embedding_offset: 0.3,
+            story_entity_weight: 0.0,
+            embedding_weight: 1.0,
+            embedding_offset: 0.7,
         }
     }
 }
@@ -240,6 +246,9 @@ pub struct Clusterer {
     merged_stories: Vec<(StoryId, StoryId)>,
     /// Where merged-away events went, so a copy of an article in one still finds it.
     redirect: HashMap<EventId, EventId>,
+    /// Entity mention counts per live story. Derived, not stored: rebuilt from the live
+    /// events on restore.
+    story_entities: HashMap<StoryId, StableMap<String, f32>>,
 }
 
 /// Article length (distinct terms) at which the configured thresholds apply as they are.
@@ -248,6 +257,14 @@ pub const REFERENCE_TERMS: f32 = 100.0;
 const MIN_THRESHOLD: f32 = 0.05;
 
 impl ClusterConfig {
+    /// Embedding weight for a text of `n_terms` distinct terms. Full for articles, little
+    /// for headlines: measured on ../shared/data, MiniLM separates events of full articles
+    /// well (same event median cosine 0.77, other topics 0.10) but not stemmed headlines
+    /// (0.12 vs 0.05).
+    fn embedding_weight(&self, n_terms: usize) -> f32 {
+        self.embedding_weight * (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+    }
+
     fn scaled(&self, threshold: f32, n_terms: usize) -> f32 {
         let n = (n_terms.max(1)) as f32;
         (threshold + self.threshold_slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD)
@@ -299,8 +316,13 @@ impl Clusterer {
             merged_events: Vec::new(),
             merged_stories: Vec::new(),
             redirect: HashMap::new(),
+            story_entities: HashMap::new(),
         };
         for e in events {
+            let ents = c.story_entities.entry(e.story).or_default();
+            for (k, &n) in &e.entities {
+                *ents.entry(k.clone()).or_default() += n as f32;
+            }
             c.index_event(&e);
             c.events.insert(e.id, e);
         }
@@ -383,7 +405,8 @@ impl Clusterer {
                 (event_id, false, false)
             }
             None => {
-                let (story, new_story) = self.story_for_new_event(&vector, features.time);
+                let (story, new_story) =
+                    self.story_for_new_event(&vector, &entities, features.time);
                 let id = self.next_event;
                 self.next_event += 1;
                 let mut centroid = Centroid::default();
@@ -412,6 +435,12 @@ impl Clusterer {
                 (id, true, new_story)
             }
         };
+        if let Some(s) = self.events.get(&event).map(|e| e.story) {
+            let ents = self.story_entities.entry(s).or_default();
+            for k in &features.entities {
+                *ents.entry(k.clone()).or_default() += 1.0;
+            }
+        }
         let event = self.maybe_merge_event(event, vector.len());
         let story = self.events.get(&event).map_or(0, |e| e.story);
         let story = self.maybe_merge_story(story, vector.len());
@@ -447,7 +476,8 @@ impl Clusterer {
         let entity = entity_overlap(entities, &e.entities);
         let mut score = lexical + cfg.entity_weight * entity;
         if let (Some(v), Some(sum)) = (&f.embedding, &e.signals.embedding) {
-            score += cfg.embedding_weight * (cosine_dense(v, sum) - cfg.embedding_offset);
+            score +=
+                cfg.embedding_weight(vector.len()) * (cosine_dense(v, sum) - cfg.embedding_offset);
         }
         if let (Some(t), Some(last)) = (f.time, e.last_time) {
             let minutes = (t - last).num_seconds().unsigned_abs() as f32 / 60.0;
@@ -556,8 +586,11 @@ impl Clusterer {
     fn story_for_new_event(
         &mut self,
         vector: &[(TermId, f32)],
+        entities: &HashSet<&str>,
         time: Option<DateTime<Utc>>,
     ) -> (StoryId, bool) {
+        let article_entities: StableMap<String, f32> =
+            entities.iter().map(|e| (e.to_string(), 1.0)).collect();
         let cfg = &self.config;
         let threshold = cfg.scaled(cfg.story_threshold, vector.len());
         let mut best: Option<(StoryId, f32)> = None;
@@ -566,7 +599,9 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let score = s.centroid.cosine(vector, &self.vocab);
+            let score = s.centroid.cosine(vector, &self.vocab)
+                + cfg.story_entity_weight
+                    * weighted_overlap(&article_entities, self.story_entities.get(&s.id));
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && s.id < bid))
             {
@@ -648,7 +683,9 @@ impl Clusterer {
             let mut score = e.centroid.cosine_centroid(&o.centroid, &self.vocab)
                 + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
             if let (Some(a), Some(b)) = (&e.signals.embedding, &o.signals.embedding) {
-                score += cfg.embedding_weight * (cosine_dense(a, b) - cfg.embedding_offset);
+                let unit = normalised(a);
+                score +=
+                    cfg.embedding_weight(n_terms) * (cosine_dense(&unit, b) - cfg.embedding_offset);
             }
             if let Some(g) = gap {
                 score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
@@ -734,7 +771,12 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let score = s.centroid.cosine_centroid(&o.centroid, &self.vocab);
+            let score = s.centroid.cosine_centroid(&o.centroid, &self.vocab)
+                + cfg.story_entity_weight
+                    * self
+                        .story_entities
+                        .get(&id)
+                        .map_or(0.0, |a| weighted_overlap(a, self.story_entities.get(&o.id)));
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && o.id < bid))
             {
@@ -765,6 +807,12 @@ impl Clusterer {
         dst.last_time = max_time(dst.last_time, src.last_time);
         dst.last_seq = self.seq;
         self.stories.insert(big, dst);
+        if let Some(ents) = self.story_entities.remove(&small) {
+            let into = self.story_entities.entry(big).or_default();
+            for (k, n) in ents {
+                *into.entry(k).or_default() += n;
+            }
+        }
         for e in self.events.values_mut() {
             if e.story == small {
                 e.story = big;
@@ -840,6 +888,7 @@ impl Clusterer {
             .collect();
         for id in &retire_stories {
             self.stories.remove(id);
+            self.story_entities.remove(id);
         }
         changes.retired_events = retire;
         changes.retired_stories = retire_stories;
@@ -870,6 +919,14 @@ fn cosine_dense(unit: &[f32], sum: &[f32]) -> f32 {
     unit.iter().zip(sum).map(|(a, b)| a * b).sum::<f32>() / norm
 }
 
+fn normalised(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return v.to_vec();
+    }
+    v.iter().map(|x| x / norm).collect()
+}
+
 /// The article names years, the event names years, and none is shared.
 fn years_conflict(article: &[i32], event: &HashMap<i32, u32>) -> bool {
     !article.is_empty() && !event.is_empty() && !article.iter().any(|y| event.contains_key(y))
@@ -877,6 +934,20 @@ fn years_conflict(article: &[i32], event: &HashMap<i32, u32>) -> bool {
 
 fn years_disjoint(a: &HashMap<i32, u32>, b: &HashMap<i32, u32>) -> bool {
     !a.is_empty() && !b.is_empty() && !a.keys().any(|y| b.contains_key(y))
+}
+
+/// Cosine of entity mention counts.
+fn weighted_overlap(a: &StableMap<String, f32>, b: Option<&StableMap<String, f32>>) -> f32 {
+    let Some(b) = b else {
+        return 0.0;
+    };
+    let norm = |m: &StableMap<String, f32>| m.values().map(|x| x * x).sum::<f32>().sqrt();
+    let (na, nb) = (norm(a), norm(b));
+    if na == 0.0 || nb == 0.0 {
+        return 0.0;
+    }
+    let dot: f32 = a.iter().filter_map(|(k, x)| b.get(k).map(|y| x * y)).sum();
+    dot / (na * nb)
 }
 
 /// Cosine of two events' entity sets (binary).
@@ -944,6 +1015,48 @@ mod tests {
             Some(21),
         ));
         assert_ne!(b.event, a.event);
+    }
+
+    #[test]
+    fn disjoint_years_in_the_lead_keep_same_kind_events_apart() {
+        // Disjoint years halve the score: enough to fall under a strict threshold.
+        let mut c = Clusterer::new(ClusterConfig {
+            event_threshold: 0.8,
+            merge_threshold: 0.9,
+            ..ClusterConfig::default()
+        });
+        let mut a = features("quake strike island coast injur", &["iran"], None);
+        a.years = vec![2005];
+        let mut b = features("quake strike island coast injur", &["iran"], None);
+        b.years = vec![2008];
+        let mut d = features("quake strike island coast injur", &["iran"], None);
+        d.years = vec![2005, 2006];
+        let (a, b, d) = (c.assign(&a), c.assign(&b), c.assign(&d));
+        assert_ne!(a.event, b.event);
+        assert_eq!(a.event, d.event);
+        assert_eq!(a.story, b.story, "same kind of event, same story");
+    }
+
+    #[test]
+    fn events_that_converge_merge_and_the_store_learns_where() {
+        let cfg = ClusterConfig {
+            event_threshold: 0.9,
+            merge_threshold: 0.6,
+            ..ClusterConfig::default()
+        };
+        let mut c = Clusterer::new(cfg);
+        let a = c.assign(&features("vote parliament budget", &[], Some(1)));
+        let b = c.assign(&features("vote senate tax", &[], Some(1)));
+        assert_ne!(a.event, b.event);
+        // An article bridging both pulls b's centroid toward a's: they merge.
+        let m = c.assign(&features("vote parliament budget senate tax", &[], Some(1)));
+        assert_eq!(c.resolve(a.event), c.resolve(b.event));
+        assert_eq!(m.event, c.resolve(a.event));
+        let changes = c.take_changes();
+        assert!(!changes.merged_events.is_empty());
+        for &(from, _) in &changes.merged_events {
+            assert_eq!(changes.resolve_event(from), m.event);
+        }
     }
 
     #[test]

@@ -267,6 +267,15 @@ pub fn fingerprint(text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn years_are_standalone_four_digit_numbers_in_range() {
+        assert_eq!(
+            years("On 21 July 2013, 2,000 people; 1850 and 2013 again; 20131 no; /2012/08/"),
+            vec![2012, 2013]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -123,7 +123,7 @@ impl Store {
                 .meta("schema_version")?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            if found > SCHEMA_VERSION || found < 1 {
+            if !(1..=SCHEMA_VERSION).contains(&found) {
                 return Err(Error::SchemaVersion {
                     path: self.path.clone(),
                     found,
