@@ -39,6 +39,8 @@ pub enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Eval(crate::eval::BenchCommand),
 }
 
 fn splitmix(x: &mut u64) -> u64 {
@@ -191,15 +193,18 @@ fn memory_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-pub fn run(cmd: BenchCommand, json: bool) -> Result<std::process::ExitCode> {
-    let BenchCommand::Ingest {
-        articles,
-        checkpoints,
-        per_day,
-        data,
-        seed,
-        write,
-    } = cmd;
+pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
+    let (articles, checkpoints, per_day, data, seed, write) = match cmd {
+        BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
+        BenchCommand::Ingest {
+            articles,
+            checkpoints,
+            per_day,
+            data,
+            seed,
+            write,
+        } => (articles, checkpoints, per_day, data, seed, write),
+    };
     let pool = load_pool(&data)?;
     let mut stream = Stream::new(pool, seed, per_day);
     if let Some(path) = write {

@@ -46,6 +46,62 @@ pub enum EvalCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Clustering throughput on a JSONL file: the whole ingest on a fresh temporary store,
+    /// several times, reporting medians (end to end, and the clustering stage alone).
+    Cluster {
+        articles: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+pub fn bench(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<ExitCode> {
+    let BenchCommand::Cluster { articles, runs } = cmd;
+    let (mut total, mut cluster, mut embed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut n = 0;
+    for _ in 0..runs.max(1) {
+        let (_, r) = cluster_file(&articles, true, model)?;
+        n = r.stored;
+        total.push(r.stored as f64 / r.seconds.max(1e-9));
+        cluster.push(r.stored as f64 / r.cluster_seconds.max(1e-9));
+        embed.push(r.embed_seconds);
+    }
+    let (total_med, cluster_med, embed_med) = (
+        median(total.clone()),
+        median(cluster.clone()),
+        median(embed),
+    );
+    if json {
+        crate::print::json(&serde_json::json!({
+            "articles": articles, "n": n, "runs": runs, "embeddings": model.is_some(),
+            "median_articles_per_second": total_med,
+            "median_cluster_stage_articles_per_second": cluster_med,
+            "median_embed_seconds": embed_med,
+            "runs_articles_per_second": total, "runs_cluster_stage_articles_per_second": cluster,
+        }))?;
+    } else {
+        println!(
+            "{} ({n} articles, {} runs, embeddings {}): median {total_med:.0} articles/s end to end; \
+             clustering stage alone {cluster_med:.0} articles/s; embedding {embed_med:.1}s",
+            articles.display(),
+            runs,
+            if model.is_some() { "on" } else { "off" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Key {
     Event,
@@ -65,10 +121,20 @@ impl Key {
 pub type Assignments = Vec<(String, i64, i64)>;
 
 /// Clusters a JSONL file on a fresh temporary store.
-pub fn cluster_file(articles: &Path, quiet: bool) -> Result<(Assignments, IngestReport)> {
+pub fn cluster_file(
+    articles: &Path,
+    quiet: bool,
+    model: Option<&Path>,
+) -> Result<(Assignments, IngestReport)> {
     let dir = tempfile::tempdir().context("cannot create a temporary store")?;
     let db = dir.path().join("eval.db");
-    let report = crate::ingest_with(&db, &[articles.to_path_buf()], Some(Format::Jsonl), quiet)?;
+    let report = crate::ingest_with(
+        &db,
+        &[articles.to_path_buf()],
+        Some(Format::Jsonl),
+        quiet,
+        model,
+    )?;
     let assignments = Store::open(&db)?.assignments()?;
     Ok((assignments, report))
 }
@@ -119,7 +185,7 @@ fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
     Ok(gold)
 }
 
-pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
+pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> Result<ExitCode> {
     match cmd {
         EvalCommand::Entities {
             articles,
@@ -130,7 +196,7 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool) -> Result<ExitCode> {
             gold,
             key,
         } => {
-            let (assignments, report) = cluster_file(&articles, quiet)?;
+            let (assignments, report) = cluster_file(&articles, quiet, model)?;
             // Gold is read only now, after clustering has finished.
             let gold = read_gold(&gold, key.field())?;
             let predicted: HashMap<String, String> = assignments

@@ -52,6 +52,10 @@ struct Global {
     /// No progress bar.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Folder of the all-MiniLM-L6-v2 model (`scripts/fetch-model.sh`): adds sentence
+    /// embeddings to clustering. Needs a build with `--features embeddings`.
+    #[arg(long, global = true, env = "STORYLINE_MODEL")]
+    model: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -222,12 +226,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Entities(args) => entities_cmd::list(&open_existing(&g.db)?, &args, g.json),
         Command::Extract { pages } => extract_pages(g, &pages),
         Command::Cluster { articles, out } => {
-            let (assignments, _) = eval::cluster_file(&articles, g.quiet)?;
+            let (assignments, _) = eval::cluster_file(&articles, g.quiet, g.model.as_deref())?;
             eval::write_assignments(&assignments, &out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
-        Command::Bench(cmd) => bench::run(cmd, g.json),
+        Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
+        Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
         Command::Serve { addr } => serve_cmd::run(&g.db, addr),
     }
 }
@@ -266,11 +270,44 @@ pub(crate) fn progress_bar(quiet: bool) -> ProgressBar {
 }
 
 /// Runs the pipeline over files and folders, reporting bad records on stderr as it goes.
+/// The sentence-embedding model, when one is asked for.
+#[cfg(feature = "embeddings")]
+fn embedder(
+    model: Option<&Path>,
+) -> Result<Option<std::sync::Arc<dyn storyline::embed::Embedder>>> {
+    let Some(dir) = model else {
+        return Ok(None);
+    };
+    let m = storyline_embed::MiniLm::load(dir).with_context(|| {
+        format!(
+            "cannot load the model in {} (scripts/fetch-model.sh fetches it)",
+            dir.display()
+        )
+    })?;
+    // Experiments only: remember vectors across runs of the same data.
+    if let Some(cache) = std::env::var_os("STORYLINE_EMBED_CACHE") {
+        let c = storyline_embed::Cached::new(m, Path::new(&cache))?;
+        return Ok(Some(std::sync::Arc::new(c)));
+    }
+    Ok(Some(std::sync::Arc::new(m)))
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn embedder(
+    model: Option<&Path>,
+) -> Result<Option<std::sync::Arc<dyn storyline::embed::Embedder>>> {
+    match model {
+        Some(_) => anyhow::bail!("--model needs a storyline built with `--features embeddings`"),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn ingest_with(
     db: &Path,
     paths: &[PathBuf],
     format: Option<Format>,
     quiet: bool,
+    model: Option<&Path>,
 ) -> Result<IngestReport> {
     let files = ingest::expand_paths(paths)?;
     let mut config = PipelineConfig::default();
@@ -281,6 +318,9 @@ pub(crate) fn ingest_with(
     }
     let mut pipeline = Pipeline::open(db, config)
         .with_context(|| format!("cannot open the store {}", db.display()))?;
+    if let Some(e) = embedder(model)? {
+        pipeline = pipeline.with_embedder(e);
+    }
     let bar = progress_bar(quiet);
     let started = std::time::Instant::now();
     let records = files.iter().flat_map(|f| ingest::read_path(f, format));
@@ -302,7 +342,7 @@ pub(crate) fn ingest_with(
 }
 
 fn ingest_paths(g: &Global, paths: &[PathBuf], format: Option<Format>) -> Result<IngestReport> {
-    ingest_with(&g.db, paths, format, g.quiet)
+    ingest_with(&g.db, paths, format, g.quiet, g.model.as_deref())
 }
 
 fn extract_pages(g: &Global, pages: &[PathBuf]) -> Result<ExitCode> {

@@ -66,6 +66,9 @@ pub enum Error {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Invalid(String),
+    /// The optional sentence-embedding model failed (load or inference).
+    #[error("embedding model: {0}")]
+    Embed(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod core;
 pub mod corroborate;
 pub mod dedup;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod extract;

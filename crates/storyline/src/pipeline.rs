@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use crate::cluster::{ArticleFeatures, ClusterConfig, Clusterer};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
+use crate::embed::Embedder;
 use crate::error::{IngestError, Result};
 use crate::extract::{canonical_entities, mentions, Mention};
 use crate::ingest::Record;
@@ -59,6 +61,10 @@ pub struct IngestReport {
     /// Records kept despite a problem (e.g. an unreadable date).
     pub warnings: Vec<String>,
     pub seconds: f64,
+    /// Of `seconds`, the time spent assigning articles to events and stories.
+    pub cluster_seconds: f64,
+    /// Of `seconds`, the time spent computing sentence embeddings (0 without a model).
+    pub embed_seconds: f64,
 }
 
 /// Progress after each committed batch.
@@ -83,7 +89,12 @@ pub struct Pipeline {
     clusterer: Clusterer,
     dedup: DedupIndex,
     config: PipelineConfig,
+    embedder: Option<Arc<dyn Embedder>>,
 }
+
+/// Characters of an article given to the embedder: the model reads at most 256 tokens,
+/// so tokenising more is wasted work.
+const EMBED_CHARS: usize = 1500;
 
 impl Pipeline {
     /// Opens (or creates) the store and restores the clustering and dedup state from it.
@@ -99,7 +110,15 @@ impl Pipeline {
             clusterer,
             dedup,
             config,
+            embedder: None,
         })
+    }
+
+    /// Adds sentence embeddings as a clustering signal. Use the same model for every run
+    /// on a store: stored event embeddings are compared with new ones.
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Pipeline {
+        self.embedder = Some(embedder);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -186,6 +205,16 @@ impl Pipeline {
                 Err(e) => report.errors.push(e.to_string()),
             }
         }
+        if let Some(embedder) = &self.embedder {
+            let texts: Vec<String> = good.iter().map(|a| embed_text(&a.record.article)).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let started = Instant::now();
+            let vectors = embedder.embed(&refs)?;
+            report.embed_seconds += started.elapsed().as_secs_f64();
+            for (a, v) in good.iter_mut().zip(vectors) {
+                a.features.embedding = Some(v);
+            }
+        }
         // Date order; undated articles after the dated ones, in input order.
         good.sort_by_key(|a| {
             (
@@ -207,7 +236,9 @@ impl Pipeline {
                     None => self.store.event_of(orig)?,
                 };
             }
+            let started = Instant::now();
             let assignment = self.clusterer.assign(&a.features);
+            report.cluster_seconds += started.elapsed().as_secs_f64();
             if let Some(sig) = &a.signature {
                 self.dedup
                     .insert(row_id, sig.clone(), duplicate_of.unwrap_or(row_id));
@@ -234,7 +265,8 @@ impl Pipeline {
                 fingerprint: a.fingerprint,
                 signature: a.signature.as_ref(),
                 duplicate_of: *duplicate_of,
-                event: *event,
+                // An event of this batch may have merged into another since.
+                event: changes.resolve_event(*event),
                 seq: *seq,
                 sentences: &a.sentences,
                 mentions: &a.mentions,
@@ -250,6 +282,36 @@ impl Pipeline {
         report.stored += rows.len();
         Ok(())
     }
+}
+
+/// Characters of the lead searched for years: a dateline or "on 21 July 2013" there dates
+/// the event, while years further down are mostly background ("since 2005").
+const YEAR_LEAD_CHARS: usize = 400;
+
+fn lead(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .nth(YEAR_LEAD_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
+/// Title and lead of an article, as the embedder sees it.
+fn embed_text(a: &Article) -> String {
+    let mut out = String::new();
+    if let Some(t) = &a.title {
+        if !a.text.starts_with(t.as_str()) {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    let end = a
+        .text
+        .char_indices()
+        .nth(EMBED_CHARS)
+        .map_or(a.text.len(), |(i, _)| i);
+    out.push_str(&a.text[..end]);
+    out
 }
 
 /// The pure, per-article stages: clean, split, tokenise, find entities, sign.
@@ -297,7 +359,8 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         terms,
         entities,
         time: article.published,
-        copy_of_event: None,
+        years: normalize::years(lead(&article.text)),
+        ..ArticleFeatures::default()
     };
     Ok(Analyzed {
         sentences,

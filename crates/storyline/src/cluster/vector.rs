@@ -196,6 +196,40 @@ impl Centroid {
         dot / self.norm
     }
 
+    /// Cosine similarity of two centroids under the live IDF: how close two clusters are.
+    pub fn cosine_centroid(&self, other: &Centroid, vocab: &Vocab) -> f32 {
+        if self.norm == 0.0 || other.norm == 0.0 {
+            return 0.0;
+        }
+        let (small, large) = if self.weights.len() <= other.weights.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let dot: f32 = small
+            .weights
+            .iter()
+            .filter_map(|(id, &w)| {
+                large.weights.get(id).map(|&x| {
+                    let idf = vocab.idf(*id);
+                    w * x * idf * idf
+                })
+            })
+            .sum();
+        dot / (self.norm * other.norm)
+    }
+
+    /// The `n` terms with the heaviest IDF-weighted weight, heaviest first.
+    pub fn top_terms(&self, n: usize, vocab: &Vocab) -> Vec<TermId> {
+        let mut items: Vec<(TermId, f32)> = self
+            .weights
+            .iter()
+            .map(|(&id, &w)| (id, w * vocab.idf(id)))
+            .collect();
+        items.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        items.into_iter().take(n).map(|(id, _)| id).collect()
+    }
+
     /// Bytes for storage: `(term id u32, weight f32)` pairs, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut items: Vec<(&TermId, &f32)> = self.weights.iter().collect();

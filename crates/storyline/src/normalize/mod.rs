@@ -7,4 +7,4 @@ mod tokens;
 
 pub use boilerplate::clean;
 pub use sentences::split_sentences;
-pub use tokens::{content_terms, fingerprint, is_stopword, words, Stemmer};
+pub use tokens::{content_terms, fingerprint, is_stopword, words, years, Stemmer};

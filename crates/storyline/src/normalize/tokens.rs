@@ -236,6 +236,20 @@ pub fn content_terms(text: &str, stemmer: &Stemmer) -> Vec<String> {
         .collect()
 }
 
+/// Distinct years (1900–2099) a text mentions, as four-digit numbers standing alone:
+/// evidence of *when* an undated article's event happened.
+pub fn years(text: &str) -> Vec<i32> {
+    let mut out: Vec<i32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| w.len() == 4)
+        .filter_map(|w| w.parse::<i32>().ok())
+        .filter(|y| (1900..=2099).contains(y))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// A 64-bit fingerprint of a text's words (FNV-1a), stable across runs and platforms:
 /// the same words in the same order give the same value whatever the spacing or case.
 pub fn fingerprint(text: &str) -> u64 {
@@ -253,6 +267,15 @@ pub fn fingerprint(text: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn years_are_standalone_four_digit_numbers_in_range() {
+        assert_eq!(
+            years("On 21 July 2013, 2,000 people; 1850 and 2013 again; 20131 no; /2012/08/"),
+            vec![2012, 2013]
+        );
+    }
+
     use super::*;
 
     #[test]

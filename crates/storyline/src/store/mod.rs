@@ -22,12 +22,14 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
     // 1 → 2: mentions keep the role the text gives a person (title or apposition).
     "ALTER TABLE mentions ADD COLUMN role TEXT;",
+    // 2 → 3: events keep extra clustering signals (years named, embedding centroid).
+    "ALTER TABLE events ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';",
 ];
 
 pub struct Store {
@@ -210,7 +212,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq
+                "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
+                        signals
                  FROM events WHERE live = 1",
             )
             .map_err(|e| self.e(e))?;
@@ -225,6 +228,7 @@ impl Store {
                     r.get::<_, Vec<u8>>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, u64>(7)?,
+                    r.get::<_, String>(8)?,
                 ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -232,7 +236,7 @@ impl Store {
         let events = raw_events
             .into_iter()
             .map(
-                |(id, story, first, last, n, centroid, ents, last_seq)| EventState {
+                |(id, story, first, last, n, centroid, ents, last_seq, signals)| EventState {
                     id,
                     story,
                     first_time: time_from_sql(first),
@@ -244,6 +248,7 @@ impl Store {
                     ),
                     entities: serde_json::from_str(&ents).unwrap_or_default(),
                     last_seq,
+                    signals: serde_json::from_str(&signals).unwrap_or_default(),
                 },
             )
             .collect();
@@ -432,16 +437,18 @@ impl Store {
             }
             let mut event_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                    "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live, signals)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
                      ON CONFLICT(id) DO UPDATE SET story_id = excluded.story_id,
                        first_time = excluded.first_time, last_time = excluded.last_time,
                        n_articles = excluded.n_articles, centroid = excluded.centroid,
-                       entities = excluded.entities, last_seq = excluded.last_seq, live = 1",
+                       entities = excluded.entities, last_seq = excluded.last_seq, live = 1,
+                       signals = excluded.signals",
                 )
                 .map_err(e)?;
             for ev in &changes.events {
                 let ents = serde_json::to_string(&ev.entities).unwrap_or_else(|_| "{}".into());
+                let signals = serde_json::to_string(&ev.signals).unwrap_or_else(|_| "{}".into());
                 event_stmt
                     .execute(params![
                         ev.id,
@@ -451,7 +458,8 @@ impl Store {
                         ev.n_articles,
                         ev.centroid.to_bytes(),
                         ents,
-                        ev.last_seq
+                        ev.last_seq,
+                        signals
                     ])
                     .map_err(e)?;
             }
@@ -527,6 +535,28 @@ impl Store {
                         ])
                         .map_err(e)?;
                 }
+            }
+            // Merges last, once every row they touch exists; each target is resolved to
+            // where it finally went so no row ever points at a dropped event or story.
+            for &(from, _) in &changes.merged_events {
+                let into = changes.resolve_event(from);
+                tx.execute(
+                    "UPDATE articles SET event_id = ?2 WHERE event_id = ?1",
+                    params![from, into],
+                )
+                .map_err(e)?;
+                tx.execute("DELETE FROM events WHERE id = ?1", [from])
+                    .map_err(e)?;
+            }
+            for &(from, _) in &changes.merged_stories {
+                let into = changes.resolve_story(from);
+                tx.execute(
+                    "UPDATE events SET story_id = ?2 WHERE story_id = ?1",
+                    params![from, into],
+                )
+                .map_err(e)?;
+                tx.execute("DELETE FROM stories WHERE id = ?1", [from])
+                    .map_err(e)?;
             }
             let mut vocab_stmt = tx
                 .prepare_cached(
@@ -779,7 +809,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("2"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("3"));
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"

@@ -1,4 +1,4 @@
--- storyline store, schema version 2 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 3 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS events (
     centroid    BLOB NOT NULL,
     entities    TEXT NOT NULL,
     last_seq    INTEGER NOT NULL,
-    live        INTEGER NOT NULL DEFAULT 1
+    live        INTEGER NOT NULL DEFAULT 1,
+    -- JSON: years mentioned and summed embedding (cluster::EventSignals)
+    signals     TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_story ON events(story_id);
 CREATE INDEX IF NOT EXISTS events_live ON events(live) WHERE live = 1;
