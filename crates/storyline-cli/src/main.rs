@@ -5,6 +5,7 @@
 
 mod eval;
 mod print;
+mod summary_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,10 @@ enum Command {
     /// Score storyline against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Cited summary of a JSONL file of articles taken as one story.
+    Summarize(summary_cmd::SummarizeArgs),
+    /// Dated timeline of a JSONL file of articles taken as one story.
+    Timeline(summary_cmd::TimelineArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -211,6 +216,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
+        Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
+        Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
     }
 }
 

@@ -42,6 +42,8 @@ impl<'a> SentenceSpace<'a> {
         let mut sentences: Vec<SentenceVec> = Vec::new();
         for (d, doc) in docs.iter().enumerate() {
             for s in doc.sentences {
+                let mut s = *s;
+                s.span.start += dateline_len(s.span.slice(&doc.article.text));
                 let text = s.span.slice(&doc.article.text);
                 let terms = content_terms(text, &stemmer);
                 let mut counts: HashMap<u32, f32> = HashMap::new();
@@ -60,7 +62,7 @@ impl<'a> SentenceSpace<'a> {
                 v.sort_unstable_by_key(|e| e.0);
                 sentences.push(SentenceVec {
                     doc: d,
-                    sentence: *s,
+                    sentence: s,
                     words: text.split_whitespace().count(),
                     vector: v,
                     salience: 0.0,
@@ -126,6 +128,34 @@ impl<'a> SentenceSpace<'a> {
     }
 }
 
+/// Bytes of a leading dateline ("WASHINGTON (AP) _ ", "MUNICH, Germany (AP) - "): a place
+/// in capitals, maybe a region and an agency, then a dash. It is not part of the sentence a
+/// reader wants quoted, and it costs words in a summary.
+pub fn dateline_len(text: &str) -> usize {
+    let mut head_end = text.len().min(80);
+    while !text.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let head = &text[..head_end];
+    for sep in [" _ ", " -- ", " - ", " — ", " – "] {
+        let Some(p) = head.find(sep) else { continue };
+        let before = &text[..p];
+        let words: Vec<&str> = before.split_whitespace().collect();
+        let place_in_caps = words.first().is_some_and(|w| {
+            let w = w.trim_end_matches(',');
+            w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                && w.chars().all(|c| !c.is_lowercase())
+        });
+        let all_capitalised = words
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase() || c == '('));
+        if place_in_caps && all_capitalised && words.len() <= 6 {
+            return p + sep.len();
+        }
+    }
+    0
+}
+
 fn normalise(v: &mut [(u32, f32)]) {
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -155,4 +185,27 @@ pub fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
 /// Cosine of two normalised vectors.
 pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     dot(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dateline_len;
+
+    #[test]
+    fn datelines_are_found_and_plain_sentences_kept() {
+        let t = "MUNICH, Germany (AP) _ U.S. prosecutors asked for more time.";
+        assert_eq!(
+            &t[dateline_len(t)..],
+            "U.S. prosecutors asked for more time."
+        );
+        let t = "WASHINGTON - The Senate voted.";
+        assert_eq!(&t[dateline_len(t)..], "The Senate voted.");
+        for t in [
+            "The vote - a close one - passed.",
+            "U.S. officials said the talks - held in secret - failed.",
+            "Ranariddh told reporters Wednesday that he believed it.",
+        ] {
+            assert_eq!(dateline_len(t), 0, "{t}");
+        }
+    }
 }

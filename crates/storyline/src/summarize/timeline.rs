@@ -15,7 +15,7 @@ pub struct TimelineConfig {
     /// How many dates to keep (the busiest); `None` keeps every date.
     pub dates: Option<usize>,
     /// Sentences per date.
-    pub sentences_per_date: usize,
+    pub sentences_per_date: Option<usize>,
     /// A sentence this similar to one already on the timeline is skipped.
     pub redundancy: f32,
     pub support: f32,
@@ -25,7 +25,7 @@ impl Default for TimelineConfig {
     fn default() -> Self {
         TimelineConfig {
             dates: None,
-            sentences_per_date: 1,
+            sentences_per_date: None,
             redundancy: 0.45,
             support: 0.4,
         }
@@ -83,7 +83,7 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
     for date in dates {
         let mut picked = Vec::new();
         for s in &by_date[&date] {
-            if picked.len() >= cfg.sentences_per_date {
+            if picked.len() >= cfg.sentences_per_date.unwrap_or(1) {
                 break;
             }
             if chosen

@@ -1,0 +1,319 @@
+//! `storyline summarize`, `storyline timeline` and their evaluations (`eval summary`,
+//! `eval timeline`): a JSONL file of articles taken as one story, run through the same
+//! summarizer and timeline builder that `storyline show` uses.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use storyline::core::{Article, Claim, Sentence};
+use storyline::eval::rouge::{rouge_n, RougeCounts};
+use storyline::ingest::{self, Format};
+use storyline::normalize::{self, Stemmer};
+use storyline::summarize::{self, SourceDoc, SummaryConfig, TimelineConfig};
+
+#[derive(Args)]
+pub struct SummarizeArgs {
+    /// Articles, JSONL (one story).
+    pub articles: PathBuf,
+    /// Word budget: the summary fills this many words; its last sentence may run past it
+    /// (ROUGE's `-l` cut). Default: the product's 100–150 words.
+    #[arg(long)]
+    pub words: Option<usize>,
+    /// One sentence a line, no citation markers.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+#[derive(Args)]
+pub struct TimelineArgs {
+    /// Articles, JSONL (one story).
+    pub articles: PathBuf,
+    /// Number of dates; default: chosen from the story's size.
+    #[arg(long)]
+    pub dates: Option<usize>,
+    /// Sentences per date; default 1 (or what the story's size suggests).
+    #[arg(long)]
+    pub sentences: Option<usize>,
+}
+
+/// Articles with their sentences, as the pipeline would store them.
+pub struct Loaded {
+    pub articles: Vec<Article>,
+    pub sentences: Vec<Vec<Sentence>>,
+    pub copies: Vec<bool>,
+}
+
+impl Loaded {
+    pub fn docs(&self) -> Vec<SourceDoc<'_>> {
+        self.articles
+            .iter()
+            .zip(&self.sentences)
+            .zip(&self.copies)
+            .map(|((article, sentences), &is_copy)| SourceDoc {
+                article,
+                sentences,
+                is_copy,
+            })
+            .collect()
+    }
+
+    /// The same articles, repeated up to `n` (for the benchmark); repeats count as copies.
+    pub fn repeated(&self, n: usize) -> Loaded {
+        let k = self.articles.len().max(1);
+        let pick = |i: usize| i % k;
+        Loaded {
+            articles: (0..n).map(|i| self.articles[pick(i)].clone()).collect(),
+            sentences: (0..n).map(|i| self.sentences[pick(i)].clone()).collect(),
+            copies: (0..n).map(|i| i >= k || self.copies[pick(i)]).collect(),
+        }
+    }
+}
+
+/// Reads a JSONL file of articles: cleaned and split as ingest does, in date order (undated
+/// last), exact copies flagged so they are neither candidates nor independent sources.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let mut articles = Vec::new();
+    for record in ingest::read_path(path, Some(Format::Jsonl)) {
+        let mut article = record.map_err(|e| anyhow::anyhow!("{e}"))?.article;
+        let cleaned = normalize::clean(&article.text);
+        if !cleaned.trim().is_empty() {
+            article.text = cleaned;
+        }
+        if !article.text.trim().is_empty() {
+            articles.push(article);
+        }
+    }
+    if articles.is_empty() {
+        bail!("{}: no articles with text", path.display());
+    }
+    // Stable: articles of one day keep their file order.
+    articles.sort_by_key(|a| (a.published.is_none(), a.published));
+    let mut seen = HashSet::new();
+    let copies = articles
+        .iter()
+        .map(|a| !seen.insert(normalize::fingerprint(&a.text)))
+        .collect();
+    let sentences = articles
+        .iter()
+        .map(|a| normalize::split_sentences(&a.text))
+        .collect();
+    Ok(Loaded {
+        articles,
+        sentences,
+        copies,
+    })
+}
+
+/// The product's summary settings, with the budget of `--words`. Expert knob for
+/// experiments, like `STORYLINE_CLUSTER_CONFIG`: `STORYLINE_SUMMARY_CONFIG` takes a JSON object
+/// with any fields of `SummaryConfig`.
+pub fn summary_config(words: Option<usize>) -> Result<SummaryConfig> {
+    let mut cfg = match std::env::var("STORYLINE_SUMMARY_CONFIG") {
+        Ok(json) => serde_json::from_str(&json)
+            .with_context(|| format!("STORYLINE_SUMMARY_CONFIG is not valid settings: {json}"))?,
+        Err(_) => SummaryConfig::default(),
+    };
+    if let Some(w) = words {
+        cfg.min_words = w;
+        cfg.max_words = w + w / 2;
+    }
+    Ok(cfg)
+}
+
+fn cites(c: &Claim) -> String {
+    c.citations.iter().map(|n| format!("[{n}]")).collect()
+}
+
+/// The summary as text: one sentence a line, with or without citation markers.
+pub fn render_summary(claims: &[Claim], plain: bool) -> String {
+    claims
+        .iter()
+        .map(|c| {
+            let text = c.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if plain {
+                format!("{text}\n")
+            } else {
+                format!("{text} {}\n", cites(c))
+            }
+        })
+        .collect()
+}
+
+pub fn summarize_cmd(args: SummarizeArgs, json: bool) -> Result<ExitCode> {
+    let loaded = load(&args.articles)?;
+    let docs = loaded.docs();
+    let claims = summarize::summarize(&docs, &summary_config(args.words)?);
+    if json {
+        crate::print::json(&claims)?;
+    } else {
+        print!("{}", render_summary(&claims, args.plain));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct DateOut {
+    date: String,
+    sentences: Vec<String>,
+}
+
+pub fn timeline_cmd(args: TimelineArgs, json: bool) -> Result<ExitCode> {
+    let loaded = load(&args.articles)?;
+    let docs = loaded.docs();
+    let cfg = TimelineConfig {
+        dates: args.dates,
+        sentences_per_date: args.sentences,
+        ..TimelineConfig::default()
+    };
+    let tl = summarize::timeline(&docs, &cfg);
+    if json {
+        let out: Vec<DateOut> = tl
+            .dated
+            .iter()
+            .map(|e| DateOut {
+                date: e.date.to_string(),
+                sentences: e.sentences.iter().map(|c| c.text.clone()).collect(),
+            })
+            .collect();
+        crate::print::json(&out)?;
+    } else {
+        for e in &tl.dated {
+            println!("{}", e.date);
+            for c in &e.sentences {
+                println!("  {} {}", c.text, cites(c));
+            }
+        }
+        if !tl.undated.is_empty() {
+            println!("undated");
+            for c in &tl.undated {
+                println!("  {} {}", c.text, cites(c));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cluster folders of a DUC-style set: each holds `articles.jsonl` (and `refs/`).
+fn cluster_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("articles.jsonl").is_file())
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        bail!("{}: no cluster folders with articles.jsonl", dir.display());
+    }
+    Ok(out)
+}
+
+fn read_lines(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .or_else(|_| std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// ROUGE-1/2 recall (x100) of one cluster's summary lines against its `refs/`, `-l words`.
+pub fn score_cluster(
+    cluster: &Path,
+    summary: &[String],
+    words: usize,
+    stemmer: &Stemmer,
+) -> Result<Option<[f64; 2]>> {
+    let ref_dir = cluster.join("refs");
+    if !ref_dir.is_dir() {
+        return Ok(None);
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&ref_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let refs = paths
+        .iter()
+        .map(|p| read_lines(p))
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<Vec<&str>> = refs
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let peer: Vec<&str> = summary.iter().map(String::as_str).collect();
+    let r = |n| rouge_n(&peer, &refs, n, words, stemmer);
+    let (r1, r2): (RougeCounts, RougeCounts) = (r(1), r(2));
+    Ok(Some([100.0 * r1.recall(), 100.0 * r2.recall()]))
+}
+
+pub fn eval_summary(
+    dir: &Path,
+    words: usize,
+    out: &Path,
+    existing: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let stemmer = Stemmer::english();
+    let cfg = summary_config(Some(words))?;
+    let mut rows = Vec::new();
+    for cluster in cluster_dirs(dir)? {
+        let name = cluster
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = out.join(format!("{name}.txt"));
+        let lines = if existing {
+            if !path.is_file() {
+                continue;
+            }
+            read_lines(&path)?
+        } else {
+            let loaded = load(&cluster.join("articles.jsonl"))?;
+            let claims = summarize::summarize(&loaded.docs(), &cfg);
+            let text = render_summary(&claims, true);
+            std::fs::write(&path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            text.lines().map(str::to_string).collect()
+        };
+        if let Some(s) = score_cluster(&cluster, &lines, words, &stemmer)? {
+            rows.push((name, s));
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    let mean = |k: usize| rows.iter().map(|r| r.1[k]).sum::<f64>() / n;
+    if json {
+        let per: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(c, s)| (c.clone(), serde_json::json!({"R-1": s[0], "R-2": s[1]})))
+            .collect();
+        crate::print::json(&serde_json::json!({
+            "clusters": rows.len(), "words": words, "R-1": mean(0), "R-2": mean(1), "per_cluster": per,
+        }))?;
+    } else {
+        println!(
+            "{} summaries written to {}; ROUGE recall x100 (storyline's ROUGE-1.5.5 re-implementation, -n 2 -m -l {words}):",
+            rows.len(),
+            out.display()
+        );
+        for (c, s) in &rows {
+            println!("  {c}  R-1 {:6.2}  R-2 {:6.2}", s[0], s[1]);
+        }
+        println!("mean   R-1 {:6.2}  R-2 {:6.2}", mean(0), mean(1));
+        println!(
+            "official: python3 scripts/rouge_duc.py {} --peers --system storyline={}",
+            dir.display(),
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_timeline(_topic: &Path, _out: &Path, _json: bool) -> Result<ExitCode> {
+    bail!("not yet")
+}
