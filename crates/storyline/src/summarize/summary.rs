@@ -40,6 +40,16 @@ pub struct SummaryConfig {
     /// Weight of a sentence's centroid salience (per word) next to concept gain; also what
     /// fills a summary when no concept is left.
     pub salience_weight: f32,
+    /// Weight of a content-word concept relative to a bigram used by as many articles.
+    pub unigram_weight: f32,
+    /// Concept weight = (articles using it) to this power: above 1 favours what most
+    /// sources report.
+    pub weight_power: f32,
+    /// Gain multiplier of a sentence that quotes someone: quotes are colour, not the facts a
+    /// summary needs, and their words are spent on attribution.
+    pub quote_factor: f32,
+    /// What a content word earns each time it is covered again, relative to the last time.
+    pub repeat_decay: f32,
     /// Greedy runs, each forced to open with one of the best single sentences.
     pub starts: usize,
     /// Most candidate sentences considered (the best by standalone gain), which bounds the
@@ -57,10 +67,14 @@ impl Default for SummaryConfig {
             min_sentence_words: 8,
             max_sentence_words: 45,
             min_concept_docs: 3,
-            lead_weight: 0.0,
+            lead_weight: 0.5,
             lead_sentences: 2,
             length_exponent: 1.0,
-            salience_weight: 0.0,
+            salience_weight: 3.0,
+            unigram_weight: 0.5,
+            weight_power: 1.0,
+            quote_factor: 1.0,
+            repeat_decay: 0.0,
             starts: 1,
             max_candidates: 500,
         }
@@ -85,18 +99,32 @@ pub(super) fn candidates<'s>(
     c
 }
 
+/// Concept weights and repeat decays.
+struct Weights {
+    weight: Vec<f32>,
+    decay: Vec<f32>,
+}
+
 /// A candidate with its weighted concepts (concept id, word position).
 struct Cand<'s> {
     s: &'s SentenceVec,
     concepts: Vec<(u32, usize)>,
+    /// Gain multiplier (quotes).
+    factor: f32,
+}
+
+fn quotes(text: &str) -> bool {
+    text.contains(['"', '“', '”']) || text.contains("``") || text.contains("''")
 }
 
 /// Concept gain and cost of adding `c` with `room` words left in the budget: only concepts
 /// inside the words that fit count, as a reader (or ROUGE's cut) sees only those.
+/// A concept already covered `k` times earns `weight * decay^k` again (decay 0 for
+/// bigrams: once is enough; a content word, a name, may bear repeating a little).
 fn gain(
     c: &Cand<'_>,
-    covered: &[bool],
-    weights: &[f32],
+    covered: &[u32],
+    weights: &Weights,
     room: usize,
     cfg: &SummaryConfig,
 ) -> (f32, usize) {
@@ -104,26 +132,31 @@ fn gain(
     let mut g = 0.0;
     let mut seen: Vec<u32> = Vec::new();
     for &(id, pos) in &c.concepts {
-        // A bigram starting at word `pos` ends at `pos + 1`.
-        if pos + 1 >= fit || covered[id as usize] || seen.contains(&id) {
+        if pos >= fit {
             continue;
         }
+        let k = covered[id as usize] + seen.iter().filter(|&&x| x == id).count() as u32;
         seen.push(id);
-        g += weights[id as usize];
+        let w = weights.weight[id as usize];
+        g += if k == 0 {
+            w
+        } else {
+            w * weights.decay[id as usize].powi(k as i32)
+        };
     }
     g += cfg.salience_weight * c.s.salience * fit as f32;
-    (g, fit)
+    (g * c.factor, fit)
 }
 
 /// One greedy run; `first` forces the opening sentence. Returns the chosen candidate
 /// indices and the objective reached.
 fn greedy(
     cands: &[Cand<'_>],
-    weights: &[f32],
+    weights: &Weights,
     first: Option<usize>,
     cfg: &SummaryConfig,
 ) -> (Vec<usize>, f32) {
-    let mut covered = vec![false; weights.len()];
+    let mut covered = vec![0u32; weights.weight.len()];
     let mut chosen: Vec<usize> = Vec::new();
     let mut used = 0;
     let mut total = 0.0;
@@ -162,8 +195,8 @@ fn greedy(
         }
         let fit = cands[i].s.words.min(room);
         for &(id, pos) in &cands[i].concepts {
-            if pos + 1 < fit {
-                covered[id as usize] = true;
+            if pos < fit {
+                covered[id as usize] += 1;
             }
         }
         total += g;
@@ -196,9 +229,11 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
         .docs
         .iter()
         .zip(&table.lead_docs)
-        .map(|(&d, &l)| {
-            if d >= min_docs {
-                d as f32 + cfg.lead_weight * l as f32
+        .zip(&table.unigram)
+        .map(|((&d, &l), &uni)| {
+            let scale = if uni { cfg.unigram_weight } else { 1.0 };
+            if d >= min_docs && scale > 0.0 {
+                scale * ((d as f32).powf(cfg.weight_power) + cfg.lead_weight * l as f32)
             } else {
                 0.0
             }
@@ -222,10 +257,23 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
                     .copied()
                     .filter(|(id, _)| weights[*id as usize] > 0.0)
                     .collect(),
+                factor: if quotes(space.text(s)) {
+                    cfg.quote_factor
+                } else {
+                    1.0
+                },
             })
         })
         .collect();
-    let none = vec![false; weights.len()];
+    let weights = Weights {
+        decay: table
+            .unigram
+            .iter()
+            .map(|&u| if u { cfg.repeat_decay } else { 0.0 })
+            .collect(),
+        weight: weights,
+    };
+    let none = vec![0u32; weights.weight.len()];
     let standalone = |c: &Cand<'_>| {
         let (g, fit) = gain(c, &none, &weights, cfg.min_words, cfg);
         g / (fit.max(1) as f32).powf(cfg.length_exponent)
