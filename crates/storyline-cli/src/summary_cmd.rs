@@ -78,7 +78,14 @@ impl Loaded {
 pub fn load(path: &Path) -> Result<Loaded> {
     let mut articles = Vec::new();
     for record in ingest::read_path(path, Some(Format::Jsonl)) {
-        let mut article = record.map_err(|e| anyhow::anyhow!("{e}"))?.article;
+        // A bad record is named and skipped, as ingest does; the rest of the story stands.
+        let mut article = match record {
+            Ok(r) => r.article,
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                continue;
+            }
+        };
         let cleaned = normalize::clean(&article.text);
         if !cleaned.trim().is_empty() {
             article.text = cleaned;
@@ -314,6 +321,133 @@ pub fn eval_summary(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn eval_timeline(_topic: &Path, _out: &Path, _json: bool) -> Result<ExitCode> {
-    bail!("not yet")
+/// One gold timeline of `timelines.jsonl`: its dates and sentences per date.
+struct GoldTimeline {
+    name: String,
+    dates: Vec<chrono::NaiveDate>,
+    mean_sentences: f64,
+}
+
+fn read_gold_timelines(path: &Path) -> Result<Vec<GoldTimeline>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let where_ = || format!("{}:{}", path.display(), i + 1);
+        let v: serde_json::Value = serde_json::from_str(line).with_context(where_)?;
+        let entries = v["entries"]
+            .as_array()
+            .with_context(|| format!("{}: no \"entries\"", where_()))?;
+        let mut dates = Vec::new();
+        let mut sentences = 0usize;
+        for e in entries {
+            let date = e[0]
+                .as_str()
+                .and_then(|d| d.get(..10))
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .with_context(|| format!("{}: bad date {}", where_(), e[0]))?;
+            dates.push(date);
+            sentences += e[1].as_array().map_or(0, Vec::len);
+        }
+        if dates.is_empty() {
+            bail!("{}: empty timeline", where_());
+        }
+        dates.sort();
+        let name = v["topic"].as_str().unwrap_or("timeline").to_string();
+        out.push(GoldTimeline {
+            name: format!("{i:02}_{name}"),
+            mean_sentences: sentences as f64 / dates.len() as f64,
+            dates,
+        });
+    }
+    Ok(out)
+}
+
+/// Round half to even, as numpy's `round` in the news-tls protocol.
+fn round_half_even(x: f64) -> usize {
+    let r = x.round();
+    let r = if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    };
+    r.max(1.0) as usize
+}
+
+pub fn eval_timeline(topic: &Path, out: &Path, json: bool) -> Result<ExitCode> {
+    let all = load(&topic.join("articles.jsonl"))?;
+    let golds = read_gold_timelines(&topic.join("timelines.jsonl"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut rows = Vec::new();
+    for g in &golds {
+        let (first, last) = (g.dates[0], g.dates[g.dates.len() - 1]);
+        // news-tls: the input is the articles published within the reference's time span,
+        // and the system is told how many dates and sentences per date to give.
+        let keep: Vec<usize> = (0..all.articles.len())
+            .filter(|&i| {
+                all.articles[i]
+                    .date()
+                    .is_some_and(|d| (first..=last).contains(&d))
+            })
+            .collect();
+        let subset = Loaded {
+            articles: keep.iter().map(|&i| all.articles[i].clone()).collect(),
+            sentences: keep.iter().map(|&i| all.sentences[i].clone()).collect(),
+            copies: keep.iter().map(|&i| all.copies[i]).collect(),
+        };
+        let k = round_half_even(g.mean_sentences);
+        let cfg = TimelineConfig {
+            dates: Some(g.dates.len()),
+            sentences_per_date: Some(k),
+            span: Some((first, last)),
+            ..TimelineConfig::default()
+        };
+        let tl = summarize::timeline(&subset.docs(), &cfg);
+        let entries: Vec<DateOut> = tl
+            .dated
+            .iter()
+            .map(|e| DateOut {
+                date: e.date.to_string(),
+                sentences: e.sentences.iter().map(|c| c.text.clone()).collect(),
+            })
+            .collect();
+        let path = out.join(format!("{}.json", g.name));
+        std::fs::write(&path, serde_json::to_string_pretty(&entries)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let predicted: HashSet<chrono::NaiveDate> = tl.dated.iter().map(|e| e.date).collect();
+        let hits = g.dates.iter().filter(|d| predicted.contains(d)).count() as f64;
+        let (p, r) = (
+            hits / predicted.len().max(1) as f64,
+            hits / g.dates.len() as f64,
+        );
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
+        rows.push((g.name.clone(), g.dates.len(), k, subset.articles.len(), f1));
+    }
+    let mean_f1 = rows.iter().map(|r| r.4).sum::<f64>() / rows.len().max(1) as f64;
+    if json {
+        let per: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(n, d, k, a, f)| serde_json::json!({"timeline": n, "dates": d, "sentences_per_date": k, "articles": a, "date_f1": f}))
+            .collect();
+        crate::print::json(&serde_json::json!({"timelines": per, "date_f1": mean_f1}))?;
+    } else {
+        for (n, d, k, a, f) in &rows {
+            println!("  {n}: {d} dates x {k} sentences from {a} articles, date F1 {f:.3}");
+        }
+        println!(
+            "{} timelines written to {}; mean date F1 {mean_f1:.3}",
+            rows.len(),
+            out.display()
+        );
+        println!("alignment ROUGE: python3 scripts/tilse_eval.py TOPIC_DIR=OUT ...");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,24 +1,41 @@
-//! A dated timeline: for each day, the sentences that best tell what happened, drawn from the
-//! articles published that day. Undated articles are listed apart and never given a date.
+//! A dated timeline: the days that matter and, for each, the sentences that best tell what
+//! happened that day. Undated articles are listed apart and never given a date.
+//!
+//! Dates come from the text as well as from publication (after news-tls's DATEWISE): a
+//! sentence that mentions a day ("on Tuesday", "March 3") speaks of that day; one that
+//! mentions none speaks of its article's publication day. A day's weight is how many
+//! articles speak of it, text mentions counting more than publications because a day that
+//! later reports look back to is the day something happened. A day's sentences are ranked by
+//! closeness to what all of that day's sentences say (its centroid), preferring sentences
+//! that name the day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::space::{cosine, SentenceSpace, SentenceVec, SourceDoc};
+use super::space::{cosine, dot, SentenceSpace, SentenceVec, SourceDoc};
 use super::summary::candidates;
 use crate::core::Claim;
+use crate::extract::mentioned_days;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineConfig {
-    /// How many dates to keep (the busiest); `None` keeps every date.
+    /// How many dates to keep (the weightiest); `None`: every publication day, plus days
+    /// that at least two articles mention.
     pub dates: Option<usize>,
-    /// Sentences per date.
+    /// Sentences per date; `None`: one.
     pub sentences_per_date: Option<usize>,
     /// A sentence this similar to one already on the timeline is skipped.
     pub redundancy: f32,
     pub support: f32,
+    /// Only days in this range (inclusive) may be chosen.
+    pub span: Option<(NaiveDate, NaiveDate)>,
+    /// Weight of an article mentioning a day in its text, next to 1 for one published
+    /// that day.
+    pub mention_weight: f32,
+    /// Bonus (cosine units) of a sentence that names the day it is listed under.
+    pub mention_bonus: f32,
 }
 
 impl Default for TimelineConfig {
@@ -28,6 +45,9 @@ impl Default for TimelineConfig {
             sentences_per_date: None,
             redundancy: 0.45,
             support: 0.4,
+            span: None,
+            mention_weight: 2.0,
+            mention_bonus: 0.1,
         }
     }
 }
@@ -46,54 +66,93 @@ pub struct Timeline {
     pub undated: Vec<Claim>,
 }
 
+/// A candidate sentence listed under one day, and whether it names that day.
+struct Dated<'s> {
+    s: &'s SentenceVec,
+    mentioned: bool,
+}
+
 pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
     let space = SentenceSpace::new(docs);
     let mut pool = candidates(&space, 6, 60);
     if pool.is_empty() {
         pool = candidates(&space, 1, usize::MAX);
     }
-    let mut by_date: BTreeMap<NaiveDate, Vec<&SentenceVec>> = BTreeMap::new();
+    let in_span = |d: &NaiveDate| cfg.span.is_none_or(|(a, b)| (a..=b).contains(d));
+    let mut by_date: BTreeMap<NaiveDate, Vec<Dated<'_>>> = BTreeMap::new();
     let mut undated: BTreeMap<usize, &SentenceVec> = BTreeMap::new();
-    for s in &pool {
-        match docs[s.doc].article.date() {
-            Some(d) => by_date.entry(d).or_default().push(s),
-            None => {
-                undated.entry(s.doc).or_insert(s);
-            }
+    // Articles speaking of each day: by publication, by mention.
+    let mut published_on: HashMap<NaiveDate, HashSet<usize>> = HashMap::new();
+    let mut mentioned_by: HashMap<NaiveDate, HashSet<usize>> = HashMap::new();
+    for (d, doc) in docs.iter().enumerate() {
+        if let Some(p) = doc.article.date().filter(|_| !doc.is_copy) {
+            published_on.entry(p).or_default().insert(d);
         }
     }
-    let mut dates: Vec<NaiveDate> = by_date.keys().copied().collect();
-    if let Some(n) = cfg.dates {
-        // The busiest dates: most independent articles that day, then most salient.
-        let weight = |d: &NaiveDate| {
-            let ss = &by_date[d];
-            let mut docs_that_day: Vec<usize> = ss.iter().map(|s| s.doc).collect();
-            docs_that_day.dedup();
-            (docs_that_day.len(), ss.first().map_or(0.0, |s| s.salience))
+    for s in &pool {
+        let Some(published) = docs[s.doc].article.date() else {
+            // Never dated: not even by a date it mentions, which could be a past event's.
+            undated.entry(s.doc).or_insert(s);
+            continue;
         };
-        dates.sort_by(|a, b| {
-            let (wa, wb) = (weight(a), weight(b));
-            wb.0.cmp(&wa.0).then(wb.1.total_cmp(&wa.1)).then(a.cmp(b))
-        });
-        dates.truncate(n);
-        dates.sort();
+        let days: Vec<NaiveDate> = mentioned_days(space.text(s), Some(published))
+            .into_iter()
+            .filter(|d| in_span(d))
+            .collect();
+        if days.is_empty() {
+            by_date.entry(published).or_default().push(Dated {
+                s,
+                mentioned: false,
+            });
+        }
+        for d in days {
+            mentioned_by.entry(d).or_default().insert(s.doc);
+            by_date
+                .entry(d)
+                .or_default()
+                .push(Dated { s, mentioned: true });
+        }
     }
+    let count =
+        |m: &HashMap<NaiveDate, HashSet<usize>>, d: &NaiveDate| m.get(d).map_or(0, HashSet::len);
+    let weight = |d: &NaiveDate| {
+        count(&published_on, d) as f32 + cfg.mention_weight * count(&mentioned_by, d) as f32
+    };
+    let mut dates: Vec<NaiveDate> = by_date.keys().copied().filter(|d| in_span(d)).collect();
+    let n = cfg.dates.unwrap_or_else(|| {
+        dates
+            .iter()
+            .filter(|d| published_on.contains_key(d) || count(&mentioned_by, d) >= 2)
+            .count()
+    });
+    dates.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then(a.cmp(b)));
+    dates.truncate(n);
+    dates.sort();
+
+    let k = cfg.sentences_per_date.unwrap_or(1);
     let mut chosen: Vec<&SentenceVec> = Vec::new();
     let mut dated = Vec::new();
     for date in dates {
-        let mut picked = Vec::new();
-        for s in &by_date[&date] {
-            if picked.len() >= cfg.sentences_per_date.unwrap_or(1) {
+        let ss = &by_date[&date];
+        let centroid = centroid(ss.iter().map(|x| x.s));
+        let score = |x: &Dated<'_>| {
+            dot(&x.s.vector, &centroid) + if x.mentioned { cfg.mention_bonus } else { 0.0 }
+        };
+        let mut ranked: Vec<&Dated<'_>> = ss.iter().collect();
+        ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        let mut picked: Vec<&SentenceVec> = Vec::new();
+        for x in ranked {
+            if picked.len() >= k {
                 break;
             }
             if chosen
                 .iter()
-                .any(|c| cosine(&c.vector, &s.vector) >= cfg.redundancy)
+                .any(|c| cosine(&c.vector, &x.s.vector) >= cfg.redundancy)
             {
                 continue;
             }
-            chosen.push(s);
-            picked.push(*s);
+            chosen.push(x.s);
+            picked.push(x.s);
         }
         if !picked.is_empty() {
             dated.push(TimelineEntry {
@@ -110,4 +169,74 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
         .map(|s| space.claim(s, cfg.support))
         .collect();
     Timeline { dated, undated }
+}
+
+/// The normalised sum of some sentence vectors.
+fn centroid<'s>(ss: impl Iterator<Item = &'s SentenceVec>) -> Vec<(u32, f32)> {
+    let mut sum: HashMap<u32, f32> = HashMap::new();
+    for s in ss {
+        for &(id, w) in &s.vector {
+            *sum.entry(id).or_default() += w;
+        }
+    }
+    let mut v: Vec<(u32, f32)> = sum.into_iter().collect();
+    v.sort_unstable_by_key(|e| e.0);
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in &mut v {
+            *w /= norm;
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Article;
+    use crate::normalize::split_sentences;
+    use chrono::{TimeZone, Utc};
+
+    fn article(id: &str, day: Option<u32>, text: &str) -> Article {
+        Article {
+            id: id.into(),
+            title: None,
+            source: None,
+            url: None,
+            published: day.and_then(|d| Utc.with_ymd_and_hms(2010, 3, d, 12, 0, 0).single()),
+            lang: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn days_come_from_mentions_and_undated_articles_stay_apart() {
+        // 2010-03-10 and 2010-03-11 are a Wednesday and a Thursday.
+        let arts = [
+            article("a", Some(10), "The dam burst on Monday and flooded the valley below the town. Rescue teams searched the flooded valley for survivors all day."),
+            article("b", Some(11), "Officials said on Thursday that the dam burst Monday after days of heavy rain. The governor declared a state of emergency across the region."),
+            article("c", None, "Engineers had warned for years that the old dam could burst in a heavy storm."),
+        ];
+        let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
+        let docs: Vec<SourceDoc<'_>> = arts
+            .iter()
+            .zip(&sents)
+            .map(|(article, sentences)| SourceDoc {
+                article,
+                sentences,
+                is_copy: false,
+            })
+            .collect();
+        let cfg = TimelineConfig {
+            dates: Some(1),
+            ..TimelineConfig::default()
+        };
+        let tl = timeline(&docs, &cfg);
+        // Monday 2010-03-08 is mentioned by both dated articles: it is the day that matters.
+        assert_eq!(tl.dated.len(), 1);
+        assert_eq!(tl.dated[0].date.to_string(), "2010-03-08");
+        assert!(tl.dated[0].sentences[0].text.contains("burst"));
+        assert_eq!(tl.undated.len(), 1);
+        assert_eq!(tl.undated[0].article, "c");
+    }
 }
