@@ -103,6 +103,8 @@ enum Command {
     Summarize(summary_cmd::SummarizeArgs),
     /// Dated timeline of a JSONL file of articles taken as one story.
     Timeline(summary_cmd::TimelineArgs),
+    /// Time summaries and timelines per story at several story sizes (median).
+    Bench(summary_cmd::BenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -218,6 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet),
         Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
         Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
+        Command::Bench(args) => summary_cmd::bench_cmd(args, g.json),
     }
 }
 

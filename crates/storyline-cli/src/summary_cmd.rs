@@ -61,14 +61,22 @@ impl Loaded {
             .collect()
     }
 
-    /// The same articles, repeated up to `n` (for the benchmark); repeats count as copies.
+    /// `n` articles drawn in turn from these (repeating when `n` is larger), for the
+    /// benchmark. Repeats are not flagged as copies so that they cost what new articles
+    /// would.
     pub fn repeated(&self, n: usize) -> Loaded {
         let k = self.articles.len().max(1);
         let pick = |i: usize| i % k;
         Loaded {
-            articles: (0..n).map(|i| self.articles[pick(i)].clone()).collect(),
+            articles: (0..n)
+                .map(|i| {
+                    let mut a = self.articles[pick(i)].clone();
+                    a.id = format!("{}#{}", a.id, i / k);
+                    a
+                })
+                .collect(),
             sentences: (0..n).map(|i| self.sentences[pick(i)].clone()).collect(),
-            copies: (0..n).map(|i| i >= k || self.copies[pick(i)]).collect(),
+            copies: (0..n).map(|i| self.copies[pick(i)]).collect(),
         }
     }
 }
@@ -168,13 +176,23 @@ struct DateOut {
     sentences: Vec<String>,
 }
 
+/// The product's timeline settings; `STORYLINE_TIMELINE_CONFIG` (JSON, any fields of
+/// `TimelineConfig`) is the expert knob for experiments.
+fn timeline_config() -> Result<TimelineConfig> {
+    match std::env::var("STORYLINE_TIMELINE_CONFIG") {
+        Ok(json) => serde_json::from_str(&json)
+            .with_context(|| format!("STORYLINE_TIMELINE_CONFIG is not valid settings: {json}")),
+        Err(_) => Ok(TimelineConfig::default()),
+    }
+}
+
 pub fn timeline_cmd(args: TimelineArgs, json: bool) -> Result<ExitCode> {
     let loaded = load(&args.articles)?;
     let docs = loaded.docs();
     let cfg = TimelineConfig {
         dates: args.dates,
         sentences_per_date: args.sentences,
-        ..TimelineConfig::default()
+        ..timeline_config()?
     };
     let tl = summarize::timeline(&docs, &cfg);
     if json {
@@ -404,7 +422,7 @@ pub fn eval_timeline(topic: &Path, out: &Path, json: bool) -> Result<ExitCode> {
             dates: Some(g.dates.len()),
             sentences_per_date: Some(k),
             span: Some((first, last)),
-            ..TimelineConfig::default()
+            ..timeline_config()?
         };
         let tl = summarize::timeline(&subset.docs(), &cfg);
         let entries: Vec<DateOut> = tl
@@ -448,6 +466,74 @@ pub fn eval_timeline(topic: &Path, out: &Path, json: bool) -> Result<ExitCode> {
             out.display()
         );
         println!("alignment ROUGE: python3 scripts/tilse_eval.py TOPIC_DIR=OUT ...");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// JSONL files to draw articles from (repeated when a size needs more).
+    #[arg(required = true)]
+    pub articles: Vec<PathBuf>,
+    /// Story sizes, in articles.
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000,5000")]
+    pub sizes: Vec<usize>,
+    /// Timed runs per size; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Summary and timeline time per story at several story sizes (median of `runs`).
+pub fn bench_cmd(args: BenchArgs, json: bool) -> Result<ExitCode> {
+    let mut pool = Loaded {
+        articles: Vec::new(),
+        sentences: Vec::new(),
+        copies: Vec::new(),
+    };
+    for p in &args.articles {
+        let l = load(p)?;
+        pool.articles.extend(l.articles);
+        pool.sentences.extend(l.sentences);
+        pool.copies.extend(l.copies);
+    }
+    let scfg = summary_config(None)?;
+    let tcfg = timeline_config()?;
+    let mut rows = Vec::new();
+    for &n in &args.sizes {
+        let story = pool.repeated(n);
+        let docs = story.docs();
+        let sentences: usize = story.sentences.iter().map(Vec::len).sum();
+        let time = |f: &dyn Fn()| {
+            let runs = (0..args.runs.max(1))
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect();
+            median(runs)
+        };
+        let summary_ms = time(&|| {
+            std::hint::black_box(summarize::summarize(&docs, &scfg));
+        });
+        let timeline_ms = time(&|| {
+            std::hint::black_box(summarize::timeline(&docs, &tcfg));
+        });
+        if !json {
+            println!(
+                "{n:>6} articles ({sentences:>7} sentences): summary {summary_ms:>9.1} ms, timeline {timeline_ms:>9.1} ms (median of {})",
+                args.runs.max(1)
+            );
+        }
+        rows.push(serde_json::json!({"articles": n, "sentences": sentences, "summary_ms": summary_ms, "timeline_ms": timeline_ms}));
+    }
+    if json {
+        crate::print::json(&rows)?;
     }
     Ok(ExitCode::SUCCESS)
 }

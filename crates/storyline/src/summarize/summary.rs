@@ -52,6 +52,9 @@ pub struct SummaryConfig {
     pub repeat_decay: f32,
     /// Greedy runs, each forced to open with one of the best single sentences.
     pub starts: usize,
+    /// Only the first this many sentences of an article are candidates (0: all): news
+    /// puts what matters first, and late sentences are often background.
+    pub max_position: usize,
     /// Most candidate sentences considered (the best by standalone gain), which bounds the
     /// time on very large stories.
     pub max_candidates: usize,
@@ -76,6 +79,7 @@ impl Default for SummaryConfig {
             quote_factor: 1.0,
             repeat_decay: 0.0,
             starts: 1,
+            max_position: 0,
             max_candidates: 500,
         }
     }
@@ -248,6 +252,7 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
     };
     let mut cands: Vec<Cand<'_>> = pool
         .iter()
+        .filter(|s| cfg.max_position == 0 || s.sentence.idx < cfg.max_position)
         .filter_map(|s| {
             index_of(s).map(|i| Cand {
                 s,

@@ -6,23 +6,23 @@
 //! mentions none speaks of its article's publication day. A day's weight is how many
 //! articles speak of it, text mentions counting more than publications because a day that
 //! later reports look back to is the day something happened. A day's sentences are ranked by
-//! closeness to what all of that day's sentences say (its centroid), preferring sentences
-//! that name the day.
+//! closeness to what all of that day's sentences say (its centroid).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::space::{cosine, dot, SentenceSpace, SentenceVec, SourceDoc};
 use super::summary::candidates;
 use crate::core::Claim;
 use crate::extract::mentioned_days;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TimelineConfig {
     /// How many dates to keep (the weightiest); `None`: every publication day, plus days
-    /// that at least two articles mention.
+    /// from a week before the first report on that at least two articles mention.
     pub dates: Option<usize>,
     /// Sentences per date; `None`: one.
     pub sentences_per_date: Option<usize>,
@@ -36,6 +36,11 @@ pub struct TimelineConfig {
     pub mention_weight: f32,
     /// Bonus (cosine units) of a sentence that names the day it is listed under.
     pub mention_bonus: f32,
+    /// Weight of a sentence's story-wide salience next to its closeness to its day.
+    pub salience_weight: f32,
+    /// Candidate sentence length, in words.
+    pub min_sentence_words: usize,
+    pub max_sentence_words: usize,
 }
 
 impl Default for TimelineConfig {
@@ -43,11 +48,14 @@ impl Default for TimelineConfig {
         TimelineConfig {
             dates: None,
             sentences_per_date: None,
-            redundancy: 0.45,
+            redundancy: 0.55,
             support: 0.4,
             span: None,
-            mention_weight: 2.0,
-            mention_bonus: 0.1,
+            mention_weight: 3.0,
+            mention_bonus: 0.0,
+            salience_weight: 0.0,
+            min_sentence_words: 6,
+            max_sentence_words: 60,
         }
     }
 }
@@ -74,7 +82,7 @@ struct Dated<'s> {
 
 pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
     let space = SentenceSpace::new(docs);
-    let mut pool = candidates(&space, 6, 60);
+    let mut pool = candidates(&space, cfg.min_sentence_words, cfg.max_sentence_words);
     if pool.is_empty() {
         pool = candidates(&space, 1, usize::MAX);
     }
@@ -119,15 +127,27 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
         count(&published_on, d) as f32 + cfg.mention_weight * count(&mentioned_by, d) as f32
     };
     let mut dates: Vec<NaiveDate> = by_date.keys().copied().filter(|d| in_span(d)).collect();
-    let n = cfg.dates.unwrap_or_else(|| {
-        dates
-            .iter()
-            .filter(|d| published_on.contains_key(d) || count(&mentioned_by, d) >= 2)
-            .count()
-    });
-    dates.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then(a.cmp(b)));
-    dates.truncate(n);
-    dates.sort();
+    match cfg.dates {
+        Some(n) => {
+            dates.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then(a.cmp(b)));
+            dates.truncate(n);
+            dates.sort();
+        }
+        None => {
+            // Unasked, show the story's own days: its publication days, and days at most a
+            // week before its first report that two articles mention. Older mentions are
+            // background ("since the attack of October 7"), not this story's events.
+            let first = published_on.keys().min().copied();
+            let last = published_on.keys().max().copied();
+            let recent = |d: &NaiveDate| match (first, last) {
+                (Some(f), Some(l)) => (f - chrono::Days::new(7)..=l).contains(d),
+                _ => false,
+            };
+            dates.retain(|d| {
+                published_on.contains_key(d) || (count(&mentioned_by, d) >= 2 && recent(d))
+            });
+        }
+    }
 
     let k = cfg.sentences_per_date.unwrap_or(1);
     let mut chosen: Vec<&SentenceVec> = Vec::new();
@@ -136,7 +156,9 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
         let ss = &by_date[&date];
         let centroid = centroid(ss.iter().map(|x| x.s));
         let score = |x: &Dated<'_>| {
-            dot(&x.s.vector, &centroid) + if x.mentioned { cfg.mention_bonus } else { 0.0 }
+            dot(&x.s.vector, &centroid)
+                + cfg.salience_weight * x.s.salience
+                + if x.mentioned { cfg.mention_bonus } else { 0.0 }
         };
         let mut ranked: Vec<&Dated<'_>> = ss.iter().collect();
         ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
