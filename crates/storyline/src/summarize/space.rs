@@ -104,21 +104,19 @@ impl<'a> SentenceSpace<'a> {
     /// The claim for a sentence: its text and the 1-based numbers of the independent docs
     /// that contain a sentence saying much the same (`support` cosine or more).
     pub fn claim(&self, s: &SentenceVec, support: f32) -> Claim {
+        // One pass over the sentences (not one per article): linear in the story's size.
         let mut citations = vec![s.doc + 1];
-        for (d, doc) in self.docs.iter().enumerate() {
-            if d == s.doc || doc.is_copy {
+        for o in &self.sentences {
+            let d = o.doc;
+            if d == s.doc || self.docs[d].is_copy || citations.last() == Some(&(d + 1)) {
                 continue;
             }
-            let supports = self
-                .sentences
-                .iter()
-                .filter(|o| o.doc == d)
-                .any(|o| cosine(&o.vector, &s.vector) >= support);
-            if supports {
+            if cosine(&o.vector, &s.vector) >= support {
                 citations.push(d + 1);
             }
         }
         citations.sort_unstable();
+        citations.dedup();
         Claim {
             text: self.text(s).to_string(),
             citations,

@@ -250,7 +250,7 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
             .binary_search_by_key(&(s.doc, s.sentence.idx), |x| (x.doc, x.sentence.idx))
             .ok()
     };
-    let mut cands: Vec<Cand<'_>> = pool
+    let cands: Vec<Cand<'_>> = pool
         .iter()
         .filter(|s| cfg.max_position == 0 || s.sentence.idx < cfg.max_position)
         .filter_map(|s| {
@@ -283,8 +283,11 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
         let (g, fit) = gain(c, &none, &weights, cfg.min_words, cfg);
         g / (fit.max(1) as f32).powf(cfg.length_exponent)
     };
-    cands.sort_by(|a, b| standalone(b).total_cmp(&standalone(a)));
-    cands.truncate(cfg.max_candidates);
+    // Scored once each: a comparator that rescored would cost N log N gain evaluations.
+    let mut scored: Vec<(f32, Cand<'_>)> = cands.into_iter().map(|c| (standalone(&c), c)).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.truncate(cfg.max_candidates);
+    let cands: Vec<Cand<'_>> = scored.into_iter().map(|(_, c)| c).collect();
     let mut best = greedy(&cands, &weights, None, cfg);
     for f in 0..cfg.starts.min(cands.len()) {
         let run = greedy(&cands, &weights, Some(f), cfg);
