@@ -80,19 +80,21 @@ impl<'a> SentenceSpace<'a> {
             }
             normalise(&mut s.vector);
         }
-        // The centroid counts each independent article once: copies would skew it.
-        let mut centroid: HashMap<u32, f32> = HashMap::new();
+        // The centroid counts each independent article once: copies would skew it. Dense,
+        // indexed by term: a sparse merge would cost the whole vocabulary per sentence.
+        let mut centroid = vec![0.0f32; df.len()];
         for s in sentences.iter().filter(|s| !docs[s.doc].is_copy) {
             for &(id, w) in &s.vector {
-                *centroid.entry(id).or_default() += w;
+                centroid[id as usize] += w;
             }
         }
-        let mut centroid: Vec<(u32, f32)> = centroid.into_iter().collect();
-        centroid.sort_unstable_by_key(|e| e.0);
-        normalise(&mut centroid);
+        let norm = centroid.iter().map(|w| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            centroid.iter_mut().for_each(|w| *w /= norm);
+        }
         for s in &mut sentences {
             let lead = LEAD_BONUS / (1.0 + s.sentence.idx as f32);
-            s.salience = dot(&s.vector, &centroid) + lead;
+            s.salience = dot_dense(&s.vector, &centroid) + lead;
         }
         SentenceSpace { docs, sentences }
     }
@@ -178,6 +180,13 @@ pub fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
         }
     }
     sum
+}
+
+/// Dot product of a sparse vector with a dense one indexed by term id.
+pub fn dot_dense(a: &[(u32, f32)], dense: &[f32]) -> f32 {
+    a.iter()
+        .map(|&(id, w)| w * dense.get(id as usize).copied().unwrap_or(0.0))
+        .sum()
 }
 
 /// Cosine of two normalised vectors.

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::space::{cosine, dot, SentenceSpace, SentenceVec, SourceDoc};
+use super::space::{cosine, dot_dense, SentenceSpace, SentenceVec, SourceDoc};
 use super::summary::candidates;
 use crate::core::Claim;
 use crate::extract::mentioned_days;
@@ -152,11 +152,13 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
     let k = cfg.sentences_per_date.unwrap_or(1);
     let mut chosen: Vec<&SentenceVec> = Vec::new();
     let mut dated = Vec::new();
+    let mut dense: Vec<f32> = Vec::new();
     for date in dates {
         let ss = &by_date[&date];
-        let centroid = centroid(ss.iter().map(|x| x.s));
+        fill_centroid(&mut dense, ss.iter().map(|x| x.s));
+        let centroid = &dense;
         let score = |x: &Dated<'_>| {
-            dot(&x.s.vector, &centroid)
+            dot_dense(&x.s.vector, centroid)
                 + cfg.salience_weight * x.s.salience
                 + if x.mentioned { cfg.mention_bonus } else { 0.0 }
         };
@@ -193,23 +195,40 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
     Timeline { dated, undated }
 }
 
-/// The normalised sum of some sentence vectors.
-fn centroid<'s>(ss: impl Iterator<Item = &'s SentenceVec>) -> Vec<(u32, f32)> {
-    let mut sum: HashMap<u32, f32> = HashMap::new();
+/// `dense` := the normalised sum of some sentence vectors, on their terms (a buffer reused
+/// across days so that scoring a sentence costs its own terms, not the vocabulary; entries
+/// of other terms are stale, and only these sentences are scored against it).
+fn fill_centroid<'s>(dense: &mut Vec<f32>, ss: impl Iterator<Item = &'s SentenceVec> + Clone) {
+    for s in ss.clone() {
+        for &(id, _) in &s.vector {
+            if let Some(w) = dense.get_mut(id as usize) {
+                *w = 0.0;
+            }
+        }
+    }
+    let mut touched: Vec<u32> = Vec::new();
     for s in ss {
         for &(id, w) in &s.vector {
-            *sum.entry(id).or_default() += w;
+            let i = id as usize;
+            if i >= dense.len() {
+                dense.resize(i + 1, 0.0);
+            }
+            if dense[i] == 0.0 {
+                touched.push(id);
+            }
+            dense[i] += w;
         }
     }
-    let mut v: Vec<(u32, f32)> = sum.into_iter().collect();
-    v.sort_unstable_by_key(|e| e.0);
-    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    let norm = touched
+        .iter()
+        .map(|&id| dense[id as usize].powi(2))
+        .sum::<f32>()
+        .sqrt();
     if norm > 0.0 {
-        for (_, w) in &mut v {
-            *w /= norm;
+        for &id in &touched {
+            dense[id as usize] /= norm;
         }
     }
-    v
 }
 
 #[cfg(test)]
