@@ -41,6 +41,8 @@ pub enum BenchCommand {
     },
     #[command(flatten)]
     Eval(crate::eval::BenchCommand),
+    /// Time summaries and timelines per story at several story sizes (median).
+    Summary(crate::summary_cmd::BenchArgs),
 }
 
 fn splitmix(x: &mut u64) -> u64 {
@@ -196,6 +198,7 @@ fn memory_mib() -> (f64, f64) {
 pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
     let (articles, checkpoints, per_day, data, seed, write) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
+        BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
         BenchCommand::Ingest {
             articles,
             checkpoints,

@@ -44,6 +44,26 @@ pub enum EvalCommand {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// DUC-style summaries: one per cluster folder (`<cluster>/articles.jsonl`), written to
+    /// `OUT/<cluster>.txt` and scored against `<cluster>/refs/` with ROUGE-1/2 recall.
+    Summary {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        words: usize,
+        #[arg(long)]
+        out: PathBuf,
+        /// Score the `<cluster>.txt` summaries already in OUT (another system's, say)
+        /// instead of writing storyline's.
+        #[arg(long)]
+        existing: bool,
+    },
+    /// Timeline17-style timelines: one per gold timeline of `TOPIC_DIR/timelines.jsonl`, with
+    /// its number of dates and mean sentences per date, written to `OUT/`.
+    Timeline {
+        topic_dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +211,15 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             articles,
             reference,
         } => crate::entities_cmd::eval_entities(&articles, &reference, json),
+        EvalCommand::Summary {
+            dir,
+            words,
+            out,
+            existing,
+        } => crate::summary_cmd::eval_summary(&dir, words, &out, existing, json),
+        EvalCommand::Timeline { topic_dir, out } => {
+            crate::summary_cmd::eval_timeline(&topic_dir, &out, json)
+        }
         EvalCommand::Cluster {
             articles,
             gold,

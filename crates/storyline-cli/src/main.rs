@@ -9,6 +9,7 @@ mod eval;
 mod eval_extract;
 mod print;
 mod serve_cmd;
+mod summary_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -117,6 +118,10 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
     },
+    /// Cited summary of a JSONL file of articles taken as one story.
+    Summarize(summary_cmd::SummarizeArgs),
+    /// Dated timeline of a JSONL file of articles taken as one story.
+    Timeline(summary_cmd::TimelineArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -233,6 +238,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
         Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
         Command::Serve { addr } => serve_cmd::run(&g.db, addr),
+        Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
+        Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
     }
 }
 

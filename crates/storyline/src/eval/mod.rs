@@ -3,3 +3,4 @@
 pub mod cluster;
 pub mod entities;
 pub mod extract;
+pub mod rouge;

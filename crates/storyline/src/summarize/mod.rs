@@ -8,6 +8,7 @@
 //! story's own sentences, and the story centroid. A sentence's *salience* is its cosine with
 //! the centroid plus a bonus for leading sentences (news puts the essentials first).
 
+mod concepts;
 mod space;
 mod summary;
 mod timeline;

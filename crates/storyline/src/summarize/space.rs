@@ -42,6 +42,8 @@ impl<'a> SentenceSpace<'a> {
         let mut sentences: Vec<SentenceVec> = Vec::new();
         for (d, doc) in docs.iter().enumerate() {
             for s in doc.sentences {
+                let mut s = *s;
+                s.span.start += dateline_len(s.span.slice(&doc.article.text));
                 let text = s.span.slice(&doc.article.text);
                 let terms = content_terms(text, &stemmer);
                 let mut counts: HashMap<u32, f32> = HashMap::new();
@@ -60,7 +62,7 @@ impl<'a> SentenceSpace<'a> {
                 v.sort_unstable_by_key(|e| e.0);
                 sentences.push(SentenceVec {
                     doc: d,
-                    sentence: *s,
+                    sentence: s,
                     words: text.split_whitespace().count(),
                     vector: v,
                     salience: 0.0,
@@ -78,19 +80,21 @@ impl<'a> SentenceSpace<'a> {
             }
             normalise(&mut s.vector);
         }
-        // The centroid counts each independent article once: copies would skew it.
-        let mut centroid: HashMap<u32, f32> = HashMap::new();
+        // The centroid counts each independent article once: copies would skew it. Dense,
+        // indexed by term: a sparse merge would cost the whole vocabulary per sentence.
+        let mut centroid = vec![0.0f32; df.len()];
         for s in sentences.iter().filter(|s| !docs[s.doc].is_copy) {
             for &(id, w) in &s.vector {
-                *centroid.entry(id).or_default() += w;
+                centroid[id as usize] += w;
             }
         }
-        let mut centroid: Vec<(u32, f32)> = centroid.into_iter().collect();
-        centroid.sort_unstable_by_key(|e| e.0);
-        normalise(&mut centroid);
+        let norm = centroid.iter().map(|w| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            centroid.iter_mut().for_each(|w| *w /= norm);
+        }
         for s in &mut sentences {
             let lead = LEAD_BONUS / (1.0 + s.sentence.idx as f32);
-            s.salience = dot(&s.vector, &centroid) + lead;
+            s.salience = dot_dense(&s.vector, &centroid) + lead;
         }
         SentenceSpace { docs, sentences }
     }
@@ -102,21 +106,19 @@ impl<'a> SentenceSpace<'a> {
     /// The claim for a sentence: its text and the 1-based numbers of the independent docs
     /// that contain a sentence saying much the same (`support` cosine or more).
     pub fn claim(&self, s: &SentenceVec, support: f32) -> Claim {
+        // One pass over the sentences (not one per article): linear in the story's size.
         let mut citations = vec![s.doc + 1];
-        for (d, doc) in self.docs.iter().enumerate() {
-            if d == s.doc || doc.is_copy {
+        for o in &self.sentences {
+            let d = o.doc;
+            if d == s.doc || self.docs[d].is_copy || citations.last() == Some(&(d + 1)) {
                 continue;
             }
-            let supports = self
-                .sentences
-                .iter()
-                .filter(|o| o.doc == d)
-                .any(|o| cosine(&o.vector, &s.vector) >= support);
-            if supports {
+            if cosine(&o.vector, &s.vector) >= support {
                 citations.push(d + 1);
             }
         }
         citations.sort_unstable();
+        citations.dedup();
         Claim {
             text: self.text(s).to_string(),
             citations,
@@ -124,6 +126,34 @@ impl<'a> SentenceSpace<'a> {
             span: s.sentence.span,
         }
     }
+}
+
+/// Bytes of a leading dateline ("WASHINGTON (AP) _ ", "MUNICH, Germany (AP) - "): a place
+/// in capitals, maybe a region and an agency, then a dash. It is not part of the sentence a
+/// reader wants quoted, and it costs words in a summary.
+pub fn dateline_len(text: &str) -> usize {
+    let mut head_end = text.len().min(80);
+    while !text.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let head = &text[..head_end];
+    for sep in [" _ ", " -- ", " - ", " — ", " – "] {
+        let Some(p) = head.find(sep) else { continue };
+        let before = &text[..p];
+        let words: Vec<&str> = before.split_whitespace().collect();
+        let place_in_caps = words.first().is_some_and(|w| {
+            let w = w.trim_end_matches(',');
+            w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                && w.chars().all(|c| !c.is_lowercase())
+        });
+        let all_capitalised = words
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase() || c == '('));
+        if place_in_caps && all_capitalised && words.len() <= 6 {
+            return p + sep.len();
+        }
+    }
+    0
 }
 
 fn normalise(v: &mut [(u32, f32)]) {
@@ -152,7 +182,37 @@ pub fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     sum
 }
 
+/// Dot product of a sparse vector with a dense one indexed by term id.
+pub fn dot_dense(a: &[(u32, f32)], dense: &[f32]) -> f32 {
+    a.iter()
+        .map(|&(id, w)| w * dense.get(id as usize).copied().unwrap_or(0.0))
+        .sum()
+}
+
 /// Cosine of two normalised vectors.
 pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     dot(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dateline_len;
+
+    #[test]
+    fn datelines_are_found_and_plain_sentences_kept() {
+        let t = "MUNICH, Germany (AP) _ U.S. prosecutors asked for more time.";
+        assert_eq!(
+            &t[dateline_len(t)..],
+            "U.S. prosecutors asked for more time."
+        );
+        let t = "WASHINGTON - The Senate voted.";
+        assert_eq!(&t[dateline_len(t)..], "The Senate voted.");
+        for t in [
+            "The vote - a close one - passed.",
+            "U.S. officials said the talks - held in secret - failed.",
+            "Ranariddh told reporters Wednesday that he believed it.",
+        ] {
+            assert_eq!(dateline_len(t), 0, "{t}");
+        }
+    }
 }
