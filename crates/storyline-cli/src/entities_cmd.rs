@@ -131,17 +131,19 @@ pub fn eval_entities(articles: &Path, reference: &Path, json: bool) -> Result<Ex
     for record in ingest::read_path(articles, Some(Format::Jsonl)) {
         let record = record?;
         let text = normalize::clean(&record.article.text);
-        let names = article_entities(&record.article.id, &text)
+        // Score what the text names (mention surfaces, typed by their canonical entity), not
+        // the canonical names or the roles listed as aliases: the reference annotates
+        // mentions.
+        let entities = article_entities(&record.article.id, &text);
+        let sentences = normalize::split_sentences(&text);
+        let names: Vec<(String, EntityKind)> = storyline::extract::mentions(&text, &sentences)
             .into_iter()
-            .flat_map(|e| {
-                let kind = e.kind;
-                std::iter::once(e.name)
-                    .chain(e.aliases)
-                    .map(move |n| (n, kind))
+            .filter_map(|m| {
+                entities
+                    .iter()
+                    .find(|e| e.name == m.name || e.aliases.contains(&m.name))
+                    .map(|e| (m.name, e.kind))
             })
-            // A canonical name the text never uses ("United States" for "U.S.") is not a
-            // mention; the reference annotates mentions.
-            .filter(|(n, _)| text.contains(n.as_str()))
             .collect();
         ours.insert(record.article.id, names);
     }
