@@ -2,11 +2,10 @@
 //! `storyline eval entities` (scores against a reference annotation).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use storyline::core::EntityKind;
 use storyline::eval::entities::score;
@@ -98,19 +97,8 @@ pub fn list(store: &Store, args: &EntitiesArgs, json: bool) -> Result<ExitCode> 
 type Names = HashMap<String, Vec<(String, EntityKind)>>;
 
 fn read_reference(path: &Path) -> Result<Names> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut out = Names::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
-        let Some(id) = v["id"].as_str() else {
-            bail!("{}:{}: no \"id\"", path.display(), i + 1);
-        };
+    for (id, v, _) in crate::eval::read_jsonl_by_id(path)? {
         let names = v["entities"]
             .as_array()
             .into_iter()
@@ -121,7 +109,7 @@ fn read_reference(path: &Path) -> Result<Names> {
                     .then(|| (e["text"].as_str().unwrap_or("").to_string(), kind))
             })
             .collect();
-        out.insert(id.to_string(), names);
+        out.insert(id, names);
     }
     Ok(out)
 }

@@ -179,26 +179,37 @@ pub fn write_assignments(assignments: &Assignments, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
+/// The non-blank lines of a JSONL label file, parsed, each with its `id` (a string or a
+/// number) and its place (`file:line`) for error messages.
+pub(crate) fn read_jsonl_by_id(path: &Path) -> Result<Vec<(String, serde_json::Value, String)>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut gold = HashMap::new();
+    let mut out = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        let at = format!("{}:{}", path.display(), i + 1);
+        let line = line.with_context(|| at.clone())?;
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("{at}: malformed JSON"))?;
         let id = match &v["id"] {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => bail!("{}:{}: no \"id\"", path.display(), i + 1),
+            _ => bail!("{at}: no \"id\""),
         };
+        out.push((id, v, at));
+    }
+    Ok(out)
+}
+
+fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
+    let mut gold = HashMap::new();
+    for (id, v, at) in read_jsonl_by_id(path)? {
         let label = match &v[field] {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => bail!("{}:{}: no {field:?} label", path.display(), i + 1),
+            _ => bail!("{at}: no {field:?} label"),
         };
         gold.insert(id, label);
     }

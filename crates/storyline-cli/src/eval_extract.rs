@@ -3,7 +3,6 @@
 //! article-extraction benchmark's measure (`storyline::eval::extract`).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -175,19 +174,8 @@ fn extract_all(pages: &[(String, PathBuf)]) -> Texts {
 
 /// `id → (url, articleBody)` from the gold file.
 fn read_gold(path: &Path) -> Result<HashMap<String, (Option<String>, String)>> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut gold = HashMap::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
-        let Some(id) = v["id"].as_str() else {
-            bail!("{}:{}: no \"id\"", path.display(), i + 1);
-        };
+    for (id, v, _) in crate::eval::read_jsonl_by_id(path)? {
         // The benchmark reads a missing body as an empty text.
         let body = v["articleBody"].as_str().unwrap_or_default().to_string();
         let url = v["url"].as_str().map(str::to_string);
@@ -198,19 +186,8 @@ fn read_gold(path: &Path) -> Result<HashMap<String, (Option<String>, String)>> {
 
 /// Predictions made elsewhere (another extractor): `{"id", "articleBody" | "text"}` per line.
 fn read_jsonl_texts(path: &Path, fields: &[&str]) -> Result<Texts> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut texts = Texts::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: malformed JSON", path.display(), i + 1))?;
-        let Some(id) = v["id"].as_str() else {
-            bail!("{}:{}: no \"id\"", path.display(), i + 1);
-        };
+    for (id, v, _) in crate::eval::read_jsonl_by_id(path)? {
         let text = fields
             .iter()
             .find_map(|f| v[*f].as_str())

@@ -27,7 +27,8 @@ pub struct DateMention {
     pub granularity: Granularity,
 }
 
-const MONTHS: &[(&str, u32)] = &[
+/// Month names and abbreviations with their numbers; `facts` uses it to skip dates.
+pub(super) const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
     ("jan", 1),
     ("february", 2),

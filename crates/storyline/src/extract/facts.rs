@@ -57,32 +57,6 @@ const UNITS: &[&str] = &[
     "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
     "month", "months", "year", "years", "decade", "decades",
 ];
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-];
 const ONES: &[&str] = &[
     "zero",
     "one",
@@ -294,6 +268,10 @@ fn number(word: &str) -> Option<(f64, bool)> {
     None
 }
 
+fn is_month(word: &str) -> bool {
+    super::dates::MONTHS.iter().any(|(m, _)| *m == word)
+}
+
 /// Facts with numbers in the sentences of one article.
 pub fn facts(text: &str, sentences: &[Sentence], stemmer: &Stemmer) -> Vec<Fact> {
     let mut out = Vec::new();
@@ -346,9 +324,9 @@ fn fact_at(
     let prev = |k: usize| i.checked_sub(k).map(|j| toks[j].lower.as_str());
     let next_word = toks.get(i + 1).map(|x| x.lower.as_str());
     // Dates and times are not facts: "March 3", "3 March", "in 2024", "10:30", "5 p.m.".
-    if prev(1).is_some_and(|p| MONTHS.contains(&p))
+    if prev(1).is_some_and(is_month)
         || next_word.is_some_and(|n| {
-            MONTHS.contains(&n) || matches!(n, "p.m" | "a.m" | "p.m." | "a.m." | "pm" | "am")
+            is_month(n) || matches!(n, "p.m" | "a.m" | "p.m." | "a.m." | "pm" | "am")
         })
         || t.word.contains(':')
         || (!ordinal

@@ -797,9 +797,19 @@ mod tests {
         let path = dir.path().join("v1.db");
         {
             let conn = Connection::open(&path).unwrap();
-            let v1 = include_str!("schema.sql").replace(
-                "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
-                "    initial     INTEGER NOT NULL\n",
+            // Version 1 had neither mentions.role (added in 2) nor events.signals (3).
+            let v1 = include_str!("schema.sql")
+                .replace(
+                    "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
+                    "    initial     INTEGER NOT NULL\n",
+                )
+                .replace(
+                    "    live        INTEGER NOT NULL DEFAULT 1,\n    -- JSON: years mentioned and summed embedding (cluster::EventSignals)\n    signals     TEXT NOT NULL DEFAULT '{}'\n",
+                    "    live        INTEGER NOT NULL DEFAULT 1\n",
+                );
+            assert!(
+                !v1.contains("signals") && !v1.contains("role "),
+                "v1 schema rebuilt"
             );
             conn.execute_batch(&v1).unwrap();
             conn.execute(
