@@ -273,6 +273,17 @@ impl ClusterConfig {
 
 /// Terms of an article used to find candidate events: its most telling ones.
 const CANDIDATE_TERMS: usize = 12;
+/// Candidate events scored in full per article: those sharing the most telling terms and
+/// entities. Scoring every event that shares any term cost most of the ingest time.
+const MAX_CANDIDATES: usize = 48;
+
+/// The `max` ids with the most hits (ties to the lower id, so runs are reproducible).
+fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
+    let mut v: Vec<(EventId, u32)> = hits.into_iter().collect();
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(max);
+    v.into_iter().map(|(id, _)| id).collect()
+}
 
 impl Clusterer {
     pub fn new(config: ClusterConfig) -> Clusterer {
@@ -516,19 +527,20 @@ impl Clusterer {
         f: &ArticleFeatures,
     ) -> (Option<EventId>, f32) {
         let time = f.time;
-        let mut candidates: HashSet<EventId> = HashSet::new();
+        let mut hits: HashMap<EventId, u32> = HashMap::new();
         for e in entities {
-            if let Some(ids) = self.by_entity.get(*e) {
-                candidates.extend(ids);
+            for &id in self.by_entity.get(*e).into_iter().flatten() {
+                *hits.entry(id).or_default() += 1;
             }
         }
         let mut top: Vec<(TermId, f32)> = vector.to_vec();
         top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
         for (t, _) in top.iter().take(CANDIDATE_TERMS) {
-            if let Some(ids) = self.by_term.get(t) {
-                candidates.extend(ids);
+            for &id in self.by_term.get(t).into_iter().flatten() {
+                *hits.entry(id).or_default() += 1;
             }
         }
+        let candidates = strongest(hits, MAX_CANDIDATES);
         let cfg = &self.config;
         let threshold = cfg.scaled(cfg.event_threshold, vector.len());
         let mut best: Option<(EventId, f32)> = None;
@@ -658,13 +670,15 @@ impl Clusterer {
             return id;
         };
         let threshold = cfg.scaled(cfg.merge_threshold, n_terms);
-        let mut candidates: HashSet<EventId> = HashSet::new();
+        let mut hits: HashMap<EventId, u32> = HashMap::new();
         for t in e.centroid.top_terms(CANDIDATE_TERMS, &self.vocab) {
-            if let Some(ids) = self.by_term.get(&t) {
-                candidates.extend(ids);
+            for &other in self.by_term.get(&t).into_iter().flatten() {
+                if other != id {
+                    *hits.entry(other).or_default() += 1;
+                }
             }
         }
-        candidates.remove(&id);
+        let candidates = strongest(hits, MAX_CANDIDATES);
         let mut best: Option<(EventId, f32)> = None;
         for other_id in candidates {
             let Some(o) = self.events.get(&other_id) else {
