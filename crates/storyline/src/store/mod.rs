@@ -81,6 +81,20 @@ pub struct Counts {
     pub stories: u64,
 }
 
+/// A mention from the columns `name, kind, start, end, initial, role`, starting at `first`.
+fn mention_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Mention> {
+    Ok(Mention {
+        name: r.get(first)?,
+        kind: EntityKind::parse(&r.get::<_, String>(first + 1)?),
+        span: Span {
+            start: r.get::<_, i64>(first + 2)? as usize,
+            end: r.get::<_, i64>(first + 3)? as usize,
+        },
+        sentence_initial: r.get(first + 4)?,
+        role: r.get(first + 5)?,
+    })
+}
+
 fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
@@ -701,18 +715,7 @@ impl Store {
                 .and_then(|rows| rows.collect())
                 .map_err(|e| Self::err(&self.path, e))?;
             a.mentions = mention_stmt
-                .query_map([a.row_id], |r| {
-                    Ok(Mention {
-                        name: r.get(0)?,
-                        kind: EntityKind::parse(&r.get::<_, String>(1)?),
-                        span: Span {
-                            start: r.get::<_, i64>(2)? as usize,
-                            end: r.get::<_, i64>(3)? as usize,
-                        },
-                        sentence_initial: r.get(4)?,
-                        role: r.get(5)?,
-                    })
-                })
+                .query_map([a.row_id], |r| mention_from_row(r, 0))
                 .and_then(|rows| rows.collect())
                 .map_err(|e| Self::err(&self.path, e))?;
         }
@@ -742,23 +745,9 @@ impl Store {
              FROM mentions m JOIN articles a ON a.id = m.article_id {filter} ORDER BY a.seq"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.e(e))?;
-        stmt.query_map(params, |r| {
-            Ok((
-                r.get(0)?,
-                Mention {
-                    name: r.get(1)?,
-                    kind: EntityKind::parse(&r.get::<_, String>(2)?),
-                    span: Span {
-                        start: r.get::<_, i64>(3)? as usize,
-                        end: r.get::<_, i64>(4)? as usize,
-                    },
-                    sentence_initial: r.get(5)?,
-                    role: r.get(6)?,
-                },
-            ))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.e(e))
+        stmt.query_map(params, |r| Ok((r.get(0)?, mention_from_row(r, 1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.e(e))
     }
 
     /// `(external id, event, story)` for every stored article, in ingest order.

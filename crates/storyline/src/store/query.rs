@@ -6,9 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{time_from_sql, time_to_sql, Store, StoredArticle, StoryRow};
-use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
+use crate::core::{Article, ArticleId, EventId, Sentence, Span, StoryId};
 use crate::error::{Error, Result};
-use crate::extract::Mention;
 
 /// Which stories a listing keeps. Every field is optional; `None` keeps everything.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -258,18 +257,7 @@ impl Store {
             )
             .map_err(|e| self.e(e))?;
         stored.mentions = stmt
-            .query_map([row.row_id], |r| {
-                Ok(Mention {
-                    name: r.get(0)?,
-                    kind: EntityKind::parse(&r.get::<_, String>(1)?),
-                    span: Span {
-                        start: r.get::<_, i64>(2)? as usize,
-                        end: r.get::<_, i64>(3)? as usize,
-                    },
-                    sentence_initial: r.get(4)?,
-                    role: r.get(5)?,
-                })
-            })
+            .query_map([row.row_id], |r| super::mention_from_row(r, 0))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.e(e))?;
         Ok((row, stored))
