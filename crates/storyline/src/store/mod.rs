@@ -81,6 +81,17 @@ pub struct Counts {
     pub stories: u64,
 }
 
+/// A sentence from the columns `idx, start, end`.
+fn sentence_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Sentence> {
+    Ok(Sentence {
+        idx: r.get::<_, i64>(0)? as usize,
+        span: Span {
+            start: r.get::<_, i64>(1)? as usize,
+            end: r.get::<_, i64>(2)? as usize,
+        },
+    })
+}
+
 /// A mention from the columns `name, kind, start, end, initial, role`, starting at `first`.
 fn mention_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Mention> {
     Ok(Mention {
@@ -703,15 +714,7 @@ impl Store {
             .map_err(|e| self.e(e))?;
         for a in &mut articles {
             a.sentences = sent_stmt
-                .query_map([a.row_id], |r| {
-                    Ok(Sentence {
-                        idx: r.get::<_, i64>(0)? as usize,
-                        span: Span {
-                            start: r.get::<_, i64>(1)? as usize,
-                            end: r.get::<_, i64>(2)? as usize,
-                        },
-                    })
-                })
+                .query_map([a.row_id], sentence_from_row)
                 .and_then(|rows| rows.collect())
                 .map_err(|e| Self::err(&self.path, e))?;
             a.mentions = mention_stmt

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{time_from_sql, time_to_sql, Store, StoredArticle, StoryRow};
-use crate::core::{Article, ArticleId, EventId, Sentence, Span, StoryId};
+use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
 
 /// Which stories a listing keeps. Every field is optional; `None` keeps everything.
@@ -238,15 +238,7 @@ impl Store {
             )
             .map_err(|e| self.e(e))?;
         stored.sentences = stmt
-            .query_map([row.row_id], |r| {
-                Ok(Sentence {
-                    idx: r.get::<_, i64>(0)? as usize,
-                    span: Span {
-                        start: r.get::<_, i64>(1)? as usize,
-                        end: r.get::<_, i64>(2)? as usize,
-                    },
-                })
-            })
+            .query_map([row.row_id], super::sentence_from_row)
             .and_then(|rows| rows.collect())
             .map_err(|e| self.e(e))?;
         let mut stmt = self
