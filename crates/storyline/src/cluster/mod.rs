@@ -13,7 +13,7 @@
 
 mod vector;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -246,9 +246,14 @@ pub struct Clusterer {
     merged_stories: Vec<(StoryId, StoryId)>,
     /// Where merged-away events went, so a copy of an article in one still finds it.
     redirect: HashMap<EventId, EventId>,
-    /// Entity mention counts per live story. Derived, not stored: rebuilt from the live
-    /// events on restore.
+    /// Entity mention counts per live story, kept only when `story_entity_weight` uses
+    /// them. Derived, not stored: rebuilt from the live events on restore.
     story_entities: HashMap<StoryId, StableMap<String, f32>>,
+    /// Live stories by their most telling terms, so that placing an event scores the few
+    /// stories that share its words instead of every live story (tens of thousands on a
+    /// large stream). `story_terms` is what each story is indexed under now.
+    story_by_term: HashMap<TermId, HashSet<StoryId>>,
+    story_terms: HashMap<StoryId, Vec<TermId>>,
 }
 
 /// Article length (distinct terms) at which the configured thresholds apply as they are.
@@ -276,6 +281,8 @@ const CANDIDATE_TERMS: usize = 12;
 /// Candidate events scored in full per article: those sharing the most telling terms and
 /// entities. Scoring every event that shares any term cost most of the ingest time.
 const MAX_CANDIDATES: usize = 48;
+/// Terms a story is indexed under: its heaviest, a story's vocabulary being broad.
+const STORY_INDEX_TERMS: usize = 32;
 
 /// The `max` ids with the most hits (ties to the lower id, so runs are reproducible).
 fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
@@ -314,30 +321,82 @@ impl Clusterer {
         let mut c = Clusterer {
             config,
             vocab,
-            events: HashMap::new(),
+            events: HashMap::default(),
             stories: stories.into_iter().map(|s| (s.id, s)).collect(),
-            by_entity: HashMap::new(),
-            by_term: HashMap::new(),
+            by_entity: HashMap::default(),
+            by_term: HashMap::default(),
             next_event,
             next_story,
             clock,
             seq,
-            dirty_events: HashSet::new(),
-            dirty_stories: HashSet::new(),
+            dirty_events: HashSet::default(),
+            dirty_stories: HashSet::default(),
             merged_events: Vec::new(),
             merged_stories: Vec::new(),
-            redirect: HashMap::new(),
-            story_entities: HashMap::new(),
+            redirect: HashMap::default(),
+            story_entities: HashMap::default(),
+            story_by_term: HashMap::default(),
+            story_terms: HashMap::default(),
         };
         for e in events {
-            let ents = c.story_entities.entry(e.story).or_default();
-            for (k, &n) in &e.entities {
-                *ents.entry(k.clone()).or_default() += n as f32;
+            if c.story_entities_used() {
+                let ents = c.story_entities.entry(e.story).or_default();
+                for (k, &n) in &e.entities {
+                    *ents.entry(k.clone()).or_default() += n as f32;
+                }
             }
             c.index_event(&e);
             c.events.insert(e.id, e);
         }
+        let ids: Vec<StoryId> = c.stories.keys().copied().collect();
+        for id in ids {
+            c.reindex_story(id);
+        }
         c
+    }
+
+    /// Story entity overlap costs a map per story and a scan per comparison; skip both
+    /// when it carries no weight.
+    fn story_entities_used(&self) -> bool {
+        self.config.story_entity_weight != 0.0
+    }
+
+    /// Re-files story `id` under its current top terms (or drops it from the index when it
+    /// is gone).
+    fn reindex_story(&mut self, id: StoryId) {
+        let new = self
+            .stories
+            .get(&id)
+            .map(|s| s.centroid.top_terms(STORY_INDEX_TERMS, &self.vocab))
+            .unwrap_or_default();
+        let old = self.story_terms.remove(&id).unwrap_or_default();
+        for t in old.iter().filter(|t| !new.contains(t)) {
+            if let Some(set) = self.story_by_term.get_mut(t) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.story_by_term.remove(t);
+                }
+            }
+        }
+        for &t in new.iter().filter(|t| !old.contains(t)) {
+            self.story_by_term.entry(t).or_default().insert(id);
+        }
+        if !new.is_empty() {
+            self.story_terms.insert(id, new);
+        }
+    }
+
+    /// Live stories indexed under the most of `terms`, strongest first.
+    fn candidate_stories(&self, terms: &[TermId], skip: StoryId) -> Vec<StoryId> {
+        let mut hits: HashMap<StoryId, u32> = HashMap::default();
+        for t in terms {
+            for &id in self.story_by_term.get(t).into_iter().flatten() {
+                if id != skip {
+                    *hits.entry(id).or_default() += 1;
+                }
+            }
+        }
+        strongest(hits, MAX_CANDIDATES)
     }
 
     pub fn config(&self) -> &ClusterConfig {
@@ -422,7 +481,7 @@ impl Clusterer {
                 self.next_event += 1;
                 let mut centroid = Centroid::default();
                 centroid.add(&counts, &self.vocab, self.config.max_centroid_terms);
-                let mut ents = HashMap::new();
+                let mut ents = HashMap::default();
                 for e in &features.entities {
                     *ents.entry(e.clone()).or_default() += 1;
                 }
@@ -446,7 +505,12 @@ impl Clusterer {
                 (id, true, new_story)
             }
         };
-        if let Some(s) = self.events.get(&event).map(|e| e.story) {
+        if let Some(s) = self
+            .events
+            .get(&event)
+            .map(|e| e.story)
+            .filter(|_| self.story_entities_used())
+        {
             let ents = self.story_entities.entry(s).or_default();
             for k in &features.entities {
                 *ents.entry(k.clone()).or_default() += 1.0;
@@ -527,7 +591,7 @@ impl Clusterer {
         f: &ArticleFeatures,
     ) -> (Option<EventId>, f32) {
         let time = f.time;
-        let mut hits: HashMap<EventId, u32> = HashMap::new();
+        let mut hits: HashMap<EventId, u32> = HashMap::default();
         for e in entities {
             for &id in self.by_entity.get(*e).into_iter().flatten() {
                 *hits.entry(id).or_default() += 1;
@@ -575,10 +639,36 @@ impl Clusterer {
         let Some(mut e) = self.events.remove(&id) else {
             return 0;
         };
-        self.unindex_event(&e);
+        // Re-file only what changes: new terms and entities, or every term when the
+        // centroid is about to be pruned. Re-filing all of a large event's terms on every
+        // article cost a tenth of ingest time.
+        let new_terms: Vec<TermId> = counts
+            .iter()
+            .map(|c| c.0)
+            .filter(|t| !e.centroid.weights.contains_key(t))
+            .collect();
+        let prunes = e.centroid.weights.len() + new_terms.len() > max_terms * 2;
+        if prunes {
+            self.unindex_event(&e);
+        }
         e.centroid.add(counts, &self.vocab, max_terms);
         for ent in &f.entities {
-            *e.entities.entry(ent.clone()).or_default() += 1;
+            match e.entities.get_mut(ent) {
+                Some(n) => *n += 1,
+                None => {
+                    e.entities.insert(ent.clone(), 1);
+                    if !prunes {
+                        self.by_entity.entry(ent.clone()).or_default().insert(id);
+                    }
+                }
+            }
+        }
+        if prunes {
+            self.index_event(&e);
+        } else {
+            for t in new_terms {
+                self.by_term.entry(t).or_default().insert(id);
+            }
         }
         e.signals.add(&f.years, f.embedding.as_deref());
         e.n_articles += 1;
@@ -588,7 +678,6 @@ impl Clusterer {
         }
         e.last_seq = self.seq;
         let story = e.story;
-        self.index_event(&e);
         self.events.insert(id, e);
         self.dirty_events.insert(id);
         self.update_story(story, counts, f.time, false);
@@ -601,19 +690,30 @@ impl Clusterer {
         entities: &HashSet<&str>,
         time: Option<DateTime<Utc>>,
     ) -> (StoryId, bool) {
-        let article_entities: StableMap<String, f32> =
-            entities.iter().map(|e| (e.to_string(), 1.0)).collect();
+        let article_entities: StableMap<String, f32> = if self.story_entities_used() {
+            entities.iter().map(|e| (e.to_string(), 1.0)).collect()
+        } else {
+            StableMap::default()
+        };
         let cfg = &self.config;
         let threshold = cfg.scaled(cfg.story_threshold, vector.len());
+        let mut top: Vec<(TermId, f32)> = vector.to_vec();
+        top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let terms: Vec<TermId> = top.iter().take(STORY_INDEX_TERMS).map(|t| t.0).collect();
         let mut best: Option<(StoryId, f32)> = None;
-        for s in self.stories.values() {
+        for id in self.candidate_stories(&terms, 0) {
+            let Some(s) = self.stories.get(&id) else {
+                continue;
+            };
             let gap = Self::days_apart(time, s.first_time, s.last_time);
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let score = s.centroid.cosine(vector, &self.vocab)
-                + cfg.story_entity_weight
+            let mut score = s.centroid.cosine(vector, &self.vocab);
+            if self.story_entities_used() {
+                score += cfg.story_entity_weight
                     * weighted_overlap(&article_entities, self.story_entities.get(&s.id));
+            }
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && s.id < bid))
             {
@@ -658,6 +758,7 @@ impl Clusterer {
             }
             s.last_seq = self.seq;
             self.dirty_stories.insert(id);
+            self.reindex_story(id);
         }
     }
 
@@ -670,7 +771,7 @@ impl Clusterer {
             return id;
         };
         let threshold = cfg.scaled(cfg.merge_threshold, n_terms);
-        let mut hits: HashMap<EventId, u32> = HashMap::new();
+        let mut hits: HashMap<EventId, u32> = HashMap::default();
         for t in e.centroid.top_terms(CANDIDATE_TERMS, &self.vocab) {
             for &other in self.by_term.get(&t).into_iter().flatten() {
                 if other != id {
@@ -770,11 +871,12 @@ impl Clusterer {
             return id;
         };
         let threshold = cfg.scaled(cfg.story_merge_threshold, n_terms);
+        let terms = self.story_terms.get(&id).cloned().unwrap_or_default();
         let mut best: Option<(StoryId, f32)> = None;
-        for o in self.stories.values() {
-            if o.id == id {
+        for other in self.candidate_stories(&terms, id) {
+            let Some(o) = self.stories.get(&other) else {
                 continue;
-            }
+            };
             let gap = match (s.first_time, s.last_time) {
                 (Some(a), Some(b)) => Self::days_apart(Some(a), o.first_time, o.last_time)
                     .into_iter()
@@ -785,12 +887,14 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let score = s.centroid.cosine_centroid(&o.centroid, &self.vocab)
-                + cfg.story_entity_weight
+            let mut score = s.centroid.cosine_centroid(&o.centroid, &self.vocab);
+            if self.story_entities_used() {
+                score += cfg.story_entity_weight
                     * self
                         .story_entities
                         .get(&id)
                         .map_or(0.0, |a| weighted_overlap(a, self.story_entities.get(&o.id)));
+            }
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && o.id < bid))
             {
@@ -821,6 +925,8 @@ impl Clusterer {
         dst.last_time = max_time(dst.last_time, src.last_time);
         dst.last_seq = self.seq;
         self.stories.insert(big, dst);
+        self.reindex_story(small);
+        self.reindex_story(big);
         if let Some(ents) = self.story_entities.remove(&small) {
             let into = self.story_entities.entry(big).or_default();
             for (k, n) in ents {
@@ -900,9 +1006,10 @@ impl Clusterer {
             })
             .map(|s| s.id)
             .collect();
-        for id in &retire_stories {
-            self.stories.remove(id);
-            self.story_entities.remove(id);
+        for &id in &retire_stories {
+            self.stories.remove(&id);
+            self.story_entities.remove(&id);
+            self.reindex_story(id);
         }
         changes.retired_events = retire;
         changes.retired_stories = retire_stories;
@@ -969,7 +1076,8 @@ fn entity_overlap_maps(a: &HashMap<String, u32>, b: &HashMap<String, u32>) -> f3
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let shared = a.keys().filter(|k| b.contains_key(*k)).count();
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let shared = small.keys().filter(|k| large.contains_key(*k)).count();
     shared as f32 / ((a.len() * b.len()) as f32).sqrt()
 }
 
