@@ -144,6 +144,11 @@ impl Pipeline {
         let started = Instant::now();
         let mut report = IngestReport::default();
         let mut records = records.into_iter();
+        let stemmer = Stemmer::english();
+        // Two batches in flight: while one is clustered and committed (one thread: the
+        // clusterer and the store are sequential by nature), the next is analysed on the
+        // other cores.
+        let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
         loop {
             let mut batch = Vec::with_capacity(self.config.batch_size);
             for item in records.by_ref() {
@@ -161,25 +166,45 @@ impl Pipeline {
                     break;
                 }
             }
-            if batch.is_empty() {
+            let exhausted = batch.is_empty();
+            let fresh = self.fresh_records(batch, &mut report)?;
+            let ready = analysed.take();
+            let done = ready.is_some();
+            let (next, placed) = rayon::join(
+                || {
+                    fresh
+                        .into_par_iter()
+                        .map(|r| analyze(r, &stemmer))
+                        .collect::<Vec<_>>()
+                },
+                || match ready {
+                    Some(batch) => self.place_and_commit(batch, &mut report),
+                    None => Ok(()),
+                },
+            );
+            placed?;
+            if done {
+                progress(Progress {
+                    read: report.read,
+                    stored: report.stored,
+                });
+            }
+            if exhausted {
                 break;
             }
-            self.ingest_batch(batch, &mut report)?;
-            progress(Progress {
-                read: report.read,
-                stored: report.stored,
-            });
+            analysed = Some(next);
         }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
 
-    fn ingest_batch(&mut self, batch: Vec<Record>, report: &mut IngestReport) -> Result<()> {
-        // Never store an article twice: drop ids stored before or seen earlier in the batch.
+    /// The records of a batch not stored yet, so that a re-run analyses only what is new.
+    /// Drops ids stored before or seen earlier in the batch.
+    fn fresh_records(&self, batch: Vec<Record>, report: &mut IngestReport) -> Result<Vec<Record>> {
         let ids: Vec<&str> = batch.iter().map(|r| r.article.id.as_str()).collect();
         let stored = self.store.existing_ids(&ids)?;
         let mut seen = HashSet::new();
-        let fresh: Vec<Record> = batch
+        Ok(batch
             .into_iter()
             .filter(|r| {
                 let new = !stored.contains(&r.article.id) && seen.insert(r.article.id.clone());
@@ -188,13 +213,33 @@ impl Pipeline {
                 }
                 new
             })
-            .collect();
+            .collect())
+    }
 
-        let stemmer = Stemmer::english();
-        let mut analyzed: Vec<std::result::Result<Analyzed, IngestError>> = fresh
-            .into_par_iter()
-            .map(|r| analyze(r, &stemmer))
+    /// Clusters an analysed batch and commits it with the clusterer's changes, in one
+    /// transaction.
+    fn place_and_commit(
+        &mut self,
+        mut analyzed: Vec<std::result::Result<Analyzed, IngestError>>,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        // Never store an article twice: the previous batch was still being committed when
+        // this one was filtered, so look again.
+        let ids: Vec<&str> = analyzed
+            .iter()
+            .filter_map(|a| a.as_ref().ok())
+            .map(|a| a.record.article.id.as_str())
             .collect();
+        let stored = self.store.existing_ids(&ids)?;
+        if !stored.is_empty() {
+            analyzed.retain(|a| match a {
+                Ok(a) if stored.contains(&a.record.article.id) => {
+                    report.already_stored += 1;
+                    false
+                }
+                _ => true,
+            });
+        }
         let mut good = Vec::with_capacity(analyzed.len());
         for a in analyzed.drain(..) {
             match a {
