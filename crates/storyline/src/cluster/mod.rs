@@ -281,6 +281,9 @@ const CANDIDATE_TERMS: usize = 12;
 /// Candidate events scored in full per article: those sharing the most telling terms and
 /// entities. Scoring every event that shares any term cost most of the ingest time.
 const MAX_CANDIDATES: usize = 48;
+/// Events (or stories) compared centroid to centroid when checking whether the one just
+/// touched should merge: fewer than for an article, each comparison costing a full centroid.
+const MERGE_CANDIDATES: usize = 12;
 /// Terms a story is indexed under: its heaviest, a story's vocabulary being broad.
 const STORY_INDEX_TERMS: usize = 32;
 
@@ -387,7 +390,7 @@ impl Clusterer {
     }
 
     /// Live stories indexed under the most of `terms`, strongest first.
-    fn candidate_stories(&self, terms: &[TermId], skip: StoryId) -> Vec<StoryId> {
+    fn candidate_stories(&self, terms: &[TermId], skip: StoryId, max: usize) -> Vec<StoryId> {
         let mut hits: HashMap<StoryId, u32> = HashMap::default();
         for t in terms {
             for &id in self.story_by_term.get(t).into_iter().flatten() {
@@ -396,7 +399,7 @@ impl Clusterer {
                 }
             }
         }
-        strongest(hits, MAX_CANDIDATES)
+        strongest(hits, max)
     }
 
     pub fn config(&self) -> &ClusterConfig {
@@ -639,35 +642,34 @@ impl Clusterer {
         let Some(mut e) = self.events.remove(&id) else {
             return 0;
         };
-        // Re-file only what changes: new terms and entities, or every term when the
-        // centroid is about to be pruned. Re-filing all of a large event's terms on every
-        // article cost a tenth of ingest time.
+        // Re-file only what changes: new terms and entities in, pruned terms out.
+        // Re-filing all of a large event's terms on every article cost a tenth of ingest.
         let new_terms: Vec<TermId> = counts
             .iter()
             .map(|c| c.0)
             .filter(|t| !e.centroid.weights.contains_key(t))
             .collect();
-        let prunes = e.centroid.weights.len() + new_terms.len() > max_terms * 2;
-        if prunes {
-            self.unindex_event(&e);
+        let dropped = e.centroid.add(counts, &self.vocab, max_terms);
+        for t in dropped {
+            if let Some(set) = self.by_term.get_mut(&t) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.by_term.remove(&t);
+                }
+            }
         }
-        e.centroid.add(counts, &self.vocab, max_terms);
+        for t in new_terms {
+            if e.centroid.weights.contains_key(&t) {
+                self.by_term.entry(t).or_default().insert(id);
+            }
+        }
         for ent in &f.entities {
             match e.entities.get_mut(ent) {
                 Some(n) => *n += 1,
                 None => {
                     e.entities.insert(ent.clone(), 1);
-                    if !prunes {
-                        self.by_entity.entry(ent.clone()).or_default().insert(id);
-                    }
+                    self.by_entity.entry(ent.clone()).or_default().insert(id);
                 }
-            }
-        }
-        if prunes {
-            self.index_event(&e);
-        } else {
-            for t in new_terms {
-                self.by_term.entry(t).or_default().insert(id);
             }
         }
         e.signals.add(&f.years, f.embedding.as_deref());
@@ -701,7 +703,7 @@ impl Clusterer {
         top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let terms: Vec<TermId> = top.iter().take(STORY_INDEX_TERMS).map(|t| t.0).collect();
         let mut best: Option<(StoryId, f32)> = None;
-        for id in self.candidate_stories(&terms, 0) {
+        for id in self.candidate_stories(&terms, 0, MAX_CANDIDATES) {
             let Some(s) = self.stories.get(&id) else {
                 continue;
             };
@@ -779,7 +781,7 @@ impl Clusterer {
                 }
             }
         }
-        let candidates = strongest(hits, MAX_CANDIDATES);
+        let candidates = strongest(hits, MERGE_CANDIDATES);
         let mut best: Option<(EventId, f32)> = None;
         for other_id in candidates {
             let Some(o) = self.events.get(&other_id) else {
@@ -873,7 +875,7 @@ impl Clusterer {
         let threshold = cfg.scaled(cfg.story_merge_threshold, n_terms);
         let terms = self.story_terms.get(&id).cloned().unwrap_or_default();
         let mut best: Option<(StoryId, f32)> = None;
-        for other in self.candidate_stories(&terms, id) {
+        for other in self.candidate_stories(&terms, id, MERGE_CANDIDATES) {
             let Some(o) = self.stories.get(&other) else {
                 continue;
             };

@@ -15,6 +15,10 @@ pub struct Vocab {
     ids: FxHashMap<String, TermId>,
     terms: Vec<String>,
     df: Vec<u32>,
+    /// ln(df + 1) per term and ln(n_docs + 1), kept up to date as counts change: IDF is
+    /// read for every term of every comparison, and a logarithm each time was 5% of ingest.
+    ln_df: Vec<f32>,
+    ln_docs: f32,
     n_docs: u64,
     /// Document-frequency increments not yet written to the store.
     pending: FxHashMap<TermId, u32>,
@@ -27,6 +31,7 @@ impl Vocab {
         rows.sort_by_key(|r| r.0);
         let mut v = Vocab {
             n_docs,
+            ln_docs: (n_docs as f32 + 1.0).ln(),
             ..Vocab::default()
         };
         for (id, term, df) in rows {
@@ -34,6 +39,7 @@ impl Vocab {
             v.ids.insert(term.clone(), id);
             v.terms.push(term);
             v.df.push(df);
+            v.ln_df.push((df as f32 + 1.0).ln());
         }
         v
     }
@@ -56,8 +62,8 @@ impl Vocab {
 
     /// Smoothed inverse document frequency.
     pub fn idf(&self, id: TermId) -> f32 {
-        let df = self.df.get(id as usize).copied().unwrap_or(0) as f32;
-        ((self.n_docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+        let ln_df = self.ln_df.get(id as usize).copied().unwrap_or(0.0);
+        self.ln_docs - ln_df + 1.0
     }
 
     /// Term frequencies of a document, interning new terms.
@@ -71,6 +77,7 @@ impl Vocab {
                     self.ids.insert(t.clone(), id);
                     self.terms.push(t.clone());
                     self.df.push(0);
+                    self.ln_df.push(0.0);
                     id
                 }
             };
@@ -84,8 +91,10 @@ impl Vocab {
     /// Counts one more document containing these terms.
     pub fn add_document(&mut self, counts: &[(TermId, f32)]) {
         self.n_docs += 1;
+        self.ln_docs = (self.n_docs as f32 + 1.0).ln();
         for &(id, _) in counts {
             self.df[id as usize] += 1;
+            self.ln_df[id as usize] = (self.df[id as usize] as f32 + 1.0).ln();
             *self.pending.entry(id).or_default() += 1;
         }
     }
@@ -138,14 +147,24 @@ impl Centroid {
         c
     }
 
-    pub fn add(&mut self, counts: &[(TermId, f32)], vocab: &Vocab, max_terms: usize) {
+    /// Adds a document's term counts; returns the terms pruned away (see [`Centroid::prune`]),
+    /// so that an index over centroid terms can follow.
+    pub fn add(
+        &mut self,
+        counts: &[(TermId, f32)],
+        vocab: &Vocab,
+        max_terms: usize,
+    ) -> Vec<TermId> {
         for &(id, tf) in counts {
             *self.weights.entry(id).or_default() += sublinear(tf);
         }
-        if self.weights.len() > max_terms * 2 {
-            self.prune(max_terms, vocab);
-        }
+        let dropped = if self.weights.len() > max_terms * 2 {
+            self.prune(max_terms, vocab)
+        } else {
+            Vec::new()
+        };
         self.refresh_norm(vocab);
+        dropped
     }
 
     pub fn merge(&mut self, other: &Centroid, vocab: &Vocab, max_terms: usize) {
@@ -158,8 +177,9 @@ impl Centroid {
         self.refresh_norm(vocab);
     }
 
-    /// Keeps the `max_terms` heaviest terms (by weight × IDF): memory per cluster stays bounded.
-    fn prune(&mut self, max_terms: usize, vocab: &Vocab) {
+    /// Keeps the `max_terms` heaviest terms (by weight × IDF): memory per cluster stays
+    /// bounded. Returns the terms dropped.
+    fn prune(&mut self, max_terms: usize, vocab: &Vocab) -> Vec<TermId> {
         let mut items: Vec<(TermId, f32)> = self.weights.drain().collect();
         // Ties broken by term id, so the same terms survive in every run.
         items.sort_unstable_by(|a, b| {
@@ -167,8 +187,9 @@ impl Centroid {
                 .total_cmp(&(a.1 * vocab.idf(a.0)))
                 .then(a.0.cmp(&b.0))
         });
-        items.truncate(max_terms);
+        let dropped = items.split_off(max_terms.min(items.len()));
         self.weights = items.into_iter().collect();
+        dropped.into_iter().map(|(id, _)| id).collect()
     }
 
     fn refresh_norm(&mut self, vocab: &Vocab) {
