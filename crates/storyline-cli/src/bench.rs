@@ -195,6 +195,18 @@ fn memory_mib() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU seconds (user + system, all threads) this process has used, from /proc (Linux):
+/// less sensitive than wall time to other work on a shared machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks are 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
     let (articles, checkpoints, per_day, data, seed, write) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
@@ -227,11 +239,19 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
     let started = Instant::now();
     let mut done = 0;
     let mut last = (0usize, 0.0f64);
+    let mut last_cpu = cpu_seconds();
     let mut rows = Vec::new();
     if !json {
         println!(
-            "{:>9} {:>9} {:>12} {:>12} {:>9} {:>9} {:>7}",
-            "articles", "seconds", "segment a/s", "overall a/s", "RSS MiB", "peak MiB", "events"
+            "{:>9} {:>9} {:>12} {:>12} {:>13} {:>9} {:>9} {:>7}",
+            "articles",
+            "seconds",
+            "segment a/s",
+            "overall a/s",
+            "CPU ms/article",
+            "RSS MiB",
+            "peak MiB",
+            "events"
         );
     }
     for mark in marks {
@@ -255,14 +275,17 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
         done = mark;
         let t = started.elapsed().as_secs_f64();
         let seg = (done - last.0) as f64 / (t - last.1).max(1e-9);
+        let cpu = cpu_seconds();
+        let cpu_ms = (cpu - last_cpu) * 1000.0 / (done - last.0).max(1) as f64;
+        last_cpu = cpu;
         let (rss, peak) = memory_mib();
         let live = pipeline.n_live_events();
         if json {
             rows.push(serde_json::json!({"articles": done, "seconds": t, "segment_per_s": seg,
-                "overall_per_s": done as f64 / t, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live}));
+                "overall_per_s": done as f64 / t, "segment_cpu_ms_per_article": cpu_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live}));
         } else {
             println!(
-                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {rss:>9.0} {peak:>9.0} {live:>7}",
+                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {rss:>9.0} {peak:>9.0} {live:>7}",
                 done as f64 / t
             );
         }
