@@ -67,6 +67,22 @@ pub struct IngestReport {
     pub embed_seconds: f64,
 }
 
+impl IngestReport {
+    /// Adds what another stage counted (the placer's share of a run).
+    fn absorb(&mut self, other: IngestReport) {
+        self.read += other.read;
+        self.stored += other.stored;
+        self.already_stored += other.already_stored;
+        self.copies += other.copies;
+        self.new_events += other.new_events;
+        self.new_stories += other.new_stories;
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+        self.cluster_seconds += other.cluster_seconds;
+        self.embed_seconds += other.embed_seconds;
+    }
+}
+
 /// Progress after each committed batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -85,10 +101,18 @@ struct Analyzed {
 }
 
 pub struct Pipeline {
+    placer: Placer,
+    /// A second connection to the store, for asking which ids are stored already while
+    /// the placer's connection writes (WAL lets the two run side by side).
+    lookup: Store,
+    batch_size: usize,
+}
+
+/// The sequential part: dedup, clustering and the store's writes.
+struct Placer {
     store: Store,
     clusterer: Clusterer,
     dedup: DedupIndex,
-    config: PipelineConfig,
     embedder: Option<Arc<dyn Embedder>>,
 }
 
@@ -106,28 +130,31 @@ impl Pipeline {
             dedup.insert(id, sig, original);
         }
         Ok(Pipeline {
-            store,
-            clusterer,
-            dedup,
-            config,
-            embedder: None,
+            placer: Placer {
+                store,
+                clusterer,
+                dedup,
+                embedder: None,
+            },
+            lookup: Store::open(db)?,
+            batch_size: config.batch_size.max(1),
         })
     }
 
     /// Adds sentence embeddings as a clustering signal. Use the same model for every run
     /// on a store: stored event embeddings are compared with new ones.
     pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Pipeline {
-        self.embedder = Some(embedder);
+        self.placer.embedder = Some(embedder);
         self
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.placer.store
     }
 
     /// Events the clusterer holds in memory now.
     pub fn n_live_events(&self) -> usize {
-        self.clusterer.n_live_events()
+        self.placer.clusterer.n_live_events()
     }
 
     /// Ingests records until the iterator ends. Bad records are reported and skipped; an
@@ -145,45 +172,56 @@ impl Pipeline {
         let mut report = IngestReport::default();
         let mut records = records.into_iter();
         let stemmer = Stemmer::english();
-        // Two batches in flight: while one is clustered and committed (one thread: the
-        // clusterer and the store are sequential by nature), the next is analysed on the
-        // other cores.
+        // Three stages overlap: while the placer clusters and commits one batch on its own
+        // thread (clustering and the store are sequential by nature), this thread reads the
+        // next batch and analyses it on the other cores. Reading never holds a batch back:
+        // if the input pauses (a pipe), the batch read before is committed meanwhile.
         let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
         loop {
-            let mut batch = Vec::with_capacity(self.config.batch_size);
-            for item in records.by_ref() {
-                report.read += 1;
-                match item {
-                    Ok(mut r) => {
-                        for w in &mut r.warnings {
-                            *w = format!("{}: {w}", r.origin);
-                        }
-                        batch.push(r);
-                    }
-                    Err(e) => report.errors.push(e.to_string()),
-                }
-                if batch.len() >= self.config.batch_size {
-                    break;
-                }
-            }
-            let exhausted = batch.is_empty();
-            let fresh = self.fresh_records(batch, &mut report)?;
+            let placer = &mut self.placer;
+            let lookup = &self.lookup;
+            let batch_size = self.batch_size;
+            let mut placed = IngestReport::default();
             let ready = analysed.take();
-            let done = ready.is_some();
-            let (next, placed) = rayon::join(
-                || {
+            let committing = ready.is_some();
+            let (outcome, next, exhausted) = std::thread::scope(|scope| {
+                let commit = ready.map(|batch| {
+                    let placed = &mut placed;
+                    scope.spawn(move || placer.place_and_commit(batch, placed))
+                });
+                let mut batch = Vec::with_capacity(batch_size);
+                for item in records.by_ref() {
+                    report.read += 1;
+                    match item {
+                        Ok(mut r) => {
+                            for w in &mut r.warnings {
+                                *w = format!("{}: {w}", r.origin);
+                            }
+                            batch.push(r);
+                        }
+                        Err(e) => report.errors.push(e.to_string()),
+                    }
+                    if batch.len() >= batch_size {
+                        break;
+                    }
+                }
+                let exhausted = batch.is_empty();
+                let next = fresh_records(lookup, batch, &mut report).map(|fresh| {
                     fresh
                         .into_par_iter()
                         .map(|r| analyze(r, &stemmer))
                         .collect::<Vec<_>>()
-                },
-                || match ready {
-                    Some(batch) => self.place_and_commit(batch, &mut report),
+                });
+                let outcome = match commit.map(|h| h.join()) {
+                    Some(Ok(result)) => result,
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
                     None => Ok(()),
-                },
-            );
-            placed?;
-            if done {
+                };
+                (outcome, next, exhausted)
+            });
+            report.absorb(placed);
+            outcome?;
+            if committing {
                 progress(Progress {
                     read: report.read,
                     stored: report.stored,
@@ -192,30 +230,36 @@ impl Pipeline {
             if exhausted {
                 break;
             }
-            analysed = Some(next);
+            analysed = Some(next?);
         }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
+}
 
-    /// The records of a batch not stored yet, so that a re-run analyses only what is new.
-    /// Drops ids stored before or seen earlier in the batch.
-    fn fresh_records(&self, batch: Vec<Record>, report: &mut IngestReport) -> Result<Vec<Record>> {
-        let ids: Vec<&str> = batch.iter().map(|r| r.article.id.as_str()).collect();
-        let stored = self.store.existing_ids(&ids)?;
-        let mut seen = HashSet::new();
-        Ok(batch
-            .into_iter()
-            .filter(|r| {
-                let new = !stored.contains(&r.article.id) && seen.insert(r.article.id.clone());
-                if !new {
-                    report.already_stored += 1;
-                }
-                new
-            })
-            .collect())
-    }
+/// The records of a batch not stored yet, so that a re-run analyses only what is new.
+/// Drops ids stored before or seen earlier in the batch.
+fn fresh_records(
+    lookup: &Store,
+    batch: Vec<Record>,
+    report: &mut IngestReport,
+) -> Result<Vec<Record>> {
+    let ids: Vec<&str> = batch.iter().map(|r| r.article.id.as_str()).collect();
+    let stored = lookup.existing_ids(&ids)?;
+    let mut seen = HashSet::new();
+    Ok(batch
+        .into_iter()
+        .filter(|r| {
+            let new = !stored.contains(&r.article.id) && seen.insert(r.article.id.clone());
+            if !new {
+                report.already_stored += 1;
+            }
+            new
+        })
+        .collect())
+}
 
+impl Placer {
     /// Clusters an analysed batch and commits it with the clusterer's changes, in one
     /// transaction.
     fn place_and_commit(
