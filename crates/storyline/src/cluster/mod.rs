@@ -47,6 +47,10 @@ pub struct ClusterConfig {
     pub story_window_days: f32,
     /// At most this many events stay in memory; the least recently active retire first.
     pub max_live_events: usize,
+    /// At most this many stories stay in memory; beyond it, the least recently active of
+    /// those with no live event retire first. Without a cap a fast stream (100,000 articles
+    /// a day) keeps every story of the 45-day window in memory.
+    pub max_live_stories: usize,
     /// At most this many terms per centroid (heaviest kept).
     pub max_centroid_terms: usize,
     /// Score multiplier when article and event both mention years and share none: two
@@ -84,6 +88,7 @@ impl Default for ClusterConfig {
             event_half_life_days: 0.25,
             story_window_days: 45.0,
             max_live_events: 20_000,
+            max_live_stories: 20_000,
             max_centroid_terms: 400,
             year_penalty: 0.5,
             burst_weight: 0.05,
@@ -1000,7 +1005,7 @@ impl Clusterer {
             }
         }
         let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
-        let retire_stories: Vec<StoryId> = self
+        let mut retire_stories: Vec<StoryId> = self
             .stories
             .values()
             .filter(|s| {
@@ -1008,6 +1013,18 @@ impl Clusterer {
             })
             .map(|s| s.id)
             .collect();
+        if self.stories.len() - retire_stories.len() > cfg.max_live_stories {
+            let gone: HashSet<StoryId> = retire_stories.iter().copied().collect();
+            let mut idle: Vec<(u64, StoryId)> = self
+                .stories
+                .values()
+                .filter(|s| !gone.contains(&s.id) && !live_stories.contains(&s.id))
+                .map(|s| (s.last_seq, s.id))
+                .collect();
+            idle.sort_unstable();
+            let excess = self.stories.len() - retire_stories.len() - cfg.max_live_stories;
+            retire_stories.extend(idle.into_iter().take(excess).map(|(_, id)| id));
+        }
         for &id in &retire_stories {
             self.stories.remove(&id);
             self.story_entities.remove(&id);
@@ -1139,6 +1156,39 @@ mod tests {
             Some(21),
         ));
         assert_ne!(b.event, a.event);
+    }
+
+    #[test]
+    fn stories_beyond_the_cap_retire_least_recent_first_but_never_with_live_events() {
+        let cfg = ClusterConfig {
+            max_live_stories: 2,
+            ..ClusterConfig::default()
+        };
+        let mut c = Clusterer::new(cfg);
+        let texts = [
+            "quake strike coast tsunami",
+            "parliament vote budget deficit",
+            "football final stadium goal",
+            "election ballot candidate turnout",
+        ];
+        // Four unrelated stories on day 1; by day 8 their events have all retired (5-day
+        // window), while the stories are still inside their 45-day window.
+        let first: Vec<Assignment> = texts
+            .iter()
+            .map(|t| c.assign(&features(t, &[], Some(1))))
+            .collect();
+        let _ = c.take_changes();
+        let fresh = c.assign(&features("comet telescope orbit discovery", &[], Some(8)));
+        let changes = c.take_changes();
+        let mut retired = changes.retired_stories.clone();
+        retired.sort_unstable();
+        // Five stories, cap two: the three least recently active idle ones go.
+        let oldest: Vec<StoryId> = first.iter().take(3).map(|a| a.story).collect();
+        assert_eq!(retired, oldest);
+        assert!(
+            !retired.contains(&fresh.story),
+            "a story with a live event stays"
+        );
     }
 
     #[test]
