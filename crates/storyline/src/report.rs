@@ -68,7 +68,7 @@ fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
 
 /// Stories, most recently active first, with headlines.
 pub fn list_stories(store: &Store, limit: usize, offset: usize) -> Result<Vec<Story>> {
-    with_headlines(store, store.stories(limit, offset)?)
+    store.snapshot(|s| with_headlines(s, s.stories(limit, offset)?))
 }
 
 /// A filtered page of stories with headlines, and how many stories match in all.
@@ -78,8 +78,11 @@ pub fn find_stories(
     limit: usize,
     offset: usize,
 ) -> Result<(Vec<Story>, u64)> {
-    let (rows, total) = store.stories_filtered(filter, limit, offset)?;
-    Ok((with_headlines(store, rows)?, total))
+    // One snapshot: the total, the page and the headlines agree even while an ingest commits.
+    store.snapshot(|s| {
+        let (rows, total) = s.stories_filtered(filter, limit, offset)?;
+        Ok((with_headlines(s, rows)?, total))
+    })
 }
 
 fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
@@ -99,8 +102,9 @@ fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
 }
 
 pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
-    let row = store.story(id)?;
-    let articles = store.story_articles(id)?;
+    // The story row and its articles from one snapshot, so the counts match the sources
+    // even when an ingest commits between the two reads.
+    let (row, articles) = store.snapshot(|s| Ok((s.story(id)?, s.story_articles(id)?)))?;
     let docs = docs(&articles);
     let summary = summarize::summarize(&docs, &SummaryConfig::default());
     let timeline = summarize::timeline(&docs, &TimelineConfig::default());

@@ -203,6 +203,24 @@ impl Store {
         &self.path
     }
 
+    /// Runs `f` inside one read transaction, so all its queries see the same committed state
+    /// even while another connection commits an ingest batch: a reader never sees a story
+    /// row from before a batch beside articles from after it. Savepoints nest, so a snapshot
+    /// may run inside another.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("SAVEPOINT snapshot")
+            .map_err(|e| self.e(e))?;
+        let out = f(self);
+        // Nothing was written, so releasing only ends the read. Should that fail, roll back:
+        // a pooled connection left inside a transaction would keep serving an old snapshot.
+        if let Err(e) = self.conn.execute_batch("RELEASE snapshot") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return out.and(Err(self.e(e)));
+        }
+        out
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -782,6 +800,52 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A story, an event and one article, inserted as an ingest batch would leave them.
+    const ONE_STORY: &str = "
+        INSERT INTO stories(id, n_articles, n_events, centroid, last_seq)
+          VALUES (1, 1, 1, x'', 1);
+        INSERT INTO events(id, story_id, n_articles, centroid, entities, last_seq)
+          VALUES (1, 1, 1, x'', '{}', 1);
+        INSERT INTO articles(id, ext_id, title, text, origin, fingerprint, event_id, seq)
+          VALUES (1, 'a1', 'Ferry line opens', 'The ferry line opened today.', 'test', 0, 1, 1);";
+
+    #[test]
+    fn a_snapshot_reads_one_state_while_another_connection_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.conn.execute_batch(ONE_STORY).unwrap();
+        let writer = Store::open(&path).unwrap();
+        let seen = store
+            .snapshot(|s| {
+                let row = s.story(1)?;
+                // A second batch commits between the story row and its articles.
+                writer
+                    .conn
+                    .execute_batch(
+                        "BEGIN IMMEDIATE;
+                         INSERT INTO articles(id, ext_id, title, text, origin, fingerprint,
+                                              event_id, seq)
+                           VALUES (2, 'a2', 'Ferry busy', 'The ferry was full.', 'test', 0, 1, 2);
+                         UPDATE events SET n_articles = 2 WHERE id = 1;
+                         UPDATE stories SET n_articles = 2 WHERE id = 1;
+                         COMMIT;",
+                    )
+                    .map_err(|e| s.e(e))?;
+                // Nested snapshots share the outer one.
+                let articles = s.snapshot(|s| s.story_articles(1))?;
+                Ok((row.n_articles, articles.len()))
+            })
+            .unwrap();
+        assert_eq!(seen, (1, 1), "the snapshot saw half of the second batch");
+        assert_eq!(store.story(1).unwrap().n_articles, 2);
+        assert_eq!(store.story_articles(1).unwrap().len(), 2);
+        // A failing body still ends the read, so the next read sees new commits.
+        let failed: Result<()> = store.snapshot(|_| Err(Error::Invalid("stop".into())));
+        assert!(failed.is_err());
+        assert!(store.conn.is_autocommit(), "snapshot left open");
+    }
 
     #[test]
     fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
