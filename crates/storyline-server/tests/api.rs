@@ -208,6 +208,17 @@ async fn search_ranks_filters_and_refuses_bad_syntax() {
         .iter()
         .any(|p| p["hit"] == true && p["text"].as_str().is_some_and(|t| t.contains("Blinken"))));
     assert!(!r["stories"].as_array().expect("stories").is_empty());
+    let total = r["total"].as_u64().expect("total");
+    assert!(total >= hits.len() as u64);
+    // Pages come from the same ranking: the second hit is the first of page two.
+    let (_, page2) = app.get("/api/search?q=Blinken&limit=1&offset=1").await;
+    assert_eq!(page2["total"].as_u64(), Some(total));
+    if hits.len() > 1 {
+        assert_eq!(
+            page2["articles"][0]["article"]["id"],
+            hits[1]["article"]["id"]
+        );
+    }
 
     // A phrase matches only the words in that order.
     let (s, r) = app.get("/api/search?q=%22Secretary%20of%20State%22").await;
