@@ -201,11 +201,6 @@ pub struct ArticleDetail {
     pub mentions: Vec<MentionOut>,
 }
 
-/// One story in full. The fields are those of `storyline show --json`.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(value_type = Object)]
-pub struct StoryOut(pub StoryReport);
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntityOut {
     pub name: String,
@@ -400,15 +395,17 @@ pub async fn list_stories(
 /// One story: headline, cited summary, timeline, entities, events, facts, sources.
 #[utoipa::path(get, path = "/api/stories/{id}",
     params(("id" = i64, Path, description = "Story id")),
-    responses((status = 200, body = StoryOut), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StoryReport,
+               description = "The story in full, as `storyline show --json` prints it"),
+              (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn get_story(
     State(state): State<Arc<AppState>>,
     id: Result<Path<i64>, PathRejection>,
-) -> AppResult<StoryOut> {
+) -> AppResult<StoryReport> {
     let Path(id) = id?;
     let report = state.read(move |s| report::story_report(s, id)).await?;
-    Ok(Json(StoryOut(report)))
+    Ok(Json(report))
 }
 
 /// Articles, newest first.

@@ -502,3 +502,124 @@ async fn readers_never_see_a_half_written_story_while_ingest_commits() {
         assert_consistent_story(&story);
     }
 }
+
+/// The properties a schema names, following `$ref` and `allOf` (a flattened field).
+fn schema_properties<'a>(doc: &'a Value, schema: &'a Value) -> Vec<(&'a str, &'a Value)> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return schema_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut out: Vec<(&str, &Value)> = schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(schema_properties(doc, part));
+    }
+    out
+}
+
+/// The schema of an array's items, or of the value itself.
+fn items(v: &Value) -> &Value {
+    if v["type"] == "array" {
+        &v["items"]
+    } else {
+        v
+    }
+}
+
+#[tokio::test]
+async fn openapi_describes_the_story_body_field_by_field() {
+    let app = app();
+    let (s, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    // Every reference resolves to a described type (ids are inline integers, not a
+    // reference to a type alias).
+    let text = doc.to_string();
+    for r in text.split("\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().expect("ref name");
+        let target = &doc["components"]["schemas"][name];
+        assert!(
+            target.get("properties").is_some()
+                || target.get("allOf").is_some()
+                || target.get("enum").is_some()
+                || target.get("oneOf").is_some(),
+            "$ref {name} names no described type: {target}"
+        );
+    }
+    let body = &doc["paths"]["/api/stories/{id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    let props = schema_properties(&doc, body);
+    let names: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
+    for k in [
+        "id",
+        "headline",
+        "first_published",
+        "last_published",
+        "n_articles",
+        "n_events",
+        "summary",
+        "timeline",
+        "entities",
+        "events",
+        "facts",
+        "sources",
+    ] {
+        assert!(names.contains(&k), "story schema lacks {k}: {names:?}");
+    }
+    let field = |props: &[(&str, &'_ Value)], k: &str| -> Vec<String> {
+        let (_, v) = props.iter().find(|(n, _)| *n == k).expect("field");
+        schema_properties(&doc, items(v))
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    };
+    let claim = field(&props, "summary");
+    for k in ["text", "citations", "article", "span"] {
+        assert!(claim.iter().any(|n| n == k), "claim lacks {k}: {claim:?}");
+    }
+    let timeline = field(&props, "timeline");
+    assert!(timeline.iter().any(|n| n == "dated") && timeline.iter().any(|n| n == "undated"));
+    let source = field(&props, "sources");
+    for k in [
+        "n",
+        "id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "event",
+        "copy_of",
+    ] {
+        assert!(
+            source.iter().any(|n| n == k),
+            "source lacks {k}: {source:?}"
+        );
+    }
+    let facts = field(&props, "facts");
+    for k in ["event", "agreed", "single_source", "conflicts"] {
+        assert!(facts.iter().any(|n| n == k), "facts lack {k}: {facts:?}");
+    }
+    let entity = field(&props, "entities");
+    assert!(entity.iter().any(|n| n == "kind") && entity.iter().any(|n| n == "aliases"));
+    let event = field(&props, "events");
+    assert!(event.iter().any(|n| n == "sources"), "{event:?}");
+
+    // And a real story answer has exactly the fields the schema names at the top level.
+    let (_, page) = app.get("/api/stories?limit=1").await;
+    let (_, story) = app
+        .get(&format!("/api/stories/{}", page["stories"][0]["id"]))
+        .await;
+    let mut got: Vec<&str> = story
+        .as_object()
+        .expect("story object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = names.clone();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}

@@ -13,6 +13,7 @@ use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceEntry {
     /// The number citations use: `[n]`.
@@ -23,13 +24,16 @@ pub struct SourceEntry {
     pub url: Option<String>,
     /// `None`: undated.
     pub published: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub event: EventId,
     /// The source number of the article this one copies, when it is a near-duplicate.
     pub copy_of: Option<usize>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: EventId,
     pub n_articles: usize,
     /// Source numbers of its articles.
@@ -37,6 +41,7 @@ pub struct EventEntry {
 }
 
 /// Everything `storyline show` prints about one story.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoryReport {
     #[serde(flatten)]
