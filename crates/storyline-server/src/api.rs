@@ -18,9 +18,7 @@ use storyline::extract::canonical_entities;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{Pipeline, PipelineConfig};
 use storyline::report::{self, StoryReport};
-use storyline::store::{
-    ArticleFilter, ArticleHit, ArticleRow, StoryFilter, SNIPPET_END, SNIPPET_START,
-};
+use storyline::store::{ArticleFilter, ArticleRow, StoryFilter, SNIPPET_END, SNIPPET_START};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -29,6 +27,8 @@ type AppResult<T> = Result<Json<T>, ApiError>;
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
+/// Stories a search lists beside its page of articles.
+const SEARCH_STORIES: usize = 10;
 
 // ---------------------------------------------------------------- errors
 
@@ -201,11 +201,6 @@ pub struct ArticleDetail {
     pub mentions: Vec<MentionOut>,
 }
 
-/// One story in full. The fields are those of `storyline show --json`.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(value_type = Object)]
-pub struct StoryOut(pub StoryReport);
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EntityOut {
     pub name: String,
@@ -243,6 +238,8 @@ pub struct StoryHitOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchResult {
     pub query: String,
+    /// Matching articles over all pages.
+    pub total: u64,
     pub articles: Vec<ArticleHitOut>,
     /// Stories ranked by their best-matching article.
     pub stories: Vec<StoryHitOut>,
@@ -398,15 +395,17 @@ pub async fn list_stories(
 /// One story: headline, cited summary, timeline, entities, events, facts, sources.
 #[utoipa::path(get, path = "/api/stories/{id}",
     params(("id" = i64, Path, description = "Story id")),
-    responses((status = 200, body = StoryOut), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StoryReport,
+               description = "The story in full, as `storyline show --json` prints it"),
+              (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn get_story(
     State(state): State<Arc<AppState>>,
     id: Result<Path<i64>, PathRejection>,
-) -> AppResult<StoryOut> {
+) -> AppResult<StoryReport> {
     let Path(id) = id?;
     let report = state.read(move |s| report::story_report(s, id)).await?;
-    Ok(Json(StoryOut(report)))
+    Ok(Json(report))
 }
 
 /// Articles, newest first.
@@ -560,11 +559,12 @@ pub fn run_search(
     limit: usize,
     offset: usize,
 ) -> storyline::Result<SearchResult> {
-    let hits: Vec<ArticleHit> = store.search_articles(query, filter, limit, offset)?;
-    let stories = store.search_stories(query, filter, 10)?;
+    let found = store.search(query, filter, limit, offset, SEARCH_STORIES)?;
     Ok(SearchResult {
         query: query.to_string(),
-        articles: hits
+        total: found.total,
+        articles: found
+            .articles
             .into_iter()
             .map(|h| ArticleHitOut {
                 snippet: snippet_parts(&h.snippet),
@@ -572,7 +572,8 @@ pub fn run_search(
                 score: h.score,
             })
             .collect(),
-        stories: stories
+        stories: found
+            .stories
             .into_iter()
             .map(|h| StoryHitOut {
                 story: h.story,

@@ -65,7 +65,7 @@ impl AppState {
         }))
     }
 
-    /// Runs `f` with a read connection on the blocking pool.
+    /// Runs `f` with a read connection on the blocking pool, inside one read transaction.
     pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, api::ApiError>
     where
         T: Send + 'static,
@@ -78,7 +78,9 @@ impl AppState {
                 Some(s) => s,
                 None => Store::open(&state.config.db)?,
             };
-            let out = f(&store);
+            // One read transaction per request: everything a handler reads comes from the
+            // same committed state, whatever an ingest commits meanwhile.
+            let out = store.snapshot(f);
             if let Ok(mut pool) = state.readers.lock() {
                 if pool.len() < READ_POOL {
                     pool.push(store);

@@ -208,6 +208,17 @@ async fn search_ranks_filters_and_refuses_bad_syntax() {
         .iter()
         .any(|p| p["hit"] == true && p["text"].as_str().is_some_and(|t| t.contains("Blinken"))));
     assert!(!r["stories"].as_array().expect("stories").is_empty());
+    let total = r["total"].as_u64().expect("total");
+    assert!(total >= hits.len() as u64);
+    // Pages come from the same ranking: the second hit is the first of page two.
+    let (_, page2) = app.get("/api/search?q=Blinken&limit=1&offset=1").await;
+    assert_eq!(page2["total"].as_u64(), Some(total));
+    if hits.len() > 1 {
+        assert_eq!(
+            page2["articles"][0]["article"]["id"],
+            hits[1]["article"]["id"]
+        );
+    }
 
     // A phrase matches only the words in that order.
     let (s, r) = app.get("/api/search?q=%22Secretary%20of%20State%22").await;
@@ -358,4 +369,257 @@ async fn every_documented_path_answers() {
     for asset in ["/app.js", "/app.css"] {
         assert_eq!(app.get(asset).await.0, StatusCode::OK);
     }
+}
+
+/// Checks one story body against itself: counts, events and citations all refer to the same
+/// set of sources. A story read half-way through an ingest batch would break one of these.
+fn assert_consistent_story(story: &Value) {
+    let sources = story["sources"].as_array().expect("sources");
+    let n = sources.len();
+    assert_eq!(story["n_articles"].as_u64(), Some(n as u64), "{story}");
+    let events = story["events"].as_array().expect("events");
+    assert_eq!(
+        story["n_events"].as_u64(),
+        Some(events.len() as u64),
+        "{story}"
+    );
+    let in_events: u64 = events
+        .iter()
+        .map(|e| e["n_articles"].as_u64().expect("event n_articles"))
+        .sum();
+    assert_eq!(in_events, n as u64, "{story}");
+    for (i, s) in sources.iter().enumerate() {
+        assert_eq!(s["n"].as_u64(), Some(i as u64 + 1), "{story}");
+    }
+    let ids: Vec<&str> = sources.iter().filter_map(|s| s["id"].as_str()).collect();
+    let timeline = &story["timeline"];
+    let dated = timeline["dated"].as_array().expect("timeline.dated");
+    let claims = story["summary"]
+        .as_array()
+        .expect("summary")
+        .iter()
+        .chain(
+            dated
+                .iter()
+                .flat_map(|d| d["sentences"].as_array().into_iter().flatten()),
+        )
+        .chain(timeline["undated"].as_array().expect("timeline.undated"));
+    for claim in claims {
+        let article = claim["article"].as_str().expect("claim article");
+        assert!(
+            ids.contains(&article),
+            "claim from {article}, not a source: {story}"
+        );
+        for c in claim["citations"].as_array().expect("citations") {
+            let c = c.as_u64().expect("citation number") as usize;
+            assert!(
+                (1..=n).contains(&c),
+                "citation [{c}] of {n} sources: {story}"
+            );
+        }
+    }
+}
+
+/// Ingest batches go in while readers list stories and read each one in a loop: no reader
+/// ever gets a 5xx (SQLITE_BUSY included) or a story whose parts disagree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_never_see_a_half_written_story_while_ingest_commits() {
+    let app = std::sync::Arc::new(app());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..3 {
+        let (app, done) = (app.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0usize;
+            // At least a few rounds, even if the writer finishes first.
+            while reads < 20 || !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let (s, page) = app.get("/api/stories?limit=100").await;
+                assert_eq!(s, StatusCode::OK, "reader {r}: {page}");
+                let stories = page["stories"].as_array().expect("stories").clone();
+                assert!(page["total"].as_u64() >= Some(stories.len() as u64));
+                for item in &stories {
+                    let id = item["id"].as_i64().expect("id");
+                    let (s, story) = app.get(&format!("/api/stories/{id}")).await;
+                    // A story merged into another after the list was read is gone: 404.
+                    if s == StatusCode::NOT_FOUND {
+                        continue;
+                    }
+                    assert_eq!(s, StatusCode::OK, "reader {r} story {id}: {story}");
+                    assert_consistent_story(&story);
+                    reads += 1;
+                }
+                let (s, v) = app.get("/api/search?q=ferry").await;
+                assert_eq!(s, StatusCode::OK, "reader {r}: {v}");
+            }
+            reads
+        }));
+    }
+
+    // Synthetic reports on a few running topics, so batches both start stories and grow
+    // (and sometimes merge) existing ones.
+    let topics = [
+        ("Ferry", "harbour", "ferry line to the island"),
+        ("Bridge", "river", "toll bridge over the river"),
+        ("Library", "council", "new public library"),
+    ];
+    let mut stored = 0;
+    for batch in 0..12 {
+        let mut body = String::new();
+        for k in 0..4 {
+            let i = batch * 4 + k;
+            let (topic, place, thing) = topics[i % topics.len()];
+            body += &serde_json::json!({
+                "id": format!("concurrent-{i}"),
+                "published": format!("2024-06-{:02}", 1 + i % 28),
+                "source": format!("Wire {}", i % 5),
+                "title": format!("{topic} update {i}"),
+                "text": format!(
+                    "Officials said the {thing} near the {place} would open in {} weeks. \
+                     The {thing} cost {} million dollars, the {place} council said on Monday. \
+                     Residents of the {place} district welcomed the {thing} on day {i}.",
+                    2 + i % 7,
+                    10 + i
+                ),
+            })
+            .to_string();
+            body.push('\n');
+        }
+        let (s, r) = app.post("/api/ingest", "application/x-ndjson", body).await;
+        assert_eq!(s, StatusCode::OK, "batch {batch}: {r}");
+        stored += r["stored"].as_u64().expect("stored");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(stored, 48);
+    for r in readers {
+        let reads = r.await.expect("reader panicked");
+        assert!(reads >= 20, "{reads} story reads");
+    }
+    // And after the last batch every story still holds together.
+    let (_, page) = app.get("/api/stories?limit=100").await;
+    for item in page["stories"].as_array().expect("stories") {
+        let (s, story) = app.get(&format!("/api/stories/{}", item["id"])).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_consistent_story(&story);
+    }
+}
+
+/// The properties a schema names, following `$ref` and `allOf` (a flattened field).
+fn schema_properties<'a>(doc: &'a Value, schema: &'a Value) -> Vec<(&'a str, &'a Value)> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return schema_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut out: Vec<(&str, &Value)> = schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(schema_properties(doc, part));
+    }
+    out
+}
+
+/// The schema of an array's items, or of the value itself.
+fn items(v: &Value) -> &Value {
+    if v["type"] == "array" {
+        &v["items"]
+    } else {
+        v
+    }
+}
+
+#[tokio::test]
+async fn openapi_describes_the_story_body_field_by_field() {
+    let app = app();
+    let (s, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    // Every reference resolves to a described type (ids are inline integers, not a
+    // reference to a type alias).
+    let text = doc.to_string();
+    for r in text.split("\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().expect("ref name");
+        let target = &doc["components"]["schemas"][name];
+        assert!(
+            target.get("properties").is_some()
+                || target.get("allOf").is_some()
+                || target.get("enum").is_some()
+                || target.get("oneOf").is_some(),
+            "$ref {name} names no described type: {target}"
+        );
+    }
+    let body = &doc["paths"]["/api/stories/{id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    let props = schema_properties(&doc, body);
+    let names: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
+    for k in [
+        "id",
+        "headline",
+        "first_published",
+        "last_published",
+        "n_articles",
+        "n_events",
+        "summary",
+        "timeline",
+        "entities",
+        "events",
+        "facts",
+        "sources",
+    ] {
+        assert!(names.contains(&k), "story schema lacks {k}: {names:?}");
+    }
+    let field = |props: &[(&str, &'_ Value)], k: &str| -> Vec<String> {
+        let (_, v) = props.iter().find(|(n, _)| *n == k).expect("field");
+        schema_properties(&doc, items(v))
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    };
+    let claim = field(&props, "summary");
+    for k in ["text", "citations", "article", "span"] {
+        assert!(claim.iter().any(|n| n == k), "claim lacks {k}: {claim:?}");
+    }
+    let timeline = field(&props, "timeline");
+    assert!(timeline.iter().any(|n| n == "dated") && timeline.iter().any(|n| n == "undated"));
+    let source = field(&props, "sources");
+    for k in [
+        "n",
+        "id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "event",
+        "copy_of",
+    ] {
+        assert!(
+            source.iter().any(|n| n == k),
+            "source lacks {k}: {source:?}"
+        );
+    }
+    let facts = field(&props, "facts");
+    for k in ["event", "agreed", "single_source", "conflicts"] {
+        assert!(facts.iter().any(|n| n == k), "facts lack {k}: {facts:?}");
+    }
+    let entity = field(&props, "entities");
+    assert!(entity.iter().any(|n| n == "kind") && entity.iter().any(|n| n == "aliases"));
+    let event = field(&props, "events");
+    assert!(event.iter().any(|n| n == "sources"), "{event:?}");
+
+    // And a real story answer has exactly the fields the schema names at the top level.
+    let (_, page) = app.get("/api/stories?limit=1").await;
+    let (_, story) = app
+        .get(&format!("/api/stories/{}", page["stories"][0]["id"]))
+        .await;
+    let mut got: Vec<&str> = story
+        .as_object()
+        .expect("story object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = names.clone();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
 }

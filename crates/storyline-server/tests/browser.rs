@@ -126,7 +126,23 @@ fn screenshot_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_open_story_and_click_a_citation() {
-    let (_dir, db) = common::seeded_store();
+    let (dir, db) = common::seeded_store();
+    // Two unrelated synthetic reports beside the seeds' one story, so the list has pages.
+    let extra = dir.path().join("extra.jsonl");
+    std::fs::write(
+        &extra,
+        concat!(
+            "{\"id\":\"page-1\",\"published\":\"2024-05-02\",\"title\":\"Quokka census on the island\",\"text\":\"Rangers counted 1,200 quokkas on the island this spring. The census takes a week.\"}\n",
+            "{\"id\":\"page-2\",\"published\":\"2024-05-03\",\"title\":\"Glacier railway reopens\",\"text\":\"The glacier railway reopened on Friday after repairs to the tunnel. Trains run hourly.\"}\n",
+        ),
+    )
+    .expect("write extra records");
+    let mut p = storyline::pipeline::Pipeline::open(&db, Default::default()).expect("pipeline");
+    let report = p
+        .ingest(storyline::ingest::read_path(&extra, None), |_| {})
+        .expect("ingest extra");
+    assert_eq!(report.stored, 2, "{report:?}");
+    drop(p);
     let state = AppState::open(ServerConfig::new(&db)).expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -138,8 +154,45 @@ async fn search_open_story_and_click_a_citation() {
     let profile = tempfile::tempdir().expect("profile dir");
     let c = browser(port, profile.path()).await;
 
-    c.goto(&format!("{base}/")).await.expect("open page");
+    // The story list pages: one story per request here, "More stories" until all are shown.
+    c.goto(&format!("{base}/?page=1")).await.expect("open page");
     wait_text(&c, "#stories .story-link", |t| !t.is_empty()).await;
+    let count = wait_text(&c, "#stories-count", |t| t.starts_with("1 of ")).await;
+    let total: usize = count
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("story total");
+    assert!(total >= 3, "seeds and extras make several stories: {count}");
+    for shown in 2..=total {
+        c.find(Locator::Css("#more-stories"))
+            .await
+            .expect("more button")
+            .click()
+            .await
+            .expect("more");
+        wait_text(&c, "#stories-count", |t| {
+            t.starts_with(&format!("{shown} of "))
+        })
+        .await;
+    }
+    let links = c
+        .find_all(Locator::Css("#stories .story-link"))
+        .await
+        .expect("story links");
+    assert_eq!(links.len(), total);
+    let more_hidden = c
+        .execute(
+            "return document.getElementById('more-stories').hidden;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(
+        more_hidden,
+        serde_json::Value::Bool(true),
+        "all shown, no more button"
+    );
 
     // Search for Blinken.
     let q = c.find(Locator::Css("#q")).await.expect("search box");

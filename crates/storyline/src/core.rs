@@ -35,6 +35,7 @@ impl Article {
 
 /// A byte range into an article's text. Spans are never rewritten by later stages, so every
 /// sentence, entity and fact can be cited and highlighted in the original text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start: usize,
@@ -55,6 +56,7 @@ pub struct Sentence {
 }
 
 /// The kind of a named entity.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
@@ -85,6 +87,7 @@ impl EntityKind {
 }
 
 /// A named entity under its canonical name, with the variants seen in the text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
     pub name: String,
@@ -107,8 +110,11 @@ pub struct Event {
 }
 
 /// A thread of events, as listed by `storyline stories`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
+    // Ids are plain integers on the wire; the aliases would otherwise become schema refs.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: StoryId,
     pub headline: String,
     pub first_published: Option<DateTime<Utc>>,
@@ -118,6 +124,7 @@ pub struct Story {
 }
 
 /// A sentence chosen for a summary or timeline, with the sources that support it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
     pub text: String,

@@ -28,6 +28,7 @@ pub struct FactSource<'a> {
 }
 
 /// One value given for a subject, with who gives it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FactValue {
     /// As the first source wrote it: "approximately 40 hostages".
@@ -40,6 +41,7 @@ pub struct FactValue {
     pub quotes: Vec<Claim>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FactGroup {
     pub subject: String,
@@ -48,8 +50,10 @@ pub struct FactGroup {
     pub values: Vec<FactValue>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventFacts {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub event: EventId,
     /// Stated by two or more independent sources, with compatible values.
     pub agreed: Vec<FactGroup>,

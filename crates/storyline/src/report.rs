@@ -13,6 +13,7 @@ use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceEntry {
     /// The number citations use: `[n]`.
@@ -23,13 +24,16 @@ pub struct SourceEntry {
     pub url: Option<String>,
     /// `None`: undated.
     pub published: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub event: EventId,
     /// The source number of the article this one copies, when it is a near-duplicate.
     pub copy_of: Option<usize>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: EventId,
     pub n_articles: usize,
     /// Source numbers of its articles.
@@ -37,6 +41,7 @@ pub struct EventEntry {
 }
 
 /// Everything `storyline show` prints about one story.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoryReport {
     #[serde(flatten)]
@@ -68,7 +73,7 @@ fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
 
 /// Stories, most recently active first, with headlines.
 pub fn list_stories(store: &Store, limit: usize, offset: usize) -> Result<Vec<Story>> {
-    with_headlines(store, store.stories(limit, offset)?)
+    store.snapshot(|s| with_headlines(s, s.stories(limit, offset)?))
 }
 
 /// A filtered page of stories with headlines, and how many stories match in all.
@@ -78,8 +83,11 @@ pub fn find_stories(
     limit: usize,
     offset: usize,
 ) -> Result<(Vec<Story>, u64)> {
-    let (rows, total) = store.stories_filtered(filter, limit, offset)?;
-    Ok((with_headlines(store, rows)?, total))
+    // One snapshot: the total, the page and the headlines agree even while an ingest commits.
+    store.snapshot(|s| {
+        let (rows, total) = s.stories_filtered(filter, limit, offset)?;
+        Ok((with_headlines(s, rows)?, total))
+    })
 }
 
 fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
@@ -99,8 +107,9 @@ fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
 }
 
 pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
-    let row = store.story(id)?;
-    let articles = store.story_articles(id)?;
+    // The story row and its articles from one snapshot, so the counts match the sources
+    // even when an ingest commits between the two reads.
+    let (row, articles) = store.snapshot(|s| Ok((s.story(id)?, s.story_articles(id)?)))?;
     let docs = docs(&articles);
     let summary = summarize::summarize(&docs, &SummaryConfig::default());
     let timeline = summarize::timeline(&docs, &TimelineConfig::default());

@@ -73,14 +73,37 @@ function storyCard(s) {
       ` · ${s.n_events} event${s.n_events === 1 ? "" : "s"}`));
 }
 
+// Stories per request (the API allows 1–100); `?page=N` on the page's URL overrides it.
+const PAGE = Math.min(100, Math.max(1,
+  parseInt(new URLSearchParams(location.search).get("page"), 10) || 50));
+
 async function showList() {
   app.replaceChildren(el("p", { class: "muted" }, "Loading stories…"));
   try {
-    const page = await api("/api/stories?limit=50");
-    app.replaceChildren(
-      el("h1", {}, "Stories"),
-      el("p", { class: "muted" }, `${page.total} stories, most recently active first.`),
-      el("div", { id: "stories" }, page.stories.map(storyCard)));
+    const first = await api(`/api/stories?limit=${PAGE}`);
+    const list = el("div", { id: "stories" });
+    const status = el("p", { class: "muted", id: "stories-count" });
+    const more = el("button", { type: "button", id: "more-stories", class: "more" }, "More stories");
+    // Offset paging over a list ordered by activity: an ingest in between can shift a story
+    // onto the next page, so ids already shown are skipped rather than listed twice.
+    const seen = new Set();
+    let offset = 0;
+    const add = (page) => {
+      offset += page.stories.length;
+      for (const s of page.stories) {
+        if (!seen.has(s.id)) { seen.add(s.id); list.append(storyCard(s)); }
+      }
+      status.textContent = `${seen.size} of ${page.total} stories, most recently active first.`;
+      more.hidden = offset >= page.total || page.stories.length === 0;
+    };
+    more.addEventListener("click", async () => {
+      more.disabled = true;
+      try { add(await api(`/api/stories?limit=${PAGE}&offset=${offset}`)); }
+      catch (e) { showError(e); }
+      finally { more.disabled = false; }
+    });
+    add(first);
+    app.replaceChildren(el("h1", {}, "Stories"), status, list, more);
   } catch (e) { showError(e); }
 }
 

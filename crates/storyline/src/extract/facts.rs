@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::core::{Sentence, Span};
 use crate::normalize::{is_stopword, Stemmer};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FactKind {
@@ -23,6 +24,7 @@ pub enum FactKind {
 }
 
 /// How the source qualified the number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {

@@ -18,11 +18,12 @@ use crate::extract::Mention;
 
 mod query;
 pub use query::{
-    ArticleFilter, ArticleHit, ArticleRow, StoryFilter, StoryHit, SNIPPET_END, SNIPPET_START,
+    ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,
+    SNIPPET_START,
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -30,6 +31,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE mentions ADD COLUMN role TEXT;",
     // 2 → 3: events keep extra clustering signals (years named, embedding centroid).
     "ALTER TABLE events ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';",
+    // 3 → 4: narrow covering indexes, so search maps every match to its story and applies
+    // its filters without reading the article rows (which hold the whole text).
+    "CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
+     CREATE INDEX IF NOT EXISTS events_keys ON events(id, story_id);",
 ];
 
 pub struct Store {
@@ -201,6 +206,24 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` inside one read transaction, so all its queries see the same committed state
+    /// even while another connection commits an ingest batch: a reader never sees a story
+    /// row from before a batch beside articles from after it. Savepoints nest, so a snapshot
+    /// may run inside another.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("SAVEPOINT snapshot")
+            .map_err(|e| self.e(e))?;
+        let out = f(self);
+        // Nothing was written, so releasing only ends the read. Should that fail, roll back:
+        // a pooled connection left inside a transaction would keep serving an old snapshot.
+        if let Err(e) = self.conn.execute_batch("RELEASE snapshot") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return out.and(Err(self.e(e)));
+        }
+        out
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -783,14 +806,114 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// The schema before version 4: without the two covering indexes search relies on.
+    fn without_key_indexes(schema: &str) -> String {
+        let v3: String = schema
+            .lines()
+            .filter(|l| !l.contains("articles_keys") && !l.contains("events_keys"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!v3.contains("_keys"), "v3 schema rebuilt");
+        v3
+    }
+
+    fn key_indexes(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master
+                 WHERE type = 'index' AND name IN ('articles_keys', 'events_keys')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// A story, an event and one article, inserted as an ingest batch would leave them.
+    const ONE_STORY: &str = "
+        INSERT INTO stories(id, n_articles, n_events, centroid, last_seq)
+          VALUES (1, 1, 1, x'', 1);
+        INSERT INTO events(id, story_id, n_articles, centroid, entities, last_seq)
+          VALUES (1, 1, 1, x'', '{}', 1);
+        INSERT INTO articles(id, ext_id, title, text, origin, fingerprint, event_id, seq)
+          VALUES (1, 'a1', 'Ferry line opens', 'The ferry line opened today.', 'test', 0, 1, 1);";
+
+    #[test]
+    fn a_snapshot_reads_one_state_while_another_connection_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.conn.execute_batch(ONE_STORY).unwrap();
+        let writer = Store::open(&path).unwrap();
+        let seen = store
+            .snapshot(|s| {
+                let row = s.story(1)?;
+                // A second batch commits between the story row and its articles.
+                writer
+                    .conn
+                    .execute_batch(
+                        "BEGIN IMMEDIATE;
+                         INSERT INTO articles(id, ext_id, title, text, origin, fingerprint,
+                                              event_id, seq)
+                           VALUES (2, 'a2', 'Ferry busy', 'The ferry was full.', 'test', 0, 1, 2);
+                         UPDATE events SET n_articles = 2 WHERE id = 1;
+                         UPDATE stories SET n_articles = 2 WHERE id = 1;
+                         COMMIT;",
+                    )
+                    .map_err(|e| s.e(e))?;
+                // Nested snapshots share the outer one.
+                let articles = s.snapshot(|s| s.story_articles(1))?;
+                Ok((row.n_articles, articles.len()))
+            })
+            .unwrap();
+        assert_eq!(seen, (1, 1), "the snapshot saw half of the second batch");
+        assert_eq!(store.story(1).unwrap().n_articles, 2);
+        assert_eq!(store.story_articles(1).unwrap().len(), 2);
+        // A failing body still ends the read, so the next read sees new commits.
+        let failed: Result<()> = store.snapshot(|_| Err(Error::Invalid("stop".into())));
+        assert!(failed.is_err());
+        assert!(store.conn.is_autocommit(), "snapshot left open");
+    }
+
+    #[test]
+    fn a_version_3_store_gains_the_search_indexes_and_stays_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&without_key_indexes(include_str!("schema.sql")))
+                .unwrap();
+            conn.execute_batch(ONE_STORY).unwrap();
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', '3')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("4"));
+        assert_eq!(key_indexes(&store), 2);
+        let hits = store
+            .search("ferry", &query::ArticleFilter::default(), 10, 0, 10)
+            .unwrap();
+        assert_eq!(hits.total, 1);
+        assert_eq!(hits.articles[0].article.id, "a1");
+        assert_eq!(hits.stories[0].story, 1);
+        assert_eq!(
+            hits.stories[0].top_title.as_deref(),
+            Some("Ferry line opens")
+        );
+    }
+
     #[test]
     fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v1.db");
         {
             let conn = Connection::open(&path).unwrap();
-            // Version 1 had neither mentions.role (added in 2) nor events.signals (3).
-            let v1 = include_str!("schema.sql")
+            // Version 1 had neither mentions.role (added in 2), events.signals (3) nor the
+            // key indexes (4).
+            let v1 = without_key_indexes(include_str!("schema.sql"))
                 .replace(
                     "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
                     "    initial     INTEGER NOT NULL\n",
@@ -811,11 +934,12 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("3"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("4"));
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"
         );
+        assert_eq!(key_indexes(&store), 2);
         store
             .conn
             .execute(

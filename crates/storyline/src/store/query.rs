@@ -2,6 +2,8 @@
 //! its analysis, and FTS5 search. Kept apart from `mod.rs` (the write side) but still the
 //! store: no other module writes SQL.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
@@ -64,6 +66,35 @@ pub struct StoryHit {
     pub hits: u64,
     /// Title of the best-matching article.
     pub top_title: Option<String>,
+}
+
+/// What one search finds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHits {
+    /// Matching articles (after the filters), over all pages.
+    pub total: u64,
+    /// The requested page of articles, best first.
+    pub articles: Vec<ArticleHit>,
+    /// The best stories, by their best-matching article.
+    pub stories: Vec<StoryHit>,
+}
+
+/// One matching article as the ranking sees it.
+#[derive(Debug, Clone, Copy)]
+struct Match {
+    score: f64,
+    article: ArticleId,
+    story: StoryId,
+}
+
+impl Match {
+    /// Best BM25 first (SQLite's scores are lower for better matches), then article id, so
+    /// pages are stable.
+    fn rank_cmp(&self, other: &Match) -> std::cmp::Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(self.article.cmp(&other.article))
+    }
 }
 
 /// Markers around matched terms in snippets: control characters, which never occur in
@@ -255,50 +286,108 @@ impl Store {
         Ok((row, stored))
     }
 
-    /// Full-text search over titles and texts, best BM25 first. `query` is FTS5 query
-    /// syntax (words, `"phrases"`, `AND`/`OR`/`NOT`, `prefix*`); a query FTS5 cannot parse is
+    /// Full-text search over titles and texts: a page of articles, best BM25 first, and the
+    /// stories ranked by their best-matching article. `query` is FTS5 query syntax (words,
+    /// `"phrases"`, `AND`/`OR`/`NOT`, `prefix*`); a query FTS5 cannot parse is
     /// `Error::Invalid`, not a store failure.
-    pub fn search_articles(
+    ///
+    /// The match runs once: every matching article comes back with only its score and story
+    /// (from covering indexes, never the wide article rows), the article page and the story
+    /// ranking are both taken from that list, and only the rows shown are then read in full.
+    pub fn search(
         &self,
         query: &str,
         filter: &ArticleFilter,
         limit: usize,
         offset: usize,
-    ) -> Result<Vec<ArticleHit>> {
-        // The CTE is materialized: FTS5's auxiliary functions only work in the query that
-        // holds the MATCH, and SQLite would otherwise flatten it into the join.
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        self.snapshot(|s| s.search_in_snapshot(query, filter, limit, offset, story_limit))
+    }
+
+    fn search_in_snapshot(
+        &self,
+        query: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        // CROSS JOIN keeps the FTS table as the outer loop (its auxiliary functions need the
+        // MATCH to drive the scan); INDEXED BY makes SQLite read the narrow key indexes
+        // instead of the article rows, which hold the whole text.
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
-                                         WHERE articles_fts MATCH ?5)
-                 SELECT {ARTICLE_COLUMNS}, f.score
-                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
-                 WHERE {ARTICLE_WHERE}
-                 ORDER BY f.score, a.id LIMIT ?6 OFFSET ?7"
+                "SELECT articles_fts.rowid, {BM25}, e.story_id
+                 FROM articles_fts CROSS JOIN articles a INDEXED BY articles_keys
+                      CROSS JOIN events e INDEXED BY events_keys
+                 WHERE articles_fts MATCH ?5 AND a.id = articles_fts.rowid
+                       AND e.id = a.event_id AND {ARTICLE_WHERE}"
             ))
             .map_err(|e| self.e(e))?;
-        let mut hits: Vec<ArticleHit> = stmt
+        let mut matches: Vec<Match> = stmt
             .query_map(
                 params![
                     time_to_sql(filter.since),
                     time_to_sql(filter.before),
                     filter.source,
                     filter.story,
-                    query,
-                    limit as i64,
-                    offset as i64
+                    query
                 ],
                 |r| {
-                    Ok(ArticleHit {
-                        article: article_row(r)?,
-                        score: r.get(9)?,
-                        snippet: String::new(),
+                    Ok(Match {
+                        score: r.get(1)?,
+                        article: r.get(0)?,
+                        story: r.get(2)?,
                     })
                 },
             )
             .and_then(|rows| rows.collect())
             .map_err(|e| self.search_error(e, query))?;
+        let total = matches.len() as u64;
+
+        // Stories: best (lowest) score, ties to the lower article id, and the match count.
+        let mut by_story: HashMap<StoryId, (Match, u64)> = HashMap::new();
+        for m in &matches {
+            by_story
+                .entry(m.story)
+                .and_modify(|(best, n)| {
+                    *n += 1;
+                    if m.rank_cmp(best).is_lt() {
+                        *best = *m;
+                    }
+                })
+                .or_insert((*m, 1));
+        }
+        let mut stories: Vec<(Match, u64)> = by_story.into_values().collect();
+        stories.sort_unstable_by(|a, b| {
+            a.0.score
+                .total_cmp(&b.0.score)
+                .then(a.0.story.cmp(&b.0.story))
+        });
+        stories.truncate(story_limit);
+
+        // The article page: partition around its end, then sort only what is kept.
+        let end = offset.saturating_add(limit).min(matches.len());
+        if offset >= end {
+            matches.clear();
+        } else {
+            if end < matches.len() {
+                matches.select_nth_unstable_by(end, Match::rank_cmp);
+                matches.truncate(end);
+            }
+            matches.sort_unstable_by(Match::rank_cmp);
+            matches.drain(..offset);
+        }
+
+        let mut row_stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN events e ON e.id = a.event_id
+                 WHERE a.id = ?1"
+            ))
+            .map_err(|e| self.e(e))?;
         // Snippets only for the page shown: building one for every match of a common word
         // would cost more than the ranking.
         let mut snip = self
@@ -308,58 +397,47 @@ impl Store {
                  WHERE articles_fts MATCH ?1 AND rowid = ?2",
             )
             .map_err(|e| self.e(e))?;
-        for h in &mut hits {
-            h.snippet = snip
-                .query_row(params![query, h.article.row_id], |r| {
-                    r.get::<_, Option<String>>(0)
-                })
+        let mut articles = Vec::with_capacity(matches.len());
+        for m in &matches {
+            let article = row_stmt
+                .query_row([m.article], article_row)
+                .map_err(|e| self.e(e))?;
+            let snippet = snip
+                .query_row(params![query, m.article], |r| r.get::<_, Option<String>>(0))
                 .optional()
                 .map_err(|e| self.search_error(e, query))?
                 .flatten()
                 .unwrap_or_default();
+            articles.push(ArticleHit {
+                article,
+                score: m.score,
+                snippet,
+            });
         }
-        Ok(hits)
-    }
 
-    /// Stories ranked by their best-matching article (same query syntax and filters).
-    pub fn search_stories(
-        &self,
-        query: &str,
-        filter: &ArticleFilter,
-        limit: usize,
-    ) -> Result<Vec<StoryHit>> {
-        let mut stmt = self
+        let mut title_stmt = self
             .conn
-            .prepare_cached(&format!(
-                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
-                                         WHERE articles_fts MATCH ?5)
-                 SELECT e.story_id, min(f.score), count(*), a.title
-                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
-                 WHERE {ARTICLE_WHERE}
-                 GROUP BY e.story_id ORDER BY min(f.score), e.story_id LIMIT ?6"
-            ))
+            .prepare_cached("SELECT title FROM articles WHERE id = ?1")
             .map_err(|e| self.e(e))?;
-        // SQLite takes the bare column `a.title` from the row holding min(): the best hit.
-        stmt.query_map(
-            params![
-                time_to_sql(filter.since),
-                time_to_sql(filter.before),
-                filter.source,
-                filter.story,
-                query,
-                limit as i64
-            ],
-            |r| {
+        let stories = stories
+            .into_iter()
+            .map(|(best, hits)| {
+                let top_title = title_stmt
+                    .query_row([best.article], |r| r.get::<_, Option<String>>(0))
+                    .map_err(|e| self.e(e))?;
                 Ok(StoryHit {
-                    story: r.get(0)?,
-                    score: r.get(1)?,
-                    hits: r.get(2)?,
-                    top_title: r.get(3)?,
+                    story: best.story,
+                    score: best.score,
+                    hits,
+                    top_title,
                 })
-            },
-        )
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.search_error(e, query))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SearchHits {
+            total,
+            articles,
+            stories,
+        })
     }
 
     /// FTS5 reports a query it cannot parse as a generic SQLITE_ERROR ("fts5: syntax error
@@ -385,11 +463,158 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("s.db")).expect("open");
         let f = ArticleFilter::default();
-        assert!(store
-            .search_articles("blinken", &f, 10, 0)
-            .is_ok_and(|h| h.is_empty()));
-        assert!(store
-            .search_stories("\"two words\"", &f, 10)
-            .is_ok_and(|h| h.is_empty()));
+        for q in ["blinken", "\"two words\""] {
+            let hits = store.search(q, &f, 10, 0, 10).expect("search");
+            assert_eq!(hits.total, 0);
+            assert!(hits.articles.is_empty() && hits.stories.is_empty());
+        }
+    }
+
+    /// The two statements search used before it ran the match once: the ranking the single
+    /// pass must reproduce.
+    fn reference(store: &Store, q: &str, f: &ArticleFilter) -> (Vec<(String, f64)>, Vec<StoryHit>) {
+        let p = params![
+            time_to_sql(f.since),
+            time_to_sql(f.before),
+            f.source,
+            f.story,
+            q
+        ];
+        let mut stmt = store
+            .conn
+            .prepare(&format!(
+                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
+                                         WHERE articles_fts MATCH ?5)
+                 SELECT a.ext_id, f.score
+                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
+                 WHERE {ARTICLE_WHERE} ORDER BY f.score, a.id"
+            ))
+            .expect("prepare");
+        let articles = stmt
+            .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .expect("articles");
+        let mut stmt = store
+            .conn
+            .prepare(&format!(
+                "WITH f AS MATERIALIZED (SELECT rowid, {BM25} AS score FROM articles_fts
+                                         WHERE articles_fts MATCH ?5)
+                 SELECT e.story_id, min(f.score), count(*), a.title
+                 FROM f JOIN articles a ON a.id = f.rowid JOIN events e ON e.id = a.event_id
+                 WHERE {ARTICLE_WHERE}
+                 GROUP BY e.story_id ORDER BY min(f.score), e.story_id"
+            ))
+            .expect("prepare");
+        let stories = stmt
+            .query_map(p, |r| {
+                Ok(StoryHit {
+                    story: r.get(0)?,
+                    score: r.get(1)?,
+                    hits: r.get(2)?,
+                    top_title: r.get(3)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .expect("stories");
+        (articles, stories)
+    }
+
+    #[test]
+    fn one_pass_search_ranks_pages_and_filters_like_the_plain_queries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        // 60 synthetic articles over 6 stories (12 events), with repeated texts so that
+        // scores tie, two sources and dates over two years.
+        let words = ["ferry", "harbour", "storm", "council", "budget", "bridge"];
+        let mut sql = String::new();
+        for story in 1..=6 {
+            sql += &format!(
+                "INSERT INTO stories(id, n_articles, n_events, centroid, last_seq)
+                 VALUES ({story}, 10, 2, x'', 1);"
+            );
+        }
+        for event in 1..=12 {
+            let story = (event + 1) / 2;
+            sql += &format!(
+                "INSERT INTO events(id, story_id, n_articles, centroid, entities, last_seq)
+                 VALUES ({event}, {story}, 5, x'', '{{}}', 1);"
+            );
+        }
+        for id in 1..=60 {
+            let event = (id * 7) % 12 + 1;
+            let w1 = words[id % 6];
+            let w2 = words[(id / 6) % 6];
+            let source = if id % 3 == 0 { "Wire A" } else { "wire b" };
+            let month = id % 12 + 1;
+            let year = 2020 + id % 2;
+            let text =
+                format!("The {w1} and the {w2} were news. The {w1} again.").repeat(id % 4 + 1);
+            sql += &format!(
+                "INSERT INTO articles(id, ext_id, title, source, published, text, origin,
+                   fingerprint, event_id, seq)
+                 VALUES ({id}, 'a{id}', 'About the {w2}', '{source}',
+                   '{year}-{month:02}-01T00:00:00Z', '{text}', 'test', 0, {event}, {id});"
+            );
+        }
+        store.conn.execute_batch(&sql).expect("fill");
+
+        let date = |y, m| chrono::TimeZone::with_ymd_and_hms(&Utc, y, m, 1, 0, 0, 0).single();
+        let filters = [
+            ArticleFilter::default(),
+            ArticleFilter {
+                since: date(2020, 6),
+                before: date(2021, 3),
+                ..ArticleFilter::default()
+            },
+            ArticleFilter {
+                source: Some("WIRE B".into()),
+                ..ArticleFilter::default()
+            },
+            ArticleFilter {
+                story: Some(3),
+                ..ArticleFilter::default()
+            },
+        ];
+        for q in [
+            "ferry",
+            "the",
+            "storm OR bridge",
+            "\"the ferry\"",
+            "bud*",
+            "zebra",
+        ] {
+            for f in &filters {
+                let (want, want_stories) = reference(&store, q, f);
+                for (limit, offset) in [(20, 0), (7, 5), (10, 55), (3, 1000)] {
+                    let got = store.search(q, f, limit, offset, 4).expect("search");
+                    assert_eq!(got.total, want.len() as u64, "{q} {f:?}");
+                    let page: Vec<(String, f64)> = got
+                        .articles
+                        .iter()
+                        .map(|h| (h.article.id.clone(), h.score))
+                        .collect();
+                    let want_page: Vec<(String, f64)> =
+                        want.iter().skip(offset).take(limit).cloned().collect();
+                    assert_eq!(page, want_page, "{q} {f:?} {limit}+{offset}");
+                    let want_top: Vec<StoryHit> = want_stories.iter().take(4).cloned().collect();
+                    assert_eq!(got.stories.len(), want_top.len(), "{q} {f:?}");
+                    for (g, w) in got.stories.iter().zip(&want_top) {
+                        assert_eq!((g.story, g.score, g.hits), (w.story, w.score, w.hits));
+                        // The title is the best article's; on a tie SQLite's pick is
+                        // arbitrary, so compare only where the best score is unique.
+                        let best: Vec<&(String, f64)> =
+                            want.iter().filter(|(_, s)| *s == w.score).collect();
+                        if best.len() == 1 {
+                            assert_eq!(g.top_title, w.top_title, "{q} story {}", w.story);
+                        }
+                    }
+                    for h in &got.articles {
+                        if q != "zebra" {
+                            assert!(h.snippet.contains(SNIPPET_START), "{q}: {}", h.snippet);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

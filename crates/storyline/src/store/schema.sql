@@ -1,4 +1,4 @@
--- storyline store, schema version 3 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 4 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_story ON events(story_id);
 CREATE INDEX IF NOT EXISTS events_live ON events(live) WHERE live = 1;
+CREATE INDEX IF NOT EXISTS events_keys ON events(id, story_id);
 
 CREATE TABLE IF NOT EXISTS articles (
     id            INTEGER PRIMARY KEY,
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_event ON articles(event_id);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+-- Search reads these instead of the wide rows: match → event → story, and its filters.
+CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
 
 CREATE TABLE IF NOT EXISTS sentences (
     article_id  INTEGER NOT NULL REFERENCES articles(id),
