@@ -11,7 +11,23 @@ pub(super) fn parse(
     bytes: &[u8],
     path: &Path,
 ) -> Result<Vec<Result<Record, IngestError>>, IngestError> {
-    let feed = feed_rs::parser::parse(bytes)
+    if let Some(at) = misplaced_xml_declaration(bytes) {
+        return Err(IngestError::new(
+            path,
+            None,
+            format!("not a valid RSS/Atom feed: an XML declaration at byte {at}, not at the start"),
+        ));
+    }
+    // feed-rs and quick-xml have panicked on malformed input (a fuzzer found one); a bad
+    // feed must be an error for that file, never the end of the run.
+    let parsed = std::panic::catch_unwind(|| feed_rs::parser::parse(bytes)).map_err(|_| {
+        IngestError::new(
+            path,
+            None,
+            "not a valid RSS/Atom feed: the feed parser gave up",
+        )
+    })?;
+    let feed = parsed
         .map_err(|e| IngestError::new(path, None, format!("not a valid RSS/Atom feed: {e}")))?;
     let source = feed
         .title
@@ -87,9 +103,46 @@ fn html_to_text(fragment: &str) -> String {
         .join("\n")
 }
 
+/// Where an XML declaration (`<?xml ...?>`) sits anywhere but first in the document, if it
+/// does. XML allows one, only at the very start; quick-xml panics on a second one that
+/// changes the encoding (found by `cargo fuzz run feed`).
+fn misplaced_xml_declaration(bytes: &[u8]) -> Option<usize> {
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").map_or(0, |_| 3);
+    let first = bytes[start..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(bytes.len(), |i| start + i);
+    bytes
+        .windows(6)
+        .enumerate()
+        .filter(|(_, w)| w[..5].eq_ignore_ascii_case(b"<?xml") && w[5].is_ascii_whitespace())
+        .map(|(i, _)| i)
+        .find(|&i| i != first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_found_second_xml_declaration_is_an_error_not_a_panic() {
+        // `cargo fuzz run feed` input that made quick-xml panic (set_encoding after the
+        // prefix was drained).
+        let bytes = include_bytes!("../../tests/fuzz-regressions/feed-crash-573a7695");
+        let err = parse(bytes, Path::new("fuzz.xml")).unwrap_err();
+        assert!(err.message.contains("XML declaration"), "{}", err.message);
+        // A stylesheet instruction is not a declaration: such feeds still parse.
+        let styled = r#"<?xml version="1.0"?>
+<?xml-stylesheet type="text/xsl" href="rss.xsl"?>
+<rss version="2.0"><channel><title>W</title><item><title>Quake hits coast</title></item></channel></rss>"#;
+        assert_eq!(
+            parse(styled.as_bytes(), Path::new("s.rss")).unwrap().len(),
+            1
+        );
+        // A byte-order mark and blank lines may come before the declaration.
+        let bom = format!("\u{feff}\n  {styled}");
+        assert_eq!(parse(bom.as_bytes(), Path::new("b.rss")).unwrap().len(), 1);
+    }
 
     #[test]
     fn rss_items_become_articles() {
