@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{tfidf, Centroid, StableMap, TermId, Vocab};
+pub use vector::{tfidf, Centroid, StableMap, TermId, Vocab, VocabChanges};
 
 use crate::core::{EventId, StoryId};
 
@@ -196,7 +196,7 @@ pub struct StoryState {
 /// Everything that changed since the last [`Clusterer::take_changes`], for the store.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub terms: Vec<(TermId, String, u32)>,
+    pub terms: VocabChanges,
     pub n_docs: u64,
     pub events: Vec<EventState>,
     pub stories: Vec<StoryState>,

@@ -10,10 +10,13 @@ pub type TermId = u32;
 pub type StableMap<K, V> = FxHashMap<K, V>;
 
 /// Term ids and document frequencies, growing as articles arrive.
+///
+/// Names make news vocabulary open-ended (about four new terms an article on a long
+/// stream), so each term's text is held once, as the key of `ids`; the store keeps the
+/// id-to-term table.
 #[derive(Debug, Default)]
 pub struct Vocab {
-    ids: FxHashMap<String, TermId>,
-    terms: Vec<String>,
+    ids: FxHashMap<Box<str>, TermId>,
     df: Vec<u32>,
     /// ln(df + 1) per term and ln(n_docs + 1), kept up to date as counts change: IDF is
     /// read for every term of every comparison, and a logarithm each time was 5% of ingest.
@@ -22,6 +25,16 @@ pub struct Vocab {
     n_docs: u64,
     /// Document-frequency increments not yet written to the store.
     pending: FxHashMap<TermId, u32>,
+    /// Terms first seen since the last [`Vocab::take_pending`], with their text.
+    new_terms: Vec<(TermId, Box<str>)>,
+}
+
+/// Vocabulary changes for the store: terms to insert, and document-frequency increments
+/// (for new and old terms alike).
+#[derive(Debug, Default)]
+pub struct VocabChanges {
+    pub new_terms: Vec<(TermId, String)>,
+    pub df_increments: Vec<(TermId, u32)>,
 }
 
 impl Vocab {
@@ -35,9 +48,8 @@ impl Vocab {
             ..Vocab::default()
         };
         for (id, term, df) in rows {
-            debug_assert_eq!(id as usize, v.terms.len());
-            v.ids.insert(term.clone(), id);
-            v.terms.push(term);
+            debug_assert_eq!(id as usize, v.df.len());
+            v.ids.insert(term.into_boxed_str(), id);
             v.df.push(df);
             v.ln_df.push((df as f32 + 1.0).ln());
         }
@@ -49,15 +61,11 @@ impl Vocab {
     }
 
     pub fn len(&self) -> usize {
-        self.terms.len()
+        self.df.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    pub fn term(&self, id: TermId) -> &str {
-        &self.terms[id as usize]
+        self.df.is_empty()
     }
 
     /// Smoothed inverse document frequency.
@@ -70,12 +78,13 @@ impl Vocab {
     pub fn counts(&mut self, terms: &[String]) -> Vec<(TermId, f32)> {
         let mut counts: FxHashMap<TermId, f32> = FxHashMap::default();
         for t in terms {
-            let id = match self.ids.get(t) {
+            let id = match self.ids.get(t.as_str()) {
                 Some(&id) => id,
                 None => {
-                    let id = self.terms.len() as TermId;
-                    self.ids.insert(t.clone(), id);
-                    self.terms.push(t.clone());
+                    let id = self.df.len() as TermId;
+                    let text: Box<str> = t.as_str().into();
+                    self.ids.insert(text.clone(), id);
+                    self.new_terms.push((id, text));
                     self.df.push(0);
                     self.ln_df.push(0.0);
                     id
@@ -99,15 +108,18 @@ impl Vocab {
         }
     }
 
-    /// `(id, term, df increment)` rows for every term changed since the last call.
-    pub fn take_pending(&mut self) -> Vec<(TermId, String, u32)> {
-        let mut rows: Vec<(TermId, String, u32)> = self
-            .pending
-            .drain()
-            .map(|(id, inc)| (id, self.terms[id as usize].clone(), inc))
-            .collect();
-        rows.sort_unstable_by_key(|r| r.0);
-        rows
+    /// New terms and document-frequency increments since the last call.
+    pub fn take_pending(&mut self) -> VocabChanges {
+        let mut df_increments: Vec<(TermId, u32)> = self.pending.drain().collect();
+        df_increments.sort_unstable_by_key(|r| r.0);
+        VocabChanges {
+            new_terms: self
+                .new_terms
+                .drain(..)
+                .map(|(id, t)| (id, t.into()))
+                .collect(),
+            df_increments,
+        }
     }
 }
 
@@ -310,8 +322,10 @@ mod tests {
         let mut vocab = Vocab::default();
         let c = vocab.counts(&terms("a b b c"));
         vocab.add_document(&c);
-        assert_eq!(vocab.take_pending().len(), 3);
-        assert!(vocab.take_pending().is_empty());
+        let first = vocab.take_pending();
+        assert_eq!((first.new_terms.len(), first.df_increments.len()), (3, 3));
+        let again = vocab.take_pending();
+        assert!(again.new_terms.is_empty() && again.df_increments.is_empty());
         let mut centroid = Centroid::default();
         centroid.add(&c, &vocab, 10);
         let back =

@@ -606,14 +606,17 @@ impl Store {
                 tx.execute("DELETE FROM stories WHERE id = ?1", [from])
                     .map_err(e)?;
             }
-            let mut vocab_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO vocab(id, term, df) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(id) DO UPDATE SET df = df + excluded.df",
-                )
+            let mut new_term = tx
+                .prepare_cached("INSERT INTO vocab(id, term, df) VALUES (?1, ?2, 0)")
                 .map_err(e)?;
-            for (id, term, inc) in &changes.terms {
-                vocab_stmt.execute(params![id, term, inc]).map_err(e)?;
+            for (id, term) in &changes.terms.new_terms {
+                new_term.execute(params![id, term]).map_err(e)?;
+            }
+            let mut df_stmt = tx
+                .prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")
+                .map_err(e)?;
+            for (id, inc) in &changes.terms.df_increments {
+                df_stmt.execute(params![id, inc]).map_err(e)?;
             }
             let mut meta_stmt = tx
                 .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
