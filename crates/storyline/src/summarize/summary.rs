@@ -57,6 +57,9 @@ pub struct SummaryConfig {
     /// Only the first this many sentences of an article are candidates (0: all): news
     /// puts what matters first, and late sentences are often background.
     pub max_position: usize,
+    /// Gain multiplier of a sentence that opens with a quotation or leans on an earlier
+    /// one (a pronoun or connective first): out of its article it reads badly.
+    pub opener_factor: f32,
     /// Most candidate sentences considered (the best by standalone gain), which bounds the
     /// time on very large stories.
     pub max_candidates: usize,
@@ -86,6 +89,7 @@ impl Default for SummaryConfig {
             starts: 1,
             max_position: 0,
             max_candidates: 500,
+            opener_factor: 0.5,
         }
     }
 }
@@ -120,6 +124,26 @@ struct Cand<'s> {
     concepts: Vec<(u32, usize)>,
     /// Gain multiplier (quotes).
     factor: f32,
+}
+
+/// First words that refer back to an earlier sentence or join onto one.
+const DEPENDENT_OPENERS: &[&str] = &[
+    "he", "she", "it", "they", "this", "these", "those", "his", "her", "their", "its", "we", "i",
+    "but", "and", "also", "however", "yet", "so", "then", "there", "such", "that",
+];
+
+/// Whether a sentence opens with a quotation or a word that needs the sentence before.
+fn dependent_opening(text: &str) -> bool {
+    let t = text.trim_start();
+    if t.starts_with(['"', '“', '\'', '‘', '`']) {
+        return true;
+    }
+    let first = t
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    DEPENDENT_OPENERS.contains(&first.as_str())
 }
 
 fn quotes(text: &str) -> bool {
@@ -272,10 +296,15 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
                     .copied()
                     .filter(|(id, _)| weights[*id as usize] > 0.0)
                     .collect(),
-                factor: if quotes(space.text(s)) {
-                    cfg.quote_factor
-                } else {
-                    1.0
+                factor: {
+                    let text = space.text(s);
+                    let q = if quotes(text) { cfg.quote_factor } else { 1.0 };
+                    let o = if dependent_opening(text) {
+                        cfg.opener_factor
+                    } else {
+                        1.0
+                    };
+                    q * o
                 },
             })
         })
@@ -455,6 +484,25 @@ mod tests {
             shorten_headline("The envoy reports progress in the high-stakes negotiations aimed at securing a ceasefire and the release of all hostages held in the city."),
             "The envoy reports progress in the high-stakes negotiations…"
         );
+    }
+
+    #[test]
+    fn openers_that_lean_on_an_earlier_sentence_are_recognised() {
+        for t in [
+            "He has been linked to the bombings.",
+            "``We refuse any agreement,'' the group said.",
+            "\"It is over,\" she said.",
+            "But the talks stalled.",
+        ] {
+            assert!(dependent_opening(t), "{t}");
+        }
+        for t in [
+            "Hurricane Mitch killed thousands in Honduras.",
+            "Heavy rains flooded the capital.",
+            "Theirs was a long road.",
+        ] {
+            assert!(!dependent_opening(t), "{t}");
+        }
     }
 
     #[test]
