@@ -47,8 +47,8 @@ fn duc() -> PathBuf {
     shared().join("data/mds/duc2004-dev")
 }
 
-/// Measured on dev (25 clusters) with the Rust ROUGE: R-1 38.80, R-2 10.35 (the Perl script
-/// gives 38.88 / 10.38). The guard allows a small margin.
+/// Measured on dev (25 clusters) with the Rust ROUGE: R-1 39.99, R-2 10.66 (the Perl script
+/// gives 40.02 / 10.64). The guard allows a small margin.
 #[test]
 fn duc2004_summaries_keep_their_rouge() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,8 +66,8 @@ fn duc2004_summaries_keep_their_rouge() {
     assert_eq!(v["clusters"], 25);
     let (r1, r2) = (v["R-1"].as_f64().unwrap(), v["R-2"].as_f64().unwrap());
     eprintln!("DUC 2004 dev: R-1 {r1:.2} R-2 {r2:.2}");
-    assert!(r1 >= 38.3, "R-1 fell to {r1:.2}");
-    assert!(r2 >= 10.0, "R-2 fell to {r2:.2}");
+    assert!(r1 >= 39.5, "R-1 fell to {r1:.2}");
+    assert!(r2 >= 10.25, "R-2 fell to {r2:.2}");
     // Every summary is written, one sentence a line, without citation markers.
     let s = std::fs::read_to_string(out.join("d30001.txt")).unwrap();
     assert!(s.lines().count() >= 2 && !s.contains("]["), "{s}");
