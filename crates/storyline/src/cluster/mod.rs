@@ -297,6 +297,23 @@ const STORY_INDEX_TERMS: usize = 32;
 /// articles a day), and counting its postings made time per article grow with live events.
 const MAX_POSTINGS: usize = 1_000;
 
+/// Entities an event keeps: its most mentioned. A large event on a long stream gathered
+/// thousands of passing names, and comparing those maps became a fifth of ingest time.
+const MAX_EVENT_ENTITIES: usize = 100;
+
+/// Keeps an event's `MAX_EVENT_ENTITIES` most mentioned entities once it holds twice as
+/// many (ties to the name, so every run keeps the same); returns the names dropped.
+fn prune_entities(entities: &mut HashMap<String, u32>) -> Vec<String> {
+    if entities.len() <= MAX_EVENT_ENTITIES * 2 {
+        return Vec::new();
+    }
+    let mut items: Vec<(String, u32)> = entities.drain().collect();
+    items.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let dropped = items.split_off(MAX_EVENT_ENTITIES);
+    entities.extend(items);
+    dropped.into_iter().map(|(k, _)| k).collect()
+}
+
 fn telling(postings: &&HashSet<EventId>) -> bool {
     postings.len() <= MAX_POSTINGS
 }
@@ -442,6 +459,15 @@ impl Clusterer {
         }
         for &t in e.centroid.weights.keys() {
             self.by_term.entry(t).or_default().insert(e.id);
+        }
+    }
+
+    fn unfile_entity(&mut self, key: &str, id: EventId) {
+        if let Some(set) = self.by_entity.get_mut(key) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.by_entity.remove(key);
+            }
         }
     }
 
@@ -686,6 +712,9 @@ impl Clusterer {
                 }
             }
         }
+        for gone in prune_entities(&mut e.entities) {
+            self.unfile_entity(&gone, id);
+        }
         e.signals.add(&f.years, f.embedding.as_deref());
         e.n_articles += 1;
         if let Some(t) = f.time {
@@ -860,6 +889,7 @@ impl Clusterer {
         for (k, n) in &src.entities {
             *dst.entities.entry(k.clone()).or_default() += n;
         }
+        prune_entities(&mut dst.entities);
         dst.signals.merge(&src.signals);
         dst.n_articles += src.n_articles;
         dst.first_time = min_time(dst.first_time, src.first_time);
@@ -1198,6 +1228,31 @@ mod tests {
             !retired.contains(&fresh.story),
             "a story with a live event stays"
         );
+    }
+
+    #[test]
+    fn a_large_event_keeps_its_most_mentioned_entities_and_unfiles_the_rest() {
+        let mut c = Clusterer::new(ClusterConfig::default());
+        let text = "quake strike coast tsunami warning";
+        let first = c.assign(&features(text, &["chile"], Some(1)));
+        // 250 articles of the same event, each naming the event's place and one passing name.
+        let names: Vec<String> = (0..250).map(|i| format!("passer{i}")).collect();
+        for n in &names {
+            let a = c.assign(&features(text, &["chile", n], Some(1)));
+            assert_eq!(a.event, first.event);
+        }
+        let e = &c.events[&first.event];
+        assert!(
+            e.entities.len() <= MAX_EVENT_ENTITIES * 2,
+            "{}",
+            e.entities.len()
+        );
+        assert_eq!(e.entities.get("chile"), Some(&251), "the main entity stays");
+        // Every dropped name left the index too; every kept one is filed.
+        for n in &names {
+            let filed = c.by_entity.get(n).is_some_and(|s| s.contains(&first.event));
+            assert_eq!(filed, e.entities.contains_key(n), "{n}");
+        }
     }
 
     #[test]
