@@ -318,6 +318,24 @@ fn telling(postings: &&HashSet<EventId>) -> bool {
     postings.len() <= MAX_POSTINGS
 }
 
+/// First and last publication time of an event or story.
+type TimeSpan = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Takes `id` out of the postings of `key`, dropping the key when nothing is left under it.
+fn unfile<K, Q, I>(index: &mut HashMap<K, HashSet<I>>, key: &Q, id: I)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+    I: std::hash::Hash + Eq,
+{
+    if let Some(set) = index.get_mut(key) {
+        set.remove(&id);
+        if set.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
 /// The `max` ids with the most hits (ties to the lower id, so runs are reproducible).
 fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
     let mut v: Vec<(EventId, u32)> = hits.into_iter().collect();
@@ -405,12 +423,7 @@ impl Clusterer {
             .unwrap_or_default();
         let old = self.story_terms.remove(&id).unwrap_or_default();
         for t in old.iter().filter(|t| !new.contains(t)) {
-            if let Some(set) = self.story_by_term.get_mut(t) {
-                set.remove(&id);
-                if set.is_empty() {
-                    self.story_by_term.remove(t);
-                }
-            }
+            unfile(&mut self.story_by_term, t, id);
         }
         for &t in new.iter().filter(|t| !old.contains(t)) {
             self.story_by_term.entry(t).or_default().insert(id);
@@ -462,31 +475,12 @@ impl Clusterer {
         }
     }
 
-    fn unfile_entity(&mut self, key: &str, id: EventId) {
-        if let Some(set) = self.by_entity.get_mut(key) {
-            set.remove(&id);
-            if set.is_empty() {
-                self.by_entity.remove(key);
-            }
-        }
-    }
-
     fn unindex_event(&mut self, e: &EventState) {
         for key in e.entities.keys() {
-            if let Some(set) = self.by_entity.get_mut(key) {
-                set.remove(&e.id);
-                if set.is_empty() {
-                    self.by_entity.remove(key);
-                }
-            }
+            unfile(&mut self.by_entity, key.as_str(), e.id);
         }
         for t in e.centroid.weights.keys() {
-            if let Some(set) = self.by_term.get_mut(t) {
-                set.remove(&e.id);
-                if set.is_empty() {
-                    self.by_term.remove(t);
-                }
-            }
+            unfile(&mut self.by_term, t, e.id);
         }
     }
 
@@ -508,9 +502,14 @@ impl Clusterer {
             .copy_of_event
             .map(|e| self.resolve(e))
             .filter(|e| self.events.contains_key(e));
+        // The article's terms by weight, heaviest first (ties to the lower id), ranked once
+        // for both candidate lookups.
+        let mut ranked: Vec<(TermId, f32)> = vector.clone();
+        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let ranked: Vec<TermId> = ranked.into_iter().map(|(t, _)| t).collect();
         let (best, similarity) = match copy_target {
             Some(e) => (Some(e), 1.0),
-            None => self.best_event(&vector, &entities, features),
+            None => self.best_event(&vector, &ranked, &entities, features),
         };
         let (event, new_event, new_story) = match best {
             Some(event_id) => {
@@ -519,7 +518,7 @@ impl Clusterer {
             }
             None => {
                 let (story, new_story) =
-                    self.story_for_new_event(&vector, &entities, features.time);
+                    self.story_for_new_event(&vector, &ranked, &entities, features.time);
                 let id = self.next_event;
                 self.next_event += 1;
                 let mut centroid = Centroid::default();
@@ -627,9 +626,21 @@ impl Clusterer {
         Some(secs as f32 / 86_400.0)
     }
 
+    /// Days between two time spans (0 when they overlap at an end), for merge checks.
+    fn spans_apart(a: TimeSpan, b: TimeSpan) -> Option<f32> {
+        let (Some(first), Some(last)) = a else {
+            return None;
+        };
+        Self::days_apart(Some(first), b.0, b.1)
+            .into_iter()
+            .chain(Self::days_apart(Some(last), b.0, b.1))
+            .reduce(f32::min)
+    }
+
     fn best_event(
         &self,
         vector: &[(TermId, f32)],
+        ranked: &[TermId],
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
     ) -> (Option<EventId>, f32) {
@@ -640,9 +651,7 @@ impl Clusterer {
                 *hits.entry(id).or_default() += 1;
             }
         }
-        let mut top: Vec<(TermId, f32)> = vector.to_vec();
-        top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        for (t, _) in top.iter().take(CANDIDATE_TERMS) {
+        for t in ranked.iter().take(CANDIDATE_TERMS) {
             for &id in self.by_term.get(t).into_iter().filter(telling).flatten() {
                 *hits.entry(id).or_default() += 1;
             }
@@ -691,12 +700,7 @@ impl Clusterer {
             .collect();
         let dropped = e.centroid.add(counts, &self.vocab, max_terms);
         for t in dropped {
-            if let Some(set) = self.by_term.get_mut(&t) {
-                set.remove(&id);
-                if set.is_empty() {
-                    self.by_term.remove(&t);
-                }
-            }
+            unfile(&mut self.by_term, &t, id);
         }
         for t in new_terms {
             if e.centroid.weights.contains_key(&t) {
@@ -713,7 +717,7 @@ impl Clusterer {
             }
         }
         for gone in prune_entities(&mut e.entities) {
-            self.unfile_entity(&gone, id);
+            unfile(&mut self.by_entity, gone.as_str(), id);
         }
         e.signals.add(&f.years, f.embedding.as_deref());
         e.n_articles += 1;
@@ -732,6 +736,7 @@ impl Clusterer {
     fn story_for_new_event(
         &mut self,
         vector: &[(TermId, f32)],
+        ranked: &[TermId],
         entities: &HashSet<&str>,
         time: Option<DateTime<Utc>>,
     ) -> (StoryId, bool) {
@@ -742,11 +747,9 @@ impl Clusterer {
         };
         let cfg = &self.config;
         let threshold = cfg.scaled(cfg.story_threshold, vector.len());
-        let mut top: Vec<(TermId, f32)> = vector.to_vec();
-        top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let terms: Vec<TermId> = top.iter().take(STORY_INDEX_TERMS).map(|t| t.0).collect();
+        let terms = &ranked[..ranked.len().min(STORY_INDEX_TERMS)];
         let mut best: Option<(StoryId, f32)> = None;
-        for id in self.candidate_stories(&terms, 0, MAX_CANDIDATES) {
+        for id in self.candidate_stories(terms, 0, MAX_CANDIDATES) {
             let Some(s) = self.stories.get(&id) else {
                 continue;
             };
@@ -830,13 +833,7 @@ impl Clusterer {
             let Some(o) = self.events.get(&other_id) else {
                 continue;
             };
-            let gap = match (e.first_time, e.last_time) {
-                (Some(a), Some(b)) => Self::days_apart(Some(a), o.first_time, o.last_time)
-                    .into_iter()
-                    .chain(Self::days_apart(Some(b), o.first_time, o.last_time))
-                    .reduce(f32::min),
-                _ => None,
-            };
+            let gap = Self::spans_apart((e.first_time, e.last_time), (o.first_time, o.last_time));
             if gap.is_some_and(|g| g > cfg.event_window_days) {
                 continue;
             }
@@ -923,13 +920,7 @@ impl Clusterer {
             let Some(o) = self.stories.get(&other) else {
                 continue;
             };
-            let gap = match (s.first_time, s.last_time) {
-                (Some(a), Some(b)) => Self::days_apart(Some(a), o.first_time, o.last_time)
-                    .into_iter()
-                    .chain(Self::days_apart(Some(b), o.first_time, o.last_time))
-                    .reduce(f32::min),
-                _ => None,
-            };
+            let gap = Self::spans_apart((s.first_time, s.last_time), (o.first_time, o.last_time));
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
