@@ -176,6 +176,17 @@ struct DateOut {
     sentences: Vec<String>,
 }
 
+/// The dated entries as `timeline --json` prints them and `eval timeline` writes them.
+fn dates_out(tl: &summarize::Timeline) -> Vec<DateOut> {
+    tl.dated
+        .iter()
+        .map(|e| DateOut {
+            date: e.date.to_string(),
+            sentences: e.sentences.iter().map(|c| c.text.clone()).collect(),
+        })
+        .collect()
+}
+
 /// The product's timeline settings; `STORYLINE_TIMELINE_CONFIG` (JSON, any fields of
 /// `TimelineConfig`) is the expert knob for experiments.
 fn timeline_config() -> Result<TimelineConfig> {
@@ -196,14 +207,7 @@ pub fn timeline_cmd(args: TimelineArgs, json: bool) -> Result<ExitCode> {
     };
     let tl = summarize::timeline(&docs, &cfg);
     if json {
-        let out: Vec<DateOut> = tl
-            .dated
-            .iter()
-            .map(|e| DateOut {
-                date: e.date.to_string(),
-                sentences: e.sentences.iter().map(|c| c.text.clone()).collect(),
-            })
-            .collect();
+        let out = dates_out(&tl);
         crate::print::json(&out)?;
     } else {
         for e in &tl.dated {
@@ -425,14 +429,7 @@ pub fn eval_timeline(topic: &Path, out: &Path, json: bool) -> Result<ExitCode> {
             ..timeline_config()?
         };
         let tl = summarize::timeline(&subset.docs(), &cfg);
-        let entries: Vec<DateOut> = tl
-            .dated
-            .iter()
-            .map(|e| DateOut {
-                date: e.date.to_string(),
-                sentences: e.sentences.iter().map(|c| c.text.clone()).collect(),
-            })
-            .collect();
+        let entries = dates_out(&tl);
         let path = out.join(format!("{}.json", g.name));
         std::fs::write(&path, serde_json::to_string_pretty(&entries)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
