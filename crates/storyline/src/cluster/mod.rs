@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{tfidf, Centroid, StableMap, TermId, Vocab, VocabChanges};
+pub use vector::{tfidf, tfidf_with_norm, Centroid, StableMap, TermId, Vocab, VocabChanges};
 
 use crate::core::{EventId, StoryId};
 
@@ -75,14 +75,26 @@ pub struct ClusterConfig {
     /// `embedding_offset`, the cosine of unrelated news texts.
     pub embedding_weight: f32,
     pub embedding_offset: f32,
+    /// Weight of average link in lexical similarity for full articles (0 = centroid cosine
+    /// only). An event's centroid drifts toward what its members share, so once it holds
+    /// two neighbouring events it draws in the whole story; the mean cosine to the members
+    /// stays low for such a loose event. Headlines get little of it (see `link_share`):
+    /// their few words make every mean cosine small.
+    pub mean_link: f32,
+    /// `event_threshold` for the mean-cosine part.
+    pub mean_threshold: f32,
+    /// `merge_threshold` for the mean-cosine part.
+    pub mean_merge_threshold: f32,
+    /// `threshold_slope` for the mean-cosine part.
+    pub mean_slope: f32,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
-            event_threshold: 0.25,
+            event_threshold: 0.28,
             story_threshold: 0.2,
-            threshold_slope: 0.07,
+            threshold_slope: 0.06,
             entity_weight: 0.1,
             event_window_days: 5.0,
             event_half_life_days: 0.25,
@@ -98,6 +110,10 @@ impl Default for ClusterConfig {
             story_entity_weight: 0.0,
             embedding_weight: 1.0,
             embedding_offset: 0.7,
+            mean_link: 1.0,
+            mean_threshold: 0.12,
+            mean_merge_threshold: 0.3,
+            mean_slope: 0.09,
         }
     }
 }
@@ -152,10 +168,14 @@ pub struct EventSignals {
     pub years: HashMap<i32, u32>,
     /// Sum of member embeddings (cosine against it needs only its norm).
     pub embedding: Option<Vec<f32>>,
+    /// Sum of the members' TF-IDF norms when they joined: the centroid's dot product with
+    /// an article, divided by it, estimates the article's mean cosine to the members.
+    pub norm_sum: f32,
 }
 
 impl EventSignals {
-    fn add(&mut self, years: &[i32], embedding: Option<&[f32]>) {
+    fn add(&mut self, years: &[i32], embedding: Option<&[f32]>, norm: f32) {
+        self.norm_sum += norm;
         for &y in years {
             *self.years.entry(y).or_default() += 1;
         }
@@ -172,11 +192,12 @@ impl EventSignals {
     }
 
     fn merge(&mut self, other: &EventSignals) {
+        self.norm_sum += other.norm_sum;
         for (&y, &n) in &other.years {
             *self.years.entry(y).or_default() += n;
         }
         if let Some(v) = &other.embedding {
-            self.add(&[], Some(v));
+            self.add(&[], Some(v), 0.0);
         }
     }
 }
@@ -273,6 +294,20 @@ impl ClusterConfig {
     /// (0.12 vs 0.05).
     fn embedding_weight(&self, n_terms: usize) -> f32 {
         self.embedding_weight * (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+    }
+
+    /// Weight of the average-link estimate for a text of `n_terms` distinct terms: full for
+    /// articles, little for headlines, whose few words make every mean cosine small.
+    fn link_share(&self, n_terms: usize) -> f32 {
+        self.mean_link * (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+    }
+
+    /// The threshold for a score that blends centroid cosine and mean cosine.
+    fn blended(&self, centroid: f32, mean: f32, n_terms: usize) -> f32 {
+        let a = self.link_share(n_terms);
+        let n = (n_terms.max(1)) as f32;
+        let mean = (mean + self.mean_slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD);
+        a * mean + (1.0 - a) * self.scaled(centroid, n_terms)
     }
 
     fn scaled(&self, threshold: f32, n_terms: usize) -> f32 {
@@ -390,7 +425,12 @@ impl Clusterer {
             story_by_term: HashMap::default(),
             story_terms: HashMap::default(),
         };
-        for e in events {
+        for mut e in events {
+            if e.signals.norm_sum == 0.0 && e.n_articles > 0 {
+                // Stored before members' norms were kept: between identical members
+                // (norm of the sum) and orthogonal ones (that times sqrt(n)).
+                e.signals.norm_sum = e.centroid.norm() * (e.n_articles as f32).sqrt();
+            }
             if c.story_entities_used() {
                 let ents = c.story_entities.entry(e.story).or_default();
                 for (k, &n) in &e.entities {
@@ -495,7 +535,7 @@ impl Clusterer {
         }
         let counts = self.vocab.counts(&features.terms);
         self.vocab.add_document(&counts);
-        let vector = tfidf(&counts, &self.vocab);
+        let (vector, norm) = tfidf_with_norm(&counts, &self.vocab);
         let entities: HashSet<&str> = features.entities.iter().map(String::as_str).collect();
 
         let copy_target = features
@@ -513,7 +553,7 @@ impl Clusterer {
         };
         let (event, new_event, new_story) = match best {
             Some(event_id) => {
-                self.add_to_event(event_id, &counts, features);
+                self.add_to_event(event_id, &counts, norm, features);
                 (event_id, false, false)
             }
             None => {
@@ -528,7 +568,7 @@ impl Clusterer {
                     *ents.entry(e.clone()).or_default() += 1;
                 }
                 let mut signals = EventSignals::default();
-                signals.add(&features.years, features.embedding.as_deref());
+                signals.add(&features.years, features.embedding.as_deref(), norm);
                 let event = EventState {
                     id,
                     story,
@@ -589,7 +629,7 @@ impl Clusterer {
         gap: Option<f32>,
     ) -> f32 {
         let cfg = &self.config;
-        let lexical = e.centroid.cosine(vector, &self.vocab);
+        let lexical = self.lexical(e, vector);
         let entity = entity_overlap(entities, &e.entities);
         let mut score = lexical + cfg.entity_weight * entity;
         if let (Some(v), Some(sum)) = (&f.embedding, &e.signals.embedding) {
@@ -607,6 +647,37 @@ impl Clusterer {
             score *= cfg.year_penalty;
         }
         score
+    }
+
+    /// Lexical similarity of an article to an event: centroid cosine, blended with the
+    /// article's estimated mean cosine to the members (average link, see `mean_link`).
+    fn lexical(&self, e: &EventState, vector: &[(TermId, f32)]) -> f32 {
+        let dot = e.centroid.dot(vector, &self.vocab);
+        let norm = e.centroid.norm();
+        if norm == 0.0 {
+            return 0.0;
+        }
+        let cosine = dot / norm;
+        let a = self.config.link_share(vector.len());
+        if a > 0.0 && e.signals.norm_sum > 0.0 {
+            a * dot / e.signals.norm_sum + (1.0 - a) * cosine
+        } else {
+            cosine
+        }
+    }
+
+    /// Lexical similarity of two events, centroid to centroid, blended with their
+    /// estimated mean pairwise cosine as [`Clusterer::lexical`] does.
+    fn lexical_events(&self, e: &EventState, o: &EventState, n_terms: usize) -> f32 {
+        let cosine = e.centroid.cosine_centroid(&o.centroid, &self.vocab);
+        let a = self.config.link_share(n_terms);
+        let (ns_e, ns_o) = (e.signals.norm_sum, o.signals.norm_sum);
+        if a > 0.0 && ns_e > 0.0 && ns_o > 0.0 {
+            let mean = cosine * e.centroid.norm() * o.centroid.norm() / (ns_e * ns_o);
+            a * mean + (1.0 - a) * cosine
+        } else {
+            cosine
+        }
     }
 
     fn days_apart(
@@ -658,7 +729,7 @@ impl Clusterer {
         }
         let candidates = strongest(hits, MAX_CANDIDATES);
         let cfg = &self.config;
-        let threshold = cfg.scaled(cfg.event_threshold, vector.len());
+        let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
         let mut best: Option<(EventId, f32)> = None;
         for id in candidates {
             let Some(e) = self.events.get(&id) else {
@@ -685,6 +756,7 @@ impl Clusterer {
         &mut self,
         id: EventId,
         counts: &[(TermId, f32)],
+        norm: f32,
         f: &ArticleFeatures,
     ) -> StoryId {
         let max_terms = self.config.max_centroid_terms;
@@ -719,7 +791,7 @@ impl Clusterer {
         for gone in prune_entities(&mut e.entities) {
             unfile(&mut self.by_entity, gone.as_str(), id);
         }
-        e.signals.add(&f.years, f.embedding.as_deref());
+        e.signals.add(&f.years, f.embedding.as_deref(), norm);
         e.n_articles += 1;
         if let Some(t) = f.time {
             e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));
@@ -818,7 +890,7 @@ impl Clusterer {
         let Some(e) = self.events.get(&id) else {
             return id;
         };
-        let threshold = cfg.scaled(cfg.merge_threshold, n_terms);
+        let threshold = cfg.blended(cfg.merge_threshold, cfg.mean_merge_threshold, n_terms);
         let mut hits: HashMap<EventId, u32> = HashMap::default();
         for t in e.centroid.top_terms(CANDIDATE_TERMS, &self.vocab) {
             for &other in self.by_term.get(&t).into_iter().filter(telling).flatten() {
@@ -837,7 +909,7 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.event_window_days) {
                 continue;
             }
-            let mut score = e.centroid.cosine_centroid(&o.centroid, &self.vocab)
+            let mut score = self.lexical_events(e, o, n_terms)
                 + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
             if let (Some(a), Some(b)) = (&e.signals.embedding, &o.signals.embedding) {
                 let unit = normalised(a);

@@ -143,6 +143,11 @@ pub fn sublinear(tf: f32) -> f32 {
 
 /// The L2-normalised TF-IDF vector of a document's term counts.
 pub fn tfidf(counts: &[(TermId, f32)], vocab: &Vocab) -> Vec<(TermId, f32)> {
+    tfidf_with_norm(counts, vocab).0
+}
+
+/// [`tfidf`], and the vector's norm before normalising.
+pub fn tfidf_with_norm(counts: &[(TermId, f32)], vocab: &Vocab) -> (Vec<(TermId, f32)>, f32) {
     let mut v: Vec<(TermId, f32)> = counts
         .iter()
         .map(|&(id, tf)| (id, sublinear(tf) * vocab.idf(id)))
@@ -153,7 +158,7 @@ pub fn tfidf(counts: &[(TermId, f32)], vocab: &Vocab) -> Vec<(TermId, f32)> {
             *w /= norm;
         }
     }
-    v
+    (v, norm)
 }
 
 /// A cluster centroid: summed sublinear term weights of its members, without IDF, so that
@@ -234,11 +239,19 @@ impl Centroid {
         if self.norm == 0.0 {
             return 0.0;
         }
-        let dot: f32 = v
-            .iter()
+        self.dot(v, vocab) / self.norm
+    }
+
+    /// Dot product of the IDF-weighted centroid with a TF-IDF vector.
+    pub fn dot(&self, v: &[(TermId, f32)], vocab: &Vocab) -> f32 {
+        v.iter()
             .filter_map(|&(id, w)| self.weights.get(&id).map(|c| c * vocab.idf(id) * w))
-            .sum();
-        dot / self.norm
+            .sum()
+    }
+
+    /// Norm of the IDF-weighted centroid.
+    pub fn norm(&self) -> f32 {
+        self.norm
     }
 
     /// Cosine similarity of two centroids under the live IDF: how close two clusters are.
