@@ -624,8 +624,8 @@ fn bcubed_f1(set: &str, key: &str) -> f64 {
 
 #[test]
 fn clustering_quality_does_not_regress() {
-    // Measured (lexical default): ecbplus event 0.905, topic 0.805, uci 0.838,
-    // newswcl50 0.824, googlenews 0.770. Guards sit 0.02 below.
+    // Measured (lexical default): ecbplus event 0.905, topic 0.805, uci 0.865,
+    // newswcl50 0.824, googlenews 0.784. Guards sit 0.02 below.
     let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
     assert!(ecb >= 0.885, "ecbplus-dev event B-cubed F1 {ecb}");
     let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
@@ -634,11 +634,11 @@ fn clustering_quality_does_not_regress() {
         "ecbplus-dev topic B-cubed F1 {ecb_topic}"
     );
     let uci = bcubed_f1("cluster/uci-stream", "event");
-    assert!(uci >= 0.818, "uci-stream event B-cubed F1 {uci}");
+    assert!(uci >= 0.845, "uci-stream event B-cubed F1 {uci}");
     let wcl = bcubed_f1("compare/newswcl50", "event");
     assert!(wcl >= 0.80, "newswcl50 event B-cubed F1 {wcl}");
     let gn = bcubed_f1("cluster/googlenews-dev", "event");
-    assert!(gn >= 0.75, "googlenews-dev event B-cubed F1 {gn}");
+    assert!(gn >= 0.764, "googlenews-dev event B-cubed F1 {gn}");
 }
 
 #[test]
