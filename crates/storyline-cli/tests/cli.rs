@@ -624,13 +624,13 @@ fn bcubed_f1(set: &str, key: &str) -> f64 {
 
 #[test]
 fn clustering_quality_does_not_regress() {
-    // Measured (lexical default): ecbplus event 0.905, topic 0.805, uci 0.865,
+    // Measured (lexical default): ecbplus event 0.905, topic 0.887, uci 0.865,
     // newswcl50 0.824, googlenews 0.784. Guards sit 0.02 below.
     let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
     assert!(ecb >= 0.885, "ecbplus-dev event B-cubed F1 {ecb}");
     let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
     assert!(
-        ecb_topic >= 0.785,
+        ecb_topic >= 0.865,
         "ecbplus-dev topic B-cubed F1 {ecb_topic}"
     );
     let uci = bcubed_f1("cluster/uci-stream", "event");

@@ -87,6 +87,10 @@ pub struct ClusterConfig {
     pub mean_merge_threshold: f32,
     /// `threshold_slope` for the mean-cosine part.
     pub mean_slope: f32,
+    /// `story_threshold` for the mean-cosine part.
+    pub story_mean_threshold: f32,
+    /// `story_merge_threshold` for the mean-cosine part.
+    pub story_mean_merge_threshold: f32,
 }
 
 impl Default for ClusterConfig {
@@ -114,6 +118,8 @@ impl Default for ClusterConfig {
             mean_threshold: 0.12,
             mean_merge_threshold: 0.3,
             mean_slope: 0.09,
+            story_mean_threshold: 0.07,
+            story_mean_merge_threshold: 0.08,
         }
     }
 }
@@ -212,6 +218,8 @@ pub struct StoryState {
     pub n_events: u64,
     pub centroid: Centroid,
     pub last_seq: u64,
+    /// Sum of the members' TF-IDF norms when they joined (see [`EventSignals::norm_sum`]).
+    pub norm_sum: f32,
 }
 
 /// Everything that changed since the last [`Clusterer::take_changes`], for the store.
@@ -440,6 +448,12 @@ impl Clusterer {
             c.index_event(&e);
             c.events.insert(e.id, e);
         }
+        for s in c.stories.values_mut() {
+            // As for events above.
+            if s.norm_sum == 0.0 && s.n_articles > 0 {
+                s.norm_sum = s.centroid.norm() * (s.n_articles as f32).sqrt();
+            }
+        }
         let ids: Vec<StoryId> = c.stories.keys().copied().collect();
         for id in ids {
             c.reindex_story(id);
@@ -583,7 +597,7 @@ impl Clusterer {
                 self.index_event(&event);
                 self.events.insert(id, event);
                 self.dirty_events.insert(id);
-                self.update_story(story, &counts, features.time, true);
+                self.update_story(story, &counts, norm, features.time, true);
                 (id, true, new_story)
             }
         };
@@ -652,15 +666,21 @@ impl Clusterer {
     /// Lexical similarity of an article to an event: centroid cosine, blended with the
     /// article's estimated mean cosine to the members (average link, see `mean_link`).
     fn lexical(&self, e: &EventState, vector: &[(TermId, f32)]) -> f32 {
-        let dot = e.centroid.dot(vector, &self.vocab);
-        let norm = e.centroid.norm();
+        self.blend(&e.centroid, e.signals.norm_sum, vector)
+    }
+
+    /// Centroid cosine blended with the mean cosine to the members, whose norms sum to
+    /// `norm_sum`.
+    fn blend(&self, centroid: &Centroid, norm_sum: f32, vector: &[(TermId, f32)]) -> f32 {
+        let dot = centroid.dot(vector, &self.vocab);
+        let norm = centroid.norm();
         if norm == 0.0 {
             return 0.0;
         }
         let cosine = dot / norm;
         let a = self.config.link_share(vector.len());
-        if a > 0.0 && e.signals.norm_sum > 0.0 {
-            a * dot / e.signals.norm_sum + (1.0 - a) * cosine
+        if a > 0.0 && norm_sum > 0.0 {
+            a * dot / norm_sum + (1.0 - a) * cosine
         } else {
             cosine
         }
@@ -669,12 +689,20 @@ impl Clusterer {
     /// Lexical similarity of two events, centroid to centroid, blended with their
     /// estimated mean pairwise cosine as [`Clusterer::lexical`] does.
     fn lexical_events(&self, e: &EventState, o: &EventState, n_terms: usize) -> f32 {
-        let cosine = e.centroid.cosine_centroid(&o.centroid, &self.vocab);
-        let a = self.config.link_share(n_terms);
-        let (ns_e, ns_o) = (e.signals.norm_sum, o.signals.norm_sum);
-        if a > 0.0 && ns_e > 0.0 && ns_o > 0.0 {
-            let mean = cosine * e.centroid.norm() * o.centroid.norm() / (ns_e * ns_o);
-            a * mean + (1.0 - a) * cosine
+        self.blend_clusters(
+            (&e.centroid, e.signals.norm_sum),
+            (&o.centroid, o.signals.norm_sum),
+            n_terms,
+        )
+    }
+
+    /// Centroid cosine of two clusters blended with their estimated mean pairwise cosine.
+    fn blend_clusters(&self, a: (&Centroid, f32), b: (&Centroid, f32), n_terms: usize) -> f32 {
+        let cosine = a.0.cosine_centroid(b.0, &self.vocab);
+        let share = self.config.link_share(n_terms);
+        if share > 0.0 && a.1 > 0.0 && b.1 > 0.0 {
+            let mean = cosine * a.0.norm() * b.0.norm() / (a.1 * b.1);
+            share * mean + (1.0 - share) * cosine
         } else {
             cosine
         }
@@ -801,7 +829,7 @@ impl Clusterer {
         let story = e.story;
         self.events.insert(id, e);
         self.dirty_events.insert(id);
-        self.update_story(story, counts, f.time, false);
+        self.update_story(story, counts, norm, f.time, false);
         story
     }
 
@@ -818,7 +846,7 @@ impl Clusterer {
             StableMap::default()
         };
         let cfg = &self.config;
-        let threshold = cfg.scaled(cfg.story_threshold, vector.len());
+        let threshold = cfg.blended(cfg.story_threshold, cfg.story_mean_threshold, vector.len());
         let terms = &ranked[..ranked.len().min(STORY_INDEX_TERMS)];
         let mut best: Option<(StoryId, f32)> = None;
         for id in self.candidate_stories(terms, 0, MAX_CANDIDATES) {
@@ -829,7 +857,7 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let mut score = s.centroid.cosine(vector, &self.vocab);
+            let mut score = self.blend(&s.centroid, s.norm_sum, vector);
             if self.story_entities_used() {
                 score += cfg.story_entity_weight
                     * weighted_overlap(&article_entities, self.story_entities.get(&s.id));
@@ -855,6 +883,7 @@ impl Clusterer {
                 n_events: 0,
                 centroid: Centroid::default(),
                 last_seq: self.seq,
+                norm_sum: 0.0,
             },
         );
         (id, true)
@@ -864,12 +893,14 @@ impl Clusterer {
         &mut self,
         id: StoryId,
         counts: &[(TermId, f32)],
+        norm: f32,
         time: Option<DateTime<Utc>>,
         new_event: bool,
     ) {
         let max_terms = self.config.max_centroid_terms;
         if let Some(s) = self.stories.get_mut(&id) {
             s.centroid.add(counts, &self.vocab, max_terms);
+            s.norm_sum += norm;
             s.n_articles += 1;
             s.n_events += u64::from(new_event);
             if let Some(t) = time {
@@ -985,7 +1016,11 @@ impl Clusterer {
         let Some(s) = self.stories.get(&id) else {
             return id;
         };
-        let threshold = cfg.scaled(cfg.story_merge_threshold, n_terms);
+        let threshold = cfg.blended(
+            cfg.story_merge_threshold,
+            cfg.story_mean_merge_threshold,
+            n_terms,
+        );
         let terms = self.story_terms.get(&id).cloned().unwrap_or_default();
         let mut best: Option<(StoryId, f32)> = None;
         for other in self.candidate_stories(&terms, id, MERGE_CANDIDATES) {
@@ -996,7 +1031,11 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let mut score = s.centroid.cosine_centroid(&o.centroid, &self.vocab);
+            let mut score = self.blend_clusters(
+                (&s.centroid, s.norm_sum),
+                (&o.centroid, o.norm_sum),
+                n_terms,
+            );
             if self.story_entities_used() {
                 score += cfg.story_entity_weight
                     * self
@@ -1028,6 +1067,7 @@ impl Clusterer {
             return id;
         };
         dst.centroid.merge(&src.centroid, &self.vocab, max_terms);
+        dst.norm_sum += src.norm_sum;
         dst.n_articles += src.n_articles;
         dst.n_events += src.n_events;
         dst.first_time = min_time(dst.first_time, src.first_time);

@@ -23,7 +23,7 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -35,6 +35,9 @@ const MIGRATIONS: &[&str] = &[
     // its filters without reading the article rows (which hold the whole text).
     "CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
      CREATE INDEX IF NOT EXISTS events_keys ON events(id, story_id);",
+    // 4 → 5: stories keep their members' summed TF-IDF norms, for average-link linking.
+    // 0 on old rows: the clusterer then estimates it from the centroid.
+    "ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;",
 ];
 
 pub struct Store {
@@ -303,7 +306,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq
+                "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum
                  FROM stories WHERE live = 1",
             )
             .map_err(|e| self.e(e))?;
@@ -317,6 +320,7 @@ impl Store {
                     r.get::<_, u64>(4)?,
                     r.get::<_, Vec<u8>>(5)?,
                     r.get::<_, u64>(6)?,
+                    r.get::<_, f64>(7)?,
                 ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -324,7 +328,7 @@ impl Store {
         let stories = raw_stories
             .into_iter()
             .map(
-                |(id, first, last, n, n_events, centroid, last_seq)| StoryState {
+                |(id, first, last, n, n_events, centroid, last_seq, norm_sum)| StoryState {
                     id,
                     first_time: time_from_sql(first),
                     last_time: time_from_sql(last),
@@ -335,6 +339,7 @@ impl Store {
                         &vocab,
                     ),
                     last_seq,
+                    norm_sum: norm_sum as f32,
                 },
             )
             .collect();
@@ -462,12 +467,12 @@ impl Store {
         {
             let mut story_stmt = tx
                 .prepare_cached(
-                    "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq, live)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
+                    "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq, live, norm_sum)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)
                      ON CONFLICT(id) DO UPDATE SET first_time = excluded.first_time,
                        last_time = excluded.last_time, n_articles = excluded.n_articles,
                        n_events = excluded.n_events, centroid = excluded.centroid,
-                       last_seq = excluded.last_seq, live = 1",
+                       last_seq = excluded.last_seq, live = 1, norm_sum = excluded.norm_sum",
                 )
                 .map_err(e)?;
             for s in &changes.stories {
@@ -479,7 +484,8 @@ impl Store {
                         s.n_articles,
                         s.n_events,
                         s.centroid.to_bytes(),
-                        s.last_seq
+                        s.last_seq,
+                        s.norm_sum
                     ])
                     .map_err(e)?;
             }
@@ -809,14 +815,22 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// The schema before version 4: without the two covering indexes search relies on.
-    fn without_key_indexes(schema: &str) -> String {
+    /// The schema of version 3: without the two covering indexes search relies on (4) and
+    /// without stories.norm_sum (5).
+    fn schema_v3(schema: &str) -> String {
         let v3: String = schema
             .lines()
             .filter(|l| !l.contains("articles_keys") && !l.contains("events_keys"))
             .map(|l| format!("{l}\n"))
             .collect();
-        assert!(!v3.contains("_keys"), "v3 schema rebuilt");
+        let v3 = v3.replace(
+            "    live        INTEGER NOT NULL DEFAULT 1,\n    norm_sum    REAL NOT NULL DEFAULT 0\n",
+            "    live        INTEGER NOT NULL DEFAULT 1\n",
+        );
+        assert!(
+            !v3.contains("_keys") && !v3.contains("norm_sum"),
+            "v3 schema rebuilt"
+        );
         v3
     }
 
@@ -879,12 +893,12 @@ mod tests {
     }
 
     #[test]
-    fn a_version_3_store_gains_the_search_indexes_and_stays_searchable() {
+    fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&without_key_indexes(include_str!("schema.sql")))
+            conn.execute_batch(&schema_v3(include_str!("schema.sql")))
                 .unwrap();
             conn.execute_batch(ONE_STORY).unwrap();
             conn.execute(
@@ -894,8 +908,18 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("4"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
         assert_eq!(key_indexes(&store), 2);
+        let norm: f64 = store
+            .conn
+            .query_row("SELECT norm_sum FROM stories WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            norm, 0.0,
+            "old stories read as 0: the clusterer estimates it"
+        );
         let hits = store
             .search("ferry", &query::ArticleFilter::default(), 10, 0, 10)
             .unwrap();
@@ -914,9 +938,9 @@ mod tests {
         let path = dir.path().join("v1.db");
         {
             let conn = Connection::open(&path).unwrap();
-            // Version 1 had neither mentions.role (added in 2), events.signals (3) nor the
-            // key indexes (4).
-            let v1 = without_key_indexes(include_str!("schema.sql"))
+            // Version 1 had neither mentions.role (added in 2), events.signals (3), the
+            // key indexes (4) nor stories.norm_sum (5).
+            let v1 = schema_v3(include_str!("schema.sql"))
                 .replace(
                     "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
                     "    initial     INTEGER NOT NULL\n",
@@ -937,7 +961,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("4"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"

@@ -1,4 +1,4 @@
--- storyline store, schema version 4 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 5 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS stories (
     n_events    INTEGER NOT NULL,
     centroid    BLOB NOT NULL,
     last_seq    INTEGER NOT NULL,
-    live        INTEGER NOT NULL DEFAULT 1
+    live        INTEGER NOT NULL DEFAULT 1,
+    norm_sum    REAL NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS events (
