@@ -1400,6 +1400,85 @@ mod tests {
         }
     }
 
+    /// Two live events with centroids of one direction: `tight` of two full copies of the
+    /// article's words (plus one word it lacks), `loose` of two reports sharing none, one
+    /// with each half of them. By centroid `loose` is the closer; by mean cosine to the
+    /// members (what the reports are actually like) `tight` is.
+    fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
+        // `loose` is event 1, `tight` event 2.
+        let words: Vec<String> = (0..120).map(|i| format!("w{i}")).collect();
+        let mut rows: Vec<(TermId, String, u32)> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (i as TermId, w.clone(), 3))
+            .collect();
+        rows.push((120, "extra".into(), 2));
+        let vocab = Vocab::restore(rows, 4);
+        let idf = vocab.idf(0);
+        let weights = |ids: std::ops::Range<u32>, w: f32| -> StableMap<TermId, f32> {
+            ids.map(|id| (id, w)).collect()
+        };
+        let event = |id: EventId, weights: StableMap<TermId, f32>, norm_sum: f32| EventState {
+            id,
+            story: 1,
+            first_time: None,
+            last_time: None,
+            n_articles: 2,
+            centroid: Centroid::from_weights(weights, &vocab),
+            entities: HashMap::default(),
+            last_seq: 1,
+            signals: EventSignals {
+                norm_sum,
+                ..EventSignals::default()
+            },
+        };
+        // Member norms when they joined: all 120 words (and "extra"), or 60 of them.
+        let full = (120.0f32 * idf * idf + vocab.idf(120).powi(2)).sqrt();
+        let half = (60.0f32).sqrt() * idf;
+        let loose = event(1, weights(0..120, 1.0), 2.0 * half);
+        let mut tight_weights = weights(0..120, 2.0);
+        tight_weights.insert(120, 2.0);
+        let tight = event(2, tight_weights, 2.0 * full);
+        let story = StoryState {
+            id: 1,
+            first_time: None,
+            last_time: None,
+            n_articles: 4,
+            n_events: 2,
+            centroid: Centroid::from_weights(weights(0..120, 3.0), &vocab),
+            last_seq: 1,
+            norm_sum: 2.0 * (full + half),
+        };
+        let c = Clusterer::restore(
+            config,
+            vocab,
+            vec![loose, tight],
+            vec![story],
+            3,
+            2,
+            None,
+            1,
+        );
+        (c, 2)
+    }
+
+    #[test]
+    fn an_article_joins_the_event_whose_reports_it_is_like_not_the_nearest_centroid() {
+        let article = features(
+            &(0..120).map(|i| format!("w{i} ")).collect::<String>(),
+            &[],
+            None,
+        );
+        let (mut c, tight) = tight_and_loose(ClusterConfig::default());
+        assert_eq!(c.assign(&article).event, tight, "average link");
+        let centroid_only = ClusterConfig {
+            mean_link: 0.0,
+            ..ClusterConfig::default()
+        };
+        let (mut c, _) = tight_and_loose(centroid_only);
+        assert_eq!(c.assign(&article).event, 1, "centroid cosine alone: loose");
+    }
+
     #[test]
     fn copies_join_the_event_of_their_original() {
         let mut c = Clusterer::new(ClusterConfig::default());
