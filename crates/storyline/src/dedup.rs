@@ -29,25 +29,29 @@ pub struct Signature {
 impl Signature {
     /// Signature of a sequence of lower-cased words: 3-word shingles, or 2-word shingles for
     /// short texts. `None` for texts with no words.
+    ///
+    /// Each word is hashed once; a shingle's hash mixes its words' hashes, and the
+    /// `N_HASHES` permutations are multiply-add-shift hashes of that one value. (The first
+    /// version ran a full mixer per shingle and permutation: nearly a tenth of ingest.)
     pub fn from_words<S: AsRef<str>>(words: &[S]) -> Option<Signature> {
         if words.is_empty() {
             return None;
         }
         let short = words.len() < SHORT_TEXT_WORDS;
         let k = if short { 2 } else { 3 }.min(words.len());
+        let hashes: Vec<u64> = words.iter().map(|w| word_hash(w.as_ref())).collect();
         let mut mins = [u32::MAX; N_HASHES];
-        for shingle in words.windows(k) {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for w in shingle {
-                for b in w.as_ref().bytes().chain(std::iter::once(b' ')) {
-                    h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-                }
-            }
-            for (i, m) in mins.iter_mut().enumerate() {
-                let v = splitmix64(h ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) as u32;
-                if v < *m {
-                    *m = v;
-                }
+        for shingle in hashes.windows(k) {
+            // Rotation by position keeps the order of the words in the hash.
+            let h = splitmix64(
+                shingle
+                    .iter()
+                    .enumerate()
+                    .fold(0, |acc, (i, &w)| acc ^ w.rotate_left(21 * i as u32)),
+            );
+            for (m, &(a, b)) in mins.iter_mut().zip(PERMUTATIONS.iter()) {
+                let v = (a.wrapping_mul(h).wrapping_add(b) >> 32) as u32;
+                *m = (*m).min(v);
             }
         }
         Some(Signature { mins, short })
@@ -80,15 +84,17 @@ impl Signature {
     /// Bytes for storage: a flag byte, then the minima little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 4 * N_HASHES);
-        out.push(u8::from(self.short));
+        out.push((u8::from(self.short) * SHORT_FLAG) | FAMILY_FLAG);
         for m in self.mins {
             out.extend_from_slice(&m.to_le_bytes());
         }
         out
     }
 
+    /// `None` for bytes that are not a signature, or a signature of the first hash family,
+    /// which no signature made now can be compared with (its article must be signed again).
     pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
-        if bytes.len() != 1 + 4 * N_HASHES {
+        if bytes.len() != 1 + 4 * N_HASHES || bytes[0] & FAMILY_FLAG == 0 {
             return None;
         }
         let mut mins = [0u32; N_HASHES];
@@ -97,12 +103,37 @@ impl Signature {
         }
         Some(Signature {
             mins,
-            short: bytes[0] == 1,
+            short: bytes[0] & SHORT_FLAG != 0,
         })
     }
 }
 
-fn splitmix64(mut x: u64) -> u64 {
+/// Flag-byte bit of a signature of a short text.
+const SHORT_FLAG: u8 = 1;
+/// Flag-byte bit of the current hash family (word hashes and multiply-shift permutations).
+/// Signatures stored without it came from the first family.
+const FAMILY_FLAG: u8 = 2;
+
+/// FNV-1a of a word.
+fn word_hash(word: &str) -> u64 {
+    word.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// `(a, b)` of each permutation `x ↦ (a·x + b) >> 32`: `a` odd, both from a fixed splitmix64
+/// sequence, so signatures are the same in every run and on every platform.
+const PERMUTATIONS: [(u64, u64); N_HASHES] = {
+    let mut out = [(0u64, 0u64); N_HASHES];
+    let mut i = 0;
+    while i < N_HASHES {
+        out[i] = (splitmix64(2 * i as u64) | 1, splitmix64(2 * i as u64 + 1));
+        i += 1;
+    }
+    out
+};
+
+const fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -242,5 +273,37 @@ mod tests {
     fn signature_round_trips_through_bytes() {
         let s = sig(BASE);
         assert_eq!(Signature::from_bytes(&s.to_bytes()), Some(s));
+        let short = sig("a short headline about the talks");
+        assert!(short.short);
+        assert_eq!(Signature::from_bytes(&short.to_bytes()), Some(short));
+    }
+
+    #[test]
+    fn signatures_of_the_first_hash_family_are_refused() {
+        let mut bytes = sig(BASE).to_bytes();
+        bytes[0] = 0;
+        assert_eq!(Signature::from_bytes(&bytes), None);
+    }
+
+    #[test]
+    fn estimated_similarity_follows_the_share_of_shingles() {
+        // 200 distinct words; the copy replaces every fifth word from the middle on.
+        let words: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
+        let mut edited = words.clone();
+        for w in edited.iter_mut().skip(100).step_by(5) {
+            w.push('x');
+        }
+        let (a, b) = (
+            Signature::from_words(&words).unwrap(),
+            Signature::from_words(&edited).unwrap(),
+        );
+        let shingles = |ws: &[String]| -> std::collections::HashSet<String> {
+            ws.windows(3).map(|w| w.join(" ")).collect()
+        };
+        let (sa, sb) = (shingles(&words), shingles(&edited));
+        let jaccard = sa.intersection(&sb).count() as f32 / sa.union(&sb).count() as f32;
+        let estimate = a.similarity(&b);
+        assert!((estimate - jaccard).abs() < 0.15, "{estimate} vs {jaccard}");
+        assert_eq!(a.similarity(&a), 1.0);
     }
 }

@@ -430,7 +430,9 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     let article: &Article = &record.article;
     let sentences = normalize::split_sentences(&article.text);
     let found = mentions(&article.text, &sentences);
-    let mut terms = normalize::content_terms(&article.text, stemmer);
+    // One tokenisation serves the terms, the signature and the fingerprint.
+    let words: Vec<String> = normalize::words(&article.text).collect();
+    let mut terms = normalize::content_terms_of(&words, stemmer);
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
             terms.extend(normalize::content_terms(title, stemmer));
@@ -441,9 +443,8 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         .filter(|e| e.kind != EntityKind::Other)
         .map(|e| e.name.to_lowercase())
         .collect();
-    let words: Vec<String> = normalize::words(&article.text).collect();
     let signature = Signature::from_words(&words);
-    let fingerprint = normalize::fingerprint(&article.text);
+    let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
         terms,
         entities,

@@ -1,5 +1,6 @@
 //! Pure text functions of one article: boilerplate removal, sentence splitting, tokens.
-//! Nothing here keeps state between articles, so callers may run it in parallel freely.
+//! Nothing here keeps state between articles (beyond a per-thread memo of stems, which
+//! changes no result), so callers may run it in parallel freely.
 
 mod boilerplate;
 mod sentences;
@@ -7,4 +8,7 @@ mod tokens;
 
 pub use boilerplate::clean;
 pub use sentences::split_sentences;
-pub use tokens::{content_terms, fingerprint, is_stopword, words, years, Stemmer};
+pub use tokens::{
+    content_terms, content_terms_of, fingerprint, fingerprint_of, is_stopword, words, years,
+    Stemmer,
+};

@@ -202,15 +202,29 @@ pub fn is_stopword(word: &str) -> bool {
 /// Lower-cased words: runs of letters and digits. A possessive `'s` is dropped.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
-        .map(|w| {
-            let w = w.trim_matches(['\'', '’']);
-            let w = w
-                .strip_suffix("'s")
-                .or_else(|| w.strip_suffix("’s"))
-                .unwrap_or(w);
-            w.to_lowercase().replace(['\'', '’'], "")
-        })
-        .filter(|w| !w.is_empty())
+        .filter_map(word)
+}
+
+/// One run between separators as a lower-cased word without apostrophes, if any is left.
+fn word(w: &str) -> Option<String> {
+    let w = w.trim_matches(['\'', '’']);
+    let w = w
+        .strip_suffix("'s")
+        .or_else(|| w.strip_suffix("’s"))
+        .unwrap_or(w);
+    if w.is_ascii() {
+        // Nearly every word: lower-case and drop apostrophes in one pass and one allocation
+        // (tokenising is done for every word of every article).
+        let mut lower = String::with_capacity(w.len());
+        lower.extend(
+            w.bytes()
+                .filter(|&b| b != b'\'')
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        return (!lower.is_empty()).then_some(lower);
+    }
+    let lower = w.to_lowercase().replace(['\'', '’'], "");
+    (!lower.is_empty()).then_some(lower)
 }
 
 /// An English Snowball stemmer; cheap to create, shareable across threads.
@@ -230,10 +244,46 @@ impl Stemmer {
 
 /// Stemmed content terms of a text: stop words and one-letter words removed.
 pub fn content_terms(text: &str, stemmer: &Stemmer) -> Vec<String> {
-    words(text)
-        .filter(|w| w.chars().count() > 1 && !is_stopword(w))
-        .map(|w| stemmer.stem(&w).into_owned())
-        .collect()
+    content_terms_of(words(text), stemmer)
+}
+
+/// [`content_terms`] of words already split by [`words`], for callers that need the words
+/// too: an article is tokenised once for its terms, its signature and its fingerprint.
+pub fn content_terms_of<S: AsRef<str>>(
+    words: impl IntoIterator<Item = S>,
+    stemmer: &Stemmer,
+) -> Vec<String> {
+    STEMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let mut out = Vec::new();
+        for w in words {
+            let w = w.as_ref();
+            if let Some(term) = cache.get(w) {
+                out.extend(term.as_deref().map(String::from));
+                continue;
+            }
+            let term = (w.chars().count() > 1 && !is_stopword(w))
+                .then(|| Box::<str>::from(stemmer.stem(w)));
+            out.extend(term.as_deref().map(String::from));
+            if cache.len() < STEM_CACHE_WORDS {
+                cache.insert(w.into(), term);
+            }
+        }
+        out
+    })
+}
+
+/// Distinct words whose content term a thread remembers. News vocabulary is Zipfian, so the
+/// first few tens of thousands of words a thread meets cover nearly every word it will read,
+/// and a lookup costs a fraction of Snowball stemming. Once full the cache only serves, so
+/// its memory (a few MiB a thread) stays fixed however long the stream.
+const STEM_CACHE_WORDS: usize = 1 << 15;
+
+thread_local! {
+    /// Word → its content term (`None` for stop words and one-letter words). Only the English
+    /// stemmer exists, so the word alone is the key.
+    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Option<Box<str>>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
 /// Distinct years (1900–2099) a text mentions, as four-digit numbers standing alone:
@@ -253,11 +303,16 @@ pub fn years(text: &str) -> Vec<i32> {
 /// A 64-bit fingerprint of a text's words (FNV-1a), stable across runs and platforms:
 /// the same words in the same order give the same value whatever the spacing or case.
 pub fn fingerprint(text: &str) -> u64 {
+    fingerprint_of(words(text))
+}
+
+/// [`fingerprint`] of words already split by [`words`].
+pub fn fingerprint_of<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET;
-    for word in words(text) {
-        for b in word.bytes().chain(std::iter::once(b' ')) {
+    for word in words {
+        for b in word.as_ref().bytes().chain(std::iter::once(b' ')) {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(PRIME);
         }
@@ -295,6 +350,43 @@ mod tests {
             ),
             vec!["blinken", "talk", "doha", "negoti", "progress"]
         );
+    }
+
+    /// The words as first written, before the one-pass ASCII lower-casing.
+    fn reference_words(text: &str) -> Vec<String> {
+        text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+            .map(|w| {
+                let w = w.trim_matches(['\'', '’']);
+                let w = w
+                    .strip_suffix("'s")
+                    .or_else(|| w.strip_suffix("’s"))
+                    .unwrap_or(w);
+                w.to_lowercase().replace(['\'', '’'], "")
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn words_match_the_reference_on_mixed_text() {
+        let text = "Blinken's O'Neill ROCK'N'ROLL 'quoted' ’curly’s’ don't İstanbul ÉCOLE \
+                    Straße naïve 3.5% x's 'S ’ '' a-b_c 東京 Δέλτα's";
+        assert_eq!(words(text).collect::<Vec<_>>(), reference_words(text));
+    }
+
+    #[test]
+    fn terms_of_words_equal_terms_of_text_and_repeat_from_the_cache() {
+        let s = Stemmer::english();
+        let text = "The negotiations were progressing; negotiations progress. A Z zz";
+        let direct = content_terms(text, &s);
+        let words: Vec<String> = words(text).collect();
+        assert_eq!(content_terms_of(&words, &s), direct);
+        assert_eq!(content_terms_of(&words, &s), direct);
+        assert_eq!(
+            direct,
+            vec!["negoti", "progress", "negoti", "progress", "zz"]
+        );
+        assert_eq!(fingerprint_of(&words), fingerprint(text));
     }
 
     #[test]

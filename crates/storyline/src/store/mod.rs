@@ -393,9 +393,38 @@ impl Store {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
         rows.reverse();
-        Ok(rows
+        let mut out: Vec<(ArticleId, Option<Signature>, ArticleId)> = rows
             .into_iter()
-            .filter_map(|(id, bytes, orig)| Signature::from_bytes(&bytes).map(|s| (id, s, orig)))
+            .map(|(id, bytes, orig)| (id, Signature::from_bytes(&bytes), orig))
+            .collect();
+        if out.iter().any(|(_, sig, _)| sig.is_none()) {
+            // Written by a build with the first MinHash family: sign those articles again
+            // from their stored (cleaned) text, as ingest does, and keep the new signatures,
+            // so this happens once.
+            let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+            {
+                let mut text_stmt = tx
+                    .prepare("SELECT text FROM articles WHERE id = ?1")
+                    .map_err(|e| self.e(e))?;
+                let mut update = tx
+                    .prepare("UPDATE articles SET minhash = ?2 WHERE id = ?1")
+                    .map_err(|e| self.e(e))?;
+                for (id, sig, _) in out.iter_mut().filter(|(_, sig, _)| sig.is_none()) {
+                    let text: String = text_stmt
+                        .query_row([*id], |r| r.get(0))
+                        .map_err(|e| self.e(e))?;
+                    let words: Vec<String> = crate::normalize::words(&text).collect();
+                    *sig = Signature::from_words(&words);
+                    update
+                        .execute(params![*id, sig.as_ref().map(Signature::to_bytes)])
+                        .map_err(|e| self.e(e))?;
+                }
+            }
+            tx.commit().map_err(|e| self.e(e))?;
+        }
+        Ok(out
+            .into_iter()
+            .filter_map(|(id, sig, orig)| sig.map(|s| (id, s, orig)))
             .collect())
     }
 
@@ -890,6 +919,33 @@ mod tests {
         let failed: Result<()> = store.snapshot(|_| Err(Error::Invalid("stop".into())));
         assert!(failed.is_err());
         assert!(store.conn.is_autocommit(), "snapshot left open");
+    }
+
+    #[test]
+    fn signatures_of_the_first_minhash_family_are_made_again_from_the_text_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.conn.execute_batch(ONE_STORY).unwrap();
+        let words: Vec<String> = crate::normalize::words("The ferry line opened today.").collect();
+        let fresh = Signature::from_words(&words).unwrap();
+        // The first family's bytes: flag byte without the family bit, other minima.
+        let mut old = vec![0u8];
+        old.extend(std::iter::repeat_n(7u8, 4 * crate::dedup::N_HASHES));
+        store
+            .conn
+            .execute("UPDATE articles SET minhash = ?1 WHERE id = 1", [&old])
+            .unwrap();
+        assert_eq!(
+            store.recent_signatures(10).unwrap(),
+            vec![(1, fresh.clone(), 1)]
+        );
+        let kept: Vec<u8> = store
+            .conn
+            .query_row("SELECT minhash FROM articles WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, fresh.to_bytes());
     }
 
     #[test]
