@@ -37,7 +37,9 @@ pub struct ClusterConfig {
     pub threshold_slope: f32,
     /// Bonus for shared entities (cosine of entity sets), added to the TF-IDF cosine.
     pub entity_weight: f32,
-    /// An event takes no new articles this many days after its last one.
+    /// An event takes no new articles this many days after its last one. With the time
+    /// decay below, a day outside the span already cuts a score sevenfold, so a longer
+    /// window kept events live (and in memory) that could no longer take anything.
     pub event_window_days: f32,
     /// Time-decay scale: at this many days outside an event's span, similarity is halved.
     /// Short, because events are bursty: a live event keeps getting articles, so its span
@@ -100,7 +102,7 @@ impl Default for ClusterConfig {
             story_threshold: 0.2,
             threshold_slope: 0.06,
             entity_weight: 0.1,
-            event_window_days: 5.0,
+            event_window_days: 2.0,
             event_half_life_days: 0.15,
             story_window_days: 45.0,
             max_live_events: 20_000,
@@ -1313,7 +1315,7 @@ mod tests {
             "football final stadium goal",
             "election ballot candidate turnout",
         ];
-        // Four unrelated stories on day 1; by day 8 their events have all retired (5-day
+        // Four unrelated stories on day 1; by day 8 their events have all retired (2-day
         // window), while the stories are still inside their 45-day window.
         let first: Vec<Assignment> = texts
             .iter()
