@@ -303,27 +303,42 @@ impl ClusterConfig {
     /// well (same event median cosine 0.77, other topics 0.10) but not stemmed headlines
     /// (0.12 vs 0.05).
     fn embedding_weight(&self, n_terms: usize) -> f32 {
-        self.embedding_weight * (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+        self.embedding_weight * full_article_share(n_terms)
     }
 
     /// Weight of the average-link estimate for a text of `n_terms` distinct terms: full for
     /// articles, little for headlines, whose few words make every mean cosine small.
     fn link_share(&self, n_terms: usize) -> f32 {
-        self.mean_link * (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+        self.mean_link * full_article_share(n_terms)
     }
 
-    /// The threshold for a score that blends centroid cosine and mean cosine.
+    /// The threshold for a text of `n_terms` distinct terms, for a score that blends
+    /// centroid cosine and mean cosine as [`Clusterer::lexical_blend`] does: each part's
+    /// threshold scaled by length with its own slope, blended with the same share.
     fn blended(&self, centroid: f32, mean: f32, n_terms: usize) -> f32 {
         let a = self.link_share(n_terms);
-        let n = (n_terms.max(1)) as f32;
-        let mean = (mean + self.mean_slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD);
-        a * mean + (1.0 - a) * self.scaled(centroid, n_terms)
+        let mean = length_scaled(mean, self.mean_slope, n_terms);
+        a * mean + (1.0 - a) * length_scaled(centroid, self.threshold_slope, n_terms)
     }
+}
 
-    fn scaled(&self, threshold: f32, n_terms: usize) -> f32 {
-        let n = (n_terms.max(1)) as f32;
-        (threshold + self.threshold_slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD)
-    }
+/// How much of a full article a text of `n_terms` distinct terms is (1 from
+/// [`REFERENCE_TERMS`] on).
+fn full_article_share(n_terms: usize) -> f32 {
+    (n_terms as f32 / REFERENCE_TERMS).min(1.0)
+}
+
+/// `threshold` moved by `slope` per unit of ln(terms / REFERENCE_TERMS), never under
+/// [`MIN_THRESHOLD`].
+fn length_scaled(threshold: f32, slope: f32, n_terms: usize) -> f32 {
+    let n = (n_terms.max(1)) as f32;
+    (threshold + slope * (n / REFERENCE_TERMS).ln()).max(MIN_THRESHOLD)
+}
+
+/// An estimate of the members' summed norms for a cluster stored before they were kept:
+/// between identical members (the norm of the sum) and orthogonal ones (that times sqrt(n)).
+fn estimated_norm_sum(centroid: &Centroid, n_articles: u64) -> f32 {
+    centroid.norm() * (n_articles as f32).sqrt()
 }
 
 /// Terms of an article used to find candidate events: its most telling ones.
@@ -437,9 +452,7 @@ impl Clusterer {
         };
         for mut e in events {
             if e.signals.norm_sum == 0.0 && e.n_articles > 0 {
-                // Stored before members' norms were kept: between identical members
-                // (norm of the sum) and orthogonal ones (that times sqrt(n)).
-                e.signals.norm_sum = e.centroid.norm() * (e.n_articles as f32).sqrt();
+                e.signals.norm_sum = estimated_norm_sum(&e.centroid, e.n_articles);
             }
             if c.story_entities_used() {
                 let ents = c.story_entities.entry(e.story).or_default();
@@ -451,9 +464,8 @@ impl Clusterer {
             c.events.insert(e.id, e);
         }
         for s in c.stories.values_mut() {
-            // As for events above.
             if s.norm_sum == 0.0 && s.n_articles > 0 {
-                s.norm_sum = s.centroid.norm() * (s.n_articles as f32).sqrt();
+                s.norm_sum = estimated_norm_sum(&s.centroid, s.n_articles);
             }
         }
         let ids: Vec<StoryId> = c.stories.keys().copied().collect();
@@ -645,7 +657,7 @@ impl Clusterer {
         gap: Option<f32>,
     ) -> f32 {
         let cfg = &self.config;
-        let lexical = self.lexical(e, vector);
+        let lexical = self.lexical_blend(&e.centroid, e.signals.norm_sum, vector);
         let entity = entity_overlap(entities, &e.entities);
         let mut score = lexical + cfg.entity_weight * entity;
         if let (Some(v), Some(sum)) = (&f.embedding, &e.signals.embedding) {
@@ -665,48 +677,33 @@ impl Clusterer {
         score
     }
 
-    /// Lexical similarity of an article to an event: centroid cosine, blended with the
-    /// article's estimated mean cosine to the members (average link, see `mean_link`).
-    fn lexical(&self, e: &EventState, vector: &[(TermId, f32)]) -> f32 {
-        self.blend(&e.centroid, e.signals.norm_sum, vector)
-    }
-
-    /// Centroid cosine blended with the mean cosine to the members, whose norms sum to
-    /// `norm_sum`.
-    fn blend(&self, centroid: &Centroid, norm_sum: f32, vector: &[(TermId, f32)]) -> f32 {
-        let dot = centroid.dot(vector, &self.vocab);
+    /// Lexical similarity of an article to an event or story (its centroid, and its
+    /// members' norms summing to `norm_sum`): centroid cosine blended with the article's
+    /// estimated mean cosine to the members (average link, see `mean_link`).
+    fn lexical_blend(&self, centroid: &Centroid, norm_sum: f32, vector: &[(TermId, f32)]) -> f32 {
         let norm = centroid.norm();
         if norm == 0.0 {
             return 0.0;
         }
-        let cosine = dot / norm;
-        let a = self.config.link_share(vector.len());
-        if a > 0.0 && norm_sum > 0.0 {
-            a * dot / norm_sum + (1.0 - a) * cosine
-        } else {
-            cosine
-        }
+        let dot = centroid.dot(vector, &self.vocab);
+        let mean = (norm_sum > 0.0).then(|| dot / norm_sum);
+        self.blend(vector.len(), dot / norm, mean)
     }
 
-    /// Lexical similarity of two events, centroid to centroid, blended with their
-    /// estimated mean pairwise cosine as [`Clusterer::lexical`] does.
-    fn lexical_events(&self, e: &EventState, o: &EventState, n_terms: usize) -> f32 {
-        self.blend_clusters(
-            (&e.centroid, e.signals.norm_sum),
-            (&o.centroid, o.signals.norm_sum),
-            n_terms,
-        )
-    }
-
-    /// Centroid cosine of two clusters blended with their estimated mean pairwise cosine.
-    fn blend_clusters(&self, a: (&Centroid, f32), b: (&Centroid, f32), n_terms: usize) -> f32 {
+    /// [`Clusterer::lexical_blend`] of two clusters: centroid to centroid, blended with
+    /// their estimated mean pairwise cosine.
+    fn clusters_blend(&self, a: (&Centroid, f32), b: (&Centroid, f32), n_terms: usize) -> f32 {
         let cosine = a.0.cosine_centroid(b.0, &self.vocab);
-        let share = self.config.link_share(n_terms);
-        if share > 0.0 && a.1 > 0.0 && b.1 > 0.0 {
-            let mean = cosine * a.0.norm() * b.0.norm() / (a.1 * b.1);
-            share * mean + (1.0 - share) * cosine
-        } else {
-            cosine
+        let mean = (a.1 > 0.0 && b.1 > 0.0).then(|| cosine * a.0.norm() * b.0.norm() / (a.1 * b.1));
+        self.blend(n_terms, cosine, mean)
+    }
+
+    /// Centroid cosine and mean cosine (when known) blended by the text's `link_share`.
+    fn blend(&self, n_terms: usize, cosine: f32, mean: Option<f32>) -> f32 {
+        let a = self.config.link_share(n_terms);
+        match mean {
+            Some(mean) if a > 0.0 => a * mean + (1.0 - a) * cosine,
+            _ => cosine,
         }
     }
 
@@ -859,7 +856,7 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let mut score = self.blend(&s.centroid, s.norm_sum, vector);
+            let mut score = self.lexical_blend(&s.centroid, s.norm_sum, vector);
             if self.story_entities_used() {
                 score += cfg.story_entity_weight
                     * weighted_overlap(&article_entities, self.story_entities.get(&s.id));
@@ -942,8 +939,11 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.event_window_days) {
                 continue;
             }
-            let mut score = self.lexical_events(e, o, n_terms)
-                + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
+            let mut score = self.clusters_blend(
+                (&e.centroid, e.signals.norm_sum),
+                (&o.centroid, o.signals.norm_sum),
+                n_terms,
+            ) + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
             if let (Some(a), Some(b)) = (&e.signals.embedding, &o.signals.embedding) {
                 let unit = normalised(a);
                 score +=
@@ -1033,7 +1033,7 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let mut score = self.blend_clusters(
+            let mut score = self.clusters_blend(
                 (&s.centroid, s.norm_sum),
                 (&o.centroid, o.norm_sum),
                 n_terms,

@@ -370,7 +370,8 @@ impl Store {
         Ok(self.meta("seq")?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    /// The `limit` most recent signatures, oldest first, with the original of each.
+    /// The `limit` most recent signatures, oldest first, with the original of each. Those
+    /// of the first MinHash family are made again ([`Store::sign_again`]).
     pub fn recent_signatures(
         &self,
         limit: usize,
@@ -397,35 +398,50 @@ impl Store {
             .into_iter()
             .map(|(id, bytes, orig)| (id, Signature::from_bytes(&bytes), orig))
             .collect();
-        if out.iter().any(|(_, sig, _)| sig.is_none()) {
-            // Written by a build with the first MinHash family: sign those articles again
-            // from their stored (cleaned) text, as ingest does, and keep the new signatures,
-            // so this happens once.
-            let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
-            {
-                let mut text_stmt = tx
-                    .prepare("SELECT text FROM articles WHERE id = ?1")
-                    .map_err(|e| self.e(e))?;
-                let mut update = tx
-                    .prepare("UPDATE articles SET minhash = ?2 WHERE id = ?1")
-                    .map_err(|e| self.e(e))?;
-                for (id, sig, _) in out.iter_mut().filter(|(_, sig, _)| sig.is_none()) {
-                    let text: String = text_stmt
-                        .query_row([*id], |r| r.get(0))
-                        .map_err(|e| self.e(e))?;
-                    let words: Vec<String> = crate::normalize::words(&text).collect();
-                    *sig = Signature::from_words(&words);
-                    update
-                        .execute(params![*id, sig.as_ref().map(Signature::to_bytes)])
-                        .map_err(|e| self.e(e))?;
-                }
+        let stale: Vec<ArticleId> = out
+            .iter()
+            .filter(|(_, sig, _)| sig.is_none())
+            .map(|(id, _, _)| *id)
+            .collect();
+        if !stale.is_empty() {
+            let mut fresh = self.sign_again(&stale)?;
+            for (id, sig, _) in out.iter_mut().filter(|(_, sig, _)| sig.is_none()) {
+                *sig = fresh.remove(id).flatten();
             }
-            tx.commit().map_err(|e| self.e(e))?;
         }
         Ok(out
             .into_iter()
             .filter_map(|(id, sig, orig)| sig.map(|s| (id, s, orig)))
             .collect())
+    }
+
+    /// Signs articles again from their stored (cleaned) text, as ingest does, and stores
+    /// the new signatures, so it happens once: for signatures written by a build with the
+    /// first MinHash family, which no signature made now can be compared with.
+    fn sign_again(&self, ids: &[ArticleId]) -> Result<HashMap<ArticleId, Option<Signature>>> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+        let mut out = HashMap::with_capacity(ids.len());
+        {
+            let mut text_stmt = tx
+                .prepare("SELECT text FROM articles WHERE id = ?1")
+                .map_err(|e| self.e(e))?;
+            let mut update = tx
+                .prepare("UPDATE articles SET minhash = ?2 WHERE id = ?1")
+                .map_err(|e| self.e(e))?;
+            for &id in ids {
+                let text: String = text_stmt
+                    .query_row([id], |r| r.get(0))
+                    .map_err(|e| self.e(e))?;
+                let words: Vec<String> = crate::normalize::words(&text).collect();
+                let sig = Signature::from_words(&words);
+                update
+                    .execute(params![id, sig.as_ref().map(Signature::to_bytes)])
+                    .map_err(|e| self.e(e))?;
+                out.insert(id, sig);
+            }
+        }
+        tx.commit().map_err(|e| self.e(e))?;
+        Ok(out)
     }
 
     /// Which of these external ids are stored already.

@@ -191,6 +191,15 @@ fn gain(
     (g * c.factor, fit)
 }
 
+/// Marks the concepts of `c` within its first `fit` words as covered once more.
+fn cover(covered: &mut [u32], c: &Cand<'_>, fit: usize) {
+    for &(id, pos) in &c.concepts {
+        if pos < fit {
+            covered[id as usize] += 1;
+        }
+    }
+}
+
 /// One greedy run; `first` forces the opening sentence. Returns the chosen candidate
 /// indices and the objective reached.
 fn greedy(
@@ -236,12 +245,7 @@ fn greedy(
             // Nothing left to cover: a longer summary would only add noise.
             break;
         }
-        let fit = cands[i].s.words.min(room);
-        for &(id, pos) in &cands[i].concepts {
-            if pos < fit {
-                covered[id as usize] += 1;
-            }
-        }
+        cover(&mut covered, &cands[i], cands[i].s.words.min(room));
         total += g;
         used += cands[i].s.words;
         chosen.push(i);
@@ -268,11 +272,7 @@ fn order_value(
         }
         let c = &cands[i];
         let (g, fit) = gain(c, covered, weights, room, cfg);
-        for &(id, pos) in &c.concepts {
-            if pos < fit {
-                covered[id as usize] += 1;
-            }
-        }
+        cover(covered, c, fit);
         total += g;
         used += c.s.words;
     }
