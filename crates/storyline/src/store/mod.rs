@@ -23,7 +23,7 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -38,6 +38,8 @@ const MIGRATIONS: &[&str] = &[
     // 4 → 5: stories keep their members' summed TF-IDF norms, for average-link linking.
     // 0 on old rows: the clusterer then estimates it from the centroid.
     "ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;",
+    // 5 → 6: the search index is filled once per batch by `commit_batch` (see schema.sql).
+    "DROP TRIGGER IF EXISTS articles_fts_insert;",
 ];
 
 pub struct Store {
@@ -681,6 +683,19 @@ impl Store {
             if let Some(c) = time_to_sql(clock) {
                 meta_stmt.execute(params!["clock", c]).map_err(e)?;
             }
+            // The batch's rows enter the search index in one statement, the last, so FTS5
+            // writes them out as one segment (see schema.sql). Row ids of a batch are new
+            // and the highest in the store.
+            let ids = batch.iter().map(|a| a.row_id);
+            if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
+                tx.prepare_cached(
+                    "INSERT INTO articles_fts(rowid, title, text)
+                     SELECT id, title, text FROM articles WHERE id BETWEEN ?1 AND ?2",
+                )
+                .map_err(e)?
+                .execute(params![first, last])
+                .map_err(e)?;
+            }
         }
         tx.commit().map_err(e)
     }
@@ -876,7 +891,21 @@ mod tests {
             !v3.contains("_keys") && !v3.contains("norm_sum"),
             "v3 schema rebuilt"
         );
-        v3
+        // Before version 6 a trigger filled the search index row by row.
+        v3 + "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+        END;\n"
+    }
+
+    fn fts_triggers(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
 
     fn key_indexes(store: &Store) -> i64 {
@@ -965,7 +994,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
+    fn a_version_3_store_gains_the_search_indexes_and_story_norms_and_drops_the_row_trigger() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         {
@@ -980,8 +1009,9 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
         assert_eq!(key_indexes(&store), 2);
+        assert_eq!(fts_triggers(&store), 0, "commit_batch indexes rows now");
         let norm: f64 = store
             .conn
             .query_row("SELECT norm_sum FROM stories WHERE id = 1", [], |r| {
@@ -1011,7 +1041,8 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             // Version 1 had neither mentions.role (added in 2), events.signals (3), the
-            // key indexes (4) nor stories.norm_sum (5).
+            // key indexes (4) nor stories.norm_sum (5), and filled the search index by a
+            // trigger (dropped in 6).
             let v1 = schema_v3(include_str!("schema.sql"))
                 .replace(
                     "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
@@ -1033,7 +1064,8 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
+        assert_eq!(fts_triggers(&store), 0);
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"

@@ -556,6 +556,8 @@ mod tests {
                    '{year}-{month:02}-01T00:00:00Z', '{text}', 'test', 0, {event}, {id});"
             );
         }
+        // As `commit_batch` does: the search index is filled per batch, not per row.
+        sql += "INSERT INTO articles_fts(rowid, title, text) SELECT id, title, text FROM articles;";
         store.conn.execute_batch(&sql).expect("fill");
 
         let date = |y, m| chrono::TimeZone::with_ymd_and_hms(&Utc, y, m, 1, 0, 0, 0).single();

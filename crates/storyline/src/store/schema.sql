@@ -1,4 +1,4 @@
--- storyline store, schema version 5 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 6 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -79,9 +79,9 @@ CREATE TABLE IF NOT EXISTS vocab (
     df    INTEGER NOT NULL
 );
 
+-- Filled by `Store::commit_batch`, one statement per batch. Not by a trigger per row: each
+-- row's statement opened a savepoint, and FTS5 writes its pending terms out as a new
+-- segment at every savepoint, so a batch became hundreds of tiny segments to merge.
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title, text, content='articles', content_rowid='id'
 );
-CREATE TRIGGER IF NOT EXISTS articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
-END;
