@@ -201,7 +201,7 @@ fn classify(
     while let Some(first) = run.first() {
         let acronym =
             first.word.len() > 1 && first.word.chars().all(|c| c.is_uppercase() || c == '.');
-        if (NOT_NAMES.contains(&lower(first).as_str()) && !acronym)
+        if (NOT_NAMES.contains(lower(first).as_str()) && !acronym)
             || CONNECTORS.contains(&first.word)
         {
             run = &run[1..];
@@ -229,7 +229,7 @@ fn classify(
     };
     // "Department of Justice", "University of Chicago": the head before "of" decides.
     if let Some(of) = run.iter().position(|t| t.word == "of").filter(|&of| of > 0) {
-        if ORG_SUFFIXES.contains(&lower(&run[of - 1]).as_str()) {
+        if ORG_SUFFIXES.contains(lower(&run[of - 1]).as_str()) {
             return mention(run, EntityKind::Organization, at_start);
         }
         // "Shinzo Abe of Japan", "President Putin of Russia": the name is before "of".
@@ -245,7 +245,7 @@ fn classify(
     let last = run.last()?;
     let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
     let last_lower = lower(last);
-    if ORG_SUFFIXES.contains(&last_lower.as_str()) || KNOWN_ORGS.contains(&full_lower.as_str()) {
+    if ORG_SUFFIXES.contains(last_lower.as_str()) || KNOWN_ORGS.contains(full_lower.as_str()) {
         return mention(run, EntityKind::Organization, at_start);
     }
     // Leading titles: "Secretary of State Antony Blinken", "Prime Minister Netanyahu".
@@ -253,7 +253,7 @@ fn classify(
     while k < run.len() {
         let w = lower(&run[k]);
         let w = w.trim_end_matches('.');
-        if PERSON_TITLES.contains(&w) || (k > 0 && CONNECTORS.contains(&run[k].word)) {
+        if PERSON_TITLES.contains(w) || (k > 0 && CONNECTORS.contains(&run[k].word)) {
             k += 1;
         } else {
             break;
@@ -274,16 +274,16 @@ fn classify(
         }
         return mention(rest, EntityKind::Place, at_start);
     }
-    if k == run.len() && !KNOWN_ORGS.contains(&full_lower.as_str()) {
+    if k == run.len() && !KNOWN_ORGS.contains(full_lower.as_str()) {
         // Only titles ("Prime Minister"), or a title word alone ("Secretary").
         if !is_place(&full_lower) {
             return None;
         }
     }
-    if is_place(&full_lower) || PLACE_SUFFIXES.contains(&last_lower.as_str()) && run.len() > 1 {
+    if is_place(&full_lower) || PLACE_SUFFIXES.contains(last_lower.as_str()) && run.len() > 1 {
         return mention(run, EntityKind::Place, at_start);
     }
-    if DEMONYMS.contains(&last_lower.as_str()) {
+    if DEMONYMS.contains(last_lower.as_str()) {
         // "Israeli", "North Korean": adjectives, not names.
         return None;
     }
@@ -308,7 +308,7 @@ fn classify(
             .chars()
             .all(|c| c.is_alphabetic() || c == '-' || c == '.')
     });
-    if run.len() <= 4 && plain_words && !DEMONYMS.contains(&lower(&run[0]).as_str()) {
+    if run.len() <= 4 && plain_words && !DEMONYMS.contains(lower(&run[0]).as_str()) {
         return mention(run, EntityKind::Person, at_start);
     }
     mention(run, EntityKind::Other, at_start)
@@ -317,7 +317,7 @@ fn classify(
 fn is_place(lower: &str) -> bool {
     let canon = alias(lower).map(str::to_lowercase);
     let key = canon.as_deref().unwrap_or(lower);
-    PLACES.contains(&key)
+    PLACES.contains(key)
 }
 
 fn alias(lower: &str) -> Option<&'static str> {

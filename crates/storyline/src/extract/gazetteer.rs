@@ -1,8 +1,34 @@
 //! Small hand-kept word lists that steer the entity heuristics. General knowledge only:
 //! countries, large cities and regions, and the words that mark titles and organisations.
 
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet;
+
+/// A word list, looked up as a hash set: every capitalised run of every article is checked
+/// against several lists, and scanning a few hundred strings each time showed in profiles.
+pub struct Lexicon {
+    words: &'static [&'static str],
+    set: OnceLock<FxHashSet<&'static str>>,
+}
+
+impl Lexicon {
+    const fn new(words: &'static [&'static str]) -> Lexicon {
+        Lexicon {
+            words,
+            set: OnceLock::new(),
+        }
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.set
+            .get_or_init(|| self.words.iter().copied().collect())
+            .contains(word)
+    }
+}
+
 /// Words that, before a name, make it a person ("Secretary of State Antony Blinken").
-pub const PERSON_TITLES: &[&str] = &[
+pub static PERSON_TITLES: Lexicon = Lexicon::new(&[
     "president",
     "secretary",
     "minister",
@@ -94,10 +120,10 @@ pub const PERSON_TITLES: &[&str] = &[
     "envoy",
     "rapper",
     "author",
-];
+]);
 
 /// Last words that make a name an organisation.
-pub const ORG_SUFFIXES: &[&str] = &[
+pub static ORG_SUFFIXES: Lexicon = Lexicon::new(&[
     "council",
     "nations",
     "party",
@@ -187,10 +213,10 @@ pub const ORG_SUFFIXES: &[&str] = &[
     "society",
     "exchange",
     "fc",
-];
+]);
 
 /// Last words that make a name a place.
-pub const PLACE_SUFFIXES: &[&str] = &[
+pub static PLACE_SUFFIXES: Lexicon = Lexicon::new(&[
     "strip",
     "city",
     "island",
@@ -228,10 +254,10 @@ pub const PLACE_SUFFIXES: &[&str] = &[
     "west",
     "north",
     "south",
-];
+]);
 
 /// Well-known organisations written as one word or an acronym.
-pub const KNOWN_ORGS: &[&str] = &[
+pub static KNOWN_ORGS: Lexicon = Lexicon::new(&[
     "hamas",
     "hezbollah",
     "nato",
@@ -273,10 +299,10 @@ pub const KNOWN_ORGS: &[&str] = &[
     "wto",
     "ap",
     "afp",
-];
+]);
 
 /// Countries, large cities and regions.
-pub const PLACES: &[&str] = &[
+pub static PLACES: Lexicon = Lexicon::new(&[
     "afghanistan",
     "albania",
     "algeria",
@@ -532,7 +558,7 @@ pub const PLACES: &[&str] = &[
     "las vegas",
     "san diego",
     "denver",
-];
+]);
 
 /// Variant spellings that name the same entity.
 pub const ALIASES: &[(&str, &str)] = &[
@@ -559,7 +585,7 @@ pub const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Capitalised words that begin sentences or headings but name nothing.
-pub const NOT_NAMES: &[&str] = &[
+pub static NOT_NAMES: Lexicon = Lexicon::new(&[
     "the",
     "a",
     "an",
@@ -732,10 +758,10 @@ pub const NOT_NAMES: &[&str] = &[
     "video",
     "live",
     "latest",
-];
+]);
 
 /// Adjectives of nationality; not names of entities by themselves.
-pub const DEMONYMS: &[&str] = &[
+pub static DEMONYMS: Lexicon = Lexicon::new(&[
     "american",
     "israeli",
     "palestinian",
@@ -783,4 +809,4 @@ pub const DEMONYMS: &[&str] = &[
     "middle",
     "eastern",
     "islamic",
-];
+]);
