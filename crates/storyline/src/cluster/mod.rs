@@ -63,6 +63,12 @@ pub struct ClusterConfig {
     pub burst_weight: f32,
     /// Time scale of that burst bonus, in minutes.
     pub burst_minutes: f32,
+    /// An article joins only an event sharing at least this many of its telling terms and
+    /// entities, unless it arrives within `burst_minutes` of the event. One shared word is
+    /// too little evidence without time to back it: on undated stemmed titles
+    /// (googlenews-dev) single words drew headlines into large events of another topic, and
+    /// this rule took precision from 0.81 to 0.90 at the same recall.
+    pub min_shared_keys: u32,
     /// Two live events whose centroids come this close merge (same length scaling as
     /// `event_threshold`): an event split early, before its vocabulary settled, heals.
     pub merge_threshold: f32,
@@ -111,6 +117,7 @@ impl Default for ClusterConfig {
             year_penalty: 0.5,
             burst_weight: 0.08,
             burst_minutes: 5.0,
+            min_shared_keys: 2,
             merge_threshold: 0.45,
             story_merge_threshold: 0.45,
             story_entity_weight: 0.0,
@@ -398,10 +405,18 @@ where
 
 /// The `max` ids with the most hits (ties to the lower id, so runs are reproducible).
 fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
+    strongest_with_hits(hits, max)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// [`strongest`], with each id's hits.
+fn strongest_with_hits(hits: HashMap<EventId, u32>, max: usize) -> Vec<(EventId, u32)> {
     let mut v: Vec<(EventId, u32)> = hits.into_iter().collect();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(max);
-    v.into_iter().map(|(id, _)| id).collect()
+    v
 }
 
 impl Clusterer {
@@ -754,16 +769,20 @@ impl Clusterer {
                 *hits.entry(id).or_default() += 1;
             }
         }
-        let candidates = strongest(hits, MAX_CANDIDATES);
+        let candidates = strongest_with_hits(hits, MAX_CANDIDATES);
         let cfg = &self.config;
         let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
+        let burst_days = cfg.burst_minutes / (24.0 * 60.0);
         let mut best: Option<(EventId, f32)> = None;
-        for id in candidates {
+        for (id, shared) in candidates {
             let Some(e) = self.events.get(&id) else {
                 continue;
             };
             let gap = Self::days_apart(time, e.first_time, e.last_time);
             if gap.is_some_and(|g| g > cfg.event_window_days) {
+                continue;
+            }
+            if shared < cfg.min_shared_keys && gap.is_none_or(|g| g > burst_days) {
                 continue;
             }
             let score = self.score(e, vector, entities, f, gap);
@@ -1285,6 +1304,42 @@ mod tests {
         assert_eq!((b.event, b.new_event), (a.event, false));
         assert_ne!(x.event, a.event);
         assert_ne!(x.story, a.story);
+    }
+
+    /// Assigns unrelated news, then three "black friday" reports, then a "black nativity"
+    /// review sharing only "black" with them; returns whether the review joined them.
+    fn one_shared_word_joins(config: ClusterConfig, day: Option<u32>) -> bool {
+        let mut c = Clusterer::new(config);
+        for text in [
+            "parliament vote budget approv",
+            "quake strike coast tsunami",
+            "court rule appeal judg",
+            "storm flood river evacu",
+        ] {
+            c.assign(&features(text, &[], day));
+        }
+        let event = c
+            .assign(&features("black friday shopper deal", &[], day))
+            .event;
+        for text in ["black friday deal store", "black friday shopper crowd"] {
+            assert_eq!(c.assign(&features(text, &[], day)).event, event);
+        }
+        c.assign(&features("black nativity review", &[], day)).event == event
+    }
+
+    #[test]
+    fn one_shared_word_is_enough_only_when_time_backs_it() {
+        let loose = ClusterConfig {
+            min_shared_keys: 1,
+            ..ClusterConfig::default()
+        };
+        assert!(
+            one_shared_word_joins(loose, None),
+            "the case needs the rule"
+        );
+        assert!(!one_shared_word_joins(ClusterConfig::default(), None));
+        // Within the burst (same minute) the shared word is backed by time.
+        assert!(one_shared_word_joins(ClusterConfig::default(), Some(1)));
     }
 
     #[test]
