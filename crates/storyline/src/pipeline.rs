@@ -13,7 +13,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{ArticleFeatures, ClusterConfig, Clusterer};
+use crate::cluster::{ArticleFeatures, ClusterConfig, Clusterer, TermBag};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
@@ -446,7 +446,7 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     let signature = Signature::from_words(&words);
     let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
-        terms,
+        terms: TermBag::new(terms),
         entities,
         time: article.published,
         years: normalize::years(lead(&article.text)),

@@ -18,7 +18,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{tfidf, tfidf_with_norm, Centroid, StableMap, TermId, Vocab, VocabChanges};
+pub use vector::{
+    tfidf, tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges,
+};
 
 use crate::core::{EventId, StoryId};
 
@@ -136,8 +138,8 @@ impl Default for ClusterConfig {
 /// What the clusterer needs to know about one article.
 #[derive(Debug, Clone, Default)]
 pub struct ArticleFeatures {
-    /// Stemmed content terms, repeated as often as they occur.
-    pub terms: Vec<String>,
+    /// Stemmed content terms with their counts.
+    pub terms: TermBag,
     /// Canonical entity keys (lower-cased names).
     pub entities: Vec<String>,
     pub time: Option<DateTime<Utc>>,
@@ -1279,7 +1281,7 @@ mod tests {
 
     fn features(text: &str, ents: &[&str], day: Option<u32>) -> ArticleFeatures {
         ArticleFeatures {
-            terms: text.split_whitespace().map(String::from).collect(),
+            terms: TermBag::new(text.split_whitespace()),
             entities: ents.iter().map(|s| s.to_string()).collect(),
             time: day.map(|d| Utc.with_ymd_and_hms(2024, 3, d, 12, 0, 0).unwrap()),
             ..ArticleFeatures::default()
