@@ -703,6 +703,12 @@ mod tests {
         stored.sort();
         stored.dedup();
         assert_eq!(stored.len(), 7, "each id once");
+        // Every batch is in the search index, each article once.
+        let hits = pipeline
+            .store()
+            .search("ferry", &crate::store::ArticleFilter::default(), 20, 0, 20)
+            .unwrap();
+        assert_eq!(hits.total, 7);
     }
 
     #[test]

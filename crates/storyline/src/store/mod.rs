@@ -23,7 +23,7 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -38,6 +38,14 @@ const MIGRATIONS: &[&str] = &[
     // 4 → 5: stories keep their members' summed TF-IDF norms, for average-link linking.
     // 0 on old rows: the clusterer then estimates it from the centroid.
     "ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;",
+    // 5 → 6: the search index is filled per batch by `commit_batch`, no longer per row by a
+    // trigger (each row's statement savepoint made FTS5 write a segment per article). Rows
+    // indexed so far stay indexed; a build of version 5 would no longer index, so it is
+    // refused by the version check.
+    // FTS5 keeps a whole batch in memory before writing its segment (`hashsize`, a setting
+    // stored in the index).
+    "DROP TRIGGER IF EXISTS articles_fts_insert;
+     INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);",
 ];
 
 pub struct Store {
@@ -635,6 +643,19 @@ impl Store {
                         .map_err(e)?;
                 }
             }
+            // The batch's rows into the search index in one statement: FTS5 keeps them in
+            // memory and writes one segment (a statement per row would write one each).
+            if let (Some(first), Some(last)) = (
+                batch.iter().map(|a| a.row_id).min(),
+                batch.iter().map(|a| a.row_id).max(),
+            ) {
+                tx.prepare_cached(
+                    "INSERT INTO articles_fts(rowid, title, text)
+                     SELECT id, title, text FROM articles WHERE id BETWEEN ?1 AND ?2",
+                )
+                .and_then(|mut s| s.execute(params![first, last]))
+                .map_err(e)?;
+            }
             // Merges last, once every row they touch exists; each target is resolved to
             // where it finally went so no row ever points at a dropped event or story.
             for &(from, _) in &changes.merged_events {
@@ -860,8 +881,25 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// The schema of version 3: without the two covering indexes search relies on (4) and
-    /// without stories.norm_sum (5).
+    /// The row trigger that filled the search index up to version 5.
+    const FTS_TRIGGER: &str = "
+        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+        END;";
+
+    fn fts_trigger(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// The schema of version 3: without the two covering indexes search relies on (4),
+    /// without stories.norm_sum (5), with the search index's row trigger (until 6).
     fn schema_v3(schema: &str) -> String {
         let v3: String = schema
             .lines()
@@ -876,7 +914,7 @@ mod tests {
             !v3.contains("_keys") && !v3.contains("norm_sum"),
             "v3 schema rebuilt"
         );
-        v3
+        v3 + FTS_TRIGGER
     }
 
     fn key_indexes(store: &Store) -> i64 {
@@ -980,8 +1018,9 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
         assert_eq!(key_indexes(&store), 2);
+        assert_eq!(fts_trigger(&store), 0, "the row trigger is dropped");
         let norm: f64 = store
             .conn
             .query_row("SELECT norm_sum FROM stories WHERE id = 1", [], |r| {
@@ -1033,7 +1072,8 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("5"));
+        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
+        assert_eq!(fts_trigger(&store), 0);
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"

@@ -1,4 +1,4 @@
--- storyline store, schema version 5 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 6 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -79,9 +79,11 @@ CREATE TABLE IF NOT EXISTS vocab (
     df    INTEGER NOT NULL
 );
 
+-- Filled by `Store::commit_batch`, one INSERT … SELECT per batch, not by a trigger: FTS5
+-- flushes its pending terms to a new segment at every statement savepoint, so a row trigger
+-- made one segment per article and merging them cost more than the inserts.
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title, text, content='articles', content_rowid='id'
 );
-CREATE TRIGGER IF NOT EXISTS articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
-END;
+-- Room for a whole batch's pending terms (the default 1 MB flushed 2-3 segments per batch).
+INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);
