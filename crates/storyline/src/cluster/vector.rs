@@ -78,7 +78,7 @@ impl Vocab {
 
     /// Term frequencies of a document, interning new terms.
     pub fn counts(&mut self, terms: &[String]) -> Vec<(TermId, f32)> {
-        let mut counts: FxHashMap<TermId, f32> = FxHashMap::default();
+        let mut ids: Vec<TermId> = Vec::with_capacity(terms.len());
         for t in terms {
             let key = term_key(t);
             let id = match self.ids.get(&key) {
@@ -92,10 +92,17 @@ impl Vocab {
                     id
                 }
             };
-            *counts.entry(id).or_default() += 1.0;
+            ids.push(id);
         }
-        let mut v: Vec<(TermId, f32)> = counts.into_iter().collect();
-        v.sort_unstable_by_key(|e| e.0);
+        // Sorted ids counted in runs: the same (id, count) list as a map sorted by id.
+        ids.sort_unstable();
+        let mut v: Vec<(TermId, f32)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            match v.last_mut() {
+                Some((last, n)) if *last == id => *n += 1.0,
+                _ => v.push((id, 1.0)),
+            }
+        }
         v
     }
 
