@@ -575,7 +575,8 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     let sentences = normalize::split_sentences(&article.text);
     let found = mentions(&article.text, &sentences);
     // One tokenisation serves the terms, the signature and the fingerprint.
-    let words: Vec<String> = normalize::words(&article.text).collect();
+    let list = normalize::WordList::of(&article.text);
+    let words: Vec<&str> = list.words();
     let mut terms = normalize::content_terms_of(&words, stemmer);
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
