@@ -487,6 +487,9 @@ impl Placer {
             report.new_events += usize::from(assignment.new_event);
             report.new_stories += usize::from(assignment.new_story);
             report.copies += usize::from(duplicate_of.is_some());
+            // The store needs none of the clustering features (terms, entities, embedding):
+            // free them now rather than while the batch waits for the writer.
+            drop(std::mem::take(&mut a.features));
             placed.push(Placed {
                 analyzed: a,
                 row_id,
