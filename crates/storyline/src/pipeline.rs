@@ -3,20 +3,25 @@
 //!
 //! Records arrive in batches. The pure work of a batch (cleaning, sentences, terms, entities,
 //! signatures) runs in parallel; dedup and clustering then take the articles one at a time in
-//! date order; the batch and the clusterer's changes are committed in one transaction.
+//! date order; the batch and the clusterer's changes are committed in one transaction, on a
+//! writer thread of its own, while the next batch is clustered.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{ArticleFeatures, ClusterConfig, Clusterer, TermBag};
+use crate::cluster::{ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
+#[cfg(test)]
+use crate::error::Error;
 use crate::error::{IngestError, Result};
 use crate::extract::{canonical_entities, mentions, Mention};
 use crate::ingest::Record;
@@ -102,19 +107,55 @@ struct Analyzed {
 
 pub struct Pipeline {
     placer: Placer,
+    /// The write connection. During an ingest it lives on the writer thread.
+    store: Store,
     /// A second connection to the store, for asking which ids are stored already while
-    /// the placer's connection writes (WAL lets the two run side by side).
+    /// the writer's connection writes (WAL lets the two run side by side).
     lookup: Store,
     batch_size: usize,
 }
 
-/// The sequential part: dedup, clustering and the store's writes.
+/// The sequential part: dedup and clustering. The store's writes follow on their own
+/// thread.
 struct Placer {
-    store: Store,
+    /// A read connection of its own: which ids and events are committed.
+    reader: Store,
     clusterer: Clusterer,
     dedup: DedupIndex,
     embedder: Option<Arc<dyn Embedder>>,
+    /// Row id of the next article; the store's lags behind by the batches in flight.
+    next_row: ArticleId,
 }
+
+/// What the placer has handed to the writer and the writer has not committed yet: the
+/// store does not show it, so the placer looks here first.
+#[derive(Default)]
+struct InFlight {
+    ids: HashSet<String>,
+    /// Row id → event as the article row will be written.
+    events: HashMap<ArticleId, EventId>,
+}
+
+/// A placed article, waiting for its commit.
+struct Placed {
+    analyzed: Analyzed,
+    row_id: ArticleId,
+    duplicate_of: Option<ArticleId>,
+    event: EventId,
+    seq: u64,
+}
+
+/// A clustered batch and the clusterer's changes, for one transaction.
+struct PlacedBatch {
+    rows: Vec<Placed>,
+    changes: Changes,
+    seq_before: u64,
+    seq_after: u64,
+    clock: Option<DateTime<Utc>>,
+}
+
+/// The placer could not hand a batch over: the writer stopped, on an error of its own.
+struct WriterGone;
 
 /// Characters of an article given to the embedder: the model reads at most 256 tokens,
 /// so tokenising more is wasted work.
@@ -129,13 +170,16 @@ impl Pipeline {
         for (id, sig, original) in store.recent_signatures(config.dedup_capacity)? {
             dedup.insert(id, sig, original);
         }
+        let next_row = store.next_article_id()?;
         Ok(Pipeline {
             placer: Placer {
-                store,
+                reader: Store::open(db)?,
                 clusterer,
                 dedup,
                 embedder: None,
+                next_row,
             },
+            store,
             lookup: Store::open(db)?,
             batch_size: config.batch_size.max(1),
         })
@@ -149,7 +193,7 @@ impl Pipeline {
     }
 
     pub fn store(&self) -> &Store {
-        &self.placer.store
+        &self.store
     }
 
     /// Events the clusterer holds in memory now.
@@ -172,69 +216,148 @@ impl Pipeline {
         let mut report = IngestReport::default();
         let mut records = records.into_iter();
         let stemmer = Stemmer::english();
-        // Three stages overlap: while the placer clusters and commits one batch on its own
-        // thread (clustering and the store are sequential by nature), this thread reads the
-        // next batch and analyses it on the other cores. Reading never holds a batch back:
-        // if the input pauses (a pipe), the batch read before is committed meanwhile.
-        let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
-        loop {
-            let placer = &mut self.placer;
-            let lookup = &self.lookup;
-            let batch_size = self.batch_size;
-            let mut placed = IngestReport::default();
-            let ready = analysed.take();
-            let committing = ready.is_some();
-            let (outcome, next, exhausted) = std::thread::scope(|scope| {
-                let commit = ready.map(|batch| {
-                    let placed = &mut placed;
-                    scope.spawn(move || placer.place_and_commit(batch, placed))
-                });
-                let mut batch = Vec::with_capacity(batch_size);
-                for item in records.by_ref() {
-                    report.read += 1;
-                    match item {
-                        Ok(mut r) => {
-                            for w in &mut r.warnings {
-                                *w = format!("{}: {w}", r.origin);
-                            }
-                            batch.push(r);
-                        }
-                        Err(e) => report.errors.push(e.to_string()),
+        let Pipeline {
+            placer,
+            store,
+            lookup,
+            batch_size,
+        } = self;
+        let batch_size = *batch_size;
+        // Everything before this run is committed: number the rows from the store.
+        placer.next_row = store.next_article_id()?;
+        let in_flight = Mutex::new(InFlight::default());
+        let committed = AtomicUsize::new(0);
+        // At most one placed batch waits while the writer commits the one before.
+        let (to_writer, batches) = mpsc::sync_channel::<PlacedBatch>(1);
+        // Four stages overlap: the writer commits batch N on its own thread while the placer
+        // clusters batch N+1 on another (clustering and the store are sequential by nature)
+        // and this thread reads batch N+2 and analyses it on the other cores. Reading never
+        // holds a batch back: if the input pauses (a pipe), the batches read before are
+        // placed and committed meanwhile.
+        std::thread::scope(|outer| {
+            let writer = outer.spawn(|| -> Result<()> {
+                for batch in batches {
+                    let n = batch.rows.len();
+                    write_batch(store, &batch)?;
+                    let mut pending = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                    for p in &batch.rows {
+                        pending.ids.remove(&p.analyzed.record.article.id);
+                        pending.events.remove(&p.row_id);
                     }
-                    if batch.len() >= batch_size {
-                        break;
-                    }
+                    drop(pending);
+                    committed.fetch_add(n, Ordering::Release);
                 }
-                let exhausted = batch.is_empty();
-                let next = fresh_records(lookup, batch, &mut report).map(|fresh| {
-                    fresh
-                        .into_par_iter()
-                        .map(|r| analyze(r, &stemmer))
-                        .collect::<Vec<_>>()
-                });
-                let outcome = match commit.map(|h| h.join()) {
-                    Some(Ok(result)) => result,
-                    Some(Err(panic)) => std::panic::resume_unwind(panic),
-                    None => Ok(()),
-                };
-                (outcome, next, exhausted)
+                Ok(())
             });
-            report.absorb(placed);
-            outcome?;
-            if committing {
-                progress(Progress {
-                    read: report.read,
-                    stored: report.stored,
-                });
-            }
-            if exhausted {
-                break;
-            }
-            analysed = Some(next?);
-        }
+            let run = (|| -> Result<()> {
+                let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
+                loop {
+                    let mut placed = IngestReport::default();
+                    let ready = analysed.take();
+                    let placing = ready.is_some();
+                    let (outcome, next, exhausted) = std::thread::scope(|scope| {
+                        let place = ready.map(|batch| {
+                            let placed = &mut placed;
+                            let placer = &mut *placer;
+                            let (in_flight, to_writer) = (&in_flight, &to_writer);
+                            scope.spawn(move || {
+                                placer
+                                    .place(batch, placed, in_flight)
+                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone))
+                            })
+                        });
+                        let mut batch = Vec::with_capacity(batch_size);
+                        for item in records.by_ref() {
+                            report.read += 1;
+                            match item {
+                                Ok(mut r) => {
+                                    for w in &mut r.warnings {
+                                        *w = format!("{}: {w}", r.origin);
+                                    }
+                                    batch.push(r);
+                                }
+                                Err(e) => report.errors.push(e.to_string()),
+                            }
+                            if batch.len() >= batch_size {
+                                break;
+                            }
+                        }
+                        let exhausted = batch.is_empty();
+                        let next = fresh_records(lookup, batch, &mut report).map(|fresh| {
+                            fresh
+                                .into_par_iter()
+                                .map(|r| analyze(r, &stemmer))
+                                .collect::<Vec<_>>()
+                        });
+                        let outcome = match place.map(|h| h.join()) {
+                            Some(Ok(result)) => result,
+                            Some(Err(panic)) => std::panic::resume_unwind(panic),
+                            None => Ok(Ok(())),
+                        };
+                        (outcome, next, exhausted)
+                    });
+                    report.absorb(placed);
+                    if outcome?.is_err() {
+                        // The writer failed; its error is the one to report.
+                        return Ok(());
+                    }
+                    if placing {
+                        progress(Progress {
+                            read: report.read,
+                            stored: committed.load(Ordering::Acquire),
+                        });
+                    }
+                    if exhausted {
+                        return Ok(());
+                    }
+                    analysed = Some(next?);
+                }
+            })();
+            // No more batches: the writer commits what it holds and stops.
+            drop(to_writer);
+            let written = match writer.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            written.and(run)
+        })?;
+        progress(Progress {
+            read: report.read,
+            stored: committed.load(Ordering::Acquire),
+        });
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
+}
+
+/// Commits one placed batch in one transaction.
+fn write_batch(store: &mut Store, batch: &PlacedBatch) -> Result<()> {
+    let rows: Vec<NewArticle<'_>> = batch
+        .rows
+        .iter()
+        .map(|p| {
+            let a = &p.analyzed;
+            NewArticle {
+                row_id: p.row_id,
+                article: &a.record.article,
+                origin: a.record.origin.to_string(),
+                fingerprint: a.fingerprint,
+                signature: a.signature.as_ref(),
+                duplicate_of: p.duplicate_of,
+                event: p.event,
+                seq: p.seq,
+                sentences: &a.sentences,
+                mentions: &a.mentions,
+            }
+        })
+        .collect();
+    store.commit_batch(
+        &rows,
+        &batch.changes,
+        batch.seq_before,
+        batch.seq_after,
+        batch.clock,
+    )
 }
 
 /// The records of a batch not stored yet, so that a re-run analyses only what is new.
@@ -260,24 +383,41 @@ fn fresh_records(
 }
 
 impl Placer {
-    /// Clusters an analysed batch and commits it with the clusterer's changes, in one
-    /// transaction.
-    fn place_and_commit(
+    /// Clusters an analysed batch; the result goes to the writer, which commits it with the
+    /// clusterer's changes in one transaction.
+    fn place(
         &mut self,
         mut analyzed: Vec<std::result::Result<Analyzed, IngestError>>,
         report: &mut IngestReport,
-    ) -> Result<()> {
-        // Never store an article twice: the previous batch was still being committed when
-        // this one was filtered, so look again.
+        in_flight: &Mutex<InFlight>,
+    ) -> Result<PlacedBatch> {
+        // Never store an article twice: batches before this one were still being placed or
+        // committed when it was filtered, so look again, first at what the writer holds,
+        // then at the store (in that order: the writer forgets a batch only once the store
+        // shows it).
+        let pending: HashSet<String> = {
+            let held = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            analyzed
+                .iter()
+                .filter_map(|a| a.as_ref().ok())
+                .map(|a| &a.record.article.id)
+                .filter(|id| held.ids.contains(*id))
+                .cloned()
+                .collect()
+        };
         let ids: Vec<&str> = analyzed
             .iter()
             .filter_map(|a| a.as_ref().ok())
             .map(|a| a.record.article.id.as_str())
+            .filter(|id| !pending.contains(*id))
             .collect();
-        let stored = self.store.existing_ids(&ids)?;
-        if !stored.is_empty() {
+        let stored = self.reader.existing_ids(&ids)?;
+        if !stored.is_empty() || !pending.is_empty() {
             analyzed.retain(|a| match a {
-                Ok(a) if stored.contains(&a.record.article.id) => {
+                Ok(a)
+                    if stored.contains(&a.record.article.id)
+                        || pending.contains(&a.record.article.id) =>
+                {
                     report.already_stored += 1;
                     false
                 }
@@ -315,14 +455,25 @@ impl Placer {
         let seq_before = self.clusterer.seq();
         let mut batch_events: HashMap<ArticleId, EventId> = HashMap::new();
         let mut placed = Vec::with_capacity(good.len());
-        let first_id = self.store.next_article_id()?;
+        let first_id = self.next_row;
         for (row_id, mut a) in (first_id..).zip(good) {
             let copy = a.signature.as_ref().and_then(|s| self.dedup.find(s));
             let duplicate_of = copy.map(|c| c.original);
             if let Some(orig) = duplicate_of {
-                a.features.copy_of_event = match batch_events.get(&orig) {
+                // The original's event as the store has it or will have it; the clusterer
+                // follows any merge since.
+                let held = match batch_events.get(&orig) {
                     Some(&e) => Some(e),
-                    None => self.store.event_of(orig)?,
+                    None => in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .events
+                        .get(&orig)
+                        .copied(),
+                };
+                a.features.copy_of_event = match held {
+                    Some(e) => Some(e),
+                    None => self.reader.event_of(orig)?,
                 };
             }
             let started = Instant::now();
@@ -336,40 +487,36 @@ impl Placer {
             report.new_events += usize::from(assignment.new_event);
             report.new_stories += usize::from(assignment.new_story);
             report.copies += usize::from(duplicate_of.is_some());
-            placed.push((
-                a,
+            // The store needs none of the clustering features (terms, entities, embedding):
+            // free them now rather than while the batch waits for the writer.
+            drop(std::mem::take(&mut a.features));
+            placed.push(Placed {
+                analyzed: a,
                 row_id,
                 duplicate_of,
-                assignment.event,
-                self.clusterer.seq(),
-            ));
+                event: assignment.event,
+                seq: self.clusterer.seq(),
+            });
         }
+        self.next_row = first_id + placed.len() as ArticleId;
         let changes = self.clusterer.take_changes();
-        let rows: Vec<NewArticle<'_>> = placed
-            .iter()
-            .map(|(a, row_id, duplicate_of, event, seq)| NewArticle {
-                row_id: *row_id,
-                article: &a.record.article,
-                origin: a.record.origin.to_string(),
-                fingerprint: a.fingerprint,
-                signature: a.signature.as_ref(),
-                duplicate_of: *duplicate_of,
+        {
+            let mut held = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            for p in &mut placed {
                 // An event of this batch may have merged into another since.
-                event: changes.resolve_event(*event),
-                seq: *seq,
-                sentences: &a.sentences,
-                mentions: &a.mentions,
-            })
-            .collect();
-        self.store.commit_batch(
-            &rows,
-            &changes,
+                p.event = changes.resolve_event(p.event);
+                held.ids.insert(p.analyzed.record.article.id.clone());
+                held.events.insert(p.row_id, p.event);
+            }
+        }
+        report.stored += placed.len();
+        Ok(PlacedBatch {
+            rows: placed,
+            changes,
             seq_before,
-            self.clusterer.seq(),
-            self.clusterer.clock(),
-        )?;
-        report.stored += rows.len();
-        Ok(())
+            seq_after: self.clusterer.seq(),
+            clock: self.clusterer.clock(),
+        })
     }
 }
 
@@ -431,7 +578,8 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     let sentences = normalize::split_sentences(&article.text);
     let found = mentions(&article.text, &sentences);
     // One tokenisation serves the terms, the signature and the fingerprint.
-    let words: Vec<String> = normalize::words(&article.text).collect();
+    let list = normalize::WordList::of(&article.text);
+    let words: Vec<&str> = list.words();
     let mut terms = normalize::content_terms_of(&words, stemmer);
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
@@ -460,4 +608,147 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         fingerprint,
         record,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Location;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn record(id: &str, i: usize) -> std::result::Result<Record, IngestError> {
+        let towns = ["Harwich", "Dover", "Tromso", "Bergen", "Kiel", "Aarhus"];
+        let town = towns[i % towns.len()];
+        Ok(Record {
+            article: Article {
+                id: id.to_string(),
+                title: Some(format!("Ferry line {i} opens in {town}")),
+                source: Some("Test Wire".into()),
+                url: None,
+                published: DateTime::from_timestamp(1_700_000_000 + 3600 * i as i64, 0),
+                lang: Some("en".into()),
+                text: format!(
+                    "The ferry line number {i} opened in {town} on Monday after years of delay.\n\
+                     Officials in {town} said the crossing would carry {i} thousand passengers \
+                     a year and create jobs at the harbour."
+                ),
+            },
+            origin: Location {
+                path: PathBuf::from("test.jsonl"),
+                line: Some(i + 1),
+            },
+            warnings: Vec::new(),
+        })
+    }
+
+    fn config(batch_size: usize) -> PipelineConfig {
+        PipelineConfig {
+            batch_size,
+            ..PipelineConfig::default()
+        }
+    }
+
+    fn stored_ids(db: &Path) -> Vec<String> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT ext_id FROM articles ORDER BY id")
+            .unwrap();
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .unwrap();
+        ids
+    }
+
+    #[test]
+    fn a_pause_in_the_input_leaves_no_placed_batch_uncommitted() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let ingest = std::thread::spawn(move || pipeline.ingest(rx, |_| {}).map(|r| r.stored));
+        // Two whole batches and part of a third, then the input pauses.
+        for i in 0..5 {
+            tx.send(record(&format!("a{i}"), i)).unwrap();
+        }
+        let waited = Instant::now();
+        while stored_ids(&db).len() < 4 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(20),
+                "the batches read before a pause were never committed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(stored_ids(&db).len(), 4, "whole batches only");
+        tx.send(record("a5", 5)).unwrap();
+        drop(tx);
+        assert_eq!(ingest.join().unwrap().unwrap(), 6);
+        assert_eq!(stored_ids(&db).len(), 6);
+    }
+
+    #[test]
+    fn an_id_repeated_while_its_first_batch_is_in_flight_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        let ids = ["a", "b", "c", "a", "d", "b", "a", "e", "c", "f", "a", "g"];
+        let records: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| record(id, i))
+            .collect();
+        let report = pipeline.ingest(records, |_| {}).unwrap();
+        let mut stored = stored_ids(&db);
+        assert_eq!(stored.len(), 7);
+        assert_eq!(report.stored, 7);
+        assert_eq!(report.already_stored, 5);
+        stored.sort();
+        stored.dedup();
+        assert_eq!(stored.len(), 7, "each id once");
+        // Every batch is in the search index, each article once.
+        let hits = pipeline
+            .store()
+            .search("ferry", &crate::store::ArticleFilter::default(), 20, 0, 20)
+            .unwrap();
+        assert_eq!(hits.total, 7);
+    }
+
+    #[test]
+    fn a_store_error_rolls_back_its_batch_only_and_is_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let records = || {
+            (0..10)
+                .map(|i| record(&format!("a{i}"), i))
+                .collect::<Vec<_>>()
+        };
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN new.ext_id = 'a5'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        let err = pipeline.ingest(records(), |_| {});
+        assert!(matches!(err, Err(Error::Store { .. })), "{:?}", err.err());
+        // Batches [a0 a1] and [a2 a3] stay; [a4 a5] is rolled back; none after it is written.
+        assert_eq!(stored_ids(&db), ["a0", "a1", "a2", "a3"]);
+        drop(pipeline);
+
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch("DROP TRIGGER refuse;")
+            .unwrap();
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        let report = pipeline.ingest(records(), |_| {}).unwrap();
+        assert_eq!(report.already_stored, 4);
+        assert_eq!(report.stored, 6);
+        let mut stored = stored_ids(&db);
+        stored.sort();
+        let want: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
+        assert_eq!(stored, want);
+    }
 }

@@ -321,6 +321,20 @@ impl ClusterConfig {
         self.mean_link * full_article_share(n_terms)
     }
 
+    /// Whether a score whose parts before the time and year damping add up to at most
+    /// `bound` must stay under `threshold`: the damping factors lie in (0, 1], so it can
+    /// only shrink a positive score. The margin keeps float rounding (the parts are added
+    /// in another order in the bound) from ever deciding; with unusual settings the answer
+    /// is always no.
+    fn cannot_reach(&self, bound: f32, threshold: f32) -> bool {
+        const MARGIN: f32 = 1e-4;
+        threshold > 0.0
+            && self.entity_weight >= 0.0
+            && (0.0..=1.0).contains(&self.year_penalty)
+            && self.event_half_life_days > 0.0
+            && bound < threshold - MARGIN
+    }
+
     /// The threshold for a text of `n_terms` distinct terms, for a score that blends
     /// centroid cosine and mean cosine as [`Clusterer::lexical_blend`] does: each part's
     /// threshold scaled by length with its own slope, blended with the same share.
@@ -664,7 +678,8 @@ impl Clusterer {
     }
 
     /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst, damped
-    /// by time distance and by disjoint years.
+    /// by time distance and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
+    /// `threshold` (then the entities are never compared).
     fn score(
         &self,
         e: &EventState,
@@ -672,18 +687,36 @@ impl Clusterer {
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
         gap: Option<f32>,
+        threshold: f32,
     ) -> f32 {
         let cfg = &self.config;
         let lexical = self.lexical_blend(&e.centroid, e.signals.norm_sum, vector);
+        let embedding = match (&f.embedding, &e.signals.embedding) {
+            (Some(v), Some(sum)) => Some(
+                cfg.embedding_weight(vector.len()) * (cosine_dense(v, sum) - cfg.embedding_offset),
+            ),
+            _ => None,
+        };
+        let burst = match (f.time, e.last_time) {
+            (Some(t), Some(last)) => {
+                let minutes = (t - last).num_seconds().unsigned_abs() as f32 / 60.0;
+                Some(cfg.burst_weight * (-minutes / cfg.burst_minutes.max(1e-3)).exp())
+            }
+            _ => None,
+        };
+        // Shared entities can add at most `entity_weight`; look them up only when that could
+        // lift the score to the threshold.
+        let rest = embedding.unwrap_or(0.0) + burst.unwrap_or(0.0);
+        if cfg.cannot_reach(lexical + rest + cfg.entity_weight, threshold) {
+            return f32::NEG_INFINITY;
+        }
         let entity = entity_overlap(entities, &e.entities);
         let mut score = lexical + cfg.entity_weight * entity;
-        if let (Some(v), Some(sum)) = (&f.embedding, &e.signals.embedding) {
-            score +=
-                cfg.embedding_weight(vector.len()) * (cosine_dense(v, sum) - cfg.embedding_offset);
+        if let Some(x) = embedding {
+            score += x;
         }
-        if let (Some(t), Some(last)) = (f.time, e.last_time) {
-            let minutes = (t - last).num_seconds().unsigned_abs() as f32 / 60.0;
-            score += cfg.burst_weight * (-minutes / cfg.burst_minutes.max(1e-3)).exp();
+        if let Some(x) = burst {
+            score += x;
         }
         if let Some(g) = gap {
             score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
@@ -787,7 +820,7 @@ impl Clusterer {
             if shared < cfg.min_shared_keys && gap.is_none_or(|g| g > burst_days) {
                 continue;
             }
-            let score = self.score(e, vector, entities, f, gap);
+            let score = self.score(e, vector, entities, f, gap, threshold);
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && id < bid))
             {
@@ -960,15 +993,29 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.event_window_days) {
                 continue;
             }
-            let mut score = self.clusters_blend(
+            let lexical = self.clusters_blend(
                 (&e.centroid, e.signals.norm_sum),
                 (&o.centroid, o.signals.norm_sum),
                 n_terms,
-            ) + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
-            if let (Some(a), Some(b)) = (&e.signals.embedding, &o.signals.embedding) {
-                let unit = normalised(a);
-                score +=
-                    cfg.embedding_weight(n_terms) * (cosine_dense(&unit, b) - cfg.embedding_offset);
+            );
+            let embedding = match (&e.signals.embedding, &o.signals.embedding) {
+                (Some(a), Some(b)) => Some(
+                    cfg.embedding_weight(n_terms)
+                        * (cosine_dense(&normalised(a), b) - cfg.embedding_offset),
+                ),
+                _ => None,
+            };
+            // As in `score`: shared entities are compared only when they could matter.
+            if cfg.cannot_reach(
+                lexical + embedding.unwrap_or(0.0) + cfg.entity_weight,
+                threshold,
+            ) {
+                continue;
+            }
+            let mut score =
+                lexical + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
+            if let Some(x) = embedding {
+                score += x;
             }
             if let Some(g) = gap {
                 score *= 1.0 / (1.0 + g / cfg.event_half_life_days);

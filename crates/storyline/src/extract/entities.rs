@@ -7,6 +7,9 @@
 //! acronym into the words it abbreviates, "U.S." into "United States".
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::gazetteer::{
     ALIASES, DEMONYMS, KNOWN_ORGS, NOT_NAMES, ORG_SUFFIXES, PERSON_TITLES, PLACES, PLACE_SUFFIXES,
@@ -49,6 +52,32 @@ const CONNECTORS: &[&str] = &[
     "of", "de", "del", "da", "bin", "ibn", "al", "van", "von", "der", "la", "le",
 ];
 
+/// The word lists as sets: `classify` asks several lists for every candidate name, and
+/// scanning the slices (hundreds of names) was a fifth of entity finding.
+type WordSet = LazyLock<FxHashSet<&'static str>>;
+
+fn set(words: &[&'static str]) -> FxHashSet<&'static str> {
+    words.iter().copied().collect()
+}
+
+static NOT_NAME: WordSet = LazyLock::new(|| set(NOT_NAMES));
+static CONNECTOR: WordSet = LazyLock::new(|| set(CONNECTORS));
+static ORG_SUFFIX: WordSet = LazyLock::new(|| set(ORG_SUFFIXES));
+static KNOWN_ORG: WordSet = LazyLock::new(|| set(KNOWN_ORGS));
+static PERSON_TITLE: WordSet = LazyLock::new(|| set(PERSON_TITLES));
+static PLACE: WordSet = LazyLock::new(|| set(PLACES));
+static PLACE_SUFFIX: WordSet = LazyLock::new(|| set(PLACE_SUFFIXES));
+static DEMONYM: WordSet = LazyLock::new(|| set(DEMONYMS));
+
+/// [`ALIASES`] by alias; the first entry of an alias wins, as a scan of the list would.
+static ALIAS: LazyLock<FxHashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut map = FxHashMap::default();
+    for &(a, canonical) in ALIASES {
+        map.entry(a).or_insert(canonical);
+    }
+    map
+});
+
 /// Mentions of named entities in `text`, found sentence by sentence.
 pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
     let mut out = Vec::new();
@@ -63,7 +92,7 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
             let mut j = i + 1;
             while j < tokens.len() && !tokens[j - 1].breaks_after {
                 let w = tokens[j].word;
-                let connector = CONNECTORS.contains(&w)
+                let connector = CONNECTOR.contains(w)
                     && j + 1 < tokens.len()
                     && is_capitalised(tokens[j + 1].word)
                     && !tokens[j].breaks_after;
@@ -201,8 +230,7 @@ fn classify(
     while let Some(first) = run.first() {
         let acronym =
             first.word.len() > 1 && first.word.chars().all(|c| c.is_uppercase() || c == '.');
-        if (NOT_NAMES.contains(lower(first).as_str()) && !acronym)
-            || CONNECTORS.contains(&first.word)
+        if (NOT_NAME.contains(lower(first).as_str()) && !acronym) || CONNECTOR.contains(first.word)
         {
             run = &run[1..];
             at_start = false;
@@ -210,7 +238,7 @@ fn classify(
             break;
         }
     }
-    while run.last().is_some_and(|t| CONNECTORS.contains(&t.word)) {
+    while run.last().is_some_and(|t| CONNECTOR.contains(t.word)) {
         run = &run[..run.len() - 1];
     }
     let mention = |run: &[Token<'_>], kind, initial: bool| {
@@ -229,7 +257,7 @@ fn classify(
     };
     // "Department of Justice", "University of Chicago": the head before "of" decides.
     if let Some(of) = run.iter().position(|t| t.word == "of").filter(|&of| of > 0) {
-        if ORG_SUFFIXES.contains(lower(&run[of - 1]).as_str()) {
+        if ORG_SUFFIX.contains(lower(&run[of - 1]).as_str()) {
             return mention(run, EntityKind::Organization, at_start);
         }
         // "Shinzo Abe of Japan", "President Putin of Russia": the name is before "of".
@@ -245,7 +273,7 @@ fn classify(
     let last = run.last()?;
     let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
     let last_lower = lower(last);
-    if ORG_SUFFIXES.contains(last_lower.as_str()) || KNOWN_ORGS.contains(full_lower.as_str()) {
+    if ORG_SUFFIX.contains(last_lower.as_str()) || KNOWN_ORG.contains(full_lower.as_str()) {
         return mention(run, EntityKind::Organization, at_start);
     }
     // Leading titles: "Secretary of State Antony Blinken", "Prime Minister Netanyahu".
@@ -253,7 +281,7 @@ fn classify(
     while k < run.len() {
         let w = lower(&run[k]);
         let w = w.trim_end_matches('.');
-        if PERSON_TITLES.contains(w) || (k > 0 && CONNECTORS.contains(&run[k].word)) {
+        if PERSON_TITLE.contains(w) || (k > 0 && CONNECTOR.contains(run[k].word)) {
             k += 1;
         } else {
             break;
@@ -274,16 +302,16 @@ fn classify(
         }
         return mention(rest, EntityKind::Place, at_start);
     }
-    if k == run.len() && !KNOWN_ORGS.contains(full_lower.as_str()) {
+    if k == run.len() && !KNOWN_ORG.contains(full_lower.as_str()) {
         // Only titles ("Prime Minister"), or a title word alone ("Secretary").
         if !is_place(&full_lower) {
             return None;
         }
     }
-    if is_place(&full_lower) || PLACE_SUFFIXES.contains(last_lower.as_str()) && run.len() > 1 {
+    if is_place(&full_lower) || PLACE_SUFFIX.contains(last_lower.as_str()) && run.len() > 1 {
         return mention(run, EntityKind::Place, at_start);
     }
-    if DEMONYMS.contains(last_lower.as_str()) {
+    if DEMONYM.contains(last_lower.as_str()) {
         // "Israeli", "North Korean": adjectives, not names.
         return None;
     }
@@ -308,7 +336,7 @@ fn classify(
             .chars()
             .all(|c| c.is_alphabetic() || c == '-' || c == '.')
     });
-    if run.len() <= 4 && plain_words && !DEMONYMS.contains(lower(&run[0]).as_str()) {
+    if run.len() <= 4 && plain_words && !DEMONYM.contains(lower(&run[0]).as_str()) {
         return mention(run, EntityKind::Person, at_start);
     }
     mention(run, EntityKind::Other, at_start)
@@ -317,11 +345,11 @@ fn classify(
 fn is_place(lower: &str) -> bool {
     let canon = alias(lower).map(str::to_lowercase);
     let key = canon.as_deref().unwrap_or(lower);
-    PLACES.contains(key)
+    PLACE.contains(key)
 }
 
 fn alias(lower: &str) -> Option<&'static str> {
-    ALIASES.iter().find(|(a, _)| *a == lower).map(|(_, c)| *c)
+    ALIAS.get(lower).copied()
 }
 
 /// Folds mentions from many articles into entities under canonical names.
@@ -395,7 +423,7 @@ pub fn canonical_entities<'a>(
             let words: Vec<&str> = key.split(' ').collect();
             let initials = words
                 .iter()
-                .filter(|w| !CONNECTORS.contains(w))
+                .filter(|w| !CONNECTOR.contains(*w))
                 .filter_map(|w| w.chars().next())
                 .collect();
             Shape {

@@ -1,34 +1,8 @@
 //! Small hand-kept word lists that steer the entity heuristics. General knowledge only:
 //! countries, large cities and regions, and the words that mark titles and organisations.
 
-use std::sync::OnceLock;
-
-use rustc_hash::FxHashSet;
-
-/// A word list, looked up as a hash set: every capitalised run of every article is checked
-/// against several lists, and scanning a few hundred strings each time showed in profiles.
-pub struct Lexicon {
-    words: &'static [&'static str],
-    set: OnceLock<FxHashSet<&'static str>>,
-}
-
-impl Lexicon {
-    const fn new(words: &'static [&'static str]) -> Lexicon {
-        Lexicon {
-            words,
-            set: OnceLock::new(),
-        }
-    }
-
-    pub fn contains(&self, word: &str) -> bool {
-        self.set
-            .get_or_init(|| self.words.iter().copied().collect())
-            .contains(word)
-    }
-}
-
 /// Words that, before a name, make it a person ("Secretary of State Antony Blinken").
-pub static PERSON_TITLES: Lexicon = Lexicon::new(&[
+pub const PERSON_TITLES: &[&str] = &[
     "president",
     "secretary",
     "minister",
@@ -120,10 +94,10 @@ pub static PERSON_TITLES: Lexicon = Lexicon::new(&[
     "envoy",
     "rapper",
     "author",
-]);
+];
 
 /// Last words that make a name an organisation.
-pub static ORG_SUFFIXES: Lexicon = Lexicon::new(&[
+pub const ORG_SUFFIXES: &[&str] = &[
     "council",
     "nations",
     "party",
@@ -213,10 +187,10 @@ pub static ORG_SUFFIXES: Lexicon = Lexicon::new(&[
     "society",
     "exchange",
     "fc",
-]);
+];
 
 /// Last words that make a name a place.
-pub static PLACE_SUFFIXES: Lexicon = Lexicon::new(&[
+pub const PLACE_SUFFIXES: &[&str] = &[
     "strip",
     "city",
     "island",
@@ -254,10 +228,10 @@ pub static PLACE_SUFFIXES: Lexicon = Lexicon::new(&[
     "west",
     "north",
     "south",
-]);
+];
 
 /// Well-known organisations written as one word or an acronym.
-pub static KNOWN_ORGS: Lexicon = Lexicon::new(&[
+pub const KNOWN_ORGS: &[&str] = &[
     "hamas",
     "hezbollah",
     "nato",
@@ -299,10 +273,10 @@ pub static KNOWN_ORGS: Lexicon = Lexicon::new(&[
     "wto",
     "ap",
     "afp",
-]);
+];
 
 /// Countries, large cities and regions.
-pub static PLACES: Lexicon = Lexicon::new(&[
+pub const PLACES: &[&str] = &[
     "afghanistan",
     "albania",
     "algeria",
@@ -558,7 +532,7 @@ pub static PLACES: Lexicon = Lexicon::new(&[
     "las vegas",
     "san diego",
     "denver",
-]);
+];
 
 /// Variant spellings that name the same entity.
 pub const ALIASES: &[(&str, &str)] = &[
@@ -585,7 +559,7 @@ pub const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Capitalised words that begin sentences or headings but name nothing.
-pub static NOT_NAMES: Lexicon = Lexicon::new(&[
+pub const NOT_NAMES: &[&str] = &[
     "the",
     "a",
     "an",
@@ -758,10 +732,10 @@ pub static NOT_NAMES: Lexicon = Lexicon::new(&[
     "video",
     "live",
     "latest",
-]);
+];
 
 /// Adjectives of nationality; not names of entities by themselves.
-pub static DEMONYMS: Lexicon = Lexicon::new(&[
+pub const DEMONYMS: &[&str] = &[
     "american",
     "israeli",
     "palestinian",
@@ -809,4 +783,4 @@ pub static DEMONYMS: Lexicon = Lexicon::new(&[
     "middle",
     "eastern",
     "islamic",
-]);
+];

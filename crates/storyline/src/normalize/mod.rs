@@ -10,5 +10,5 @@ pub use boilerplate::clean;
 pub use sentences::split_sentences;
 pub use tokens::{
     content_terms, content_terms_of, fingerprint, fingerprint_of, is_stopword, words, years,
-    Stemmer,
+    Stemmer, WordList,
 };

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use crate::cluster::{Centroid, Changes, ClusterConfig, Clusterer, EventState, StoryState, Vocab};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
@@ -38,8 +38,14 @@ const MIGRATIONS: &[&str] = &[
     // 4 → 5: stories keep their members' summed TF-IDF norms, for average-link linking.
     // 0 on old rows: the clusterer then estimates it from the centroid.
     "ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;",
-    // 5 → 6: the search index is filled once per batch by `commit_batch` (see schema.sql).
-    "DROP TRIGGER IF EXISTS articles_fts_insert;",
+    // 5 → 6: the search index is filled per batch by `commit_batch`, no longer per row by a
+    // trigger (each row's statement savepoint made FTS5 write a segment per article). Rows
+    // indexed so far stay indexed; a build of version 5 would no longer index, so it is
+    // refused by the version check.
+    // FTS5 keeps a whole batch in memory before writing its segment (`hashsize`, a setting
+    // stored in the index).
+    "DROP TRIGGER IF EXISTS articles_fts_insert;
+     INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);",
 ];
 
 pub struct Store {
@@ -114,6 +120,44 @@ fn mention_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Men
         sentence_initial: r.get(first + 4)?,
         role: r.get(first + 5)?,
     })
+}
+
+/// A mention row: article, name, kind, start, end, sentence-initial, role.
+type MentionRow<'a> = (i64, &'a str, &'static str, i64, i64, bool, Option<&'a str>);
+
+/// Rows per multi-row INSERT. A statement per row cost its own start, statement savepoint
+/// and foreign-key setup, for 40 sentences and 70 mentions an article.
+const ROWS_PER_INSERT: usize = 32;
+
+/// Inserts `rows` with `insert` (`INSERT INTO t(columns)`), `ROWS_PER_INSERT` rows a
+/// statement and the rest one by one (so only two statements are cached), in order.
+fn insert_rows<R>(
+    conn: &Connection,
+    insert: &str,
+    rows: &[R],
+    values: impl Fn(&R) -> Vec<&dyn ToSql>,
+) -> rusqlite::Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let columns = values(first).len();
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let mut many = conn.prepare_cached(&format!(
+            "{insert} VALUES {}",
+            vec![row.as_str(); ROWS_PER_INSERT].join(", ")
+        ))?;
+        for chunk in &mut chunks {
+            let params: Vec<&dyn ToSql> = chunk.iter().flat_map(&values).collect();
+            many.execute(params.as_slice())?;
+        }
+    }
+    let mut one = conn.prepare_cached(&format!("{insert} VALUES {row}"))?;
+    for r in chunks.remainder() {
+        one.execute(values(r).as_slice())?;
+    }
+    Ok(())
 }
 
 fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -583,16 +627,6 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .map_err(e)?;
-            let mut sentence_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO sentences(article_id, idx, start, end) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(e)?;
-            let mut mention_stmt = tx
-                .prepare_cached(
-                    "INSERT INTO mentions(article_id, name, kind, start, end, initial, role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(e)?;
             for a in batch {
                 let art = a.article;
                 article_stmt
@@ -613,29 +647,64 @@ impl Store {
                         a.seq as i64
                     ])
                     .map_err(e)?;
-                for s in a.sentences {
-                    sentence_stmt
-                        .execute(params![
+            }
+            // Sentences and mentions, many rows a statement, in the order of old (article by
+            // article), so mention rowids come out the same.
+            let sentences: Vec<[i64; 4]> = batch
+                .iter()
+                .flat_map(|a| {
+                    a.sentences.iter().map(move |s| {
+                        [
                             a.row_id,
                             s.idx as i64,
                             s.span.start as i64,
-                            s.span.end as i64
-                        ])
-                        .map_err(e)?;
-                }
-                for m in a.mentions {
-                    mention_stmt
-                        .execute(params![
+                            s.span.end as i64,
+                        ]
+                    })
+                })
+                .collect();
+            insert_rows(
+                &tx,
+                "INSERT INTO sentences(article_id, idx, start, end)",
+                &sentences,
+                |r| r.iter().map(|x| x as &dyn ToSql).collect(),
+            )
+            .map_err(e)?;
+            let mentions: Vec<MentionRow<'_>> = batch
+                .iter()
+                .flat_map(|a| {
+                    a.mentions.iter().map(move |m| {
+                        (
                             a.row_id,
-                            m.name,
+                            m.name.as_str(),
                             m.kind.as_str(),
                             m.span.start as i64,
                             m.span.end as i64,
                             m.sentence_initial,
-                            m.role
-                        ])
-                        .map_err(e)?;
-                }
+                            m.role.as_deref(),
+                        )
+                    })
+                })
+                .collect();
+            insert_rows(
+                &tx,
+                "INSERT INTO mentions(article_id, name, kind, start, end, initial, role)",
+                &mentions,
+                |r| vec![&r.0, &r.1, &r.2, &r.3, &r.4, &r.5, &r.6],
+            )
+            .map_err(e)?;
+            // The batch's rows into the search index in one statement: FTS5 keeps them in
+            // memory and writes one segment (a statement per row would write one each).
+            if let (Some(first), Some(last)) = (
+                batch.iter().map(|a| a.row_id).min(),
+                batch.iter().map(|a| a.row_id).max(),
+            ) {
+                tx.prepare_cached(
+                    "INSERT INTO articles_fts(rowid, title, text)
+                     SELECT id, title, text FROM articles WHERE id BETWEEN ?1 AND ?2",
+                )
+                .and_then(|mut s| s.execute(params![first, last]))
+                .map_err(e)?;
             }
             // Merges last, once every row they touch exists; each target is resolved to
             // where it finally went so no row ever points at a dropped event or story.
@@ -682,19 +751,6 @@ impl Store {
                 .map_err(e)?;
             if let Some(c) = time_to_sql(clock) {
                 meta_stmt.execute(params!["clock", c]).map_err(e)?;
-            }
-            // The batch's rows enter the search index in one statement, the last, so FTS5
-            // writes them out as one segment (see schema.sql). Row ids of a batch are new
-            // and the highest in the store.
-            let ids = batch.iter().map(|a| a.row_id);
-            if let (Some(first), Some(last)) = (ids.clone().min(), ids.max()) {
-                tx.prepare_cached(
-                    "INSERT INTO articles_fts(rowid, title, text)
-                     SELECT id, title, text FROM articles WHERE id BETWEEN ?1 AND ?2",
-                )
-                .map_err(e)?
-                .execute(params![first, last])
-                .map_err(e)?;
             }
         }
         tx.commit().map_err(e)
@@ -875,8 +931,25 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// The schema of version 3: without the two covering indexes search relies on (4) and
-    /// without stories.norm_sum (5).
+    /// The row trigger that filled the search index up to version 5.
+    const FTS_TRIGGER: &str = "
+        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+        END;";
+
+    fn fts_trigger(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// The schema of version 3: without the two covering indexes search relies on (4),
+    /// without stories.norm_sum (5), with the search index's row trigger (until 6).
     fn schema_v3(schema: &str) -> String {
         let v3: String = schema
             .lines()
@@ -891,21 +964,7 @@ mod tests {
             !v3.contains("_keys") && !v3.contains("norm_sum"),
             "v3 schema rebuilt"
         );
-        // Before version 6 a trigger filled the search index row by row.
-        v3 + "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-            INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
-        END;\n"
-    }
-
-    fn fts_triggers(store: &Store) -> i64 {
-        store
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
+        v3 + FTS_TRIGGER
     }
 
     fn key_indexes(store: &Store) -> i64 {
@@ -994,7 +1053,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_3_store_gains_the_search_indexes_and_story_norms_and_drops_the_row_trigger() {
+    fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.db");
         {
@@ -1011,7 +1070,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
         assert_eq!(key_indexes(&store), 2);
-        assert_eq!(fts_triggers(&store), 0, "commit_batch indexes rows now");
+        assert_eq!(fts_trigger(&store), 0, "the row trigger is dropped");
         let norm: f64 = store
             .conn
             .query_row("SELECT norm_sum FROM stories WHERE id = 1", [], |r| {
@@ -1041,8 +1100,7 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             // Version 1 had neither mentions.role (added in 2), events.signals (3), the
-            // key indexes (4) nor stories.norm_sum (5), and filled the search index by a
-            // trigger (dropped in 6).
+            // key indexes (4) nor stories.norm_sum (5).
             let v1 = schema_v3(include_str!("schema.sql"))
                 .replace(
                     "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
@@ -1065,7 +1123,7 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
-        assert_eq!(fts_triggers(&store), 0);
+        assert_eq!(fts_trigger(&store), 0);
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"

@@ -79,9 +79,11 @@ CREATE TABLE IF NOT EXISTS vocab (
     df    INTEGER NOT NULL
 );
 
--- Filled by `Store::commit_batch`, one statement per batch. Not by a trigger per row: each
--- row's statement opened a savepoint, and FTS5 writes its pending terms out as a new
--- segment at every savepoint, so a batch became hundreds of tiny segments to merge.
+-- Filled by `Store::commit_batch`, one INSERT … SELECT per batch, not by a trigger: FTS5
+-- flushes its pending terms to a new segment at every statement savepoint, so a row trigger
+-- made one segment per article and merging them cost more than the inserts.
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     title, text, content='articles', content_rowid='id'
 );
+-- Room for a whole batch's pending terms (the default 1 MB flushed 2-3 segments per batch).
+INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);
