@@ -87,6 +87,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         offset: usize,
     },
+    /// Full-text search of the stored articles (words, "phrases", AND/OR/NOT, prefix*):
+    /// the best stories, then the best articles with the matching passage.
+    Search {
+        query: String,
+        /// Articles to list (stories: the best 10).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
     /// One story: headline, cited summary, timeline, entities, sources.
     Show {
         /// Story id, as `storyline stories` lists it.
@@ -215,6 +225,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print::json(&stories)?;
             } else {
                 print::story_list(&stories);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search {
+            query,
+            limit,
+            offset,
+        } => {
+            let store = open_existing(&g.db)?;
+            let found = storyline_server::api::run_search(
+                &store,
+                &query,
+                &storyline::store::ArticleFilter::default(),
+                limit,
+                offset,
+            )?;
+            if g.json {
+                print::json(&found)?;
+            } else {
+                print::search(&found);
             }
             Ok(ExitCode::SUCCESS)
         }

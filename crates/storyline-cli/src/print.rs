@@ -71,6 +71,49 @@ pub fn story_list(stories: &[Story]) {
     }
 }
 
+pub fn search(r: &storyline_server::api::SearchResult) {
+    if r.total == 0 {
+        println!("Nothing matches {:?}.", r.query);
+        return;
+    }
+    println!("{} articles match {:?}.", r.total, r.query);
+    println!("\nStories (`storyline show ID`):");
+    for s in &r.stories {
+        println!(
+            "{:>5}  {:>4} matching  {}",
+            s.story,
+            s.hits,
+            s.top_title.as_deref().unwrap_or("(untitled)")
+        );
+    }
+    println!("\nArticles:");
+    for h in &r.articles {
+        let a = &h.article;
+        let snippet: String = h
+            .snippet
+            .iter()
+            .map(|p| {
+                if p.hit {
+                    format!("*{}*", p.text)
+                } else {
+                    p.text.clone()
+                }
+            })
+            .collect();
+        println!(
+            "  {}  story {}  {}  {}",
+            a.id,
+            a.story,
+            a.published.map_or_else(
+                || "undated".to_string(),
+                |t| t.format("%Y-%m-%d").to_string()
+            ),
+            a.title.as_deref().or(a.source.as_deref()).unwrap_or("")
+        );
+        println!("      {}", snippet.replace('\n', " "));
+    }
+}
+
 fn numbers(sources: &[usize]) -> String {
     sources.iter().map(|n| format!("[{n}]")).collect()
 }

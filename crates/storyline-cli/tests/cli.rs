@@ -686,6 +686,51 @@ fn cluster_command_writes_one_assignment_per_article() {
 }
 
 #[test]
+fn search_finds_every_article_with_the_word_and_names_a_bad_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let file = shared().join("data/compare/newswcl50/articles.jsonl");
+    json_of(&storyline(
+        &db,
+        &["--json", "ingest", file.to_str().unwrap()],
+    ));
+    // What FTS5's default tokenizer sees: words split at anything not a letter or digit.
+    let with_word = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let text = format!("{} {}", v["title"].as_str().unwrap_or(""), v["text"]);
+            text.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == "pompeo")
+        })
+        .count();
+    assert!(with_word > 0);
+    let found = json_of(&storyline(
+        &db,
+        &["--json", "search", "Pompeo", "--limit", "100"],
+    ));
+    assert_eq!(found["total"].as_u64(), Some(with_word as u64), "{found}");
+    let articles = found["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), with_word);
+    // Stories rank by their best article, which is the first article listed.
+    assert_eq!(
+        found["stories"][0]["story"],
+        articles[0]["article"]["story"]
+    );
+
+    let text = storyline(&db, &["search", "Pompeo"]);
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(shown.contains("*Pompeo*"), "{shown}");
+
+    let bad = storyline(&db, &["search", "AND ("]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("bad search query \"AND (\""), "{err}");
+}
+
+#[test]
 fn reading_a_missing_store_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("none.db");
