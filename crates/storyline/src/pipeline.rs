@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -20,8 +20,6 @@ use crate::cluster::{ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
-#[cfg(test)]
-use crate::error::Error;
 use crate::error::{IngestError, Result};
 use crate::extract::{canonical_entities, mentions, Mention};
 use crate::ingest::Record;
@@ -123,7 +121,8 @@ struct Placer {
     clusterer: Clusterer,
     dedup: DedupIndex,
     embedder: Option<Arc<dyn Embedder>>,
-    /// Row id of the next article; the store's lags behind by the batches in flight.
+    /// Row id of the next article, taken from the store at the start of each ingest; the
+    /// store's lags behind by the batches in flight.
     next_row: ArticleId,
 }
 
@@ -134,6 +133,14 @@ struct InFlight {
     ids: HashSet<String>,
     /// Row id → event as the article row will be written.
     events: HashMap<ArticleId, EventId>,
+}
+
+impl InFlight {
+    /// Locks it. A panic on the placer's or the writer's thread is raised again when that
+    /// thread is joined, so a poisoned lock is read as it stands.
+    fn lock(in_flight: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
+        in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A placed article, waiting for its commit.
@@ -170,14 +177,13 @@ impl Pipeline {
         for (id, sig, original) in store.recent_signatures(config.dedup_capacity)? {
             dedup.insert(id, sig, original);
         }
-        let next_row = store.next_article_id()?;
         Ok(Pipeline {
             placer: Placer {
                 reader: Store::open(db)?,
                 clusterer,
                 dedup,
                 embedder: None,
-                next_row,
+                next_row: 0,
             },
             store,
             lookup: Store::open(db)?,
@@ -239,7 +245,7 @@ impl Pipeline {
                 for batch in batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
-                    let mut pending = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut pending = InFlight::lock(&in_flight);
                     for p in &batch.rows {
                         pending.ids.remove(&p.analyzed.record.article.id);
                         pending.events.remove(&p.row_id);
@@ -396,7 +402,7 @@ impl Placer {
         // then at the store (in that order: the writer forgets a batch only once the store
         // shows it).
         let pending: HashSet<String> = {
-            let held = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let held = InFlight::lock(in_flight);
             analyzed
                 .iter()
                 .filter_map(|a| a.as_ref().ok())
@@ -462,15 +468,10 @@ impl Placer {
             if let Some(orig) = duplicate_of {
                 // The original's event as the store has it or will have it; the clusterer
                 // follows any merge since.
-                let held = match batch_events.get(&orig) {
-                    Some(&e) => Some(e),
-                    None => in_flight
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .events
-                        .get(&orig)
-                        .copied(),
-                };
+                let held = batch_events
+                    .get(&orig)
+                    .copied()
+                    .or_else(|| InFlight::lock(in_flight).events.get(&orig).copied());
                 a.features.copy_of_event = match held {
                     Some(e) => Some(e),
                     None => self.reader.event_of(orig)?,
@@ -501,7 +502,7 @@ impl Placer {
         self.next_row = first_id + placed.len() as ArticleId;
         let changes = self.clusterer.take_changes();
         {
-            let mut held = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let mut held = InFlight::lock(in_flight);
             for p in &mut placed {
                 // An event of this batch may have merged into another since.
                 p.event = changes.resolve_event(p.event);
@@ -613,7 +614,7 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Location;
+    use crate::error::{Error, Location};
     use std::path::PathBuf;
     use std::time::Duration;
 

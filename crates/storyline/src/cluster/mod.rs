@@ -18,9 +18,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{
-    tfidf, tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges,
-};
+pub use vector::{tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges};
 
 use crate::core::{EventId, StoryId};
 
@@ -307,12 +305,24 @@ pub const REFERENCE_TERMS: f32 = 100.0;
 const MIN_THRESHOLD: f32 = 0.05;
 
 impl ClusterConfig {
-    /// Embedding weight for a text of `n_terms` distinct terms. Full for articles, little
-    /// for headlines: measured on ../shared/data, MiniLM separates events of full articles
-    /// well (same event median cosine 0.77, other topics 0.10) but not stemmed headlines
-    /// (0.12 vs 0.05).
-    fn embedding_weight(&self, n_terms: usize) -> f32 {
-        self.embedding_weight * full_article_share(n_terms)
+    /// What an embedding cosine adds to the score of a text of `n_terms` distinct terms:
+    /// counted above `embedding_offset`, weighted in full for articles and little for
+    /// headlines. Measured on ../shared/data, MiniLM separates events of full articles well
+    /// (same event median cosine 0.77, other topics 0.10) but not stemmed headlines (0.12 vs
+    /// 0.05).
+    fn embedding_bonus(&self, n_terms: usize, cosine: f32) -> f32 {
+        self.embedding_weight * full_article_share(n_terms) * (cosine - self.embedding_offset)
+    }
+
+    /// A score damped by the days between the two time spans (`gap`) and by disjoint years.
+    fn damped(&self, mut score: f32, gap: Option<f32>, years_apart: bool) -> f32 {
+        if let Some(g) = gap {
+            score *= 1.0 / (1.0 + g / self.event_half_life_days);
+        }
+        if years_apart {
+            score *= self.year_penalty;
+        }
+        score
     }
 
     /// Weight of the average-link estimate for a text of `n_terms` distinct terms: full for
@@ -692,39 +702,24 @@ impl Clusterer {
         let cfg = &self.config;
         let lexical = self.lexical_blend(&e.centroid, e.signals.norm_sum, vector);
         let embedding = match (&f.embedding, &e.signals.embedding) {
-            (Some(v), Some(sum)) => Some(
-                cfg.embedding_weight(vector.len()) * (cosine_dense(v, sum) - cfg.embedding_offset),
-            ),
-            _ => None,
+            (Some(v), Some(sum)) => cfg.embedding_bonus(vector.len(), cosine_dense(v, sum)),
+            _ => 0.0,
         };
         let burst = match (f.time, e.last_time) {
             (Some(t), Some(last)) => {
                 let minutes = (t - last).num_seconds().unsigned_abs() as f32 / 60.0;
-                Some(cfg.burst_weight * (-minutes / cfg.burst_minutes.max(1e-3)).exp())
+                cfg.burst_weight * (-minutes / cfg.burst_minutes.max(1e-3)).exp()
             }
-            _ => None,
+            _ => 0.0,
         };
         // Shared entities can add at most `entity_weight`; look them up only when that could
         // lift the score to the threshold.
-        let rest = embedding.unwrap_or(0.0) + burst.unwrap_or(0.0);
-        if cfg.cannot_reach(lexical + rest + cfg.entity_weight, threshold) {
+        if cfg.cannot_reach(lexical + (embedding + burst) + cfg.entity_weight, threshold) {
             return f32::NEG_INFINITY;
         }
         let entity = entity_overlap(entities, &e.entities);
-        let mut score = lexical + cfg.entity_weight * entity;
-        if let Some(x) = embedding {
-            score += x;
-        }
-        if let Some(x) = burst {
-            score += x;
-        }
-        if let Some(g) = gap {
-            score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
-        }
-        if years_conflict(&f.years, &e.signals.years) {
-            score *= cfg.year_penalty;
-        }
-        score
+        let score = lexical + cfg.entity_weight * entity + embedding + burst;
+        cfg.damped(score, gap, years_conflict(&f.years, &e.signals.years))
     }
 
     /// Lexical similarity of an article to an event or story (its centroid, and its
@@ -999,30 +994,19 @@ impl Clusterer {
                 n_terms,
             );
             let embedding = match (&e.signals.embedding, &o.signals.embedding) {
-                (Some(a), Some(b)) => Some(
-                    cfg.embedding_weight(n_terms)
-                        * (cosine_dense(&normalised(a), b) - cfg.embedding_offset),
-                ),
-                _ => None,
+                (Some(a), Some(b)) => cfg.embedding_bonus(n_terms, cosine_dense(&normalised(a), b)),
+                _ => 0.0,
             };
             // As in `score`: shared entities are compared only when they could matter.
-            if cfg.cannot_reach(
-                lexical + embedding.unwrap_or(0.0) + cfg.entity_weight,
-                threshold,
-            ) {
+            if cfg.cannot_reach(lexical + embedding + cfg.entity_weight, threshold) {
                 continue;
             }
-            let mut score =
-                lexical + cfg.entity_weight * entity_overlap_maps(&e.entities, &o.entities);
-            if let Some(x) = embedding {
-                score += x;
-            }
-            if let Some(g) = gap {
-                score *= 1.0 / (1.0 + g / cfg.event_half_life_days);
-            }
-            if years_disjoint(&e.signals.years, &o.signals.years) {
-                score *= cfg.year_penalty;
-            }
+            let entity = entity_overlap_maps(&e.entities, &o.entities);
+            let score = cfg.damped(
+                lexical + cfg.entity_weight * entity + embedding,
+                gap,
+                years_disjoint(&e.signals.years, &o.signals.years),
+            );
             if score >= threshold
                 && best.is_none_or(|(bid, bs)| score > bs || (score == bs && other_id < bid))
             {

@@ -148,15 +148,6 @@ impl TermBag {
         }
         bag
     }
-
-    /// Distinct terms.
-    pub fn len(&self) -> usize {
-        self.terms.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
 }
 
 /// The 64-bit key of a term's text: SipHash (std's default hasher with its fixed keys), well
@@ -175,12 +166,8 @@ pub fn sublinear(tf: f32) -> f32 {
     1.0 + tf.ln()
 }
 
-/// The L2-normalised TF-IDF vector of a document's term counts.
-pub fn tfidf(counts: &[(TermId, f32)], vocab: &Vocab) -> Vec<(TermId, f32)> {
-    tfidf_with_norm(counts, vocab).0
-}
-
-/// [`tfidf`], and the vector's norm before normalising.
+/// The L2-normalised TF-IDF vector of a document's term counts, and its norm before
+/// normalising.
 pub fn tfidf_with_norm(counts: &[(TermId, f32)], vocab: &Vocab) -> (Vec<(TermId, f32)>, f32) {
     let mut v: Vec<(TermId, f32)> = counts
         .iter()
@@ -381,8 +368,8 @@ mod tests {
         centroid.add(&c0, &vocab, 100);
         let q1 = vocab.counts(&TermBag::new(terms("quake tsunami warning")));
         let q2 = vocab.counts(&TermBag::new(terms("parliament budget vote")));
-        let s1 = centroid.cosine(&tfidf(&q1, &vocab), &vocab);
-        let s2 = centroid.cosine(&tfidf(&q2, &vocab), &vocab);
+        let s1 = centroid.cosine(&tfidf_with_norm(&q1, &vocab).0, &vocab);
+        let s2 = centroid.cosine(&tfidf_with_norm(&q2, &vocab).0, &vocab);
         assert!(s1 > 0.4 && s2 == 0.0, "{s1} {s2}");
     }
 

@@ -201,8 +201,12 @@ pub fn is_stopword(word: &str) -> bool {
 
 /// Lower-cased words: runs of letters and digits. A possessive `'s` is dropped.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    runs(text).filter_map(word)
+}
+
+/// The runs of letters, digits and apostrophes between separators, as written.
+fn runs(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
-        .filter_map(word)
 }
 
 /// [`words`] of a text in one buffer: one allocation for all the words of an article
@@ -220,7 +224,7 @@ impl WordList {
             buf: String::with_capacity(text.len()),
             ends: Vec::new(),
         };
-        for w in text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
+        for w in runs(text) {
             if push_word(w, &mut list.buf) {
                 list.ends.push(list.buf.len());
             }

@@ -478,8 +478,7 @@ impl Store {
                 let text: String = text_stmt
                     .query_row([id], |r| r.get(0))
                     .map_err(|e| self.e(e))?;
-                let words: Vec<String> = crate::normalize::words(&text).collect();
-                let sig = Signature::from_words(&words);
+                let sig = Signature::from_words(&crate::normalize::WordList::of(&text).words());
                 update
                     .execute(params![id, sig.as_ref().map(Signature::to_bytes)])
                     .map_err(|e| self.e(e))?;
@@ -937,7 +936,7 @@ mod tests {
             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
         END;";
 
-    fn fts_trigger(store: &Store) -> i64 {
+    fn triggers(store: &Store) -> i64 {
         store
             .conn
             .query_row(
@@ -1070,7 +1069,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
         assert_eq!(key_indexes(&store), 2);
-        assert_eq!(fts_trigger(&store), 0, "the row trigger is dropped");
+        assert_eq!(triggers(&store), 0, "the row trigger is dropped");
         let norm: f64 = store
             .conn
             .query_row("SELECT norm_sum FROM stories WHERE id = 1", [], |r| {
@@ -1123,7 +1122,7 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
-        assert_eq!(fts_trigger(&store), 0);
+        assert_eq!(triggers(&store), 0);
         assert!(
             store.all_mentions().unwrap().is_empty(),
             "role column readable"
