@@ -243,12 +243,14 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
     let mut rows = Vec::new();
     if !json {
         println!(
-            "{:>9} {:>9} {:>12} {:>12} {:>13} {:>9} {:>9} {:>7}",
+            "{:>9} {:>9} {:>12} {:>12} {:>13} {:>8} {:>8} {:>9} {:>9} {:>7}",
             "articles",
             "seconds",
             "segment a/s",
             "overall a/s",
             "CPU ms/article",
+            "placer",
+            "writer",
             "RSS MiB",
             "peak MiB",
             "events"
@@ -278,14 +280,21 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
         let cpu = cpu_seconds();
         let cpu_ms = (cpu - last_cpu) * 1000.0 / (done - last.0).max(1) as f64;
         last_cpu = cpu;
+        // The two sequential stages' shares: whichever nears 1000 / (articles/s) bounds the run.
+        let per_article = |secs: f64| secs * 1000.0 / (done - last.0).max(1) as f64;
+        let (place_ms, write_ms) = (
+            per_article(report.place_cpu_seconds),
+            per_article(report.write_cpu_seconds),
+        );
         let (rss, peak) = memory_mib();
         let live = pipeline.n_live_events();
         if json {
             rows.push(serde_json::json!({"articles": done, "seconds": t, "segment_per_s": seg,
-                "overall_per_s": done as f64 / t, "segment_cpu_ms_per_article": cpu_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live}));
+                "overall_per_s": done as f64 / t, "segment_cpu_ms_per_article": cpu_ms,
+                "segment_placer_cpu_ms_per_article": place_ms, "segment_writer_cpu_ms_per_article": write_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live}));
         } else {
             println!(
-                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {rss:>9.0} {peak:>9.0} {live:>7}",
+                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {place_ms:>8.2} {write_ms:>8.2} {rss:>9.0} {peak:>9.0} {live:>7}",
                 done as f64 / t
             );
         }

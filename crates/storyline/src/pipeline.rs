@@ -68,6 +68,11 @@ pub struct IngestReport {
     pub cluster_seconds: f64,
     /// Of `seconds`, the time spent computing sentence embeddings (0 without a model).
     pub embed_seconds: f64,
+    /// CPU seconds of the placer stage (dedup lookups, clustering), which runs on one thread:
+    /// with [`IngestReport::write_cpu_seconds`] it shows which sequential stage bounds a run.
+    pub place_cpu_seconds: f64,
+    /// CPU seconds of the writer stage (the store's inserts, indexes and commits).
+    pub write_cpu_seconds: f64,
 }
 
 impl IngestReport {
@@ -83,7 +88,25 @@ impl IngestReport {
         self.warnings.extend(other.warnings);
         self.cluster_seconds += other.cluster_seconds;
         self.embed_seconds += other.embed_seconds;
+        self.place_cpu_seconds += other.place_cpu_seconds;
+        self.write_cpu_seconds += other.write_cpu_seconds;
     }
+}
+
+/// CPU time (user + system) the calling thread has used, in seconds; 0 where unsupported.
+fn thread_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; the call only fills it.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
 }
 
 /// Progress after each committed batch.
@@ -241,7 +264,8 @@ impl Pipeline {
         // holds a batch back: if the input pauses (a pipe), the batches read before are
         // placed and committed meanwhile.
         std::thread::scope(|outer| {
-            let writer = outer.spawn(|| -> Result<()> {
+            let writer = outer.spawn(|| -> Result<f64> {
+                let cpu_at_start = thread_cpu_seconds();
                 for batch in batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
@@ -253,7 +277,7 @@ impl Pipeline {
                     drop(pending);
                     committed.fetch_add(n, Ordering::Release);
                 }
-                Ok(())
+                Ok(thread_cpu_seconds() - cpu_at_start)
             });
             let run = (|| -> Result<()> {
                 let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
@@ -267,9 +291,12 @@ impl Pipeline {
                             let placer = &mut *placer;
                             let (in_flight, to_writer) = (&in_flight, &to_writer);
                             scope.spawn(move || {
-                                placer
+                                let cpu_at_start = thread_cpu_seconds();
+                                let sent = placer
                                     .place(batch, placed, in_flight)
-                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone))
+                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone));
+                                placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
+                                sent
                             })
                         });
                         let mut batch = Vec::with_capacity(batch_size);
@@ -325,7 +352,8 @@ impl Pipeline {
                 Ok(result) => result,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
-            written.and(run)
+            report.write_cpu_seconds += written?;
+            run
         })?;
         progress(Progress {
             read: report.read,
