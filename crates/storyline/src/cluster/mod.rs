@@ -289,6 +289,9 @@ pub struct Clusterer {
     merged_stories: Vec<(StoryId, StoryId)>,
     /// Where merged-away events went, so a copy of an article in one still finds it.
     redirect: HashMap<EventId, EventId>,
+    /// Size of each live event and story at its last merge check (see [`merge_check_due`]).
+    event_checked_at: HashMap<EventId, u64>,
+    story_checked_at: HashMap<StoryId, u64>,
     /// Entity mention counts per live story, kept only when `story_entity_weight` uses
     /// them. Derived, not stored: rebuilt from the live events on restore.
     story_entities: HashMap<StoryId, StableMap<String, f32>>,
@@ -487,6 +490,8 @@ impl Clusterer {
             merged_events: Vec::new(),
             merged_stories: Vec::new(),
             redirect: HashMap::default(),
+            event_checked_at: HashMap::default(),
+            story_checked_at: HashMap::default(),
             story_entities: HashMap::default(),
             story_by_term: HashMap::default(),
             story_terms: HashMap::default(),
@@ -969,6 +974,10 @@ impl Clusterer {
         let Some(e) = self.events.get(&id) else {
             return id;
         };
+        if !merge_check_due(e.n_articles, self.event_checked_at.get(&id).copied()) {
+            return id;
+        }
+        self.event_checked_at.insert(id, e.n_articles);
         let threshold = cfg.blended(cfg.merge_threshold, cfg.mean_merge_threshold, n_terms);
         let mut hits: HashMap<EventId, u32> = HashMap::default();
         for t in e.centroid.top_terms(CANDIDATE_TERMS, &self.vocab) {
@@ -1039,6 +1048,7 @@ impl Clusterer {
         };
         self.unindex_event(&src);
         self.unindex_event(&dst);
+        self.event_checked_at.remove(&from);
         dst.centroid.merge(&src.centroid, &self.vocab, max_terms);
         for (k, n) in &src.entities {
             *dst.entities.entry(k.clone()).or_default() += n;
@@ -1070,6 +1080,10 @@ impl Clusterer {
         let Some(s) = self.stories.get(&id) else {
             return id;
         };
+        if !merge_check_due(s.n_articles, self.story_checked_at.get(&id).copied()) {
+            return id;
+        }
+        self.story_checked_at.insert(id, s.n_articles);
         let threshold = cfg.blended(
             cfg.story_merge_threshold,
             cfg.story_mean_merge_threshold,
@@ -1144,6 +1158,7 @@ impl Clusterer {
         }
         self.dirty_stories.insert(big);
         self.dirty_stories.remove(&small);
+        self.story_checked_at.remove(&small);
         self.merged_stories.push((small, big));
         big
     }
@@ -1199,6 +1214,7 @@ impl Clusterer {
             if let Some(e) = self.events.remove(id) {
                 self.unindex_event(&e);
             }
+            self.event_checked_at.remove(id);
         }
         let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
         let mut retire_stories: Vec<StoryId> = self
@@ -1223,6 +1239,7 @@ impl Clusterer {
         }
         for &id in &retire_stories {
             self.stories.remove(&id);
+            self.story_checked_at.remove(&id);
             self.story_entities.remove(&id);
             self.reindex_story(id);
         }
@@ -1230,6 +1247,15 @@ impl Clusterer {
         changes.retired_stories = retire_stories;
         changes
     }
+}
+
+/// Whether a cluster of `n` articles, last checked for merges at size `last`, is due again.
+/// One more article barely moves a large cluster's centroid, so large clusters are checked
+/// when they have grown by an eighth: comparing whole centroids on every article was
+/// the costliest part of clustering on long streams. The other side of any pair is
+/// checked as it grows, too.
+fn merge_check_due(n: u64, last: Option<u64>) -> bool {
+    last.is_none_or(|last| n <= 8 || n * 8 >= last * 9)
 }
 
 fn min_time(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -1466,6 +1492,21 @@ mod tests {
         assert_ne!(a.event, b.event);
         assert_eq!(a.event, d.event);
         assert_eq!(a.story, b.story, "same kind of event, same story");
+    }
+
+    #[test]
+    fn large_clusters_are_checked_for_merges_as_they_grow_by_an_eighth() {
+        // Never checked, or small: always.
+        assert!(merge_check_due(500, None));
+        assert!((1..=8).all(|n| merge_check_due(n, Some(n))));
+        // Large: not on every article, but once it has grown by an eighth.
+        assert!(!merge_check_due(9, Some(9)));
+        assert!(!merge_check_due(17, Some(16)));
+        assert!(merge_check_due(18, Some(16)));
+        assert!(!merge_check_due(449, Some(400)));
+        assert!(merge_check_due(450, Some(400)));
+        // A merge into a cluster makes it due at once.
+        assert!(merge_check_due(900, Some(400)));
     }
 
     #[test]
