@@ -628,8 +628,8 @@ fn bcubed_f1(set: &str, key: &str) -> f64 {
 
 #[test]
 fn clustering_quality_does_not_regress() {
-    // Measured (lexical default): ecbplus event 0.903, topic 0.887, uci 0.869,
-    // newswcl50 0.824, googlenews 0.837 (NMI 0.905). Guards sit 0.02 below, NMI 0.015.
+    // Measured (lexical default): ecbplus event 0.903, topic 0.887, uci 0.873,
+    // newswcl50 0.824, googlenews 0.835 (NMI 0.904). Guards sit about 0.02 below, NMI 0.015.
     let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
     assert!(ecb >= 0.883, "ecbplus-dev event B-cubed F1 {ecb}");
     let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
@@ -638,7 +638,7 @@ fn clustering_quality_does_not_regress() {
         "ecbplus-dev topic B-cubed F1 {ecb_topic}"
     );
     let uci = bcubed_f1("cluster/uci-stream", "event");
-    assert!(uci >= 0.849, "uci-stream event B-cubed F1 {uci}");
+    assert!(uci >= 0.853, "uci-stream event B-cubed F1 {uci}");
     let wcl = bcubed_f1("compare/newswcl50", "event");
     assert!(wcl >= 0.80, "newswcl50 event B-cubed F1 {wcl}");
     let gn = cluster_scores("cluster/googlenews-dev", "event");
