@@ -1060,9 +1060,16 @@ impl Clusterer {
         dst.last_time = max_time(dst.last_time, src.last_time);
         dst.last_seq = self.seq;
         if src.story != dst.story {
+            // The merged event's articles now belong to the other story: move their count
+            // with them, or the two stories' counts disagree with their events.
             if let Some(s) = self.stories.get_mut(&src.story) {
                 s.n_events = s.n_events.saturating_sub(1);
+                s.n_articles = s.n_articles.saturating_sub(src.n_articles);
                 self.dirty_stories.insert(src.story);
+            }
+            if let Some(s) = self.stories.get_mut(&dst.story) {
+                s.n_articles += src.n_articles;
+                self.dirty_stories.insert(dst.story);
             }
         }
         self.index_event(&dst);
