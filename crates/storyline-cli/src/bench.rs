@@ -277,11 +277,11 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
         done = mark;
         let t = started.elapsed().as_secs_f64();
         let seg = (done - last.0) as f64 / (t - last.1).max(1e-9);
+        let per_article = |secs: f64| secs * 1000.0 / (done - last.0).max(1) as f64;
         let cpu = cpu_seconds();
-        let cpu_ms = (cpu - last_cpu) * 1000.0 / (done - last.0).max(1) as f64;
+        let cpu_ms = per_article(cpu - last_cpu);
         last_cpu = cpu;
         // The two sequential stages' shares: whichever nears 1000 / (articles/s) bounds the run.
-        let per_article = |secs: f64| secs * 1000.0 / (done - last.0).max(1) as f64;
         let (place_ms, write_ms) = (
             per_article(report.place_cpu_seconds),
             per_article(report.write_cpu_seconds),

@@ -104,10 +104,7 @@ pub fn search(r: &storyline_server::api::SearchResult) {
             "  {}  story {}  {}  {}",
             a.id,
             a.story,
-            a.published.map_or_else(
-                || "undated".to_string(),
-                |t| t.format("%Y-%m-%d").to_string()
-            ),
+            day(a.published),
             a.title.as_deref().or(a.source.as_deref()).unwrap_or("")
         );
         println!("      {}", snippet.replace('\n', " "));

@@ -445,13 +445,11 @@ impl Placer {
             .map(|a| a.record.article.id.as_str())
             .filter(|id| !pending.contains(*id))
             .collect();
-        let stored = self.reader.existing_ids(&ids)?;
-        if !stored.is_empty() || !pending.is_empty() {
+        let mut stored = self.reader.existing_ids(&ids)?;
+        stored.extend(pending);
+        if !stored.is_empty() {
             analyzed.retain(|a| match a {
-                Ok(a)
-                    if stored.contains(&a.record.article.id)
-                        || pending.contains(&a.record.article.id) =>
-                {
+                Ok(a) if stored.contains(&a.record.article.id) => {
                     report.already_stored += 1;
                     false
                 }

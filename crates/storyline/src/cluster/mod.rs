@@ -173,6 +173,9 @@ pub struct EventState {
     pub last_seq: u64,
     /// Signals beyond terms and entities (persisted as one JSON value).
     pub signals: EventSignals,
+    /// Articles it held at its last merge check, 0 before the first (see
+    /// [`merge_check_due`]). Not stored: a restored event is checked on its next article.
+    pub merge_checked_at: u64,
 }
 
 /// An event's years and summed embedding.
@@ -229,6 +232,8 @@ pub struct StoryState {
     pub last_seq: u64,
     /// Sum of the members' TF-IDF norms when they joined (see [`EventSignals::norm_sum`]).
     pub norm_sum: f32,
+    /// As [`EventState::merge_checked_at`].
+    pub merge_checked_at: u64,
 }
 
 /// Everything that changed since the last [`Clusterer::take_changes`], for the store.
@@ -289,9 +294,6 @@ pub struct Clusterer {
     merged_stories: Vec<(StoryId, StoryId)>,
     /// Where merged-away events went, so a copy of an article in one still finds it.
     redirect: HashMap<EventId, EventId>,
-    /// Size of each live event and story at its last merge check (see [`merge_check_due`]).
-    event_checked_at: HashMap<EventId, u64>,
-    story_checked_at: HashMap<StoryId, u64>,
     /// Entity mention counts per live story, kept only when `story_entity_weight` uses
     /// them. Derived, not stored: rebuilt from the live events on restore.
     story_entities: HashMap<StoryId, StableMap<String, f32>>,
@@ -490,8 +492,6 @@ impl Clusterer {
             merged_events: Vec::new(),
             merged_stories: Vec::new(),
             redirect: HashMap::default(),
-            event_checked_at: HashMap::default(),
-            story_checked_at: HashMap::default(),
             story_entities: HashMap::default(),
             story_by_term: HashMap::default(),
             story_terms: HashMap::default(),
@@ -653,6 +653,7 @@ impl Clusterer {
                     entities: ents,
                     last_seq: self.seq,
                     signals,
+                    merge_checked_at: 0,
                 };
                 self.index_event(&event);
                 self.events.insert(id, event);
@@ -937,6 +938,7 @@ impl Clusterer {
                 centroid: Centroid::default(),
                 last_seq: self.seq,
                 norm_sum: 0.0,
+                merge_checked_at: 0,
             },
         );
         (id, true)
@@ -971,13 +973,14 @@ impl Clusterer {
     /// moved since their own last check.
     fn maybe_merge_event(&mut self, id: EventId, n_terms: usize) -> EventId {
         let cfg = &self.config;
-        let Some(e) = self.events.get(&id) else {
+        let Some(e) = self.events.get_mut(&id) else {
             return id;
         };
-        if !merge_check_due(e.n_articles, self.event_checked_at.get(&id).copied()) {
+        if !merge_check_due(e.n_articles, e.merge_checked_at) {
             return id;
         }
-        self.event_checked_at.insert(id, e.n_articles);
+        e.merge_checked_at = e.n_articles;
+        let e = &self.events[&id];
         let threshold = cfg.blended(cfg.merge_threshold, cfg.mean_merge_threshold, n_terms);
         let mut hits: HashMap<EventId, u32> = HashMap::default();
         for t in e.centroid.top_terms(CANDIDATE_TERMS, &self.vocab) {
@@ -1048,7 +1051,6 @@ impl Clusterer {
         };
         self.unindex_event(&src);
         self.unindex_event(&dst);
-        self.event_checked_at.remove(&from);
         dst.centroid.merge(&src.centroid, &self.vocab, max_terms);
         for (k, n) in &src.entities {
             *dst.entities.entry(k.clone()).or_default() += n;
@@ -1084,13 +1086,14 @@ impl Clusterer {
     /// the surviving story.
     fn maybe_merge_story(&mut self, id: StoryId, n_terms: usize) -> StoryId {
         let cfg = &self.config;
-        let Some(s) = self.stories.get(&id) else {
+        let Some(s) = self.stories.get_mut(&id) else {
             return id;
         };
-        if !merge_check_due(s.n_articles, self.story_checked_at.get(&id).copied()) {
+        if !merge_check_due(s.n_articles, s.merge_checked_at) {
             return id;
         }
-        self.story_checked_at.insert(id, s.n_articles);
+        s.merge_checked_at = s.n_articles;
+        let s = &self.stories[&id];
         let threshold = cfg.blended(
             cfg.story_merge_threshold,
             cfg.story_mean_merge_threshold,
@@ -1165,7 +1168,6 @@ impl Clusterer {
         }
         self.dirty_stories.insert(big);
         self.dirty_stories.remove(&small);
-        self.story_checked_at.remove(&small);
         self.merged_stories.push((small, big));
         big
     }
@@ -1221,7 +1223,6 @@ impl Clusterer {
             if let Some(e) = self.events.remove(id) {
                 self.unindex_event(&e);
             }
-            self.event_checked_at.remove(id);
         }
         let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
         let mut retire_stories: Vec<StoryId> = self
@@ -1246,7 +1247,6 @@ impl Clusterer {
         }
         for &id in &retire_stories {
             self.stories.remove(&id);
-            self.story_checked_at.remove(&id);
             self.story_entities.remove(&id);
             self.reindex_story(id);
         }
@@ -1256,13 +1256,14 @@ impl Clusterer {
     }
 }
 
-/// Whether a cluster of `n` articles, last checked for merges at size `last`, is due again.
+/// Whether a cluster of `n` articles, last checked for merges at size `last` (0: never), is
+/// due again.
 /// One more article barely moves a large cluster's centroid, so large clusters are checked
 /// when they have grown by an eighth: comparing whole centroids on every article was
 /// the costliest part of clustering on long streams. The other side of any pair is
 /// checked as it grows, too.
-fn merge_check_due(n: u64, last: Option<u64>) -> bool {
-    last.is_none_or(|last| n <= 8 || n * 8 >= last * 9)
+fn merge_check_due(n: u64, last: u64) -> bool {
+    n <= 8 || n * 8 >= last * 9
 }
 
 fn min_time(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -1504,16 +1505,16 @@ mod tests {
     #[test]
     fn large_clusters_are_checked_for_merges_as_they_grow_by_an_eighth() {
         // Never checked, or small: always.
-        assert!(merge_check_due(500, None));
-        assert!((1..=8).all(|n| merge_check_due(n, Some(n))));
+        assert!(merge_check_due(500, 0));
+        assert!((1..=8).all(|n| merge_check_due(n, n)));
         // Large: not on every article, but once it has grown by an eighth.
-        assert!(!merge_check_due(9, Some(9)));
-        assert!(!merge_check_due(17, Some(16)));
-        assert!(merge_check_due(18, Some(16)));
-        assert!(!merge_check_due(449, Some(400)));
-        assert!(merge_check_due(450, Some(400)));
+        assert!(!merge_check_due(9, 9));
+        assert!(!merge_check_due(17, 16));
+        assert!(merge_check_due(18, 16));
+        assert!(!merge_check_due(449, 400));
+        assert!(merge_check_due(450, 400));
         // A merge into a cluster makes it due at once.
-        assert!(merge_check_due(900, Some(400)));
+        assert!(merge_check_due(900, 400));
     }
 
     #[test]
@@ -1569,6 +1570,7 @@ mod tests {
                 norm_sum,
                 ..EventSignals::default()
             },
+            merge_checked_at: 0,
         };
         // Member norms when they joined: all 120 words (and "extra"), or 60 of them.
         let full = (120.0f32 * idf * idf + vocab.idf(120).powi(2)).sqrt();
@@ -1586,6 +1588,7 @@ mod tests {
             centroid: Centroid::from_weights(weights(0..120, 3.0), &vocab),
             last_seq: 1,
             norm_sum: 2.0 * (full + half),
+            merge_checked_at: 0,
         };
         let c = Clusterer::restore(
             config,

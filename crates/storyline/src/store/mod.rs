@@ -346,6 +346,7 @@ impl Store {
                     entities: serde_json::from_str(&ents).unwrap_or_default(),
                     last_seq,
                     signals: serde_json::from_str(&signals).unwrap_or_default(),
+                    merge_checked_at: 0,
                 },
             )
             .collect();
@@ -386,6 +387,7 @@ impl Store {
                     ),
                     last_seq,
                     norm_sum: norm_sum as f32,
+                    merge_checked_at: 0,
                 },
             )
             .collect();
