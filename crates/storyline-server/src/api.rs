@@ -73,9 +73,11 @@ impl From<storyline::Error> for ApiError {
         match e {
             E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, e.to_string()),
             E::Invalid(_) | E::Input(_) => Self::bad_request(e.to_string()),
-            E::Io { .. } | E::Store { .. } | E::SchemaVersion { .. } | E::Embed(_) => {
-                Self::internal(e)
-            }
+            E::Io { .. }
+            | E::Store { .. }
+            | E::SchemaVersion { .. }
+            | E::Embed(_)
+            | E::Thread { .. } => Self::internal(e),
         }
     }
 }

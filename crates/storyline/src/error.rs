@@ -66,6 +66,13 @@ pub enum Error {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Invalid(String),
+    /// The system refused a thread for a pipeline stage.
+    #[error("cannot start the {stage} thread: {source}")]
+    Thread {
+        stage: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// The optional sentence-embedding model failed (load or inference).
     #[error("embedding model: {0}")]
     Embed(String),

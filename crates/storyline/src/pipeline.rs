@@ -20,7 +20,7 @@ use crate::cluster::{ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
-use crate::error::{IngestError, Result};
+use crate::error::{Error, IngestError, Result};
 use crate::extract::{canonical_entities, mentions, Mention};
 use crate::ingest::Record;
 use crate::normalize::{self, Stemmer};
@@ -264,21 +264,28 @@ impl Pipeline {
         // holds a batch back: if the input pauses (a pipe), the batches read before are
         // placed and committed meanwhile.
         std::thread::scope(|outer| {
-            let writer = outer.spawn(|| -> Result<f64> {
-                let cpu_at_start = thread_cpu_seconds();
-                for batch in batches {
-                    let n = batch.rows.len();
-                    write_batch(store, &batch)?;
-                    let mut pending = InFlight::lock(&in_flight);
-                    for p in &batch.rows {
-                        pending.ids.remove(&p.analyzed.record.article.id);
-                        pending.events.remove(&p.row_id);
+            // Named threads, so a profiler or debugger shows the stages apart.
+            let writer = std::thread::Builder::new()
+                .name("storyline-writer".into())
+                .spawn_scoped(outer, || -> Result<f64> {
+                    let cpu_at_start = thread_cpu_seconds();
+                    for batch in batches {
+                        let n = batch.rows.len();
+                        write_batch(store, &batch)?;
+                        let mut pending = InFlight::lock(&in_flight);
+                        for p in &batch.rows {
+                            pending.ids.remove(&p.analyzed.record.article.id);
+                            pending.events.remove(&p.row_id);
+                        }
+                        drop(pending);
+                        committed.fetch_add(n, Ordering::Release);
                     }
-                    drop(pending);
-                    committed.fetch_add(n, Ordering::Release);
-                }
-                Ok(thread_cpu_seconds() - cpu_at_start)
-            });
+                    Ok(thread_cpu_seconds() - cpu_at_start)
+                })
+                .map_err(|source| Error::Thread {
+                    stage: "writer",
+                    source,
+                })?;
             let run = (|| -> Result<()> {
                 let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
                 loop {
@@ -290,15 +297,27 @@ impl Pipeline {
                             let placed = &mut placed;
                             let placer = &mut *placer;
                             let (in_flight, to_writer) = (&in_flight, &to_writer);
-                            scope.spawn(move || {
-                                let cpu_at_start = thread_cpu_seconds();
-                                let sent = placer
-                                    .place(batch, placed, in_flight)
-                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone));
-                                placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
-                                sent
-                            })
+                            std::thread::Builder::new()
+                                .name("storyline-placer".into())
+                                .spawn_scoped(scope, move || {
+                                    let cpu_at_start = thread_cpu_seconds();
+                                    let sent = placer
+                                        .place(batch, placed, in_flight)
+                                        .map(|b| to_writer.send(b).map_err(|_| WriterGone));
+                                    placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
+                                    sent
+                                })
                         });
+                        let place = match place.transpose() {
+                            Ok(place) => place,
+                            Err(source) => {
+                                let failed = Error::Thread {
+                                    stage: "placer",
+                                    source,
+                                };
+                                return (Err(failed), Ok(Vec::new()), true);
+                            }
+                        };
                         let mut batch = Vec::with_capacity(batch_size);
                         for item in records.by_ref() {
                             report.read += 1;
