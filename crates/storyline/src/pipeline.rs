@@ -762,6 +762,32 @@ mod tests {
     }
 
     #[test]
+    fn document_frequencies_reopen_the_same_whether_folded_or_still_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        // One article a batch: more batches than a fold takes, so the store holds folded
+        // counts and pending increments both.
+        let mut pipeline = Pipeline::open(&db, config(1)).unwrap();
+        let records: Vec<_> = (0..45).map(|i| record(&format!("a{i}"), i)).collect();
+        pipeline.ingest(records, |_| {}).unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let pending: i64 = conn
+            .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
+            .unwrap();
+        assert!((1..45).contains(&pending), "{pending} batches pending");
+        let reopened = Pipeline::open(&db, config(1)).unwrap();
+        let (live, restored) = (
+            pipeline.placer.clusterer.vocab(),
+            reopened.placer.clusterer.vocab(),
+        );
+        assert_eq!(restored.n_docs(), live.n_docs());
+        assert_eq!(restored.len(), live.len());
+        for id in 0..live.len() as u32 {
+            assert_eq!(restored.idf(id), live.idf(id), "term {id}");
+        }
+    }
+
+    #[test]
     fn a_store_error_rolls_back_its_batch_only_and_is_returned() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("s.db");

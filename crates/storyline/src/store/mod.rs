@@ -23,7 +23,7 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -46,7 +46,53 @@ const MIGRATIONS: &[&str] = &[
     // stored in the index).
     "DROP TRIGGER IF EXISTS articles_fts_insert;
      INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);",
+    // 6 → 7: document-frequency increments are logged per batch and folded into `vocab` now
+    // and then (updating it every batch rewrote most of its pages), and `vocab` loses the
+    // index on its text, which no query used and which took an insert at a random place per
+    // new term.
+    "CREATE TABLE vocab_v7 (id INTEGER PRIMARY KEY, term TEXT NOT NULL, df INTEGER NOT NULL);
+     INSERT INTO vocab_v7(id, term, df) SELECT id, term, df FROM vocab;
+     DROP TABLE vocab;
+     ALTER TABLE vocab_v7 RENAME TO vocab;
+     CREATE TABLE IF NOT EXISTS vocab_pending (id INTEGER PRIMARY KEY, increments BLOB NOT NULL);",
 ];
+
+/// Batches whose document-frequency increments wait in `vocab_pending` before they are
+/// added to `vocab`: a fold rewrites the vocabulary's pages once instead of once a batch,
+/// and a store opens by summing at most this many small rows.
+const VOCAB_FOLD_BATCHES: i64 = 32;
+
+/// `(term id, increment)` pairs as little-endian u32 pairs, the layout of `vocab_pending`.
+fn increments_to_bytes(increments: &[(u32, u32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(increments.len() * 8);
+    for (id, inc) in increments {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&inc.to_le_bytes());
+    }
+    out
+}
+
+/// Document-frequency increments logged since the last fold, summed per term id.
+fn pending_df(conn: &Connection) -> rusqlite::Result<HashMap<u32, u32>> {
+    let mut stmt = conn.prepare_cached("SELECT increments FROM vocab_pending")?;
+    let blobs = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut sum: HashMap<u32, u32> = HashMap::new();
+    for (id, inc) in blobs.iter().flat_map(|b| increments_from_bytes(b)) {
+        *sum.entry(id).or_default() += inc;
+    }
+    Ok(sum)
+}
+
+fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    bytes.chunks_exact(8).map(|c| {
+        (
+            u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+            u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+        )
+    })
+}
 
 pub struct Store {
     conn: Connection,
@@ -304,6 +350,14 @@ impl Store {
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
+        let mut rows = rows;
+        rows.sort_unstable_by_key(|r| r.0);
+        for (id, inc) in pending_df(&self.conn).map_err(|e| self.e(e))? {
+            // Ids are dense from 0 (`Vocab::restore` relies on it), so an id is its index.
+            if let Some(row) = rows.get_mut(id as usize).filter(|r| r.0 == id) {
+                row.2 += inc;
+            }
+        }
         let vocab = Vocab::restore(rows, n_docs);
 
         let mut stmt = self
@@ -735,11 +789,27 @@ impl Store {
             for (id, term) in &changes.terms.new_terms {
                 new_term.execute(params![id, term]).map_err(e)?;
             }
-            let mut df_stmt = tx
-                .prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")
+            if !changes.terms.df_increments.is_empty() {
+                tx.prepare_cached("INSERT INTO vocab_pending(increments) VALUES (?1)")
+                    .and_then(|mut s| {
+                        s.execute([increments_to_bytes(&changes.terms.df_increments)])
+                    })
+                    .map_err(e)?;
+            }
+            let pending: i64 = tx
+                .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
                 .map_err(e)?;
-            for (id, inc) in &changes.terms.df_increments {
-                df_stmt.execute(params![id, inc]).map_err(e)?;
+            if pending >= VOCAB_FOLD_BATCHES {
+                let mut sum: Vec<(u32, u32)> = pending_df(&tx).map_err(e)?.into_iter().collect();
+                // In id order, so the updates walk the table's pages once, front to back.
+                sum.sort_unstable();
+                let mut df_stmt = tx
+                    .prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")
+                    .map_err(e)?;
+                for (id, inc) in sum {
+                    df_stmt.execute(params![id, inc]).map_err(e)?;
+                }
+                tx.execute("DELETE FROM vocab_pending", []).map_err(e)?;
             }
             let mut meta_stmt = tx
                 .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
@@ -1069,7 +1139,10 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
+        assert_eq!(
+            store.meta("schema_version").unwrap(),
+            Some(SCHEMA_VERSION.to_string())
+        );
         assert_eq!(key_indexes(&store), 2);
         assert_eq!(triggers(&store), 0, "the row trigger is dropped");
         let norm: f64 = store
@@ -1092,6 +1165,50 @@ mod tests {
             hits.stories[0].top_title.as_deref(),
             Some("Ferry line opens")
         );
+    }
+
+    #[test]
+    fn a_version_6_store_keeps_its_vocabulary_without_the_text_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("schema.sql")).unwrap();
+            conn.execute_batch(
+                "DROP TABLE vocab_pending;
+                 DROP TABLE vocab;
+                 CREATE TABLE vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE,
+                                     df INTEGER NOT NULL);
+                 INSERT INTO vocab(id, term, df) VALUES (0, 'ferri', 3), (1, 'harbour', 1);
+                 INSERT INTO meta(key, value) VALUES ('schema_version', '6'), ('n_docs', '3');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.meta("schema_version").unwrap(),
+            Some(SCHEMA_VERSION.to_string())
+        );
+        let vocab_indexes: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vocab'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(vocab_indexes, 0);
+        let vocab = store
+            .restore_clusterer(ClusterConfig::default())
+            .unwrap()
+            .vocab()
+            .idf(0);
+        // ln(3 + 1) - ln(3 + 1) + 1: df 3 of 3 documents came through.
+        assert!((vocab - 1.0).abs() < 1e-6, "idf {vocab}");
+        store
+            .conn
+            .execute("INSERT INTO vocab_pending(increments) VALUES (x'00')", [])
+            .unwrap();
     }
 
     #[test]
@@ -1123,7 +1240,10 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.meta("schema_version").unwrap().as_deref(), Some("6"));
+        assert_eq!(
+            store.meta("schema_version").unwrap(),
+            Some(SCHEMA_VERSION.to_string())
+        );
         assert_eq!(triggers(&store), 0);
         assert!(
             store.all_mentions().unwrap().is_empty(),

@@ -1,4 +1,4 @@
--- storyline store, schema version 6 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 7 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -73,10 +73,22 @@ CREATE TABLE IF NOT EXISTS mentions (
 );
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
 
+-- Term ids are handed out densely by the clusterer, which finds terms by hash in memory:
+-- the store only maps id → text, so new terms append and no index on the text is kept.
 CREATE TABLE IF NOT EXISTS vocab (
     id    INTEGER PRIMARY KEY,
-    term  TEXT NOT NULL UNIQUE,
+    term  TEXT NOT NULL,
     df    INTEGER NOT NULL
+);
+
+-- Document-frequency increments not yet added to `vocab.df`: one row per batch, a blob of
+-- (term id u32, increment u32) pairs. A batch touches tens of thousands of terms spread over
+-- the whole vocabulary, so updating `vocab` every batch rewrote most of its pages each time;
+-- `Store::commit_batch` folds these rows into `vocab` every `VOCAB_FOLD_BATCHES` batches.
+-- df = vocab.df + the increments here.
+CREATE TABLE IF NOT EXISTS vocab_pending (
+    id          INTEGER PRIMARY KEY,
+    increments  BLOB NOT NULL
 );
 
 -- Filled by `Store::commit_batch`, one INSERT … SELECT per batch, not by a trigger: FTS5
