@@ -109,6 +109,42 @@ fn thread_cpu_seconds() -> f64 {
     0.0
 }
 
+/// The analysis stage's threads, one per core, named, and at a lower scheduling priority
+/// than the placer and writer. Those two are sequential and bound a run: with equal
+/// priorities the scheduler gave the writer a third to a half of a core while it always had
+/// work, the other stages ran ahead, blocked, and a core sat idle. Analysis is parallel and
+/// a batch ahead, so yielding to them costs it nothing.
+fn analysis_pool() -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("storyline-analysis-{i}"))
+        .start_handler(|_| lower_this_thread_priority())
+        .build()
+        .map_err(|e| Error::Thread {
+            stage: "analysis",
+            source: std::io::Error::other(e.to_string()),
+        })
+}
+
+/// Raises the calling thread's nice value (Linux sets it per thread). Best effort: a
+/// system that refuses only loses the ordering.
+fn lower_this_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            // Relative to the process's own niceness, so `nice storyline …` keeps the order.
+            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, (now + ANALYSIS_NICE).min(19));
+        }
+    }
+}
+
+/// How much nicer analysis threads are than the rest: at 10 the scheduler weighs a placer or
+/// writer thread about nine times an analysis thread.
+#[cfg(target_os = "linux")]
+const ANALYSIS_NICE: libc::c_int = 10;
+
 /// Progress after each committed batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -134,6 +170,8 @@ pub struct Pipeline {
     /// the writer's connection writes (WAL lets the two run side by side).
     lookup: Store,
     batch_size: usize,
+    /// Threads for the parallel analysis stage, at a lower priority (see `analysis_pool`).
+    analysis: rayon::ThreadPool,
 }
 
 /// The sequential part: dedup and clustering. The store's writes follow on their own
@@ -211,6 +249,7 @@ impl Pipeline {
             store,
             lookup: Store::open(db)?,
             batch_size: config.batch_size.max(1),
+            analysis: analysis_pool()?,
         })
     }
 
@@ -250,6 +289,7 @@ impl Pipeline {
             store,
             lookup,
             batch_size,
+            analysis,
         } = self;
         let batch_size = *batch_size;
         // Everything before this run is committed: number the rows from the store.
@@ -336,10 +376,12 @@ impl Pipeline {
                         }
                         let exhausted = batch.is_empty();
                         let next = fresh_records(lookup, batch, &mut report).map(|fresh| {
-                            fresh
-                                .into_par_iter()
-                                .map(|r| analyze(r, &stemmer))
-                                .collect::<Vec<_>>()
+                            analysis.install(|| {
+                                fresh
+                                    .into_par_iter()
+                                    .map(|r| analyze(r, &stemmer))
+                                    .collect::<Vec<_>>()
+                            })
                         });
                         let outcome = match place.map(|h| h.join()) {
                             Some(Ok(result)) => result,
@@ -759,6 +801,24 @@ mod tests {
             .search("ferry", &crate::store::ArticleFilter::default(), 20, 0, 20)
             .unwrap();
         assert_eq!(hits.total, 7);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn analysis_threads_run_at_a_lower_priority_than_the_caller() {
+        let nice = || {
+            // SAFETY: reads the calling thread's own priority.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::getpriority(libc::PRIO_PROCESS, tid)
+            }
+        };
+        let pool = analysis_pool().unwrap();
+        let here = nice();
+        let there = pool.install(|| (0..4).into_par_iter().map(|_| nice()).collect::<Vec<_>>());
+        for n in there {
+            assert_eq!(n, (here + ANALYSIS_NICE).min(19));
+        }
     }
 
     #[test]
