@@ -76,6 +76,14 @@ impl Vocab {
         self.ln_docs - ln_df + 1.0
     }
 
+    /// The IDF of a term only one document has had: the top of the scale for the terms of
+    /// an article just counted, rising with the log of the documents seen. A TF-IDF norm
+    /// taken early in a stream is brought up to date by the ratio of this level now and
+    /// then (see `cluster::rescaled`).
+    pub fn idf_level(&self) -> f32 {
+        self.ln_docs - std::f32::consts::LN_2 + 1.0
+    }
+
     /// Term frequencies of a document, by term id, interning new terms.
     pub fn counts(&mut self, bag: &TermBag) -> Vec<(TermId, f32)> {
         let mut v: Vec<(TermId, f32)> = Vec::with_capacity(bag.terms.len());
