@@ -275,19 +275,14 @@ impl DedupIndex {
         if let Some((sig, _)) = self.entries.remove(&id) {
             for key in sig.band_keys() {
                 if self.buckets.get(&key) == Some(&id) {
-                    // The bucket's next id, if another shares the key, takes its place.
-                    let next = match self.shared.get_mut(&key) {
-                        Some(ids) if !ids.is_empty() => {
+                    // The bucket's next id, if another shares the key, takes its place
+                    // (`shared` never holds an empty vector).
+                    match self.shared.get_mut(&key) {
+                        Some(ids) => {
                             let next = ids.remove(0);
                             if ids.is_empty() {
                                 self.shared.remove(&key);
                             }
-                            Some(next)
-                        }
-                        _ => None,
-                    };
-                    match next {
-                        Some(next) => {
                             self.buckets.insert(key, next);
                         }
                         None => {

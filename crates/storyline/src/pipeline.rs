@@ -93,6 +93,19 @@ impl IngestReport {
     }
 }
 
+/// Starts a pipeline stage on a thread of `scope` named `storyline-{stage}`, so a profiler
+/// or debugger shows the stages apart.
+fn spawn_stage<'scope, 'env, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    stage: &'static str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>> {
+    std::thread::Builder::new()
+        .name(format!("storyline-{stage}"))
+        .spawn_scoped(scope, f)
+        .map_err(|source| Error::Thread { stage, source })
+}
+
 /// CPU time (user + system) the calling thread has used, in seconds; 0 where unsupported.
 fn thread_cpu_seconds() -> f64 {
     #[cfg(unix)]
@@ -304,28 +317,21 @@ impl Pipeline {
         // holds a batch back: if the input pauses (a pipe), the batches read before are
         // placed and committed meanwhile.
         std::thread::scope(|outer| {
-            // Named threads, so a profiler or debugger shows the stages apart.
-            let writer = std::thread::Builder::new()
-                .name("storyline-writer".into())
-                .spawn_scoped(outer, || -> Result<f64> {
-                    let cpu_at_start = thread_cpu_seconds();
-                    for batch in batches {
-                        let n = batch.rows.len();
-                        write_batch(store, &batch)?;
-                        let mut pending = InFlight::lock(&in_flight);
-                        for p in &batch.rows {
-                            pending.ids.remove(&p.analyzed.record.article.id);
-                            pending.events.remove(&p.row_id);
-                        }
-                        drop(pending);
-                        committed.fetch_add(n, Ordering::Release);
+            let writer = spawn_stage(outer, "writer", || -> Result<f64> {
+                let cpu_at_start = thread_cpu_seconds();
+                for batch in batches {
+                    let n = batch.rows.len();
+                    write_batch(store, &batch)?;
+                    let mut pending = InFlight::lock(&in_flight);
+                    for p in &batch.rows {
+                        pending.ids.remove(&p.analyzed.record.article.id);
+                        pending.events.remove(&p.row_id);
                     }
-                    Ok(thread_cpu_seconds() - cpu_at_start)
-                })
-                .map_err(|source| Error::Thread {
-                    stage: "writer",
-                    source,
-                })?;
+                    drop(pending);
+                    committed.fetch_add(n, Ordering::Release);
+                }
+                Ok(thread_cpu_seconds() - cpu_at_start)
+            })?;
             let run = (|| -> Result<()> {
                 let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
                 loop {
@@ -337,26 +343,18 @@ impl Pipeline {
                             let placed = &mut placed;
                             let placer = &mut *placer;
                             let (in_flight, to_writer) = (&in_flight, &to_writer);
-                            std::thread::Builder::new()
-                                .name("storyline-placer".into())
-                                .spawn_scoped(scope, move || {
-                                    let cpu_at_start = thread_cpu_seconds();
-                                    let sent = placer
-                                        .place(batch, placed, in_flight)
-                                        .map(|b| to_writer.send(b).map_err(|_| WriterGone));
-                                    placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
-                                    sent
-                                })
+                            spawn_stage(scope, "placer", move || {
+                                let cpu_at_start = thread_cpu_seconds();
+                                let sent = placer
+                                    .place(batch, placed, in_flight)
+                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone));
+                                placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
+                                sent
+                            })
                         });
                         let place = match place.transpose() {
                             Ok(place) => place,
-                            Err(source) => {
-                                let failed = Error::Thread {
-                                    stage: "placer",
-                                    source,
-                                };
-                                return (Err(failed), Ok(Vec::new()), true);
-                            }
+                            Err(failed) => return (Err(failed), Ok(Vec::new()), true),
                         };
                         let mut batch = Vec::with_capacity(batch_size);
                         for item in records.by_ref() {

@@ -270,8 +270,18 @@ pub struct StoryState {
     pub last_seq: u64,
     /// Sum of the members' TF-IDF norms when they joined (see [`EventSignals::norm_sum`]).
     pub norm_sum: f32,
+    /// As [`EventSignals::norm_level`]. Not stored: [`Clusterer::restore`] derives it from
+    /// `last_seq` (each article counts one document).
+    pub norm_level: f32,
     /// As [`EventState::merge_checked_at`].
     pub merge_checked_at: u64,
+}
+
+impl StoryState {
+    /// `norm_sum` under the IDF of `level` (see [`rescaled`]).
+    fn norm_sum_at(&self, level: f32) -> f32 {
+        rescaled(self.norm_sum, self.norm_level, level)
+    }
 }
 
 /// Everything that changed since the last [`Clusterer::take_changes`], for the store.
@@ -340,10 +350,6 @@ pub struct Clusterer {
     /// large stream). `story_terms` is what each story is indexed under now.
     story_by_term: HashMap<TermId, HashSet<StoryId>>,
     story_terms: HashMap<StoryId, Vec<TermId>>,
-    /// [`Vocab::idf_level`] at which each live story's `norm_sum` was last brought up to
-    /// date (see [`rescaled`]). Derived, not stored: on restore, from the story's `last_seq`
-    /// (each article counts one document).
-    story_norm_level: HashMap<StoryId, f32>,
 }
 
 /// Article length (distinct terms) at which the configured thresholds apply as they are.
@@ -537,7 +543,6 @@ impl Clusterer {
             story_entities: HashMap::default(),
             story_by_term: HashMap::default(),
             story_terms: HashMap::default(),
-            story_norm_level: HashMap::default(),
         };
         for mut e in events {
             if e.signals.norm_sum == 0.0 && e.n_articles > 0 {
@@ -558,9 +563,7 @@ impl Clusterer {
             } else {
                 // The sum was last updated with the article of sequence number `last_seq`,
                 // when the vocabulary had counted as many documents (one per article).
-                let docs = s.last_seq.min(c.vocab.n_docs());
-                let level = (docs as f32 + 1.0).ln() - std::f32::consts::LN_2 + 1.0;
-                c.story_norm_level.insert(s.id, level);
+                s.norm_level = Vocab::idf_level_at(s.last_seq.min(c.vocab.n_docs()));
             }
         }
         let ids: Vec<StoryId> = c.stories.keys().copied().collect();
@@ -594,12 +597,6 @@ impl Clusterer {
         if !new.is_empty() {
             self.story_terms.insert(id, new);
         }
-    }
-
-    /// A story's summed member norms under the current IDF (see [`rescaled`]).
-    fn story_norm_sum(&self, s: &StoryState) -> f32 {
-        let then = self.story_norm_level.get(&s.id).copied().unwrap_or(0.0);
-        rescaled(s.norm_sum, then, self.vocab.idf_level())
     }
 
     /// Live stories indexed under the most of `terms`, strongest first.
@@ -972,6 +969,7 @@ impl Clusterer {
         let cfg = &self.config;
         let threshold = cfg.blended(cfg.story_threshold, cfg.story_mean_threshold, vector.len());
         let terms = &ranked[..ranked.len().min(STORY_INDEX_TERMS)];
+        let level = self.vocab.idf_level();
         let mut best: Option<(StoryId, f32)> = None;
         for id in self.candidate_stories(terms, 0, MAX_CANDIDATES) {
             let Some(s) = self.stories.get(&id) else {
@@ -981,7 +979,7 @@ impl Clusterer {
             if gap.is_some_and(|g| g > cfg.story_window_days) {
                 continue;
             }
-            let mut score = self.lexical_blend(&s.centroid, self.story_norm_sum(s), vector);
+            let mut score = self.lexical_blend(&s.centroid, s.norm_sum_at(level), vector);
             if self.story_entities_used() {
                 score += cfg.story_entity_weight
                     * weighted_overlap(&article_entities, self.story_entities.get(&s.id));
@@ -1008,6 +1006,7 @@ impl Clusterer {
                 centroid: Centroid::default(),
                 last_seq: self.seq,
                 norm_sum: 0.0,
+                norm_level: 0.0,
                 merge_checked_at: 0,
             },
         );
@@ -1025,9 +1024,9 @@ impl Clusterer {
         let max_terms = self.config.max_centroid_terms;
         let level = self.vocab.idf_level();
         if let Some(s) = self.stories.get_mut(&id) {
-            let then = self.story_norm_level.insert(id, level).unwrap_or(0.0);
             s.centroid.add(counts, &self.vocab, max_terms);
-            s.norm_sum = rescaled(s.norm_sum, then, level) + norm;
+            s.norm_sum = s.norm_sum_at(level) + norm;
+            s.norm_level = level;
             s.n_articles += 1;
             s.n_events += u64::from(new_event);
             if let Some(t) = time {
@@ -1167,6 +1166,7 @@ impl Clusterer {
         }
         s.merge_checked_at = s.n_articles;
         let s = &self.stories[&id];
+        let level = self.vocab.idf_level();
         let threshold = cfg.blended(
             cfg.story_merge_threshold,
             cfg.story_mean_merge_threshold,
@@ -1183,8 +1183,8 @@ impl Clusterer {
                 continue;
             }
             let mut score = self.clusters_blend(
-                (&s.centroid, self.story_norm_sum(s)),
-                (&o.centroid, self.story_norm_sum(o)),
+                (&s.centroid, s.norm_sum_at(level)),
+                (&o.centroid, o.norm_sum_at(level)),
                 n_terms,
             );
             if self.story_entities_used() {
@@ -1218,9 +1218,9 @@ impl Clusterer {
             return id;
         };
         dst.centroid.merge(&src.centroid, &self.vocab, max_terms);
-        dst.norm_sum = self.story_norm_sum(&dst) + self.story_norm_sum(&src);
-        self.story_norm_level.remove(&small);
-        self.story_norm_level.insert(big, self.vocab.idf_level());
+        let level = self.vocab.idf_level();
+        dst.norm_sum = dst.norm_sum_at(level) + src.norm_sum_at(level);
+        dst.norm_level = level;
         dst.n_articles += src.n_articles;
         dst.n_events += src.n_events;
         dst.first_time = min_time(dst.first_time, src.first_time);
@@ -1323,7 +1323,6 @@ impl Clusterer {
         for &id in &retire_stories {
             self.stories.remove(&id);
             self.story_entities.remove(&id);
-            self.story_norm_level.remove(&id);
             self.reindex_story(id);
         }
         changes.retired_events = retire;
@@ -1733,6 +1732,7 @@ mod tests {
             centroid: Centroid::from_weights(weights(0..120, 3.0), &vocab),
             last_seq: 1,
             norm_sum: 2.0 * (full + half),
+            norm_level: 0.0,
             merge_checked_at: 0,
         };
         let c = Clusterer::restore(

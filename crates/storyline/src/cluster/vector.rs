@@ -81,7 +81,12 @@ impl Vocab {
     /// taken early in a stream is brought up to date by the ratio of this level now and
     /// then (see `cluster::rescaled`).
     pub fn idf_level(&self) -> f32 {
-        self.ln_docs - std::f32::consts::LN_2 + 1.0
+        idf_level_of(self.ln_docs)
+    }
+
+    /// [`Vocab::idf_level`] as it stood when `n_docs` documents had been counted.
+    pub fn idf_level_at(n_docs: u64) -> f32 {
+        idf_level_of((n_docs as f32 + 1.0).ln())
     }
 
     /// Term frequencies of a document, by term id, interning new terms.
@@ -129,6 +134,12 @@ impl Vocab {
             df_increments,
         }
     }
+}
+
+/// ln(n_docs + 1) - ln(df + 1) + 1 with df = 1: the smoothed IDF ([`Vocab::idf`]) of a
+/// term one document has had.
+fn idf_level_of(ln_docs: f32) -> f32 {
+    ln_docs - std::f32::consts::LN_2 + 1.0
 }
 
 /// A document's distinct terms with their counts and keys, in order of first occurrence.

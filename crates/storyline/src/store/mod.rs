@@ -350,13 +350,10 @@ impl Store {
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
+        let pending = pending_df(&self.conn).map_err(|e| self.e(e))?;
         let mut rows = rows;
-        rows.sort_unstable_by_key(|r| r.0);
-        for (id, inc) in pending_df(&self.conn).map_err(|e| self.e(e))? {
-            // Ids are dense from 0 (`Vocab::restore` relies on it), so an id is its index.
-            if let Some(row) = rows.get_mut(id as usize).filter(|r| r.0 == id) {
-                row.2 += inc;
-            }
+        for (id, _, df) in &mut rows {
+            *df += pending.get(id).copied().unwrap_or(0);
         }
         let vocab = Vocab::restore(rows, n_docs);
 
@@ -441,6 +438,8 @@ impl Store {
                     ),
                     last_seq,
                     norm_sum: norm_sum as f32,
+                    // Derived from `last_seq` by `Clusterer::restore`.
+                    norm_level: 0.0,
                     merge_checked_at: 0,
                 },
             )
