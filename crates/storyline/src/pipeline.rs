@@ -165,6 +165,9 @@ pub struct Progress {
     pub stored: usize,
 }
 
+/// An article after the pure stages, or why it could not be analysed.
+type Analysis = std::result::Result<Analyzed, IngestError>;
+
 /// One article after the pure stages.
 struct Analyzed {
     record: Record,
@@ -234,9 +237,6 @@ struct PlacedBatch {
     seq_after: u64,
     clock: Option<DateTime<Utc>>,
 }
-
-/// The placer could not hand a batch over: the writer stopped, on an error of its own.
-struct WriterGone;
 
 /// Characters of an article given to the embedder: the model reads at most 256 tokens,
 /// so tokenising more is wasted work.
@@ -309,17 +309,19 @@ impl Pipeline {
         placer.next_row = store.next_article_id()?;
         let in_flight = Mutex::new(InFlight::default());
         let committed = AtomicUsize::new(0);
-        // At most one placed batch waits while the writer commits the one before.
-        let (to_writer, batches) = mpsc::sync_channel::<PlacedBatch>(1);
-        // Four stages overlap: the writer commits batch N on its own thread while the placer
-        // clusters batch N+1 on another (clustering and the store are sequential by nature)
-        // and this thread reads batch N+2 and analyses it on the other cores. Reading never
-        // holds a batch back: if the input pauses (a pipe), the batches read before are
-        // placed and committed meanwhile.
+        // Three sequential stages on their own threads, joined by queues one batch deep:
+        // this thread reads batch N+2 and analyses it on the analysis pool, the placer
+        // clusters batch N+1, and the writer commits batch N (clustering and the store are
+        // sequential by nature). No stage waits for another to finish its batch unless its
+        // queue is full or empty: a lockstep of reading and placing left a core idle
+        // whenever one of the two ran long. Reading never holds a batch back: if the input
+        // pauses (a pipe), the batches read before are placed and committed meanwhile.
+        let (to_writer, placed_batches) = mpsc::sync_channel::<PlacedBatch>(1);
+        let (to_placer, analysed_batches) = mpsc::sync_channel::<Vec<Analysis>>(1);
         std::thread::scope(|outer| {
             let writer = spawn_stage(outer, "writer", || -> Result<f64> {
                 let cpu_at_start = thread_cpu_seconds();
-                for batch in batches {
+                for batch in placed_batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
                     let mut pending = InFlight::lock(&in_flight);
@@ -332,30 +334,22 @@ impl Pipeline {
                 }
                 Ok(thread_cpu_seconds() - cpu_at_start)
             })?;
-            let run = (|| -> Result<()> {
-                let mut analysed: Option<Vec<std::result::Result<Analyzed, IngestError>>> = None;
-                loop {
-                    let mut placed = IngestReport::default();
-                    let ready = analysed.take();
-                    let placing = ready.is_some();
-                    let (outcome, next, exhausted) = std::thread::scope(|scope| {
-                        let place = ready.map(|batch| {
-                            let placed = &mut placed;
-                            let placer = &mut *placer;
-                            let (in_flight, to_writer) = (&in_flight, &to_writer);
-                            spawn_stage(scope, "placer", move || {
-                                let cpu_at_start = thread_cpu_seconds();
-                                let sent = placer
-                                    .place(batch, placed, in_flight)
-                                    .map(|b| to_writer.send(b).map_err(|_| WriterGone));
-                                placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
-                                sent
-                            })
-                        });
-                        let place = match place.transpose() {
-                            Ok(place) => place,
-                            Err(failed) => return (Err(failed), Ok(Vec::new()), true),
-                        };
+            let in_flight = &in_flight;
+            let placer = spawn_stage(outer, "placer", move || -> Result<IngestReport> {
+                let cpu_at_start = thread_cpu_seconds();
+                let mut placed = IngestReport::default();
+                for batch in analysed_batches {
+                    let batch = placer.place(batch, &mut placed, in_flight)?;
+                    if to_writer.send(batch).is_err() {
+                        break; // the writer failed; its error is the one to report
+                    }
+                }
+                placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
+                Ok(placed)
+            });
+            let run = placer.map(|placer| {
+                let read = (|| -> Result<()> {
+                    loop {
                         let mut batch = Vec::with_capacity(batch_size);
                         for item in records.by_ref() {
                             report.read += 1;
@@ -372,47 +366,44 @@ impl Pipeline {
                                 break;
                             }
                         }
-                        let exhausted = batch.is_empty();
-                        let next = fresh_records(lookup, batch, &mut report).map(|fresh| {
-                            analysis.install(|| {
-                                fresh
-                                    .into_par_iter()
-                                    .map(|r| analyze(r, &stemmer))
-                                    .collect::<Vec<_>>()
-                            })
+                        if batch.is_empty() {
+                            return Ok(());
+                        }
+                        let fresh = fresh_records(lookup, batch, &mut report)?;
+                        let analysed = analysis.install(|| {
+                            fresh
+                                .into_par_iter()
+                                .map(|r| analyze(r, &stemmer))
+                                .collect::<Vec<_>>()
                         });
-                        let outcome = match place.map(|h| h.join()) {
-                            Some(Ok(result)) => result,
-                            Some(Err(panic)) => std::panic::resume_unwind(panic),
-                            None => Ok(Ok(())),
-                        };
-                        (outcome, next, exhausted)
-                    });
-                    report.absorb(placed);
-                    if outcome?.is_err() {
-                        // The writer failed; its error is the one to report.
-                        return Ok(());
-                    }
-                    if placing {
+                        if to_placer.send(analysed).is_err() {
+                            // The placer stopped on an error; joining it reports that.
+                            return Ok(());
+                        }
                         progress(Progress {
                             read: report.read,
                             stored: committed.load(Ordering::Acquire),
                         });
                     }
-                    if exhausted {
-                        return Ok(());
-                    }
-                    analysed = Some(next?);
-                }
-            })();
-            // No more batches: the writer commits what it holds and stops.
-            drop(to_writer);
+                })();
+                // No more batches: the placer places what it holds, hands it on and stops.
+                drop(to_placer);
+                let placed = match placer.join() {
+                    Ok(result) => result,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                (read, placed)
+            });
+            // The placer has stopped and dropped its sender: the writer commits what it
+            // holds and stops.
             let written = match writer.join() {
                 Ok(result) => result,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
             report.write_cpu_seconds += written?;
-            run
+            let (read, placed) = run?;
+            report.absorb(placed?);
+            read
         })?;
         progress(Progress {
             read: report.read,
@@ -480,7 +471,7 @@ impl Placer {
     /// clusterer's changes in one transaction.
     fn place(
         &mut self,
-        mut analyzed: Vec<std::result::Result<Analyzed, IngestError>>,
+        mut analyzed: Vec<Analysis>,
         report: &mut IngestReport,
         in_flight: &Mutex<InFlight>,
     ) -> Result<PlacedBatch> {
