@@ -23,7 +23,7 @@ pub use query::{
 };
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -55,6 +55,9 @@ const MIGRATIONS: &[&str] = &[
      DROP TABLE vocab;
      ALTER TABLE vocab_v7 RENAME TO vocab;
      CREATE TABLE IF NOT EXISTS vocab_pending (id INTEGER PRIMARY KEY, increments BLOB NOT NULL);",
+    // 7 → 8: the search index merges its segments 16 at a time (a setting stored in the
+    // index); what is indexed already stays as it is.
+    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 16);",
 ];
 
 /// Batches whose document-frequency increments wait in `vocab_pending` before they are
@@ -1208,6 +1211,40 @@ mod tests {
             .conn
             .execute("INSERT INTO vocab_pending(increments) VALUES (x'00')", [])
             .unwrap();
+    }
+
+    /// An FTS5 setting as the index stores it.
+    fn fts_setting(store: &Store, key: &str) -> Option<i64> {
+        store
+            .conn
+            .query_row(
+                "SELECT v FROM articles_fts_config WHERE k = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_search_index_merges_sixteen_segments_at_a_time_in_new_and_migrated_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Store::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(fts_setting(&fresh, "automerge"), Some(16));
+        let path = dir.path().join("v7.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("schema.sql")).unwrap();
+            // As version 7 left it: FTS5's default merge width.
+            conn.execute_batch(
+                "DELETE FROM articles_fts_config WHERE k = 'automerge';
+                 INSERT INTO meta(key, value) VALUES ('schema_version', '7');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(fts_setting(&store, "automerge"), Some(16));
+        assert_eq!(fts_setting(&store, "hashsize"), Some(8_388_608));
     }
 
     #[test]

@@ -1,4 +1,4 @@
--- storyline store, schema version 7 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 8 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -99,3 +99,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
 );
 -- Room for a whole batch's pending terms (the default 1 MB flushed 2-3 segments per batch).
 INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);
+-- Merge segments 16 at a time, not 4 (`automerge`): each batch writes a segment and every
+-- merge rewrites what it merges, so wider merges rewrite each posting about half as often.
+-- A query reads a few more segments for it (see README, search latency).
+INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 16);
