@@ -106,6 +106,40 @@ fn spawn_stage<'scope, 'env, T: Send + 'scope>(
         .map_err(|source| Error::Thread { stage, source })
 }
 
+/// Waits for a stage's thread; a panic there is raised again here.
+fn join_stage<T>(stage: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match stage.join() {
+        Ok(result) => result,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Up to `batch_size` good records from `records`; the bad ones go to the report's errors.
+/// Empty when the input has ended.
+fn next_batch(
+    records: &mut impl Iterator<Item = std::result::Result<Record, IngestError>>,
+    batch_size: usize,
+    report: &mut IngestReport,
+) -> Vec<Record> {
+    let mut batch = Vec::with_capacity(batch_size);
+    for item in records {
+        report.read += 1;
+        match item {
+            Ok(mut r) => {
+                for w in &mut r.warnings {
+                    *w = format!("{}: {w}", r.origin);
+                }
+                batch.push(r);
+            }
+            Err(e) => report.errors.push(e.to_string()),
+        }
+        if batch.len() >= batch_size {
+            break;
+        }
+    }
+    batch
+}
+
 /// CPU time (user + system) the calling thread has used, in seconds; 0 where unsupported.
 fn thread_cpu_seconds() -> f64 {
     #[cfg(unix)]
@@ -347,62 +381,41 @@ impl Pipeline {
                 placed.place_cpu_seconds += thread_cpu_seconds() - cpu_at_start;
                 Ok(placed)
             });
-            let run = placer.map(|placer| {
-                let read = (|| -> Result<()> {
-                    loop {
-                        let mut batch = Vec::with_capacity(batch_size);
-                        for item in records.by_ref() {
-                            report.read += 1;
-                            match item {
-                                Ok(mut r) => {
-                                    for w in &mut r.warnings {
-                                        *w = format!("{}: {w}", r.origin);
-                                    }
-                                    batch.push(r);
-                                }
-                                Err(e) => report.errors.push(e.to_string()),
-                            }
-                            if batch.len() >= batch_size {
-                                break;
-                            }
-                        }
-                        if batch.is_empty() {
-                            return Ok(());
-                        }
-                        let fresh = fresh_records(lookup, batch, &mut report)?;
-                        let analysed = analysis.install(|| {
-                            fresh
-                                .into_par_iter()
-                                .map(|r| analyze(r, &stemmer))
-                                .collect::<Vec<_>>()
-                        });
-                        if to_placer.send(analysed).is_err() {
-                            // The placer stopped on an error; joining it reports that.
-                            return Ok(());
-                        }
-                        progress(Progress {
-                            read: report.read,
-                            stored: committed.load(Ordering::Acquire),
-                        });
+            // This thread reads and analyses until the input ends or the placer hangs up.
+            let read = if placer.is_ok() {
+                loop {
+                    let batch = next_batch(&mut records, batch_size, &mut report);
+                    if batch.is_empty() {
+                        break Ok(());
                     }
-                })();
-                // No more batches: the placer places what it holds, hands it on and stops.
-                drop(to_placer);
-                let placed = match placer.join() {
-                    Ok(result) => result,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                };
-                (read, placed)
-            });
-            // The placer has stopped and dropped its sender: the writer commits what it
-            // holds and stops.
-            let written = match writer.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
+                    let fresh = match fresh_records(lookup, batch, &mut report) {
+                        Ok(fresh) => fresh,
+                        Err(e) => break Err(e),
+                    };
+                    let analysed = analysis.install(|| {
+                        fresh
+                            .into_par_iter()
+                            .map(|r| analyze(r, &stemmer))
+                            .collect::<Vec<_>>()
+                    });
+                    if to_placer.send(analysed).is_err() {
+                        // The placer stopped on an error; joining it reports that.
+                        break Ok(());
+                    }
+                    progress(Progress {
+                        read: report.read,
+                        stored: committed.load(Ordering::Acquire),
+                    });
+                }
+            } else {
+                Ok(())
             };
-            report.write_cpu_seconds += written?;
-            let (read, placed) = run?;
-            report.absorb(placed?);
+            // No more batches: the placer places what it holds, hands it on and stops, and
+            // with its sender gone the writer commits what it holds and stops.
+            drop(to_placer);
+            let placed = placer.map(join_stage);
+            report.write_cpu_seconds += join_stage(writer)?;
+            report.absorb(placed??);
             read
         })?;
         progress(Progress {

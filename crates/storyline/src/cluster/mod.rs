@@ -884,9 +884,10 @@ impl Clusterer {
         let Some(ours) = ours else {
             return false;
         };
-        let passing = self.config.protagonist_passing_tf;
-        let passing = if passing >= 1.0 {
-            vector::sublinear(passing)
+        // The weight of a term said `protagonist_passing_tf` times (none below once).
+        let tf = self.config.protagonist_passing_tf;
+        let passing = if tf >= 1.0 {
+            vector::sublinear(tf)
         } else {
             0.0
         };
@@ -950,9 +951,9 @@ impl Clusterer {
         let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
         let burst_days = cfg.burst_minutes / (24.0 * 60.0);
         let mut best: Option<(EventId, f32)> = None;
-        // Events passing the threshold: (id, score before the protagonist penalty, after it,
+        // Events over the threshold: (id, score before the protagonist penalty, after it,
         // or NEG_INFINITY when that fell under the threshold).
-        let mut passing: Vec<(EventId, f32, f32)> = Vec::new();
+        let mut over_threshold: Vec<(EventId, f32, f32)> = Vec::new();
         for (id, shared) in candidates {
             let Some(e) = self.events.get(&id) else {
                 continue;
@@ -976,11 +977,11 @@ impl Clusterer {
             }) {
                 score *= cfg.protagonist_penalty;
                 if score < threshold {
-                    passing.push((id, raw, f32::NEG_INFINITY));
+                    over_threshold.push((id, raw, f32::NEG_INFINITY));
                     continue;
                 }
             }
-            passing.push((id, raw, score));
+            over_threshold.push((id, raw, score));
             if best.is_none_or(|(bid, bs)| score > bs || (score == bs && id < bid)) {
                 best = Some((id, score));
             }
@@ -991,7 +992,7 @@ impl Clusterer {
         // scored 0.249 on the DNC's lawsuit, whose protagonist it lacks, and otherwise joined
         // Comey's memos (0.245).
         let second = match best {
-            Some((bid, bs)) => passing
+            Some((bid, bs)) => over_threshold
                 .iter()
                 .filter(|p| p.0 != bid)
                 .map(|&(_, raw, score)| if raw > bs { raw } else { score })
@@ -1169,6 +1170,8 @@ impl Clusterer {
             }
         }
         let candidates = strongest(hits, MERGE_CANDIDATES);
+        // The event's protagonist, found once, when a candidate first passes the threshold.
+        let protagonist = std::cell::OnceCell::new();
         let mut best: Option<(EventId, f32)> = None;
         for other_id in candidates {
             let Some(o) = self.events.get(&other_id) else {
@@ -1199,7 +1202,7 @@ impl Clusterer {
             );
             if score >= threshold
                 && self.protagonists_differ(
-                    self.protagonist_of_centroid(&e.centroid),
+                    *protagonist.get_or_init(|| self.protagonist_of_centroid(&e.centroid)),
                     &o.centroid,
                     |t| e.centroid.weights.get(&t).copied().unwrap_or(0.0),
                 )
