@@ -288,10 +288,11 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
         );
         let (rss, peak) = memory_mib();
         let live = pipeline.n_live_events();
+        let terms = pipeline.n_terms();
         if json {
             rows.push(serde_json::json!({"articles": done, "seconds": t, "segment_per_s": seg,
                 "overall_per_s": done as f64 / t, "segment_cpu_ms_per_article": cpu_ms,
-                "segment_placer_cpu_ms_per_article": place_ms, "segment_writer_cpu_ms_per_article": write_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live}));
+                "segment_placer_cpu_ms_per_article": place_ms, "segment_writer_cpu_ms_per_article": write_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live, "vocab_terms": terms}));
         } else {
             println!(
                 "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {place_ms:>8.2} {write_ms:>8.2} {rss:>9.0} {peak:>9.0} {live:>7}",

@@ -316,6 +316,11 @@ impl Pipeline {
         self.placer.clusterer.n_live_events()
     }
 
+    /// Terms the clusterer keeps a document frequency for.
+    pub fn n_terms(&self) -> usize {
+        self.placer.clusterer.vocab().len()
+    }
+
     /// Ingests records until the iterator ends. Bad records are reported and skipped; an
     /// error is returned only when the store itself fails (then the current batch is rolled
     /// back and everything committed before it stays).
@@ -844,7 +849,86 @@ mod tests {
         );
         assert_eq!(restored.n_docs(), live.n_docs());
         assert_eq!(restored.len(), live.len());
-        for id in 0..live.len() as u32 {
+        for id in 0..live.id_bound() as u32 {
+            assert_eq!(restored.idf(id), live.idf(id), "term {id}");
+        }
+    }
+
+    /// Articles each with names of their own (letters only, so each stays one term) and
+    /// nothing else: each its own event and story.
+    fn named_record(i: usize) -> std::result::Result<Record, IngestError> {
+        let name: String = [i / 26 % 26, i % 26]
+            .iter()
+            .map(|&k| char::from(b'a' + k as u8))
+            .collect();
+        let mut r = record(&format!("n{i}"), i)?;
+        r.article.text =
+            format!("Vel{name}ski, Zor{name} and Kar{name}.\nVel{name}ski, Kar{name}.");
+        r.article.title = None;
+        Ok(r)
+    }
+
+    #[test]
+    fn idle_terms_are_forgotten_their_ids_reused_and_the_store_reopens_the_same() {
+        let forgetting = |sweep: u64| PipelineConfig {
+            batch_size: 1,
+            cluster: ClusterConfig {
+                vocab_sweep_docs: sweep,
+                vocab_idle_sweeps: 1,
+                max_live_events: 1,
+                max_live_stories: 1,
+                ..ClusterConfig::default()
+            },
+            ..PipelineConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let records = || (0..80).map(named_record).collect::<Vec<_>>();
+        let mut keeping = Pipeline::open(&dir.path().join("keep.db"), forgetting(0)).unwrap();
+        keeping.ingest(records(), |_| {}).unwrap();
+        let db = dir.path().join("forget.db");
+        let mut pipeline = Pipeline::open(&db, forgetting(5)).unwrap();
+        pipeline.ingest(records(), |_| {}).unwrap();
+
+        let (all, live) = (
+            keeping.placer.clusterer.vocab(),
+            pipeline.placer.clusterer.vocab(),
+        );
+        assert_eq!(live.n_docs(), all.n_docs());
+        // Three names an article: most are forgotten, and their ids handed out again.
+        assert!(
+            live.len() * 2 < all.len(),
+            "{} of {}",
+            live.len(),
+            all.len()
+        );
+        assert!(
+            live.id_bound() * 2 < all.len(),
+            "ids up to {}",
+            live.id_bound()
+        );
+        // The first article's names are gone from the store too; the last article's stay,
+        // its event being live.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let has = |term: &str| -> bool {
+            conn.query_row("SELECT count(*) FROM vocab WHERE term = ?1", [term], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+                > 0
+        };
+        assert!(has("veldbski") && has("zordb"), "the last article's names");
+        assert!(
+            !has("velaaski") && !has("zoraa"),
+            "the first article's names"
+        );
+
+        // Reused ids carry only their new term's counts, also after reopening (the old
+        // term's pending increments were folded into its row before the row went).
+        let reopened = Pipeline::open(&db, forgetting(5)).unwrap();
+        let restored = reopened.placer.clusterer.vocab();
+        assert_eq!(restored.len(), live.len());
+        assert_eq!(restored.id_bound(), live.id_bound());
+        for id in 0..live.id_bound() as u32 {
             assert_eq!(restored.idf(id), live.idf(id), "term {id}");
         }
     }

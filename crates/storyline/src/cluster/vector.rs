@@ -1,5 +1,8 @@
 //! Sparse term vectors and the live vocabulary (document frequencies) behind TF-IDF.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use rustc_hash::FxHashMap;
 
 pub type TermId = u32;
@@ -9,13 +12,14 @@ pub type TermId = u32;
 /// Fx hashing, because SipHash on these small keys was a fifth of ingest time.
 pub type StableMap<K, V> = FxHashMap<K, V>;
 
-/// Term ids and document frequencies, growing as articles arrive.
+/// Term ids and document frequencies of the recent stream.
 ///
 /// Names make news vocabulary open-ended (about four new terms an article on a long
 /// stream: 1.4 million at 340,000 articles), so memory holds no term text at all: terms are
 /// found by a 64-bit hash of their text (two terms colliding among millions is a
-/// one-in-a-million event, and would only pool two rare words' counts). The store keeps the
-/// id-to-term table.
+/// one-in-a-million event, and would only pool two rare words' counts), and terms gone
+/// quiet are forgotten ([`Vocab::forget_idle`]). The store keeps the id-to-term table of
+/// the terms remembered.
 #[derive(Debug, Default)]
 pub struct Vocab {
     ids: FxHashMap<u64, TermId>,
@@ -25,6 +29,15 @@ pub struct Vocab {
     ln_df: Vec<f32>,
     ln_docs: f32,
     n_docs: u64,
+    /// Per term id, the sweep ([`Vocab::forget_idle`]) during whose interval it was last
+    /// counted.
+    seen: Vec<u32>,
+    sweep: u32,
+    /// `n_docs` at the last sweep (or when restored).
+    swept_at: u64,
+    /// Ids of forgotten terms, handed out again smallest first, so that a store reopened
+    /// (where they are the gaps in the ids) hands them out in the same order.
+    free: BinaryHeap<Reverse<TermId>>,
     /// Document-frequency increments not yet written to the store.
     pending: FxHashMap<TermId, u32>,
     /// Terms first seen since the last [`Vocab::take_pending`], with their text.
@@ -35,39 +48,57 @@ pub struct Vocab {
 /// (for new and old terms alike).
 #[derive(Debug, Default)]
 pub struct VocabChanges {
+    /// New terms; an id may be one forgotten earlier (then the store replaces its text).
     pub new_terms: Vec<(TermId, String)>,
     pub df_increments: Vec<(TermId, u32)>,
+    /// Ids of terms forgotten by [`Vocab::forget_idle`], before any new term reuses them.
+    pub forgotten: Vec<TermId>,
 }
 
 impl Vocab {
     /// Rebuilds a vocabulary from stored `(id, term, df)` rows and the document count.
-    /// Ids must be dense from 0, as [`Vocab::take_pending`] hands them out.
+    /// Ids missing from the rows are those of forgotten terms, free for new ones.
     pub fn restore(mut rows: Vec<(TermId, String, u32)>, n_docs: u64) -> Vocab {
         rows.sort_by_key(|r| r.0);
         let mut v = Vocab {
             n_docs,
             ln_docs: (n_docs as f32 + 1.0).ln(),
+            swept_at: n_docs,
             ..Vocab::default()
         };
         for (id, term, df) in rows {
-            debug_assert_eq!(id as usize, v.df.len());
+            while v.df.len() < id as usize {
+                v.free.push(Reverse(v.df.len() as TermId));
+                v.push_slot(0);
+            }
             v.ids.insert(term_key(&term), id);
-            v.df.push(df);
-            v.ln_df.push((df as f32 + 1.0).ln());
+            v.push_slot(df);
         }
         v
+    }
+
+    fn push_slot(&mut self, df: u32) {
+        self.df.push(df);
+        self.ln_df.push((df as f32 + 1.0).ln());
+        self.seen.push(self.sweep);
     }
 
     pub fn n_docs(&self) -> u64 {
         self.n_docs
     }
 
+    /// Terms remembered (not forgotten).
     pub fn len(&self) -> usize {
-        self.df.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.df.is_empty()
+        self.ids.is_empty()
+    }
+
+    /// One past the highest term id in use: the size of a table indexed by term id.
+    pub fn id_bound(&self) -> usize {
+        self.df.len()
     }
 
     /// Smoothed inverse document frequency.
@@ -96,11 +127,19 @@ impl Vocab {
             let id = match self.ids.get(key) {
                 Some(&id) => id,
                 None => {
-                    let id = self.df.len() as TermId;
+                    // A forgotten term's slot was left at df 0.
+                    let id = match self.free.pop() {
+                        Some(Reverse(id)) => {
+                            self.seen[id as usize] = self.sweep;
+                            id
+                        }
+                        None => {
+                            self.push_slot(0);
+                            (self.df.len() - 1) as TermId
+                        }
+                    };
                     self.ids.insert(*key, id);
                     self.new_terms.push((id, text.clone()));
-                    self.df.push(0);
-                    self.ln_df.push(0.0);
                     id
                 }
             };
@@ -117,8 +156,43 @@ impl Vocab {
         for &(id, _) in counts {
             self.df[id as usize] += 1;
             self.ln_df[id as usize] = (self.df[id as usize] as f32 + 1.0).ln();
+            self.seen[id as usize] = self.sweep;
             *self.pending.entry(id).or_default() += 1;
         }
+    }
+
+    /// Documents counted since the last sweep (or since the vocabulary was restored).
+    pub fn docs_since_sweep(&self) -> u64 {
+        self.n_docs - self.swept_at
+    }
+
+    /// Forgets the terms counted in none of the last `idle_sweeps` intervals between sweeps
+    /// and not `in_use` (indexed by term id): their document frequencies and ids go, the
+    /// ids to be handed out again. Returns the ids forgotten.
+    ///
+    /// Why: names make the vocabulary grow with the archive (four new terms an article on
+    /// the generated stream), and each term costs about 40 bytes of memory and a cache miss
+    /// on a large map. A term back after a long silence counts as new, so its IDF is that of
+    /// a rare term, which by then it is.
+    pub fn forget_idle(&mut self, idle_sweeps: u32, in_use: &[bool]) -> Vec<TermId> {
+        self.sweep += 1;
+        self.swept_at = self.n_docs;
+        let (sweep, seen, df, ln_df) = (self.sweep, &self.seen, &mut self.df, &mut self.ln_df);
+        let mut forgotten = Vec::new();
+        self.ids.retain(|_, &mut id| {
+            let i = id as usize;
+            let idle = sweep - seen[i] > idle_sweeps;
+            if !idle || in_use.get(i).copied().unwrap_or(false) {
+                return true;
+            }
+            df[i] = 0;
+            ln_df[i] = 0.0;
+            forgotten.push(id);
+            false
+        });
+        forgotten.sort_unstable();
+        self.free.extend(forgotten.iter().map(|&id| Reverse(id)));
+        forgotten
     }
 
     /// New terms and document-frequency increments since the last call.
@@ -132,6 +206,7 @@ impl Vocab {
                 .map(|(id, t)| (id, t.into()))
                 .collect(),
             df_increments,
+            forgotten: Vec::new(),
         }
     }
 }
@@ -406,5 +481,44 @@ mod tests {
         let back =
             Centroid::from_weights(Centroid::weights_from_bytes(&centroid.to_bytes()), &vocab);
         assert_eq!(back, centroid);
+    }
+
+    #[test]
+    fn idle_terms_are_forgotten_unless_in_use_and_their_ids_reused_smallest_first() {
+        let mut vocab = Vocab::default();
+        let doc = |vocab: &mut Vocab, text: &str| {
+            let c = vocab.counts(&TermBag::new(terms(text)));
+            vocab.add_document(&c);
+            c
+        };
+        doc(&mut vocab, "old gone kept");
+        let in_use = |v: &Vocab| {
+            let mut u = vec![false; v.id_bound()];
+            u[2] = true; // "kept", held by a live centroid
+            u
+        };
+        assert!(
+            vocab.forget_idle(1, &in_use(&vocab)).is_empty(),
+            "seen last interval"
+        );
+        doc(&mut vocab, "recent");
+        assert_eq!(vocab.forget_idle(1, &in_use(&vocab)), [0, 1]);
+        assert_eq!((vocab.len(), vocab.id_bound()), (2, 4));
+        assert_eq!(vocab.idf(0), vocab.idf_level() + std::f32::consts::LN_2);
+        vocab.take_pending();
+        // New terms take the freed ids, smallest first, and count from zero.
+        let c = doc(&mut vocab, "fresh");
+        assert_eq!(c[0].0, 0);
+        assert_eq!(vocab.idf(0), vocab.idf_level());
+        let changes = vocab.take_pending();
+        assert_eq!(changes.new_terms, [(0, "fresh".to_string())]);
+        // A restored vocabulary finds the free id in the gap.
+        let rows = vec![
+            (0, "fresh".into(), 1),
+            (2, "kept".into(), 1),
+            (3, "recent".into(), 1),
+        ];
+        let mut back = Vocab::restore(rows, 3);
+        assert_eq!(back.counts(&TermBag::new(terms("again")))[0].0, 1);
     }
 }

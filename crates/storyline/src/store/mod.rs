@@ -88,6 +88,19 @@ fn pending_df(conn: &Connection) -> rusqlite::Result<HashMap<u32, u32>> {
     Ok(sum)
 }
 
+/// Adds the pending document-frequency increments to `vocab` and clears them.
+fn fold_pending_df(conn: &Connection) -> rusqlite::Result<()> {
+    let mut sum: Vec<(u32, u32)> = pending_df(conn)?.into_iter().collect();
+    // In id order, so the updates walk the table's pages once, front to back.
+    sum.sort_unstable();
+    let mut df_stmt = conn.prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")?;
+    for (id, inc) in sum {
+        df_stmt.execute(params![id, inc])?;
+    }
+    conn.execute("DELETE FROM vocab_pending", [])?;
+    Ok(())
+}
+
 fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
     bytes.chunks_exact(8).map(|c| {
         (
@@ -786,7 +799,7 @@ impl Store {
                     .map_err(e)?;
             }
             let mut new_term = tx
-                .prepare_cached("INSERT INTO vocab(id, term, df) VALUES (?1, ?2, 0)")
+                .prepare_cached("INSERT OR REPLACE INTO vocab(id, term, df) VALUES (?1, ?2, 0)")
                 .map_err(e)?;
             for (id, term) in &changes.terms.new_terms {
                 new_term.execute(params![id, term]).map_err(e)?;
@@ -798,20 +811,24 @@ impl Store {
                     })
                     .map_err(e)?;
             }
-            let pending: i64 = tx
-                .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
-                .map_err(e)?;
-            if pending >= VOCAB_FOLD_BATCHES {
-                let mut sum: Vec<(u32, u32)> = pending_df(&tx).map_err(e)?.into_iter().collect();
-                // In id order, so the updates walk the table's pages once, front to back.
-                sum.sort_unstable();
-                let mut df_stmt = tx
-                    .prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")
+            if !changes.terms.forgotten.is_empty() {
+                // A forgotten id may be handed out again in a later batch: first add its
+                // pending increments to its row, then drop the row, so that none of them
+                // land on the new term.
+                fold_pending_df(&tx).map_err(e)?;
+                let mut forget = tx
+                    .prepare_cached("DELETE FROM vocab WHERE id = ?1")
                     .map_err(e)?;
-                for (id, inc) in sum {
-                    df_stmt.execute(params![id, inc]).map_err(e)?;
+                for id in &changes.terms.forgotten {
+                    forget.execute([id]).map_err(e)?;
                 }
-                tx.execute("DELETE FROM vocab_pending", []).map_err(e)?;
+            } else {
+                let pending: i64 = tx
+                    .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
+                    .map_err(e)?;
+                if pending >= VOCAB_FOLD_BATCHES {
+                    fold_pending_df(&tx).map_err(e)?;
+                }
             }
             let mut meta_stmt = tx
                 .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
