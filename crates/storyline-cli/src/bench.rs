@@ -243,7 +243,7 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
     let mut rows = Vec::new();
     if !json {
         println!(
-            "{:>9} {:>9} {:>12} {:>12} {:>13} {:>8} {:>8} {:>9} {:>9} {:>7}",
+            "{:>9} {:>9} {:>12} {:>12} {:>13} {:>8} {:>8} {:>9} {:>9} {:>7} {:>7} {:>9}",
             "articles",
             "seconds",
             "segment a/s",
@@ -253,7 +253,9 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
             "writer",
             "RSS MiB",
             "peak MiB",
-            "events"
+            "events",
+            "stories",
+            "terms"
         );
     }
     for mark in marks {
@@ -289,13 +291,14 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
         let (rss, peak) = memory_mib();
         let live = pipeline.n_live_events();
         let terms = pipeline.n_terms();
+        let stories = pipeline.n_live_stories();
         if json {
             rows.push(serde_json::json!({"articles": done, "seconds": t, "segment_per_s": seg,
                 "overall_per_s": done as f64 / t, "segment_cpu_ms_per_article": cpu_ms,
-                "segment_placer_cpu_ms_per_article": place_ms, "segment_writer_cpu_ms_per_article": write_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live, "vocab_terms": terms}));
+                "segment_placer_cpu_ms_per_article": place_ms, "segment_writer_cpu_ms_per_article": write_ms, "rss_mib": rss, "peak_rss_mib": peak, "live_events": live, "live_stories": stories, "vocab_terms": terms}));
         } else {
             println!(
-                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {place_ms:>8.2} {write_ms:>8.2} {rss:>9.0} {peak:>9.0} {live:>7}",
+                "{done:>9} {t:>9.1} {seg:>12.0} {:>12.0} {cpu_ms:>13.2} {place_ms:>8.2} {write_ms:>8.2} {rss:>9.0} {peak:>9.0} {live:>7} {stories:>7} {terms:>9}",
                 done as f64 / t
             );
         }

@@ -316,6 +316,10 @@ impl Pipeline {
         self.placer.clusterer.n_live_events()
     }
 
+    pub fn n_live_stories(&self) -> usize {
+        self.placer.clusterer.n_live_stories()
+    }
+
     /// Terms the clusterer keeps a document frequency for.
     pub fn n_terms(&self) -> usize {
         self.placer.clusterer.vocab().len()
