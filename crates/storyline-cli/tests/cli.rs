@@ -645,8 +645,8 @@ fn bcubed_f1(set: &str, key: &str) -> f64 {
 
 #[test]
 fn clustering_quality_does_not_regress() {
-    // Measured (lexical default): ecbplus event 0.920, topic 0.891, uci 0.875,
-    // newswcl50 0.975, googlenews 0.836 (NMI 0.904). Guards sit about 0.02 below, NMI 0.015.
+    // Measured (lexical default): ecbplus event 0.917, topic 0.891, uci 0.874,
+    // newswcl50 1.000, googlenews 0.836 (NMI 0.904). Guards sit about 0.02 below, NMI 0.015.
     let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
     assert!(ecb >= 0.90, "ecbplus-dev event B-cubed F1 {ecb}");
     let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
@@ -657,7 +657,7 @@ fn clustering_quality_does_not_regress() {
     let uci = bcubed_f1("cluster/uci-stream", "event");
     assert!(uci >= 0.854, "uci-stream event B-cubed F1 {uci}");
     let wcl = bcubed_f1("compare/newswcl50", "event");
-    assert!(wcl >= 0.955, "newswcl50 event B-cubed F1 {wcl}");
+    assert!(wcl >= 0.98, "newswcl50 event B-cubed F1 {wcl}");
     let gn = cluster_scores("cluster/googlenews-dev", "event");
     let (gn_f1, gn_nmi) = (gn["bcubed"]["f1"].as_f64(), gn["nmi"].as_f64());
     assert!(

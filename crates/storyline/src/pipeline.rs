@@ -685,11 +685,17 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
             terms.extend(normalize::content_terms(title, stemmer));
         }
     }
-    let entities = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
+    let entities: Vec<String> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
         .into_iter()
         .filter(|e| e.kind != EntityKind::Other)
         .map(|e| e.name.to_lowercase())
         .collect();
+    let mut name_terms: Vec<String> = entities
+        .iter()
+        .flat_map(|e| normalize::content_terms(e, stemmer))
+        .collect();
+    name_terms.sort_unstable();
+    name_terms.dedup();
     let signature = Signature::from_words(&words);
     let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
@@ -697,6 +703,7 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         entities,
         time: article.published,
         years: normalize::years(lead(&article.text)),
+        name_terms,
         ..ArticleFeatures::default()
     };
     Ok(Analyzed {

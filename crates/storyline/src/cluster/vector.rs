@@ -149,6 +149,11 @@ impl Vocab {
         v
     }
 
+    /// The id of a term already interned, if any.
+    pub fn id_of(&self, term: &str) -> Option<TermId> {
+        self.ids.get(&term_key(term)).copied()
+    }
+
     /// Counts one more document containing these terms.
     pub fn add_document(&mut self, counts: &[(TermId, f32)]) {
         self.n_docs += 1;
