@@ -246,10 +246,12 @@ pub struct EventSignals {
     /// [`Vocab::idf_level`] when `norm_sum` was last brought up to date; 0 when unknown
     /// (an event stored before it was kept: its sum is taken as current).
     pub norm_level: f32,
-    /// Members naming each term as part of a person, organisation or place: the terms
-    /// that can be the event's protagonist. None for an event stored before it was kept
-    /// (then any term can).
-    pub names: Option<HashMap<TermId, u32>>,
+    /// The centroid's terms that a member named as part of a person, organisation or
+    /// place: the terms that can be the event's protagonist. None for an event stored
+    /// before it was kept (then any term can). Only centroid terms, because a protagonist
+    /// is one: with every name ever said, written with the event after each batch, ingest
+    /// ran 10% slower at 100k articles.
+    pub names: Option<HashSet<TermId>>,
 }
 
 impl EventSignals {
@@ -267,10 +269,8 @@ impl EventSignals {
     ) {
         self.norm_sum = self.norm_sum_at(level) + norm;
         self.norm_level = level;
-        if let Some(counts) = &mut self.names {
-            for &t in names {
-                *counts.entry(t).or_default() += 1;
-            }
+        if let Some(ours) = &mut self.names {
+            ours.extend(names);
         }
         for &y in years {
             *self.years.entry(y).or_default() += 1;
@@ -294,11 +294,7 @@ impl EventSignals {
             *self.years.entry(y).or_default() += n;
         }
         match (&mut self.names, &other.names) {
-            (Some(ours), Some(theirs)) => {
-                for (&t, &n) in theirs {
-                    *ours.entry(t).or_default() += n;
-                }
-            }
+            (Some(ours), Some(theirs)) => ours.extend(theirs),
             // One side's names are unknown: so are the merged event's.
             _ => self.names = None,
         }
@@ -531,14 +527,10 @@ fn prune_entities(entities: &mut HashMap<String, u32>) -> Vec<String> {
     dropped.into_iter().map(|(k, _)| k).collect()
 }
 
-/// Drops an event's name counts of terms its centroid no longer holds (a protagonist is a
-/// centroid term) once they outnumber the centroid's term cap, so that a large event on a
-/// long stream does not keep every name its members ever said.
-fn prune_names(signals: &mut EventSignals, centroid: &Centroid, max_terms: usize) {
+/// Keeps an event's names to the terms its centroid holds (after a merge).
+fn prune_names(signals: &mut EventSignals, centroid: &Centroid) {
     if let Some(names) = &mut signals.names {
-        if names.len() > max_terms {
-            names.retain(|t, _| centroid.weights.contains_key(t));
-        }
+        names.retain(|t| centroid.weights.contains_key(t));
     }
 }
 
@@ -797,9 +789,12 @@ impl Clusterer {
                     *ents.entry(e.clone()).or_default() += 1;
                 }
                 let mut signals = EventSignals {
-                    names: Some(HashMap::default()),
+                    names: Some(HashSet::default()),
                     ..EventSignals::default()
                 };
+                let names: Vec<TermId> = (names.iter().copied())
+                    .filter(|t| centroid.weights.contains_key(t))
+                    .collect();
                 signals.add(
                     (&features.years, &names),
                     features.embedding.as_deref(),
@@ -959,7 +954,7 @@ impl Clusterer {
     fn protagonist_of_centroid(
         &self,
         c: &Centroid,
-        names: Option<&HashMap<TermId, u32>>,
+        names: Option<&HashSet<TermId>>,
     ) -> Option<TermId> {
         let cfg = &self.config;
         if cfg.protagonist_penalty >= 1.0 {
@@ -969,7 +964,7 @@ impl Clusterer {
         heaviest(
             c.weights
                 .iter()
-                .filter(|e| *e.1 >= min_weight && names.is_none_or(|n| n.contains_key(e.0)))
+                .filter(|e| *e.1 >= min_weight && names.is_none_or(|n| n.contains(e.0)))
                 .map(|(&t, &w)| (t, w * self.vocab.idf(t))),
         )
     }
@@ -982,7 +977,7 @@ impl Clusterer {
     fn protagonists_differ(
         &self,
         ours: Option<TermId>,
-        (centroid, names): (&Centroid, Option<&HashMap<TermId, u32>>),
+        (centroid, names): (&Centroid, Option<&HashSet<TermId>>),
         ours_weight: impl Fn(TermId) -> f32,
         one_sided: bool,
     ) -> bool {
@@ -1141,6 +1136,9 @@ impl Clusterer {
         let dropped = e.centroid.add(counts, &self.vocab, max_terms);
         for t in dropped {
             unfile(&mut self.by_term, &t, id);
+            if let Some(n) = &mut e.signals.names {
+                n.remove(&t);
+            }
         }
         for t in new_terms {
             if e.centroid.weights.contains_key(&t) {
@@ -1160,9 +1158,11 @@ impl Clusterer {
             unfile(&mut self.by_entity, gone.as_str(), id);
         }
         let level = self.vocab.idf_level();
+        let names: Vec<TermId> = (names.iter().copied())
+            .filter(|t| e.centroid.weights.contains_key(t))
+            .collect();
         e.signals
-            .add((&f.years, names), f.embedding.as_deref(), norm, level);
-        prune_names(&mut e.signals, &e.centroid, max_terms);
+            .add((&f.years, &names), f.embedding.as_deref(), norm, level);
         e.n_articles += 1;
         if let Some(t) = f.time {
             e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));
@@ -1365,7 +1365,7 @@ impl Clusterer {
         }
         prune_entities(&mut dst.entities);
         dst.signals.merge(&src.signals, self.vocab.idf_level());
-        prune_names(&mut dst.signals, &dst.centroid, max_terms);
+        prune_names(&mut dst.signals, &dst.centroid);
         dst.n_articles += src.n_articles;
         dst.first_time = min_time(dst.first_time, src.first_time);
         dst.last_time = max_time(dst.last_time, src.last_time);
