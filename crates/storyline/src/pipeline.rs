@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag};
+use crate::cluster::{term_key, ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
@@ -690,12 +690,13 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         .filter(|e| e.kind != EntityKind::Other)
         .map(|e| e.name.to_lowercase())
         .collect();
-    let mut name_terms: Vec<String> = entities
+    let mut name_keys: Vec<u64> = entities
         .iter()
         .flat_map(|e| normalize::content_terms(e, stemmer))
+        .map(|t| term_key(&t))
         .collect();
-    name_terms.sort_unstable();
-    name_terms.dedup();
+    name_keys.sort_unstable();
+    name_keys.dedup();
     let signature = Signature::from_words(&words);
     let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
@@ -703,7 +704,7 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         entities,
         time: article.published,
         years: normalize::years(lead(&article.text)),
-        name_terms,
+        name_keys,
         ..ArticleFeatures::default()
     };
     Ok(Analyzed {

@@ -18,7 +18,9 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use vector::{tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges};
+pub use vector::{
+    term_key, tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges,
+};
 
 use crate::core::{EventId, StoryId};
 
@@ -121,7 +123,7 @@ pub struct ClusterConfig {
     pub ambiguity_margin: f32,
     /// A term said at least this often in one article (or, summed as sublinear counts, in
     /// a cluster) can be its protagonist: its most telling repeated term of a person,
-    /// organisation or place's name (see [`ArticleFeatures::name_terms`]), mostly the main
+    /// organisation or place's name (see [`ArticleFeatures::name_keys`]), mostly the main
     /// participant's. High, so that only a name an article keeps coming back to counts.
     /// Names only: on NewsWCL50 a report of Pompeo's trip to North Korea said "possible"
     /// five times, took it for its protagonist and split from the other reports.
@@ -197,9 +199,10 @@ pub struct ArticleFeatures {
     pub copy_of_event: Option<EventId>,
     /// Years the text mentions (distinct).
     pub years: Vec<i32>,
-    /// Stemmed terms of the people, organisations and places it names (distinct): the
-    /// terms that can be its protagonist.
-    pub name_terms: Vec<String>,
+    /// Keys ([`vector::term_key`]) of the stemmed terms of the people, organisations and
+    /// places it names (distinct): the terms that can be its protagonist. Keys, hashed in
+    /// the parallel analysis stage like [`TermBag`]'s, so the clusterer only looks them up.
+    pub name_keys: Vec<u64>,
     /// L2-normalised sentence embedding, when a model is configured.
     pub embedding: Option<Vec<f32>>,
 }
@@ -261,18 +264,9 @@ impl EventSignals {
         rescaled(self.norm_sum, self.norm_level, level)
     }
 
-    fn add(
-        &mut self,
-        (years, names): (&[i32], &[TermId]),
-        embedding: Option<&[f32]>,
-        norm: f32,
-        level: f32,
-    ) {
+    fn add(&mut self, years: &[i32], embedding: Option<&[f32]>, norm: f32, level: f32) {
         self.norm_sum = self.norm_sum_at(level) + norm;
         self.norm_level = level;
-        if let Some(ours) = &mut self.names {
-            ours.extend(names);
-        }
         for &y in years {
             *self.years.entry(y).or_default() += 1;
         }
@@ -300,7 +294,21 @@ impl EventSignals {
             _ => self.names = None,
         }
         if let Some(v) = &other.embedding {
-            self.add((&[], &[]), Some(v), 0.0, level);
+            self.add(&[], Some(v), 0.0, level);
+        }
+    }
+
+    /// Notes a member's names (term ids), those `centroid` holds.
+    fn add_names(&mut self, names: &[TermId], centroid: &Centroid) {
+        if let Some(ours) = &mut self.names {
+            ours.extend(names.iter().filter(|t| centroid.weights.contains_key(t)));
+        }
+    }
+
+    /// Keeps the names to the terms `centroid` holds (after a merge).
+    fn keep_names_in(&mut self, centroid: &Centroid) {
+        if let Some(names) = &mut self.names {
+            names.retain(|t| centroid.weights.contains_key(t));
         }
     }
 }
@@ -528,13 +536,6 @@ fn prune_entities(entities: &mut HashMap<String, u32>) -> Vec<String> {
     dropped.into_iter().map(|(k, _)| k).collect()
 }
 
-/// Keeps an event's names to the terms its centroid holds (after a merge).
-fn prune_names(signals: &mut EventSignals, centroid: &Centroid) {
-    if let Some(names) = &mut signals.names {
-        names.retain(|t| centroid.weights.contains_key(t));
-    }
-}
-
 fn telling(postings: &&HashSet<EventId>) -> bool {
     postings.len() <= MAX_POSTINGS
 }
@@ -759,9 +760,9 @@ impl Clusterer {
         ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let ranked: Vec<TermId> = ranked.into_iter().map(|(t, _)| t).collect();
         let names: Vec<TermId> = features
-            .name_terms
+            .name_keys
             .iter()
-            .filter_map(|t| self.vocab.id_of(t))
+            .filter_map(|&k| self.vocab.id_of(k))
             .collect();
         let (best, similarity) = match copy_target {
             Some(e) => (Some(e), 1.0),
@@ -773,7 +774,7 @@ impl Clusterer {
                 self.best_event(&vector, &ranked, &entities, features, article)
             }
         };
-        let (event, new_event, new_story) = match best {
+        let (mut event, new_event, new_story) = match best {
             Some(event_id) => {
                 self.add_to_event(event_id, (&counts, &names), norm, features);
                 (event_id, false, false)
@@ -793,15 +794,13 @@ impl Clusterer {
                     names: Some(HashSet::default()),
                     ..EventSignals::default()
                 };
-                let names: Vec<TermId> = (names.iter().copied())
-                    .filter(|t| centroid.weights.contains_key(t))
-                    .collect();
                 signals.add(
-                    (&features.years, &names),
+                    &features.years,
                     features.embedding.as_deref(),
                     norm,
                     self.vocab.idf_level(),
                 );
+                signals.add_names(&names, &centroid);
                 let event = EventState {
                     id,
                     story,
@@ -832,22 +831,20 @@ impl Clusterer {
                 *ents.entry(k.clone()).or_default() += 1.0;
             }
         }
-        let merges = self.merged_events.len();
-        let mut event = self.maybe_merge_event(event, vector.len());
         // An event that has just merged is a new centroid and may now be close to a third,
         // which no article may come to check: check it again, a few rounds at most
         // (googlenews-dev F1 0.836 -> 0.839, NMI 0.904 -> 0.905).
-        let mut merged = self.merged_events.len() > merges;
-        for _ in 0..MERGE_ROUNDS {
-            if !merged {
-                break;
+        for round in 0..=MERGE_ROUNDS {
+            if round > 0 {
+                if let Some(e) = self.events.get_mut(&event) {
+                    e.merge_checked_at = 0;
+                }
             }
             let merges = self.merged_events.len();
-            if let Some(e) = self.events.get_mut(&event) {
-                e.merge_checked_at = 0;
-            }
             event = self.maybe_merge_event(event, vector.len());
-            merged = self.merged_events.len() > merges;
+            if self.merged_events.len() == merges {
+                break;
+            }
         }
         let story = self.events.get(&event).map_or(0, |e| e.story);
         let story = self.maybe_merge_story(story, vector.len());
@@ -1159,11 +1156,8 @@ impl Clusterer {
             unfile(&mut self.by_entity, gone.as_str(), id);
         }
         let level = self.vocab.idf_level();
-        let names: Vec<TermId> = (names.iter().copied())
-            .filter(|t| e.centroid.weights.contains_key(t))
-            .collect();
-        e.signals
-            .add((&f.years, &names), f.embedding.as_deref(), norm, level);
+        e.signals.add(&f.years, f.embedding.as_deref(), norm, level);
+        e.signals.add_names(names, &e.centroid);
         e.n_articles += 1;
         if let Some(t) = f.time {
             e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));
@@ -1366,7 +1360,7 @@ impl Clusterer {
         }
         prune_entities(&mut dst.entities);
         dst.signals.merge(&src.signals, self.vocab.idf_level());
-        prune_names(&mut dst.signals, &dst.centroid);
+        dst.signals.keep_names_in(&dst.centroid);
         dst.n_articles += src.n_articles;
         dst.first_time = min_time(dst.first_time, src.first_time);
         dst.last_time = max_time(dst.last_time, src.last_time);
@@ -1708,7 +1702,7 @@ mod tests {
     /// no entities, so that no entity bonus moves the scores.
     fn named(text: &str, names: &[&str]) -> ArticleFeatures {
         ArticleFeatures {
-            name_terms: names.iter().map(|s| s.to_string()).collect(),
+            name_keys: names.iter().map(|s| vector::term_key(s)).collect(),
             ..features(text, &[], None)
         }
     }

@@ -129,10 +129,7 @@ impl Vocab {
                 None => {
                     // A forgotten term's slot was left at df 0.
                     let id = match self.free.pop() {
-                        Some(Reverse(id)) => {
-                            self.seen[id as usize] = self.sweep;
-                            id
-                        }
+                        Some(Reverse(id)) => id,
                         None => {
                             self.push_slot(0);
                             (self.df.len() - 1) as TermId
@@ -149,9 +146,9 @@ impl Vocab {
         v
     }
 
-    /// The id of a term already interned, if any.
-    pub fn id_of(&self, term: &str) -> Option<TermId> {
-        self.ids.get(&term_key(term)).copied()
+    /// The id of a term already interned, by its [`term_key`], if any.
+    pub fn id_of(&self, key: u64) -> Option<TermId> {
+        self.ids.get(&key).copied()
     }
 
     /// Counts one more document containing these terms.
@@ -253,7 +250,7 @@ impl TermBag {
 /// spread where Fx hashing, used for the maps, is fast but not collision-resistant. Keys
 /// never leave the process (restore hashes the stored terms again), so the algorithm may
 /// change between Rust releases.
-fn term_key(term: &str) -> u64 {
+pub fn term_key(term: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     term.hash(&mut h);

@@ -811,24 +811,23 @@ impl Store {
                     })
                     .map_err(e)?;
             }
-            if !changes.terms.forgotten.is_empty() {
-                // A forgotten id may be handed out again in a later batch: first add its
-                // pending increments to its row, then drop the row, so that none of them
-                // land on the new term.
+            // A forgotten id may be handed out again in a later batch: its pending
+            // increments go into its row before the row goes, so none land on the new term.
+            let fold_due = !changes.terms.forgotten.is_empty()
+                || tx
+                    .query_row("SELECT count(*) FROM vocab_pending", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(e)?
+                    >= VOCAB_FOLD_BATCHES;
+            if fold_due {
                 fold_pending_df(&tx).map_err(e)?;
-                let mut forget = tx
-                    .prepare_cached("DELETE FROM vocab WHERE id = ?1")
-                    .map_err(e)?;
-                for id in &changes.terms.forgotten {
-                    forget.execute([id]).map_err(e)?;
-                }
-            } else {
-                let pending: i64 = tx
-                    .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
-                    .map_err(e)?;
-                if pending >= VOCAB_FOLD_BATCHES {
-                    fold_pending_df(&tx).map_err(e)?;
-                }
+            }
+            let mut forget = tx
+                .prepare_cached("DELETE FROM vocab WHERE id = ?1")
+                .map_err(e)?;
+            for id in &changes.terms.forgotten {
+                forget.execute([id]).map_err(e)?;
             }
             let mut meta_stmt = tx
                 .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
