@@ -931,8 +931,8 @@ impl Clusterer {
         }
     }
 
-    /// An article's protagonist: its most telling term (sublinear count × IDF) among those
-    /// said at least `protagonist_min_tf` times. None when the rule is off.
+    /// An article's protagonist: its most telling term (sublinear count × IDF) among its
+    /// `names` said at least `protagonist_min_tf` times. None when the rule is off.
     fn protagonist_of_counts(&self, counts: &[(TermId, f32)], names: &[TermId]) -> Option<TermId> {
         let cfg = &self.config;
         if cfg.protagonist_penalty >= 1.0 {
@@ -947,8 +947,8 @@ impl Clusterer {
     }
 
     /// A cluster's protagonist: its most telling term (summed sublinear counts × IDF) among
-    /// those weighing as much as one article's protagonist: said `protagonist_min_tf` times
-    /// in one article, or fewer times in each of several.
+    /// its `names` (any term when unknown) weighing as much as one article's protagonist:
+    /// said `protagonist_min_tf` times in one article, or fewer times in each of several.
     fn protagonist_of_centroid(
         &self,
         c: &Centroid,
