@@ -6,7 +6,7 @@
 //! date order; the batch and the clusterer's changes are committed in one transaction, on a
 //! writer thread of its own, while the next batch is clustered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
@@ -192,6 +192,13 @@ fn lower_this_thread_priority() {
 #[cfg(target_os = "linux")]
 const ANALYSIS_NICE: libc::c_int = 10;
 
+/// Log pages after which the writer checkpoints itself during an ingest: only if the
+/// checkpoint thread falls this far behind (64 MiB of 4 KiB pages).
+const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
+
+/// SQLite's own threshold, restored after an ingest for whatever the connection does next.
+const DEFAULT_CHECKPOINT_PAGES: u32 = 1_000;
+
 /// Progress after each committed batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -219,6 +226,9 @@ pub struct Pipeline {
     /// A second connection to the store, for asking which ids are stored already while
     /// the writer's connection writes (WAL lets the two run side by side).
     lookup: Store,
+    /// A connection that copies the write-ahead log into the database file while the
+    /// writer goes on (see `ingest`).
+    checkpointer: Store,
     batch_size: usize,
     /// Threads for the parallel analysis stage, at a lower priority (see `analysis_pool`).
     analysis: rayon::ThreadPool,
@@ -235,13 +245,25 @@ struct Placer {
     /// Row id of the next article, taken from the store at the start of each ingest; the
     /// store's lags behind by the batches in flight.
     next_row: ArticleId,
+    /// Batches this ingest has handed to the writer.
+    batches_sent: usize,
+    /// The ids of each batch handed to the writer that an incoming batch's filter may not
+    /// have seen committed, by batch number (from 1, the writer's commit order).
+    recent_ids: VecDeque<(usize, HashSet<String>)>,
+}
+
+/// A batch after the parallel stages. Its ids were checked against the store once the
+/// writer had committed `committed_before` batches of this ingest; the placer checks them
+/// against the batches after that.
+struct AnalysedBatch {
+    committed_before: usize,
+    articles: Vec<Analysis>,
 }
 
 /// What the placer has handed to the writer and the writer has not committed yet: the
 /// store does not show it, so the placer looks here first.
 #[derive(Default)]
 struct InFlight {
-    ids: HashSet<String>,
     /// Row id → event as the article row will be written.
     events: HashMap<ArticleId, EventId>,
 }
@@ -292,9 +314,12 @@ impl Pipeline {
                 dedup,
                 embedder: None,
                 next_row: 0,
+                batches_sent: 0,
+                recent_ids: VecDeque::new(),
             },
             store,
             lookup: Store::open(db)?,
+            checkpointer: Store::open(db)?,
             batch_size: config.batch_size.max(1),
             analysis: analysis_pool()?,
         })
@@ -344,14 +369,18 @@ impl Pipeline {
             placer,
             store,
             lookup,
+            checkpointer,
             batch_size,
             analysis,
         } = self;
         let batch_size = *batch_size;
         // Everything before this run is committed: number the rows from the store.
         placer.next_row = store.next_article_id()?;
+        placer.batches_sent = 0;
+        placer.recent_ids.clear();
         let in_flight = Mutex::new(InFlight::default());
         let committed = AtomicUsize::new(0);
+        let committed_batches = AtomicUsize::new(0);
         // Three sequential stages on their own threads, joined by queues one batch deep:
         // this thread reads batch N+2 and analyses it on the analysis pool, the placer
         // clusters batch N+1, and the writer commits batch N (clustering and the store are
@@ -360,20 +389,38 @@ impl Pipeline {
         // whenever one of the two ran long. Reading never holds a batch back: if the input
         // pauses (a pipe), the batches read before are placed and committed meanwhile.
         let (to_writer, placed_batches) = mpsc::sync_channel::<PlacedBatch>(1);
-        let (to_placer, analysed_batches) = mpsc::sync_channel::<Vec<Analysis>>(1);
-        std::thread::scope(|outer| {
+        let (to_placer, analysed_batches) = mpsc::sync_channel::<AnalysedBatch>(1);
+        // Checkpoints run on a thread of their own: on the writer's, the syncs of each
+        // checkpoint stalled the whole pipeline, and a batch of full articles fills the
+        // log's default 1,000 pages, so that was nearly every commit. The writer's own
+        // threshold stays as a backstop should the checkpointer fall behind.
+        store.set_auto_checkpoint(WRITER_CHECKPOINT_PAGES)?;
+        let (to_checkpointer, commits) = mpsc::sync_channel::<()>(1);
+        let ingested = std::thread::scope(|outer| {
+            let checkpoints = spawn_stage(outer, "checkpoint", move || -> Result<()> {
+                for () in commits {
+                    checkpointer.checkpoint()?;
+                }
+                // The writer has stopped: leave the database file up to date.
+                checkpointer.checkpoint()
+            })?;
             let writer = spawn_stage(outer, "writer", || -> Result<f64> {
+                // Owned here, so the checkpointer stops when the writer does.
+                let to_checkpointer = to_checkpointer;
                 let cpu_at_start = thread_cpu_seconds();
                 for batch in placed_batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
                     let mut pending = InFlight::lock(&in_flight);
                     for p in &batch.rows {
-                        pending.ids.remove(&p.analyzed.record.article.id);
                         pending.events.remove(&p.row_id);
                     }
                     drop(pending);
                     committed.fetch_add(n, Ordering::Release);
+                    committed_batches.fetch_add(1, Ordering::Release);
+                    // Full means a checkpoint is asked for already; gone means the
+                    // checkpointer failed, which joining it reports.
+                    let _ = to_checkpointer.try_send(());
                 }
                 Ok(thread_cpu_seconds() - cpu_at_start)
             })?;
@@ -397,6 +444,8 @@ impl Pipeline {
                     if batch.is_empty() {
                         break Ok(());
                     }
+                    // Read before the lookup, so the lookup sees at least these batches.
+                    let committed_before = committed_batches.load(Ordering::Acquire);
                     let fresh = match fresh_records(lookup, batch, &mut report) {
                         Ok(fresh) => fresh,
                         Err(e) => break Err(e),
@@ -407,7 +456,11 @@ impl Pipeline {
                             .map(|r| analyze(r, &stemmer))
                             .collect::<Vec<_>>()
                     });
-                    if to_placer.send(analysed).is_err() {
+                    let batch = AnalysedBatch {
+                        committed_before,
+                        articles: analysed,
+                    };
+                    if to_placer.send(batch).is_err() {
                         // The placer stopped on an error; joining it reports that.
                         break Ok(());
                     }
@@ -423,10 +476,15 @@ impl Pipeline {
             // with its sender gone the writer commits what it holds and stops.
             drop(to_placer);
             let placed = placer.map(join_stage);
-            report.write_cpu_seconds += join_stage(writer)?;
+            let written = join_stage(writer);
+            let checkpointed = join_stage(checkpoints);
+            report.write_cpu_seconds += written?;
             report.absorb(placed??);
+            checkpointed?;
             read
-        })?;
+        });
+        store.set_auto_checkpoint(DEFAULT_CHECKPOINT_PAGES)?;
+        ingested?;
         progress(Progress {
             read: report.read,
             stored: committed.load(Ordering::Acquire),
@@ -493,35 +551,32 @@ impl Placer {
     /// clusterer's changes in one transaction.
     fn place(
         &mut self,
-        mut analyzed: Vec<Analysis>,
+        batch: AnalysedBatch,
         report: &mut IngestReport,
         in_flight: &Mutex<InFlight>,
     ) -> Result<PlacedBatch> {
-        // Never store an article twice: batches before this one were still being placed or
-        // committed when it was filtered, so look again, first at what the writer holds,
-        // then at the store (in that order: the writer forgets a batch only once the store
-        // shows it).
-        let pending: HashSet<String> = {
-            let held = InFlight::lock(in_flight);
-            analyzed
-                .iter()
-                .filter_map(|a| a.as_ref().ok())
-                .map(|a| &a.record.article.id)
-                .filter(|id| held.ids.contains(*id))
-                .cloned()
-                .collect()
-        };
-        let ids: Vec<&str> = analyzed
-            .iter()
-            .filter_map(|a| a.as_ref().ok())
-            .map(|a| a.record.article.id.as_str())
-            .filter(|id| !pending.contains(*id))
-            .collect();
-        let mut stored = self.reader.existing_ids(&ids)?;
-        stored.extend(pending);
-        if !stored.is_empty() {
+        let AnalysedBatch {
+            committed_before,
+            articles: mut analyzed,
+        } = batch;
+        // Never store an article twice: the store showed every batch up to
+        // `committed_before` when this one was filtered; the ones placed since are here.
+        // Later batches were filtered later, so what that filter saw is needed no more.
+        while self
+            .recent_ids
+            .front()
+            .is_some_and(|(n, _)| *n <= committed_before)
+        {
+            self.recent_ids.pop_front();
+        }
+        if !self.recent_ids.is_empty() {
             analyzed.retain(|a| match a {
-                Ok(a) if stored.contains(&a.record.article.id) => {
+                Ok(a)
+                    if self
+                        .recent_ids
+                        .iter()
+                        .any(|(_, ids)| ids.contains(&a.record.article.id)) =>
+                {
                     report.already_stored += 1;
                     false
                 }
@@ -604,10 +659,13 @@ impl Placer {
             for p in &mut placed {
                 // An event of this batch may have merged into another since.
                 p.event = changes.resolve_event(p.event);
-                held.ids.insert(p.analyzed.record.article.id.clone());
                 held.events.insert(p.row_id, p.event);
             }
         }
+        self.batches_sent += 1;
+        let ids = placed.iter().map(|p| p.analyzed.record.article.id.clone());
+        self.recent_ids
+            .push_back((self.batches_sent, ids.collect()));
         report.stored += placed.len();
         Ok(PlacedBatch {
             rows: placed,

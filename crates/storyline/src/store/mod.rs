@@ -315,6 +315,23 @@ impl Store {
         Ok(())
     }
 
+    /// How many pages the write-ahead log may hold before a commit on this connection copies
+    /// them into the database file itself (a checkpoint, with its disk syncs).
+    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(|e| self.e(e))
+    }
+
+    /// Copies what is committed in the write-ahead log into the database file, without
+    /// waiting for readers or blocking the writer (frames a reader may still need are left
+    /// for the next call).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| self.e(e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
