@@ -7,7 +7,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::core::ArticleId;
 
@@ -232,10 +232,16 @@ impl DedupIndex {
             DUPLICATE_JACCARD
         };
         let mut best: Option<(ArticleId, f32)> = None;
+        // A copy shares most of its bands with its original, and a rewrite with each earlier
+        // version: compare each candidate once, not once per band.
+        let mut compared: FxHashSet<ArticleId> = FxHashSet::default();
         for key in sig.band_keys() {
             let first = self.buckets.get(&key);
             let more = self.shared.get(&key).into_iter().flatten();
             for id in first.into_iter().chain(more) {
+                if !compared.insert(*id) {
+                    continue;
+                }
                 let Some((other, _)) = self.entries.get(id) else {
                     continue;
                 };
