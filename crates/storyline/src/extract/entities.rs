@@ -6,7 +6,7 @@
 //! [`canonical_entities`] folds variants under one name: a surname into the full name, an
 //! acronym into the words it abbreviates, "U.S." into "United States".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -365,7 +365,7 @@ pub fn canonical_entities<'a>(
         mentions: usize,
         only_initial: bool,
     }
-    let mut groups: HashMap<String, Group> = HashMap::new();
+    let mut groups: FxHashMap<String, Group> = FxHashMap::default();
     for (article, m) in mentions {
         let lower = m.name.to_lowercase();
         let name = alias(&lower)
@@ -434,7 +434,17 @@ pub fn canonical_entities<'a>(
             }
         })
         .collect();
-    let mut target: HashMap<String, String> = HashMap::new();
+    // A name can fold only into one that ends with its last word or whose initials spell
+    // it: look those up rather than compare every pair (an article names dozens).
+    let mut by_last: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    let mut by_initials: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    for (i, shape) in shapes.iter().enumerate() {
+        if let Some(last) = shape.words.last() {
+            by_last.entry(last).or_default().push(i);
+        }
+        by_initials.entry(&shape.initials).or_default().push(i);
+    }
+    let mut target: FxHashMap<String, String> = FxHashMap::default();
     for short in &shapes {
         let one_word = short.words.len() == 1;
         let org_like = matches!(short.kind, EntityKind::Organization | EntityKind::Other);
@@ -442,21 +452,30 @@ pub fn canonical_entities<'a>(
             continue; // can fold into nothing below
         }
         let bare = short.key.replace('.', "");
-        let mut candidates = shapes.iter().filter(|long| {
-            if long.words.len() <= short.words.len() {
-                return false;
-            }
-            let is_suffix = long.words.ends_with(&short.words);
-            match long.kind {
-                // "Blinken" → "Antony Blinken"
-                EntityKind::Person => one_word && is_suffix,
-                // "Security Council" → "United Nations Security Council"; "CIA" → its words
-                EntityKind::Organization => {
-                    (one_word && long.initials == bare) || (!one_word && is_suffix && org_like)
+        let same_last = short.words.last().and_then(|w| by_last.get(w));
+        let spelled = by_initials.get(bare.as_str()).filter(|_| one_word);
+        let mut seen = FxHashSet::default();
+        let mut candidates = same_last
+            .into_iter()
+            .chain(spelled)
+            .flatten()
+            .filter(|i| seen.insert(**i))
+            .map(|&i| &shapes[i])
+            .filter(|long| {
+                if long.words.len() <= short.words.len() {
+                    return false;
                 }
-                _ => false,
-            }
-        });
+                let is_suffix = long.words.ends_with(&short.words);
+                match long.kind {
+                    // "Blinken" → "Antony Blinken"
+                    EntityKind::Person => one_word && is_suffix,
+                    // "Security Council" → "United Nations Security Council"; "CIA" → its words
+                    EntityKind::Organization => {
+                        (one_word && long.initials == bare) || (!one_word && is_suffix && org_like)
+                    }
+                    _ => false,
+                }
+            });
         if let (Some(only), None) = (candidates.next(), candidates.next()) {
             target.insert(short.key.clone(), only.key.clone());
         }
