@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::core::ArticleId;
+use crate::core::{ArticleId, EventId};
 
 /// Hash functions per signature.
 pub const N_HASHES: usize = 96;
@@ -188,7 +188,17 @@ const fn splitmix64(mut x: u64) -> u64 {
 pub struct DuplicateOf {
     /// The original: the first article of the copy chain.
     pub original: ArticleId,
+    /// The event the original was placed in (it may have merged since: follow it with
+    /// `Clusterer::resolve`).
+    pub event: EventId,
     pub similarity: f32,
+}
+
+/// An article the index remembers: its signature and its copy chain's original.
+struct Remembered {
+    signature: Signature,
+    original: ArticleId,
+    original_event: EventId,
 }
 
 /// The bounded LSH index of recent signatures.
@@ -201,7 +211,7 @@ pub struct DedupIndex {
     capacity: usize,
     buckets: FxHashMap<u64, ArticleId>,
     shared: FxHashMap<u64, Vec<ArticleId>>,
-    entries: FxHashMap<ArticleId, (Signature, ArticleId)>,
+    entries: FxHashMap<ArticleId, Remembered>,
     order: VecDeque<ArticleId>,
 }
 
@@ -242,24 +252,34 @@ impl DedupIndex {
                 if !compared.insert(*id) {
                     continue;
                 }
-                let Some((other, _)) = self.entries.get(id) else {
+                let Some(other) = self.entries.get(id) else {
                     continue;
                 };
-                let s = sig.similarity(other);
+                let s = sig.similarity(&other.signature);
                 // Ties go to the older article, the likelier original.
                 if s >= threshold && best.is_none_or(|(bid, bs)| s > bs || (s == bs && *id < bid)) {
                     best = Some((*id, s));
                 }
             }
         }
-        best.map(|(id, similarity)| DuplicateOf {
-            original: self.entries.get(&id).map_or(id, |(_, root)| *root),
+        let (id, similarity) = best?;
+        let entry = self.entries.get(&id)?;
+        Some(DuplicateOf {
+            original: entry.original,
+            event: entry.original_event,
             similarity,
         })
     }
 
-    /// Adds an article; `original` is the root of its copy chain (itself if it is new).
-    pub fn insert(&mut self, id: ArticleId, sig: Signature, original: ArticleId) {
+    /// Adds an article; `original` is the root of its copy chain (itself if it is new) and
+    /// `original_event` the event that root was placed in.
+    pub fn insert(
+        &mut self,
+        id: ArticleId,
+        sig: Signature,
+        original: ArticleId,
+        original_event: EventId,
+    ) {
         for key in sig.band_keys() {
             match self.buckets.entry(key) {
                 Entry::Vacant(slot) => {
@@ -268,7 +288,14 @@ impl DedupIndex {
                 Entry::Occupied(_) => self.shared.entry(key).or_default().push(id),
             }
         }
-        self.entries.insert(id, (sig, original));
+        self.entries.insert(
+            id,
+            Remembered {
+                signature: sig,
+                original,
+                original_event,
+            },
+        );
         self.order.push_back(id);
         while self.order.len() > self.capacity {
             if let Some(old) = self.order.pop_front() {
@@ -278,8 +305,8 @@ impl DedupIndex {
     }
 
     fn remove(&mut self, id: ArticleId) {
-        if let Some((sig, _)) = self.entries.remove(&id) {
-            for key in sig.band_keys() {
+        if let Some(entry) = self.entries.remove(&id) {
+            for key in entry.signature.band_keys() {
                 if self.buckets.get(&key) == Some(&id) {
                     // The bucket's next id, if another shares the key, takes its place
                     // (`shared` never holds an empty vector).
@@ -322,13 +349,14 @@ mod tests {
     #[test]
     fn copies_and_light_rewrites_link_to_the_original() {
         let mut index = DedupIndex::new(100);
-        index.insert(1, sig(BASE), 1);
+        index.insert(1, sig(BASE), 1, 10);
         let copy = format!("{BASE} reuters");
         let found = index.find(&sig(&copy)).expect("copy found");
-        assert_eq!(found.original, 1);
-        index.insert(2, sig(&copy), found.original);
+        assert_eq!((found.original, found.event), (1, 10));
+        index.insert(2, sig(&copy), found.original, found.event);
         let rewrite = BASE.replace("tuesday", "wednesday");
-        assert_eq!(index.find(&sig(&rewrite)).map(|d| d.original), Some(1));
+        let found = index.find(&sig(&rewrite));
+        assert_eq!(found.map(|d| (d.original, d.event)), Some((1, 10)));
         let other = "a powerful earthquake struck off the coast early on sunday killing at \
             least twelve people and destroying hundreds of homes in fishing villages nearby";
         assert_eq!(index.find(&sig(other)), None);
@@ -337,11 +365,12 @@ mod tests {
     #[test]
     fn index_forgets_beyond_capacity() {
         let mut index = DedupIndex::new(1);
-        index.insert(1, sig(BASE), 1);
+        index.insert(1, sig(BASE), 1, 10);
         index.insert(
             2,
             sig("completely different words here about sports and football games today"),
             2,
+            20,
         );
         assert_eq!(index.len(), 1);
         assert_eq!(index.find(&sig(BASE)), None);
@@ -350,20 +379,22 @@ mod tests {
     #[test]
     fn a_copy_stays_findable_when_the_article_it_shared_buckets_with_is_forgotten() {
         let mut index = DedupIndex::new(2);
-        index.insert(1, sig(BASE), 1);
+        index.insert(1, sig(BASE), 1, 10);
         // Same text, so every bucket of 2 is one of 1's: 2 waits behind 1 in each.
-        index.insert(2, sig(BASE), 1);
+        index.insert(2, sig(BASE), 1, 10);
         let other = "a powerful earthquake struck off the coast early on sunday killing at             least twelve people and destroying hundreds of homes in fishing villages nearby";
-        index.insert(3, sig(other), 3);
+        index.insert(3, sig(other), 3, 30);
         assert_eq!(index.len(), 2);
         let found = index
             .find(&sig(BASE))
             .expect("2 took 1's place in its buckets");
         assert_eq!(found.original, 1, "the chain's root is kept");
+        assert_eq!(found.event, 10, "and the root's event");
         index.insert(
             4,
             sig("words about sports and football games on a rainy day"),
             4,
+            40,
         );
         assert_eq!(index.find(&sig(BASE)), None, "2 forgotten too");
         assert!(index.buckets.len() <= 2 * N_HASHES / ROWS_PER_BAND);

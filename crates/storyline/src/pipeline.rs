@@ -6,10 +6,10 @@
 //! date order; the batch and the clusterer's changes are committed in one transaction, on a
 //! writer thread of its own, while the next batch is clustered.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -237,8 +237,6 @@ pub struct Pipeline {
 /// The sequential part: dedup and clustering. The store's writes follow on their own
 /// thread.
 struct Placer {
-    /// A read connection of its own: which ids and events are committed.
-    reader: Store,
     clusterer: Clusterer,
     dedup: DedupIndex,
     embedder: Option<Arc<dyn Embedder>>,
@@ -258,22 +256,6 @@ struct Placer {
 struct AnalysedBatch {
     committed_before: usize,
     articles: Vec<Analysis>,
-}
-
-/// What the placer has handed to the writer and the writer has not committed yet: the
-/// store does not show it, so the placer looks here first.
-#[derive(Default)]
-struct InFlight {
-    /// Row id → event as the article row will be written.
-    events: HashMap<ArticleId, EventId>,
-}
-
-impl InFlight {
-    /// Locks it. A panic on the placer's or the writer's thread is raised again when that
-    /// thread is joined, so a poisoned lock is read as it stands.
-    fn lock(in_flight: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
-        in_flight.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// A placed article, waiting for its commit.
@@ -304,12 +286,11 @@ impl Pipeline {
         let store = Store::open(db)?;
         let clusterer = store.restore_clusterer(config.cluster.clone())?;
         let mut dedup = DedupIndex::new(config.dedup_capacity);
-        for (id, sig, original) in store.recent_signatures(config.dedup_capacity)? {
-            dedup.insert(id, sig, original);
+        for s in store.recent_signatures(config.dedup_capacity)? {
+            dedup.insert(s.id, s.signature, s.original, s.original_event);
         }
         Ok(Pipeline {
             placer: Placer {
-                reader: Store::open(db)?,
                 clusterer,
                 dedup,
                 embedder: None,
@@ -378,7 +359,6 @@ impl Pipeline {
         placer.next_row = store.next_article_id()?;
         placer.batches_sent = 0;
         placer.recent_ids.clear();
-        let in_flight = Mutex::new(InFlight::default());
         let committed = AtomicUsize::new(0);
         let committed_batches = AtomicUsize::new(0);
         // Three sequential stages on their own threads, joined by queues one batch deep:
@@ -411,11 +391,6 @@ impl Pipeline {
                 for batch in placed_batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
-                    let mut pending = InFlight::lock(&in_flight);
-                    for p in &batch.rows {
-                        pending.events.remove(&p.row_id);
-                    }
-                    drop(pending);
                     committed.fetch_add(n, Ordering::Release);
                     committed_batches.fetch_add(1, Ordering::Release);
                     // Full means a checkpoint is asked for already; gone means the
@@ -424,12 +399,11 @@ impl Pipeline {
                 }
                 Ok(thread_cpu_seconds() - cpu_at_start)
             })?;
-            let in_flight = &in_flight;
             let placer = spawn_stage(outer, "placer", move || -> Result<IngestReport> {
                 let cpu_at_start = thread_cpu_seconds();
                 let mut placed = IngestReport::default();
                 for batch in analysed_batches {
-                    let batch = placer.place(batch, &mut placed, in_flight)?;
+                    let batch = placer.place(batch, &mut placed)?;
                     if to_writer.send(batch).is_err() {
                         break; // the writer failed; its error is the one to report
                     }
@@ -549,12 +523,7 @@ fn fresh_records(
 impl Placer {
     /// Clusters an analysed batch; the result goes to the writer, which commits it with the
     /// clusterer's changes in one transaction.
-    fn place(
-        &mut self,
-        batch: AnalysedBatch,
-        report: &mut IngestReport,
-        in_flight: &Mutex<InFlight>,
-    ) -> Result<PlacedBatch> {
+    fn place(&mut self, batch: AnalysedBatch, report: &mut IngestReport) -> Result<PlacedBatch> {
         let AnalysedBatch {
             committed_before,
             articles: mut analyzed,
@@ -612,32 +581,22 @@ impl Placer {
         });
 
         let seq_before = self.clusterer.seq();
-        let mut batch_events: HashMap<ArticleId, EventId> = HashMap::new();
         let mut placed = Vec::with_capacity(good.len());
         let first_id = self.next_row;
         for (row_id, mut a) in (first_id..).zip(good) {
             let copy = a.signature.as_ref().and_then(|s| self.dedup.find(s));
             let duplicate_of = copy.map(|c| c.original);
-            if let Some(orig) = duplicate_of {
-                // The original's event as the store has it or will have it; the clusterer
-                // follows any merge since.
-                let held = batch_events
-                    .get(&orig)
-                    .copied()
-                    .or_else(|| InFlight::lock(in_flight).events.get(&orig).copied());
-                a.features.copy_of_event = match held {
-                    Some(e) => Some(e),
-                    None => self.reader.event_of(orig)?,
-                };
-            }
+            // The original's event when it was placed; the clusterer follows any merge since.
+            a.features.copy_of_event = copy.map(|c| c.event);
             let started = Instant::now();
             let assignment = self.clusterer.assign(&a.features);
             report.cluster_seconds += started.elapsed().as_secs_f64();
             if let Some(sig) = &a.signature {
+                let (original, original_event) =
+                    copy.map_or((row_id, assignment.event), |c| (c.original, c.event));
                 self.dedup
-                    .insert(row_id, sig.clone(), duplicate_of.unwrap_or(row_id));
+                    .insert(row_id, sig.clone(), original, original_event);
             }
-            batch_events.insert(row_id, assignment.event);
             report.new_events += usize::from(assignment.new_event);
             report.new_stories += usize::from(assignment.new_story);
             report.copies += usize::from(duplicate_of.is_some());
@@ -654,13 +613,9 @@ impl Placer {
         }
         self.next_row = first_id + placed.len() as ArticleId;
         let changes = self.clusterer.take_changes();
-        {
-            let mut held = InFlight::lock(in_flight);
-            for p in &mut placed {
-                // An event of this batch may have merged into another since.
-                p.event = changes.resolve_event(p.event);
-                held.events.insert(p.row_id, p.event);
-            }
+        for p in &mut placed {
+            // An event of this batch may have merged into another since.
+            p.event = changes.resolve_event(p.event);
         }
         self.batches_sent += 1;
         let ids = placed.iter().map(|p| p.analyzed.record.article.id.clone());
@@ -1001,6 +956,47 @@ mod tests {
         for id in 0..live.id_bound() as u32 {
             assert_eq!(restored.idf(id), live.idf(id), "term {id}");
         }
+    }
+
+    /// `(external id, duplicate_of's external id, whether both are in one event)`.
+    fn copies(db: &Path) -> Vec<(String, String, bool)> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.ext_id, o.ext_id, c.event_id = o.event_id FROM articles c
+                 JOIN articles o ON o.id = c.duplicate_of ORDER BY c.id",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        rows
+    }
+
+    #[test]
+    fn a_copy_joins_its_originals_event_from_the_same_batch_a_batch_before_or_a_run_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        // Batches of two: c0 copies a0 in its own batch, c1 copies a1 from the batch before.
+        let first = [("a0", 0), ("c0", 0), ("a1", 1), ("a2", 2), ("c1", 1)];
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        let records: Vec<_> = first.iter().map(|(id, i)| record(id, *i)).collect();
+        assert_eq!(pipeline.ingest(records, |_| {}).unwrap().copies, 2);
+        drop(pipeline);
+        // Reopened, the dedup index comes from the store: c2 copies a2 of the first run.
+        let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+        assert_eq!(
+            pipeline.ingest([record("c2", 2)], |_| {}).unwrap().copies,
+            1
+        );
+        let expected = [("c0", "a0"), ("c1", "a1"), ("c2", "a2")];
+        let expected: Vec<(String, String, bool)> = expected
+            .iter()
+            .map(|(c, o)| (c.to_string(), o.to_string(), true))
+            .collect();
+        assert_eq!(copies(&db), expected);
     }
 
     #[test]

@@ -22,6 +22,17 @@ pub use query::{
     SNIPPET_START,
 };
 
+/// A stored article's near-duplicate signature, for the dedup index on open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSignature {
+    pub id: ArticleId,
+    pub signature: Signature,
+    /// The first article of its copy chain (itself if it is no copy).
+    pub original: ArticleId,
+    /// The event that original is in.
+    pub original_event: EventId,
+}
+
 /// Version of the schema this build writes. Stores from newer builds are refused.
 pub const SCHEMA_VERSION: i64 = 8;
 
@@ -504,17 +515,16 @@ impl Store {
         Ok(self.meta("seq")?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    /// The `limit` most recent signatures, oldest first, with the original of each. Those
-    /// of the first MinHash family are made again ([`Store::sign_again`]).
-    pub fn recent_signatures(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(ArticleId, Signature, ArticleId)>> {
+    /// The `limit` most recent signatures, oldest first, each with its copy chain's
+    /// original and that original's event. Those of the first MinHash family are made again
+    /// ([`Store::sign_again`]).
+    pub fn recent_signatures(&self, limit: usize) -> Result<Vec<StoredSignature>> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, minhash, coalesce(duplicate_of, id) FROM articles
-                 WHERE minhash IS NOT NULL ORDER BY id DESC LIMIT ?1",
+                "SELECT a.id, a.minhash, o.id, o.event_id FROM articles a
+                 JOIN articles o ON o.id = coalesce(a.duplicate_of, a.id)
+                 WHERE a.minhash IS NOT NULL ORDER BY a.id DESC LIMIT ?1",
             )
             .map_err(|e| self.e(e))?;
         let mut rows = stmt
@@ -523,29 +533,36 @@ impl Store {
                     r.get::<_, i64>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
         rows.reverse();
-        let mut out: Vec<(ArticleId, Option<Signature>, ArticleId)> = rows
-            .into_iter()
-            .map(|(id, bytes, orig)| (id, Signature::from_bytes(&bytes), orig))
-            .collect();
-        let stale: Vec<ArticleId> = out
+        let stale: Vec<ArticleId> = rows
             .iter()
-            .filter(|(_, sig, _)| sig.is_none())
-            .map(|(id, _, _)| *id)
+            .filter(|(_, bytes, _, _)| Signature::from_bytes(bytes).is_none())
+            .map(|(id, _, _, _)| *id)
             .collect();
-        if !stale.is_empty() {
-            let mut fresh = self.sign_again(&stale)?;
-            for (id, sig, _) in out.iter_mut().filter(|(_, sig, _)| sig.is_none()) {
-                *sig = fresh.remove(id).flatten();
-            }
-        }
-        Ok(out
+        let mut fresh = if stale.is_empty() {
+            HashMap::new()
+        } else {
+            self.sign_again(&stale)?
+        };
+        Ok(rows
             .into_iter()
-            .filter_map(|(id, sig, orig)| sig.map(|s| (id, s, orig)))
+            .filter_map(|(id, bytes, original, original_event)| {
+                let signature = match Signature::from_bytes(&bytes) {
+                    Some(s) => Some(s),
+                    None => fresh.remove(&id).flatten(),
+                }?;
+                Some(StoredSignature {
+                    id,
+                    signature,
+                    original,
+                    original_event,
+                })
+            })
             .collect())
     }
 
@@ -597,17 +614,6 @@ impl Store {
             .query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |r| {
                 r.get(0)
             })
-            .map_err(|e| self.e(e))
-    }
-
-    pub fn event_of(&self, article: ArticleId) -> Result<Option<EventId>> {
-        self.conn
-            .query_row(
-                "SELECT event_id FROM articles WHERE id = ?1",
-                [article],
-                |r| r.get(0),
-            )
-            .optional()
             .map_err(|e| self.e(e))
     }
 
@@ -1147,7 +1153,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             store.recent_signatures(10).unwrap(),
-            vec![(1, fresh.clone(), 1)]
+            vec![StoredSignature {
+                id: 1,
+                signature: fresh.clone(),
+                original: 1,
+                original_event: 1,
+            }]
         );
         let kept: Vec<u8> = store
             .conn
