@@ -74,30 +74,46 @@ const MAX_DEBRIS_WORDS: usize = 14;
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let line = collapse_ws(line);
-        if line.is_empty() || is_debris(&line) {
-            continue;
-        }
+        // Written in place and taken back if it is debris: most lines are kept, and a
+        // string per line was a copy of every article.
+        let kept = out.len();
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&line);
+        let start = out.len();
+        push_collapsed(&mut out, line);
+        if out.len() == start || is_debris(&out[start..]) {
+            out.truncate(kept);
+        }
     }
     out
 }
 
-fn collapse_ws(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for word in line.split_whitespace() {
-        if !out.is_empty() {
+/// `line` with its white space collapsed to single spaces and trimmed.
+fn push_collapsed(out: &mut String, line: &str) {
+    for (i, word) in line.split_whitespace().enumerate() {
+        if i > 0 {
             out.push(' ');
         }
         out.push_str(word);
     }
-    out
 }
 
+/// Words of the longest entry of `DEBRIS_LINES`.
+const MAX_DEBRIS_LINE_WORDS: usize = 4;
+
 fn is_debris(line: &str) -> bool {
+    let trim = |s: &str| -> usize {
+        s.trim_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != ':')
+            .trim_end_matches(':')
+            .split_whitespace()
+            .count()
+    };
+    // A long line (nearly every paragraph) can only be a whole debris line, and those are
+    // a few words: decide without lower-casing it.
+    if line.split_whitespace().count() > MAX_DEBRIS_WORDS && trim(line) > MAX_DEBRIS_LINE_WORDS {
+        return false;
+    }
     let lower = line.to_lowercase();
     let key = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != ':');
     let key = key.trim_end_matches(':');
@@ -128,5 +144,18 @@ mod tests {
             clean(text),
             "First paragraph of news.\nThe advertisement campaign drew criticism from the council."
         );
+    }
+
+    #[test]
+    fn no_debris_line_has_more_words_than_the_shortcut_allows() {
+        for line in DEBRIS_LINES {
+            assert!(
+                line.split_whitespace().count() <= MAX_DEBRIS_LINE_WORDS,
+                "{line}"
+            );
+        }
+        // A long line of separators around one debris word is still debris.
+        let long = format!("{} Advertisement {}", "* ".repeat(10), "* ".repeat(10));
+        assert_eq!(clean(&format!("News.\n{long}")), "News.");
     }
 }
