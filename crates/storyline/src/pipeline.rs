@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{term_key, ArticleFeatures, Changes, ClusterConfig, Clusterer, TermBag};
+use crate::cluster::{term_key, ArticleFeatures, Changes, ClusterConfig, Clusterer, TermCounter};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
@@ -692,10 +692,11 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     // One tokenisation serves the terms, the signature and the fingerprint.
     let list = normalize::WordList::of(&article.text);
     let words: Vec<&str> = list.words();
-    let mut terms = normalize::content_terms_of(&words, stemmer);
+    let mut terms = TermCounter::default();
+    normalize::for_each_content_term(&words, stemmer, |t| terms.add(t));
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
-            terms.extend(normalize::content_terms(title, stemmer));
+            normalize::for_each_content_term(normalize::words(title), stemmer, |t| terms.add(t));
         }
     }
     let entities: Vec<String> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
@@ -713,7 +714,7 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
     let signature = Signature::from_words(&words);
     let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
-        terms: TermBag::new(terms),
+        terms: terms.finish(),
         entities,
         time: article.published,
         years: normalize::years(lead(&article.text)),

@@ -19,7 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use vector::{
-    term_key, tfidf_with_norm, Centroid, StableMap, TermBag, TermId, Vocab, VocabChanges,
+    term_key, tfidf_with_norm, Centroid, StableMap, TermBag, TermCounter, TermId, Vocab,
+    VocabChanges,
 };
 
 use crate::core::{EventId, StoryId};

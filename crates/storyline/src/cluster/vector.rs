@@ -229,20 +229,35 @@ pub struct TermBag {
 
 impl TermBag {
     pub fn new<S: AsRef<str>>(terms: impl IntoIterator<Item = S>) -> TermBag {
-        let mut at: FxHashMap<u64, usize> = FxHashMap::default();
-        let mut bag = TermBag::default();
+        let mut counter = TermCounter::default();
         for t in terms {
-            let t = t.as_ref();
-            let key = term_key(t);
-            match at.entry(key) {
-                std::collections::hash_map::Entry::Occupied(e) => bag.terms[*e.get()].2 += 1.0,
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(bag.terms.len());
-                    bag.terms.push((key, t.into(), 1.0));
-                }
+            counter.add(t.as_ref());
+        }
+        counter.finish()
+    }
+}
+
+/// Builds a [`TermBag`] one term at a time, owning each distinct term once.
+#[derive(Default)]
+pub struct TermCounter {
+    at: FxHashMap<u64, usize>,
+    bag: TermBag,
+}
+
+impl TermCounter {
+    pub fn add(&mut self, term: &str) {
+        let key = term_key(term);
+        match self.at.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => self.bag.terms[*e.get()].2 += 1.0,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.bag.terms.len());
+                self.bag.terms.push((key, term.into(), 1.0));
             }
         }
-        bag
+    }
+
+    pub fn finish(self) -> TermBag {
+        self.bag
     }
 }
 

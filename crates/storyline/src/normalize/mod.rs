@@ -9,6 +9,6 @@ mod tokens;
 pub use boilerplate::clean;
 pub use sentences::split_sentences;
 pub use tokens::{
-    content_terms, content_terms_of, fingerprint, fingerprint_of, is_stopword, words, years,
-    Stemmer, WordList,
+    content_terms, content_terms_of, fingerprint, fingerprint_of, for_each_content_term,
+    is_stopword, words, years, Stemmer, WordList,
 };

@@ -301,24 +301,38 @@ pub fn content_terms_of<S: AsRef<str>>(
     words: impl IntoIterator<Item = S>,
     stemmer: &Stemmer,
 ) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_content_term(words, stemmer, |t| out.push(t.to_string()));
+    out
+}
+
+/// Calls `f` with each content term of `words`, in order: [`content_terms_of`] without an
+/// owned string per word, for callers that count terms (an article's are mostly repeats).
+pub fn for_each_content_term<S: AsRef<str>>(
+    words: impl IntoIterator<Item = S>,
+    stemmer: &Stemmer,
+    mut f: impl FnMut(&str),
+) {
     STEMS.with(|cache| {
         let mut cache = cache.borrow_mut();
-        let mut out = Vec::new();
         for w in words {
             let w = w.as_ref();
             let key = STEM_CACHE_KEYS.hash_one(w);
             if let Some(term) = cache.get(&key) {
-                out.extend(term.as_deref().map(String::from));
+                if let Some(t) = term.as_deref() {
+                    f(t);
+                }
                 continue;
             }
             let term = (w.chars().count() > 1 && !is_stopword(w))
                 .then(|| Box::<str>::from(stemmer.stem(w)));
-            out.extend(term.as_deref().map(String::from));
+            if let Some(t) = term.as_deref() {
+                f(t);
+            }
             if cache.len() < STEM_CACHE_WORDS {
                 cache.insert(key, term);
             }
         }
-        out
     })
 }
 
