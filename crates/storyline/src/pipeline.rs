@@ -17,11 +17,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cluster::{term_key, ArticleFeatures, Changes, ClusterConfig, Clusterer, TermCounter};
-use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence};
+use crate::core::{Article, ArticleId, Entity, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
 use crate::error::{Error, IngestError, Result};
-use crate::extract::{canonical_entities, mentions, Mention};
+use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
 use crate::ingest::Record;
 use crate::normalize::{self, Stemmer};
 use crate::store::{NewArticle, Store};
@@ -699,14 +699,16 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
             normalize::for_each_content_term(normalize::words(title), stemmer, |t| terms.add(t));
         }
     }
-    let entities: Vec<String> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
+    let named: Vec<Entity> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
         .into_iter()
         .filter(|e| e.kind != EntityKind::Other)
-        .map(|e| e.name.to_lowercase())
         .collect();
-    let mut name_keys: Vec<u64> = entities
+    let entities: Vec<String> = named.iter().map(|e| e.name.to_lowercase()).collect();
+    let mut name_keys: Vec<u64> = named
         .iter()
-        .flat_map(|e| normalize::content_terms(e, stemmer))
+        .flat_map(|e| {
+            normalize::content_terms(&protagonist_words(e).collect::<Vec<_>>().join(" "), stemmer)
+        })
         .map(|t| term_key(&t))
         .collect();
     name_keys.sort_unstable();

@@ -123,9 +123,8 @@ pub struct ClusterConfig {
     /// the same, and at 0.1 ECB+ event recall fell from 0.969 to 0.946.
     pub ambiguity_margin: f32,
     /// A term said at least this often in one article (or, summed as sublinear counts, in
-    /// a cluster) can be its protagonist: its most telling repeated term of a person,
-    /// organisation or place's name (see [`ArticleFeatures::name_keys`]), mostly the main
-    /// participant's. High, so that only a name an article keeps coming back to counts.
+    /// a cluster) can be its protagonist: its most telling repeated term of a person's name
+    /// (see [`ArticleFeatures::name_keys`]), mostly the main participant's. High, so that only a name an article keeps coming back to counts.
     /// Names only: on NewsWCL50 a report of Pompeo's trip to North Korea said "possible"
     /// five times, took it for its protagonist and split from the other reports.
     pub protagonist_min_tf: f32,
@@ -200,8 +199,9 @@ pub struct ArticleFeatures {
     pub copy_of_event: Option<EventId>,
     /// Years the text mentions (distinct).
     pub years: Vec<i32>,
-    /// Keys ([`vector::term_key`]) of the stemmed terms of the people, organisations and
-    /// places it names (distinct): the terms that can be its protagonist. Keys, hashed in
+    /// Keys ([`vector::term_key`]) of the stemmed terms of the people it names, without
+    /// titles or words that head organisation and place names (distinct; see
+    /// `extract::protagonist_words`): the terms that can be its protagonist. Keys, hashed in
     /// the parallel analysis stage like [`TermBag`]'s, so the clusterer only looks them up.
     pub name_keys: Vec<u64>,
     /// L2-normalised sentence embedding, when a model is configured.
@@ -251,8 +251,8 @@ pub struct EventSignals {
     /// [`Vocab::idf_level`] when `norm_sum` was last brought up to date; 0 when unknown
     /// (an event stored before it was kept: its sum is taken as current).
     pub norm_level: f32,
-    /// The centroid's terms that a member named as part of a person, organisation or
-    /// place: the terms that can be the event's protagonist. None for an event stored
+    /// The centroid's terms that a member named as part of a person's name (see
+    /// [`ArticleFeatures::name_keys`]): the terms that can be the event's protagonist. None for an event stored
     /// before it was kept (then any term can). Only centroid terms, because a protagonist
     /// is one: with every name ever said, written with the event after each batch, ingest
     /// ran 10% slower at 100k articles.
