@@ -772,17 +772,24 @@ mod tests {
         }
     }
 
-    fn stored_ids(db: &Path) -> Vec<String> {
+    /// Every row `sql` returns from the store at `db`.
+    fn rows<T>(
+        db: &Path,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
         let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT ext_id FROM articles ORDER BY id")
-            .unwrap();
-        let ids = stmt
-            .query_map([], |r| r.get(0))
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt
+            .query_map([], row)
             .unwrap()
-            .collect::<rusqlite::Result<Vec<String>>>()
+            .collect::<rusqlite::Result<Vec<T>>>()
             .unwrap();
-        ids
+        rows
+    }
+
+    fn stored_ids(db: &Path) -> Vec<String> {
+        rows(db, "SELECT ext_id FROM articles ORDER BY id", |r| r.get(0))
     }
 
     #[test]
@@ -963,19 +970,12 @@ mod tests {
 
     /// `(external id, duplicate_of's external id, whether both are in one event)`.
     fn copies(db: &Path) -> Vec<(String, String, bool)> {
-        let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn
-            .prepare(
-                "SELECT c.ext_id, o.ext_id, c.event_id = o.event_id FROM articles c
-                 JOIN articles o ON o.id = c.duplicate_of ORDER BY c.id",
-            )
-            .unwrap();
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        rows
+        rows(
+            db,
+            "SELECT c.ext_id, o.ext_id, c.event_id = o.event_id FROM articles c
+             JOIN articles o ON o.id = c.duplicate_of ORDER BY c.id",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     #[test]
