@@ -69,6 +69,14 @@ static PLACE: WordSet = LazyLock::new(|| set(PLACES));
 static PLACE_SUFFIX: WordSet = LazyLock::new(|| set(PLACE_SUFFIXES));
 static DEMONYM: WordSet = LazyLock::new(|| set(DEMONYMS));
 
+/// A title or a word that heads organisation or place names ("Center", "Ave"), in any case.
+pub(super) fn is_generic_name_word(word: &str) -> bool {
+    let w = word.to_lowercase();
+    [&PERSON_TITLE, &ORG_SUFFIX, &PLACE_SUFFIX]
+        .iter()
+        .any(|set| set.contains(w.as_str()))
+}
+
 /// [`ALIASES`] by alias; the first entry of an alias wins, as a scan of the list would.
 static ALIAS: LazyLock<FxHashMap<&'static str, &'static str>> = LazyLock::new(|| {
     let mut map = FxHashMap::default();

@@ -9,7 +9,6 @@ mod gazetteer;
 pub use dates::{date_mentions, mentioned_days, DateMention, Granularity};
 pub use entities::{canonical_entities, mentions, Mention};
 pub use facts::{facts, Fact, FactKind, Precision};
-pub use gazetteer::{ORG_SUFFIXES, PERSON_TITLES, PLACE_SUFFIXES};
 
 use crate::core::{Entity, EntityKind};
 
@@ -31,16 +30,10 @@ pub fn article_entities(id: &str, text: &str) -> Vec<Entity> {
 /// "Kings" (the team), each said five times. And a name taken for a person's may still hold
 /// such a word ("Betty Ford Center").
 pub fn protagonist_words(entity: &Entity) -> impl Iterator<Item = &str> {
-    let generic = |w: &str| {
-        let w = w.to_lowercase();
-        [PERSON_TITLES, ORG_SUFFIXES, PLACE_SUFFIXES]
-            .iter()
-            .any(|list| list.contains(&w.as_str()))
-    };
     entity
         .name
         .split_whitespace()
-        .filter(move |w| entity.kind == EntityKind::Person && !generic(w))
+        .filter(move |w| entity.kind == EntityKind::Person && !entities::is_generic_name_word(w))
 }
 
 #[cfg(test)]
