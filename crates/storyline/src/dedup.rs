@@ -241,7 +241,7 @@ impl DedupIndex {
         } else {
             DUPLICATE_JACCARD
         };
-        let mut best: Option<(ArticleId, f32)> = None;
+        let mut best: Option<(ArticleId, f32, &Remembered)> = None;
         // A copy shares most of its bands with its original, and a rewrite with each earlier
         // version: compare each candidate once, not once per band.
         let mut compared: FxHashSet<ArticleId> = FxHashSet::default();
@@ -257,14 +257,14 @@ impl DedupIndex {
                 };
                 let s = sig.similarity(&other.signature);
                 // Ties go to the older article, the likelier original.
-                if s >= threshold && best.is_none_or(|(bid, bs)| s > bs || (s == bs && *id < bid)) {
-                    best = Some((*id, s));
+                if s >= threshold
+                    && best.is_none_or(|(bid, bs, _)| s > bs || (s == bs && *id < bid))
+                {
+                    best = Some((*id, s, other));
                 }
             }
         }
-        let (id, similarity) = best?;
-        let entry = self.entries.get(&id)?;
-        Some(DuplicateOf {
+        best.map(|(_, similarity, entry)| DuplicateOf {
             original: entry.original,
             event: entry.original_event,
             similarity,

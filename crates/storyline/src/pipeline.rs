@@ -356,9 +356,7 @@ impl Pipeline {
         } = self;
         let batch_size = *batch_size;
         // Everything before this run is committed: number the rows from the store.
-        placer.next_row = store.next_article_id()?;
-        placer.batches_sent = 0;
-        placer.recent_ids.clear();
+        placer.start_ingest(store.next_article_id()?);
         let committed = AtomicUsize::new(0);
         let committed_batches = AtomicUsize::new(0);
         // Three sequential stages on their own threads, joined by queues one batch deep:
@@ -521,6 +519,14 @@ fn fresh_records(
 }
 
 impl Placer {
+    /// Resets what one ingest tracks. Everything before it is committed, so rows are
+    /// numbered from `next_row`, the store's next.
+    fn start_ingest(&mut self, next_row: ArticleId) {
+        self.next_row = next_row;
+        self.batches_sent = 0;
+        self.recent_ids.clear();
+    }
+
     /// Clusters an analysed batch; the result goes to the writer, which commits it with the
     /// clusterer's changes in one transaction.
     fn place(&mut self, batch: AnalysedBatch, report: &mut IngestReport) -> Result<PlacedBatch> {
@@ -704,13 +710,12 @@ fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyze
         .filter(|e| e.kind != EntityKind::Other)
         .collect();
     let entities: Vec<String> = named.iter().map(|e| e.name.to_lowercase()).collect();
-    let mut name_keys: Vec<u64> = named
+    let mut name_keys: Vec<u64> = Vec::new();
+    let name_words = named
         .iter()
-        .flat_map(|e| {
-            normalize::content_terms(&protagonist_words(e).collect::<Vec<_>>().join(" "), stemmer)
-        })
-        .map(|t| term_key(&t))
-        .collect();
+        .flat_map(protagonist_words)
+        .flat_map(normalize::words);
+    normalize::for_each_content_term(name_words, stemmer, |t| name_keys.push(term_key(t)));
     name_keys.sort_unstable();
     name_keys.dedup();
     let signature = Signature::from_words(&words);

@@ -30,10 +30,12 @@ pub fn article_entities(id: &str, text: &str) -> Vec<Entity> {
 /// "Kings" (the team), each said five times. And a name taken for a person's may still hold
 /// such a word ("Betty Ford Center").
 pub fn protagonist_words(entity: &Entity) -> impl Iterator<Item = &str> {
-    entity
-        .name
-        .split_whitespace()
-        .filter(move |w| entity.kind == EntityKind::Person && !entities::is_generic_name_word(w))
+    let name = match entity.kind {
+        EntityKind::Person => entity.name.as_str(),
+        _ => "",
+    };
+    name.split_whitespace()
+        .filter(|w| !entities::is_generic_name_word(w))
 }
 
 #[cfg(test)]

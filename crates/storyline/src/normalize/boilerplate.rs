@@ -102,25 +102,24 @@ fn push_collapsed(out: &mut String, line: &str) {
 /// Words of the longest entry of `DEBRIS_LINES`.
 const MAX_DEBRIS_LINE_WORDS: usize = 4;
 
+/// What a line is compared with `DEBRIS_LINES` by: without the punctuation around it.
+fn debris_key(line: &str) -> &str {
+    line.trim_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != ':')
+        .trim_end_matches(':')
+}
+
 fn is_debris(line: &str) -> bool {
-    let trim = |s: &str| -> usize {
-        s.trim_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != ':')
-            .trim_end_matches(':')
-            .split_whitespace()
-            .count()
-    };
+    let long = line.split_whitespace().count() > MAX_DEBRIS_WORDS;
     // A long line (nearly every paragraph) can only be a whole debris line, and those are
     // a few words: decide without lower-casing it.
-    if line.split_whitespace().count() > MAX_DEBRIS_WORDS && trim(line) > MAX_DEBRIS_LINE_WORDS {
+    if long && debris_key(line).split_whitespace().count() > MAX_DEBRIS_LINE_WORDS {
         return false;
     }
     let lower = line.to_lowercase();
-    let key = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != ':');
-    let key = key.trim_end_matches(':');
-    if DEBRIS_LINES.contains(&key) {
+    if DEBRIS_LINES.contains(&debris_key(&lower)) {
         return true;
     }
-    if line.split_whitespace().count() > MAX_DEBRIS_WORDS {
+    if long {
         return false;
     }
     let lower = lower.trim_start();

@@ -539,9 +539,15 @@ impl Store {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
         rows.reverse();
-        let stale: Vec<ArticleId> = rows
+        let decoded: Vec<(ArticleId, Option<Signature>, ArticleId, EventId)> = rows
+            .into_iter()
+            .map(|(id, bytes, original, event)| {
+                (id, Signature::from_bytes(&bytes), original, event)
+            })
+            .collect();
+        let stale: Vec<ArticleId> = decoded
             .iter()
-            .filter(|(_, bytes, _, _)| Signature::from_bytes(bytes).is_none())
+            .filter(|(_, sig, _, _)| sig.is_none())
             .map(|(id, _, _, _)| *id)
             .collect();
         let mut fresh = if stale.is_empty() {
@@ -549,13 +555,10 @@ impl Store {
         } else {
             self.sign_again(&stale)?
         };
-        Ok(rows
+        Ok(decoded
             .into_iter()
-            .filter_map(|(id, bytes, original, original_event)| {
-                let signature = match Signature::from_bytes(&bytes) {
-                    Some(s) => Some(s),
-                    None => fresh.remove(&id).flatten(),
-                }?;
+            .filter_map(|(id, sig, original, original_event)| {
+                let signature = sig.or_else(|| fresh.remove(&id).flatten())?;
                 Some(StoredSignature {
                     id,
                     signature,
