@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file. The only module that writes SQL.
 //!
-//! Each ingest batch is one transaction holding its articles, their sentences and mentions,
+//! Each ingest batch is one transaction holding its articles, their sentences and mentions
+//! (one `annotations` row an article),
 //! and the clusterer's changed state, so a crash leaves either the whole batch or none of it.
 //! WAL mode lets readers (CLI, API) read while an ingest writes.
 
@@ -8,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::cluster::{Centroid, Changes, ClusterConfig, Clusterer, EventState, StoryState, Vocab};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
@@ -16,6 +17,7 @@ use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
 
+mod annotations;
 mod query;
 pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,
@@ -34,7 +36,7 @@ pub struct StoredSignature {
 }
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// SQL that takes a store from version `i + 1` to `i + 2`.
 const MIGRATIONS: &[&str] = &[
@@ -69,7 +71,64 @@ const MIGRATIONS: &[&str] = &[
     // 7 → 8: the search index merges its segments 16 at a time (a setting stored in the
     // index); what is indexed already stays as it is.
     "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 16);",
+    // 8 → 9: sentences and mentions become one `annotations` row an article; the rows are
+    // folded in by `fold_annotations`, which runs after this in the same transaction.
+    "CREATE TABLE annotations (
+         article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
+         sentences   BLOB NOT NULL,
+         mentions    BLOB NOT NULL
+     );",
 ];
+
+/// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
+/// `annotations`; then the old tables go.
+fn fold_annotations(conn: &Connection) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM articles ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut sentences =
+        conn.prepare("SELECT idx, start, end FROM sentences WHERE article_id = ?1 ORDER BY idx")?;
+    let mut mentions = conn.prepare(
+        "SELECT name, kind, start, end, initial, role FROM mentions
+         WHERE article_id = ?1 ORDER BY rowid",
+    )?;
+    let mut insert = conn
+        .prepare("INSERT INTO annotations(article_id, sentences, mentions) VALUES (?1, ?2, ?3)")?;
+    for id in ids {
+        let s: Vec<Sentence> = sentences
+            .query_map([id], |r| {
+                Ok(Sentence {
+                    idx: r.get::<_, i64>(0)? as usize,
+                    span: Span {
+                        start: r.get::<_, i64>(1)? as usize,
+                        end: r.get::<_, i64>(2)? as usize,
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let m: Vec<Mention> = mentions
+            .query_map([id], |r| {
+                Ok(Mention {
+                    name: r.get(0)?,
+                    kind: EntityKind::parse(&r.get::<_, String>(1)?),
+                    span: Span {
+                        start: r.get::<_, i64>(2)? as usize,
+                        end: r.get::<_, i64>(3)? as usize,
+                    },
+                    sentence_initial: r.get(4)?,
+                    role: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        insert.execute(params![
+            id,
+            annotations::encode_sentences(&s),
+            annotations::encode_mentions(&m)
+        ])?;
+    }
+    conn.execute_batch("DROP TABLE mentions; DROP TABLE sentences;")
+}
 
 /// Batches whose document-frequency increments wait in `vocab_pending` before they are
 /// added to `vocab`: a fold rewrites the vocabulary's pages once instead of once a batch,
@@ -171,68 +230,6 @@ pub struct Counts {
 }
 
 /// A sentence from the columns `idx, start, end`.
-fn sentence_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Sentence> {
-    Ok(Sentence {
-        idx: r.get::<_, i64>(0)? as usize,
-        span: Span {
-            start: r.get::<_, i64>(1)? as usize,
-            end: r.get::<_, i64>(2)? as usize,
-        },
-    })
-}
-
-/// A mention from the columns `name, kind, start, end, initial, role`, starting at `first`.
-fn mention_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Mention> {
-    Ok(Mention {
-        name: r.get(first)?,
-        kind: EntityKind::parse(&r.get::<_, String>(first + 1)?),
-        span: Span {
-            start: r.get::<_, i64>(first + 2)? as usize,
-            end: r.get::<_, i64>(first + 3)? as usize,
-        },
-        sentence_initial: r.get(first + 4)?,
-        role: r.get(first + 5)?,
-    })
-}
-
-/// A mention row: article, name, kind, start, end, sentence-initial, role.
-type MentionRow<'a> = (i64, &'a str, &'static str, i64, i64, bool, Option<&'a str>);
-
-/// Rows per multi-row INSERT. A statement per row cost its own start, statement savepoint
-/// and foreign-key setup, for 40 sentences and 70 mentions an article.
-const ROWS_PER_INSERT: usize = 32;
-
-/// Inserts `rows` with `insert` (`INSERT INTO t(columns)`), `ROWS_PER_INSERT` rows a
-/// statement and the rest one by one (so only two statements are cached), in order.
-fn insert_rows<R>(
-    conn: &Connection,
-    insert: &str,
-    rows: &[R],
-    values: impl Fn(&R) -> Vec<&dyn ToSql>,
-) -> rusqlite::Result<()> {
-    let Some(first) = rows.first() else {
-        return Ok(());
-    };
-    let columns = values(first).len();
-    let row = format!("({})", vec!["?"; columns].join(", "));
-    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
-    if chunks.len() > 0 {
-        let mut many = conn.prepare_cached(&format!(
-            "{insert} VALUES {}",
-            vec![row.as_str(); ROWS_PER_INSERT].join(", ")
-        ))?;
-        for chunk in &mut chunks {
-            let params: Vec<&dyn ToSql> = chunk.iter().flat_map(&values).collect();
-            many.execute(params.as_slice())?;
-        }
-    }
-    let mut one = conn.prepare_cached(&format!("{insert} VALUES {row}"))?;
-    for r in chunks.remainder() {
-        one.execute(values(r).as_slice())?;
-    }
-    Ok(())
-}
-
 fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
@@ -269,6 +266,7 @@ impl Store {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| self.e(e))?;
+        annotations::register(&self.conn).map_err(|e| self.e(e))?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -315,6 +313,9 @@ impl Store {
             let step = MIGRATIONS[(version - 1) as usize];
             let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
             tx.execute_batch(step).map_err(|e| self.e(e))?;
+            if version == 8 {
+                fold_annotations(&tx).map_err(|e| self.e(e))?;
+            }
             version += 1;
             tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
@@ -744,51 +745,20 @@ impl Store {
                     ])
                     .map_err(e)?;
             }
-            // Sentences and mentions, many rows a statement, in the order of old (article by
-            // article), so mention rowids come out the same.
-            let sentences: Vec<[i64; 4]> = batch
-                .iter()
-                .flat_map(|a| {
-                    a.sentences.iter().map(move |s| {
-                        [
-                            a.row_id,
-                            s.idx as i64,
-                            s.span.start as i64,
-                            s.span.end as i64,
-                        ]
-                    })
-                })
-                .collect();
-            insert_rows(
-                &tx,
-                "INSERT INTO sentences(article_id, idx, start, end)",
-                &sentences,
-                |r| r.iter().map(|x| x as &dyn ToSql).collect(),
-            )
-            .map_err(e)?;
-            let mentions: Vec<MentionRow<'_>> = batch
-                .iter()
-                .flat_map(|a| {
-                    a.mentions.iter().map(move |m| {
-                        (
-                            a.row_id,
-                            m.name.as_str(),
-                            m.kind.as_str(),
-                            m.span.start as i64,
-                            m.span.end as i64,
-                            m.sentence_initial,
-                            m.role.as_deref(),
-                        )
-                    })
-                })
-                .collect();
-            insert_rows(
-                &tx,
-                "INSERT INTO mentions(article_id, name, kind, start, end, initial, role)",
-                &mentions,
-                |r| vec![&r.0, &r.1, &r.2, &r.3, &r.4, &r.5, &r.6],
-            )
-            .map_err(e)?;
+            let mut annotate = tx
+                .prepare_cached(
+                    "INSERT INTO annotations(article_id, sentences, mentions) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(e)?;
+            for a in batch {
+                annotate
+                    .execute(params![
+                        a.row_id,
+                        annotations::encode_sentences(a.sentences),
+                        annotations::encode_mentions(a.mentions)
+                    ])
+                    .map_err(e)?;
+            }
             // The batch's rows into the search index in one statement: FTS5 keeps them in
             // memory and writes one segment (a statement per row would write one each).
             if let (Some(first), Some(last)) = (
@@ -963,29 +933,35 @@ impl Store {
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
-        let mut sent_stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT idx, start, end FROM sentences WHERE article_id = ?1 ORDER BY idx",
-            )
-            .map_err(|e| self.e(e))?;
-        let mut mention_stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, kind, start, end, initial, role FROM mentions WHERE article_id = ?1",
-            )
-            .map_err(|e| self.e(e))?;
         for a in &mut articles {
-            a.sentences = sent_stmt
-                .query_map([a.row_id], sentence_from_row)
-                .and_then(|rows| rows.collect())
-                .map_err(|e| Self::err(&self.path, e))?;
-            a.mentions = mention_stmt
-                .query_map([a.row_id], |r| mention_from_row(r, 0))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| Self::err(&self.path, e))?;
+            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
         }
         Ok(articles)
+    }
+
+    /// An article's sentences and mentions; none for an article stored without them.
+    fn annotations(&self, article: ArticleId) -> Result<(Vec<Sentence>, Vec<Mention>)> {
+        let blobs: Option<(Vec<u8>, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT sentences, mentions FROM annotations WHERE article_id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([article], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| self.e(e))?;
+        let Some((sentences, mentions)) = blobs else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let corrupt = |what: &str| {
+            Error::Invalid(format!(
+                "{}: the {what} of article row {article} do not decode",
+                self.path.display()
+            ))
+        };
+        Ok((
+            annotations::decode_sentences(&sentences).map_err(|_| corrupt("sentences"))?,
+            annotations::decode_mentions(&mentions).map_err(|_| corrupt("mentions"))?,
+        ))
     }
 
     /// Every mention in the store with its article's external id.
@@ -1007,13 +983,28 @@ impl Store {
         params: P,
     ) -> Result<Vec<(String, Mention)>> {
         let sql = format!(
-            "SELECT a.ext_id, m.name, m.kind, m.start, m.end, m.initial, m.role
-             FROM mentions m JOIN articles a ON a.id = m.article_id {filter} ORDER BY a.seq"
+            "SELECT a.ext_id, m.article_id, m.mentions
+             FROM annotations m JOIN articles a ON a.id = m.article_id {filter} ORDER BY a.seq"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.e(e))?;
-        stmt.query_map(params, |r| Ok((r.get(0)?, mention_from_row(r, 1)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.e(e))
+        let mut rows = stmt.query(params).map_err(|e| self.e(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.e(e))? {
+            let ext_id: String = r.get(0).map_err(|e| self.e(e))?;
+            let row: ArticleId = r.get(1).map_err(|e| self.e(e))?;
+            let blob = r
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(|e| self.e(e))?;
+            let mentions = annotations::decode_mentions(blob).map_err(|_| {
+                Error::Invalid(format!(
+                    "{}: the mentions of article row {row} do not decode",
+                    self.path.display()
+                ))
+            })?;
+            out.extend(mentions.into_iter().map(|m| (ext_id.clone(), m)));
+        }
+        Ok(out)
     }
 
     /// `(external id, event, story)` for every stored article, in ingest order.
@@ -1063,10 +1054,41 @@ mod tests {
             .unwrap()
     }
 
+    /// Version 8's tables for sentences and mentions, a row each.
+    const V8_ROW_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    idx         INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    PRIMARY KEY (article_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS mentions (
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    initial     INTEGER NOT NULL,
+    role        TEXT
+);
+CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
+";
+
+    /// The schema of version 8: sentences and mentions in rows, not `annotations` (9).
+    fn schema_v8(schema: &str) -> String {
+        let start = schema
+            .find("CREATE TABLE IF NOT EXISTS annotations")
+            .unwrap();
+        let end = start + schema[start..].find(");").unwrap() + 2;
+        format!("{}{V8_ROW_TABLES}{}", &schema[..start], &schema[end..])
+    }
+
     /// The schema of version 3: without the two covering indexes search relies on (4),
     /// without stories.norm_sum (5), with the search index's row trigger (until 6).
     fn schema_v3(schema: &str) -> String {
-        let v3: String = schema
+        let v3: String = schema_v8(schema)
             .lines()
             .filter(|l| !l.contains("articles_keys") && !l.contains("events_keys"))
             .map(|l| format!("{l}\n"))
@@ -1222,7 +1244,8 @@ mod tests {
         let path = dir.path().join("v6.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(include_str!("schema.sql")).unwrap();
+            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
+                .unwrap();
             conn.execute_batch(
                 "DROP TABLE vocab_pending;
                  DROP TABLE vocab;
@@ -1281,7 +1304,8 @@ mod tests {
         let path = dir.path().join("v7.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(include_str!("schema.sql")).unwrap();
+            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
+                .unwrap();
             // As version 7 left it: FTS5's default merge width.
             conn.execute_batch(
                 "DELETE FROM articles_fts_config WHERE k = 'automerge';
@@ -1292,6 +1316,77 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(fts_setting(&store, "automerge"), Some(16));
         assert_eq!(fts_setting(&store, "hashsize"), Some(8_388_608));
+    }
+
+    #[test]
+    fn a_version_8_store_folds_its_sentence_and_mention_rows_into_annotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
+                .unwrap();
+            conn.execute_batch(ONE_STORY).unwrap();
+            conn.execute_batch(
+                "INSERT INTO sentences(article_id, idx, start, end) VALUES (1, 0, 0, 28);
+                 INSERT INTO mentions(article_id, name, kind, start, end, initial, role)
+                   VALUES (1, 'Ferry', 'other', 4, 9, 0, NULL),
+                          (1, 'Harbour Board', 'organization', 10, 23, 0, 'the operator');
+                 INSERT INTO meta(key, value) VALUES ('schema_version', '8');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let (_, stored) = store.article("a1").unwrap();
+        assert_eq!(
+            stored.sentences,
+            vec![Sentence {
+                idx: 0,
+                span: Span { start: 0, end: 28 }
+            }]
+        );
+        let names: Vec<_> = stored
+            .mentions
+            .iter()
+            .map(|m| (m.name.as_str(), m.kind, m.span.start, m.role.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("Ferry", EntityKind::Other, 4, None),
+                (
+                    "Harbour Board",
+                    EntityKind::Organization,
+                    10,
+                    Some("the operator")
+                )
+            ]
+        );
+        assert_eq!(store.all_mentions().unwrap().len(), 2);
+        let filter = |name: &str| StoryFilter {
+            entity: Some(name.to_string()),
+            ..StoryFilter::default()
+        };
+        assert_eq!(
+            store
+                .stories_filtered(&filter("harbour board"), 10, 0)
+                .unwrap()
+                .1,
+            1
+        );
+        assert_eq!(
+            store.stories_filtered(&filter("Harbour"), 10, 0).unwrap().1,
+            0
+        );
+        let old_tables: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('sentences', 'mentions')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_tables, 0);
     }
 
     #[test]

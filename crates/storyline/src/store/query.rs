@@ -135,8 +135,8 @@ impl Store {
     ) -> Result<(Vec<StoryRow>, u64)> {
         let cond = "(?1 IS NULL OR s.last_time >= ?1) AND (?2 IS NULL OR s.first_time < ?2)
              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM events e
-                    JOIN articles a ON a.event_id = e.id JOIN mentions m ON m.article_id = a.id
-                    WHERE e.story_id = s.id AND m.name = ?3 COLLATE NOCASE))
+                    JOIN articles a ON a.event_id = e.id JOIN annotations m ON m.article_id = a.id
+                    WHERE e.story_id = s.id AND mentions_name(m.mentions, ?3)))
              AND (?4 IS NULL OR EXISTS (SELECT 1 FROM events e
                     JOIN articles a ON a.event_id = e.id
                     WHERE e.story_id = s.id AND a.source = ?4 COLLATE NOCASE))";
@@ -262,27 +262,7 @@ impl Store {
             what: "article",
             id: ext_id.to_string(),
         })?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT idx, start, end FROM sentences WHERE article_id = ?1 ORDER BY idx",
-            )
-            .map_err(|e| self.e(e))?;
-        stored.sentences = stmt
-            .query_map([row.row_id], super::sentence_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.e(e))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, kind, start, end, initial, role FROM mentions
-                 WHERE article_id = ?1 ORDER BY start",
-            )
-            .map_err(|e| self.e(e))?;
-        stored.mentions = stmt
-            .query_map([row.row_id], |r| super::mention_from_row(r, 0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.e(e))?;
+        (stored.sentences, stored.mentions) = self.annotations(row.row_id)?;
         Ok((row, stored))
     }
 

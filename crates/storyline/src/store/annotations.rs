@@ -1,0 +1,337 @@
+//! An article's sentences and mentions as two compact blobs in one row of `annotations`.
+//!
+//! They were a row per sentence and per mention: about 40 and 70 rows an article, whose
+//! inserts (with the mentions' index) took a quarter of the writer's time. Nothing queries
+//! a single mention across articles by index, so one row per article loses no access path;
+//! the one filter on a name (`stories_filtered`) calls [`MENTIONS_NAME_FN`].
+//!
+//! Layout, all integers LEB128 varints:
+//! - sentences: per sentence, `start − previous end` (zigzag) and `end − start` (`idx` is
+//!   the position, as `split_sentences` numbers them);
+//! - mentions: per mention, `start − previous start` (zigzag), `end − start`, a flags byte
+//!   (kind in bits 0–1, sentence-initial bit 2, has a role bit 3), the name's length and
+//!   bytes, then the role's if it has one. Mentions come in text order, as found.
+
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::Connection;
+
+use crate::core::{EntityKind, Sentence, Span};
+use crate::extract::Mention;
+
+/// The SQL function `mentions_name(blob, name)`: whether any mention in a `mentions` blob
+/// has `name` (ASCII case ignored, as `COLLATE NOCASE`).
+pub const MENTIONS_NAME_FN: &str = "mentions_name";
+
+/// A blob that does not decode: stored by another program, or damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corrupt;
+
+/// `value − base` as a zigzag varint, exact in either direction (sentences and mentions
+/// come in text order, so it is small and positive).
+fn put_delta(out: &mut Vec<u8>, value: usize, base: usize) {
+    let d = value as i64 - base as i64;
+    put_varint(out, ((d << 1) ^ (d >> 63)) as u64);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    fn varint(&mut self) -> Result<u64, Corrupt> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self.bytes.split_first().ok_or(Corrupt)?;
+            self.bytes = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Corrupt)
+    }
+
+    fn usize(&mut self) -> Result<usize, Corrupt> {
+        usize::try_from(self.varint()?).map_err(|_| Corrupt)
+    }
+
+    fn byte(&mut self) -> Result<u8, Corrupt> {
+        let (&b, rest) = self.bytes.split_first().ok_or(Corrupt)?;
+        self.bytes = rest;
+        Ok(b)
+    }
+
+    fn str(&mut self) -> Result<&'a str, Corrupt> {
+        let len = self.usize()?;
+        if len > self.bytes.len() {
+            return Err(Corrupt);
+        }
+        let (s, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        std::str::from_utf8(s).map_err(|_| Corrupt)
+    }
+
+    /// `base + delta` for a delta `put_delta` wrote, refusing one out of range.
+    fn delta(&mut self, base: usize) -> Result<usize, Corrupt> {
+        let z = self.varint()?;
+        let d = (z >> 1) as i64 ^ -((z & 1) as i64);
+        usize::try_from(base as i64 + d).map_err(|_| Corrupt)
+    }
+
+    /// `base + length`, refusing an overflow.
+    fn after(&mut self, base: usize) -> Result<usize, Corrupt> {
+        base.checked_add(self.usize()?).ok_or(Corrupt)
+    }
+}
+
+pub fn encode_sentences(sentences: &[Sentence]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sentences.len() * 3);
+    let mut prev_end = 0;
+    for s in sentences {
+        put_delta(&mut out, s.span.start, prev_end);
+        put_varint(&mut out, s.span.end.saturating_sub(s.span.start) as u64);
+        prev_end = s.span.end;
+    }
+    out
+}
+
+pub fn decode_sentences(bytes: &[u8]) -> Result<Vec<Sentence>, Corrupt> {
+    let mut r = Reader { bytes };
+    let mut out = Vec::new();
+    let mut prev_end = 0;
+    while !r.is_empty() {
+        let start = r.delta(prev_end)?;
+        let end = r.after(start)?;
+        out.push(Sentence {
+            idx: out.len(),
+            span: Span { start, end },
+        });
+        prev_end = end;
+    }
+    Ok(out)
+}
+
+const INITIAL: u8 = 1 << 2;
+const HAS_ROLE: u8 = 1 << 3;
+
+fn kind_bits(kind: EntityKind) -> u8 {
+    match kind {
+        EntityKind::Person => 0,
+        EntityKind::Organization => 1,
+        EntityKind::Place => 2,
+        EntityKind::Other => 3,
+    }
+}
+
+fn kind_of_bits(bits: u8) -> EntityKind {
+    match bits & 3 {
+        0 => EntityKind::Person,
+        1 => EntityKind::Organization,
+        2 => EntityKind::Place,
+        _ => EntityKind::Other,
+    }
+}
+
+pub fn encode_mentions(mentions: &[Mention]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(mentions.len() * 16);
+    let mut prev_start = 0;
+    for m in mentions {
+        put_delta(&mut out, m.span.start, prev_start);
+        put_varint(&mut out, m.span.end.saturating_sub(m.span.start) as u64);
+        let mut flags = kind_bits(m.kind);
+        if m.sentence_initial {
+            flags |= INITIAL;
+        }
+        if m.role.is_some() {
+            flags |= HAS_ROLE;
+        }
+        out.push(flags);
+        put_varint(&mut out, m.name.len() as u64);
+        out.extend_from_slice(m.name.as_bytes());
+        if let Some(role) = &m.role {
+            put_varint(&mut out, role.len() as u64);
+            out.extend_from_slice(role.as_bytes());
+        }
+        prev_start = m.span.start;
+    }
+    out
+}
+
+/// Calls `each(name, mention parts)` for every mention in `bytes`, in order, stopping early
+/// when `each` returns false.
+fn for_each_mention<'a>(
+    bytes: &'a [u8],
+    mut each: impl FnMut(&'a str, Span, u8, Option<&'a str>) -> bool,
+) -> Result<(), Corrupt> {
+    let mut r = Reader { bytes };
+    let mut prev_start = 0;
+    while !r.is_empty() {
+        let start = r.delta(prev_start)?;
+        let end = r.after(start)?;
+        let flags = r.byte()?;
+        let name = r.str()?;
+        let role = if flags & HAS_ROLE != 0 {
+            Some(r.str()?)
+        } else {
+            None
+        };
+        prev_start = start;
+        if !each(name, Span { start, end }, flags, role) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn decode_mentions(bytes: &[u8]) -> Result<Vec<Mention>, Corrupt> {
+    let mut out = Vec::new();
+    for_each_mention(bytes, |name, span, flags, role| {
+        out.push(Mention {
+            name: name.to_string(),
+            kind: kind_of_bits(flags),
+            span,
+            sentence_initial: flags & INITIAL != 0,
+            role: role.map(str::to_string),
+        });
+        true
+    })?;
+    Ok(out)
+}
+
+/// Registers [`MENTIONS_NAME_FN`] on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        MENTIONS_NAME_FN,
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx: &Context<'_>| {
+            let blob = ctx.get_raw(0).as_blob_or_null()?.unwrap_or_default();
+            let Some(wanted) = ctx.get_raw(1).as_str_or_null()? else {
+                return Ok(false);
+            };
+            let mut found = false;
+            for_each_mention(blob, |name, _, _, _| {
+                found = name.eq_ignore_ascii_case(wanted);
+                !found
+            })
+            .map_err(|Corrupt| {
+                rusqlite::Error::UserFunctionError("a mentions blob does not decode".into())
+            })?;
+            Ok(found)
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mention(name: &str, kind: EntityKind, start: usize, role: Option<&str>) -> Mention {
+        Mention {
+            name: name.to_string(),
+            kind,
+            span: Span {
+                start,
+                end: start + name.len(),
+            },
+            sentence_initial: start == 0,
+            role: role.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn sentences_and_mentions_come_back_as_they_went_in() {
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seeds");
+        let mut files = 0;
+        for entry in std::fs::read_dir(seeds).expect("../shared/seeds beside the repository") {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let sentences = crate::normalize::split_sentences(&text);
+            let mentions = crate::extract::mentions(&text, &sentences);
+            assert!(sentences.len() > 1 && !mentions.is_empty());
+            assert_eq!(
+                decode_sentences(&encode_sentences(&sentences)).unwrap(),
+                sentences
+            );
+            assert_eq!(
+                decode_mentions(&encode_mentions(&mentions)).unwrap(),
+                mentions
+            );
+            files += 1;
+        }
+        assert!(files >= 5);
+        let built = vec![
+            mention("Cairo", EntityKind::Place, 0, None),
+            mention(
+                "Antony Blinken",
+                EntityKind::Person,
+                300,
+                Some("Secretary of State"),
+            ),
+            mention("Hamas", EntityKind::Organization, 70_000, None),
+            mention("Monday", EntityKind::Other, 70_100, Some("")),
+        ];
+        assert_eq!(decode_mentions(&encode_mentions(&built)).unwrap(), built);
+        assert!(decode_mentions(&[]).unwrap().is_empty());
+        assert!(decode_sentences(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_blob_is_an_error_not_a_panic() {
+        let built = vec![mention(
+            "Antony Blinken",
+            EntityKind::Person,
+            3,
+            Some("envoy"),
+        )];
+        let bytes = encode_mentions(&built);
+        for cut in 0..bytes.len() {
+            assert_eq!(
+                decode_mentions(&bytes[..cut]).map(|m| m.len()).ok(),
+                (cut == 0).then_some(0)
+            );
+        }
+        assert_eq!(decode_sentences(&[0x80; 11]), Err(Corrupt));
+        assert_eq!(
+            decode_sentences(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1]),
+            Err(Corrupt)
+        );
+        // A name that is not UTF-8.
+        assert_eq!(decode_mentions(&[0, 1, 0, 1, 0xff]), Err(Corrupt));
+    }
+
+    #[test]
+    fn the_sql_function_finds_a_name_ignoring_ascii_case() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        let blob = encode_mentions(&[
+            mention("Cairo", EntityKind::Place, 0, None),
+            mention("Antony Blinken", EntityKind::Person, 30, None),
+        ]);
+        let has = |name: &str| -> bool {
+            conn.query_row(
+                "SELECT mentions_name(?1, ?2)",
+                rusqlite::params![blob, name],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(has("antony blinken"));
+        assert!(has("CAIRO"));
+        assert!(!has("Blinken"));
+        let bad: rusqlite::Result<bool> =
+            conn.query_row("SELECT mentions_name(x'80', 'a')", [], |r| r.get(0));
+        assert!(bad.is_err());
+    }
+}
