@@ -1,7 +1,7 @@
 //! An article's sentences and mentions as two compact blobs in one row of `annotations`.
 //!
 //! They were a row per sentence and per mention: about 40 and 70 rows an article, whose
-//! inserts (with the mentions' index) took a quarter of the writer's time. Nothing queries
+//! inserts (with the mentions' index) took about 30% of the writer's CPU. Nothing queries
 //! a single mention across articles by index, so one row per article loses no access path;
 //! the one filter on a name (`stories_filtered`) calls [`MENTIONS_NAME_FN`].
 //!
