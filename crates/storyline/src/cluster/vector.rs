@@ -261,16 +261,11 @@ impl TermCounter {
     }
 }
 
-/// The 64-bit key of a term's text: foldhash's quality hash with a fixed seed, well spread
-/// where Fx hashing, used for the maps, is fast but not collision-resistant. It runs for
-/// every word of every article; SipHash (std's default) cost several times more. Keys never
-/// leave the process (restore hashes the stored terms again), so the algorithm may change
-/// between releases.
+/// The key the vocabulary and an article's term counts find a term by
+/// ([`normalize::text_key`](crate::normalize::text_key)): it runs for every word of every
+/// article, and SipHash (std's default) cost several times more.
 pub fn term_key(term: &str) -> u64 {
-    use std::hash::BuildHasher;
-    const TERM_KEYS: foldhash::quality::FixedState =
-        foldhash::quality::FixedState::with_seed(0x5445_524d_5f4b_4559);
-    TERM_KEYS.hash_one(term)
+    crate::normalize::text_key(term)
 }
 
 /// Sublinear term weight: a word said ten times is not ten times as telling.

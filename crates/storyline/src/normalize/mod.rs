@@ -10,5 +10,5 @@ pub use boilerplate::clean;
 pub use sentences::split_sentences;
 pub use tokens::{
     content_terms, content_terms_of, fingerprint, fingerprint_of, for_each_content_term,
-    is_stopword, words, years, Stemmer, WordList,
+    is_stopword, text_key, words, years, Stemmer, WordList,
 };

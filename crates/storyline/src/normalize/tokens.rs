@@ -317,7 +317,7 @@ pub fn for_each_content_term<S: AsRef<str>>(
         let mut cache = cache.borrow_mut();
         for w in words {
             let w = w.as_ref();
-            let key = STEM_CACHE_KEYS.hash_one(w);
+            let key = text_key(w);
             if let Some(term) = cache.get(&key) {
                 if let Some(t) = term.as_deref() {
                     f(t);
@@ -342,16 +342,21 @@ pub fn for_each_content_term<S: AsRef<str>>(
 /// its memory (a few MiB a thread) stays fixed however long the stream.
 const STEM_CACHE_WORDS: usize = 1 << 15;
 
-/// How the stem cache keys a word: a 64-bit hash of high quality, so that a lookup compares
-/// two integers instead of following the stored word to compare its bytes (that compare and
-/// its cache miss were two thirds of a lookup, and a lookup runs for every word of every
-/// article). Two of the cache's words sharing a key would give one the other's term; with
-/// 2^15 words the odds of that over a billion distinct words are about 2^-19.
-const STEM_CACHE_KEYS: foldhash::quality::FixedState =
-    foldhash::quality::FixedState::with_seed(0x5354_454d_5f4b_4559);
+/// A 64-bit key of a text, of high quality (foldhash's, with a fixed seed), for maps that
+/// find a word or a term by its key alone: a lookup then compares two integers instead of
+/// following the stored text to compare its bytes (that compare and its cache miss were two
+/// thirds of a stem-cache lookup, and a lookup runs for every word of every article). Two
+/// texts of one map sharing a key would be taken for each other; with 2^15 words in the stem
+/// cache the odds of that over a billion distinct words are about 2^-19. Keys never leave the
+/// process, so the hash may change between releases.
+pub fn text_key(text: &str) -> u64 {
+    const KEYS: foldhash::quality::FixedState =
+        foldhash::quality::FixedState::with_seed(0x5354_454d_5f4b_4559);
+    KEYS.hash_one(text)
+}
 
 thread_local! {
-    /// Word (by [`STEM_CACHE_KEYS`]) → its content term (`None` for stop words and
+    /// Word (by [`text_key`]) → its content term (`None` for stop words and
     /// one-letter words). Only the English stemmer exists, so the word alone is the key.
     static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<Box<str>>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());

@@ -26,11 +26,12 @@ pub const MENTIONS_NAME_FN: &str = "mentions_name";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Corrupt;
 
-/// `value − base` as a zigzag varint, exact in either direction (sentences and mentions
-/// come in text order, so it is small and positive).
-fn put_delta(out: &mut Vec<u8>, value: usize, base: usize) {
-    let d = value as i64 - base as i64;
+/// A span as `start − base` (a zigzag varint, exact in either direction; sentences and
+/// mentions come in text order, so it is small and positive) and its length.
+fn put_span(out: &mut Vec<u8>, span: Span, base: usize) {
+    let d = span.start as i64 - base as i64;
     put_varint(out, ((d << 1) ^ (d >> 63)) as u64);
+    put_varint(out, span.end.saturating_sub(span.start) as u64);
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -83,16 +84,13 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(s).map_err(|_| Corrupt)
     }
 
-    /// `base + delta` for a delta `put_delta` wrote, refusing one out of range.
-    fn delta(&mut self, base: usize) -> Result<usize, Corrupt> {
+    /// A span `put_span` wrote against `base`, refusing one out of range.
+    fn span(&mut self, base: usize) -> Result<Span, Corrupt> {
         let z = self.varint()?;
         let d = (z >> 1) as i64 ^ -((z & 1) as i64);
-        usize::try_from(base as i64 + d).map_err(|_| Corrupt)
-    }
-
-    /// `base + length`, refusing an overflow.
-    fn after(&mut self, base: usize) -> Result<usize, Corrupt> {
-        base.checked_add(self.usize()?).ok_or(Corrupt)
+        let start = usize::try_from(base as i64 + d).map_err(|_| Corrupt)?;
+        let end = start.checked_add(self.usize()?).ok_or(Corrupt)?;
+        Ok(Span { start, end })
     }
 }
 
@@ -100,8 +98,7 @@ pub fn encode_sentences(sentences: &[Sentence]) -> Vec<u8> {
     let mut out = Vec::with_capacity(sentences.len() * 3);
     let mut prev_end = 0;
     for s in sentences {
-        put_delta(&mut out, s.span.start, prev_end);
-        put_varint(&mut out, s.span.end.saturating_sub(s.span.start) as u64);
+        put_span(&mut out, s.span, prev_end);
         prev_end = s.span.end;
     }
     out
@@ -112,13 +109,12 @@ pub fn decode_sentences(bytes: &[u8]) -> Result<Vec<Sentence>, Corrupt> {
     let mut out = Vec::new();
     let mut prev_end = 0;
     while !r.is_empty() {
-        let start = r.delta(prev_end)?;
-        let end = r.after(start)?;
+        let span = r.span(prev_end)?;
         out.push(Sentence {
             idx: out.len(),
-            span: Span { start, end },
+            span,
         });
-        prev_end = end;
+        prev_end = span.end;
     }
     Ok(out)
 }
@@ -148,8 +144,7 @@ pub fn encode_mentions(mentions: &[Mention]) -> Vec<u8> {
     let mut out = Vec::with_capacity(mentions.len() * 16);
     let mut prev_start = 0;
     for m in mentions {
-        put_delta(&mut out, m.span.start, prev_start);
-        put_varint(&mut out, m.span.end.saturating_sub(m.span.start) as u64);
+        put_span(&mut out, m.span, prev_start);
         let mut flags = kind_bits(m.kind);
         if m.sentence_initial {
             flags |= INITIAL;
@@ -178,8 +173,7 @@ fn for_each_mention<'a>(
     let mut r = Reader { bytes };
     let mut prev_start = 0;
     while !r.is_empty() {
-        let start = r.delta(prev_start)?;
-        let end = r.after(start)?;
+        let span = r.span(prev_start)?;
         let flags = r.byte()?;
         let name = r.str()?;
         let role = if flags & HAS_ROLE != 0 {
@@ -187,8 +181,8 @@ fn for_each_mention<'a>(
         } else {
             None
         };
-        prev_start = start;
-        if !each(name, Span { start, end }, flags, role) {
+        prev_start = span.start;
+        if !each(name, span, flags, role) {
             break;
         }
     }

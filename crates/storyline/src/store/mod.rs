@@ -38,46 +38,63 @@ pub struct StoredSignature {
 /// Version of the schema this build writes. Stores from newer builds are refused.
 pub const SCHEMA_VERSION: i64 = 9;
 
-/// SQL that takes a store from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[
+/// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
+/// (blobs encoded in Rust), a function run after it in the same transaction.
+struct Migration {
+    sql: &'static str,
+    data: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, data: None }
+}
+
+/// The step that takes a store from version `i + 1` to `i + 2`.
+const MIGRATIONS: &[Migration] = &[
     // 1 → 2: mentions keep the role the text gives a person (title or apposition).
-    "ALTER TABLE mentions ADD COLUMN role TEXT;",
+    sql("ALTER TABLE mentions ADD COLUMN role TEXT;"),
     // 2 → 3: events keep extra clustering signals (years named, embedding centroid).
-    "ALTER TABLE events ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';",
+    sql("ALTER TABLE events ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';"),
     // 3 → 4: narrow covering indexes, so search maps every match to its story and applies
     // its filters without reading the article rows (which hold the whole text).
-    "CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
+    sql(
+        "CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
      CREATE INDEX IF NOT EXISTS events_keys ON events(id, story_id);",
+    ),
     // 4 → 5: stories keep their members' summed TF-IDF norms, for average-link linking.
     // 0 on old rows: the clusterer then estimates it from the centroid.
-    "ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;",
+    sql("ALTER TABLE stories ADD COLUMN norm_sum REAL NOT NULL DEFAULT 0;"),
     // 5 → 6: the search index is filled per batch by `commit_batch`, no longer per row by a
     // trigger (each row's statement savepoint made FTS5 write a segment per article). Rows
     // indexed so far stay indexed; a build of version 5 would no longer index, so it is
     // refused by the version check.
     // FTS5 keeps a whole batch in memory before writing its segment (`hashsize`, a setting
     // stored in the index).
-    "DROP TRIGGER IF EXISTS articles_fts_insert;
-     INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);",
+    sql("DROP TRIGGER IF EXISTS articles_fts_insert;
+     INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize', 8388608);"),
     // 6 → 7: document-frequency increments are logged per batch and folded into `vocab` now
     // and then (updating it every batch rewrote most of its pages), and `vocab` loses the
     // index on its text, which no query used and which took an insert at a random place per
     // new term.
-    "CREATE TABLE vocab_v7 (id INTEGER PRIMARY KEY, term TEXT NOT NULL, df INTEGER NOT NULL);
+    sql(
+        "CREATE TABLE vocab_v7 (id INTEGER PRIMARY KEY, term TEXT NOT NULL, df INTEGER NOT NULL);
      INSERT INTO vocab_v7(id, term, df) SELECT id, term, df FROM vocab;
      DROP TABLE vocab;
      ALTER TABLE vocab_v7 RENAME TO vocab;
      CREATE TABLE IF NOT EXISTS vocab_pending (id INTEGER PRIMARY KEY, increments BLOB NOT NULL);",
+    ),
     // 7 → 8: the search index merges its segments 16 at a time (a setting stored in the
     // index); what is indexed already stays as it is.
-    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 16);",
-    // 8 → 9: sentences and mentions become one `annotations` row an article; the rows are
-    // folded in by `fold_annotations`, which runs after this in the same transaction.
-    "CREATE TABLE annotations (
-         article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
-         sentences   BLOB NOT NULL,
-         mentions    BLOB NOT NULL
-     );",
+    sql("INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 16);"),
+    // 8 → 9: sentences and mentions become one `annotations` row an article.
+    Migration {
+        sql: "CREATE TABLE annotations (
+                  article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
+                  sentences   BLOB NOT NULL,
+                  mentions    BLOB NOT NULL
+              );",
+        data: Some(fold_annotations),
+    },
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -310,11 +327,11 @@ impl Store {
     /// its own transaction.
     fn migrate(&self, mut version: i64) -> Result<()> {
         while version < SCHEMA_VERSION {
-            let step = MIGRATIONS[(version - 1) as usize];
+            let step = &MIGRATIONS[(version - 1) as usize];
             let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
-            tx.execute_batch(step).map_err(|e| self.e(e))?;
-            if version == 8 {
-                fold_annotations(&tx).map_err(|e| self.e(e))?;
+            tx.execute_batch(step.sql).map_err(|e| self.e(e))?;
+            if let Some(data) = step.data {
+                data(&tx).map_err(|e| self.e(e))?;
             }
             version += 1;
             tx.execute(
@@ -952,15 +969,19 @@ impl Store {
         let Some((sentences, mentions)) = blobs else {
             return Ok((Vec::new(), Vec::new()));
         };
-        let corrupt = |what: &str| {
-            Error::Invalid(format!(
-                "{}: the {what} of article row {article} do not decode",
-                self.path.display()
-            ))
-        };
         Ok((
-            annotations::decode_sentences(&sentences).map_err(|_| corrupt("sentences"))?,
-            annotations::decode_mentions(&mentions).map_err(|_| corrupt("mentions"))?,
+            annotations::decode_sentences(&sentences)
+                .map_err(|_| self.corrupt("sentences", article))?,
+            annotations::decode_mentions(&mentions)
+                .map_err(|_| self.corrupt("mentions", article))?,
+        ))
+    }
+
+    /// The error for an `annotations` blob of article row `article` that does not decode.
+    fn corrupt(&self, what: &str, article: ArticleId) -> Error {
+        Error::Invalid(format!(
+            "{}: the {what} of article row {article} do not decode",
+            self.path.display()
         ))
     }
 
@@ -996,12 +1017,8 @@ impl Store {
                 .get_ref(2)
                 .and_then(|v| Ok(v.as_blob()?))
                 .map_err(|e| self.e(e))?;
-            let mentions = annotations::decode_mentions(blob).map_err(|_| {
-                Error::Invalid(format!(
-                    "{}: the mentions of article row {row} do not decode",
-                    self.path.display()
-                ))
-            })?;
+            let mentions =
+                annotations::decode_mentions(blob).map_err(|_| self.corrupt("mentions", row))?;
             out.extend(mentions.into_iter().map(|m| (ext_id.clone(), m)));
         }
         Ok(out)

@@ -133,13 +133,16 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<StoryRow>, u64)> {
-        let cond = "(?1 IS NULL OR s.last_time >= ?1) AND (?2 IS NULL OR s.first_time < ?2)
+        let cond = format!(
+            "(?1 IS NULL OR s.last_time >= ?1) AND (?2 IS NULL OR s.first_time < ?2)
              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM events e
                     JOIN articles a ON a.event_id = e.id JOIN annotations m ON m.article_id = a.id
-                    WHERE e.story_id = s.id AND mentions_name(m.mentions, ?3)))
+                    WHERE e.story_id = s.id AND {mentions_name}(m.mentions, ?3)))
              AND (?4 IS NULL OR EXISTS (SELECT 1 FROM events e
                     JOIN articles a ON a.event_id = e.id
-                    WHERE e.story_id = s.id AND a.source = ?4 COLLATE NOCASE))";
+                    WHERE e.story_id = s.id AND a.source = ?4 COLLATE NOCASE))",
+            mentions_name = super::annotations::MENTIONS_NAME_FN
+        );
         let p = params![
             time_to_sql(filter.since),
             time_to_sql(filter.before),
