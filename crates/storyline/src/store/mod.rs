@@ -1121,6 +1121,21 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
         v3 + FTS_TRIGGER
     }
 
+    /// A store at `dir/v{version}.db` as an older build left it: `schema`, then `rows`, then
+    /// the version in `meta`.
+    fn old_store(dir: &Path, version: i64, schema: &str, rows: &str) -> PathBuf {
+        let path = dir.join(format!("v{version}.db"));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(schema).unwrap();
+        conn.execute_batch(rows).unwrap();
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+            [version.to_string()],
+        )
+        .unwrap();
+        path
+    }
+
     fn key_indexes(store: &Store) -> i64 {
         store
             .conn
@@ -1214,18 +1229,12 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
     #[test]
     fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v3.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&schema_v3(include_str!("schema.sql")))
-                .unwrap();
-            conn.execute_batch(ONE_STORY).unwrap();
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', '3')",
-                [],
-            )
-            .unwrap();
-        }
+        let path = old_store(
+            dir.path(),
+            3,
+            &schema_v3(include_str!("schema.sql")),
+            ONE_STORY,
+        );
         let store = Store::open(&path).unwrap();
         assert_eq!(
             store.meta("schema_version").unwrap(),
@@ -1258,21 +1267,17 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
     #[test]
     fn a_version_6_store_keeps_its_vocabulary_without_the_text_index() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v6.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
-                .unwrap();
-            conn.execute_batch(
-                "DROP TABLE vocab_pending;
-                 DROP TABLE vocab;
-                 CREATE TABLE vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE,
-                                     df INTEGER NOT NULL);
-                 INSERT INTO vocab(id, term, df) VALUES (0, 'ferri', 3), (1, 'harbour', 1);
-                 INSERT INTO meta(key, value) VALUES ('schema_version', '6'), ('n_docs', '3');",
-            )
-            .unwrap();
-        }
+        let path = old_store(
+            dir.path(),
+            6,
+            &schema_v8(include_str!("schema.sql")),
+            "DROP TABLE vocab_pending;
+             DROP TABLE vocab;
+             CREATE TABLE vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE,
+                                 df INTEGER NOT NULL);
+             INSERT INTO vocab(id, term, df) VALUES (0, 'ferri', 3), (1, 'harbour', 1);
+             INSERT INTO meta(key, value) VALUES ('n_docs', '3');",
+        );
         let store = Store::open(&path).unwrap();
         assert_eq!(
             store.meta("schema_version").unwrap(),
@@ -1318,18 +1323,13 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
         let dir = tempfile::tempdir().unwrap();
         let fresh = Store::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fts_setting(&fresh, "automerge"), Some(16));
-        let path = dir.path().join("v7.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
-                .unwrap();
-            // As version 7 left it: FTS5's default merge width.
-            conn.execute_batch(
-                "DELETE FROM articles_fts_config WHERE k = 'automerge';
-                 INSERT INTO meta(key, value) VALUES ('schema_version', '7');",
-            )
-            .unwrap();
-        }
+        // As version 7 left it: FTS5's default merge width.
+        let path = old_store(
+            dir.path(),
+            7,
+            &schema_v8(include_str!("schema.sql")),
+            "DELETE FROM articles_fts_config WHERE k = 'automerge';",
+        );
         let store = Store::open(&path).unwrap();
         assert_eq!(fts_setting(&store, "automerge"), Some(16));
         assert_eq!(fts_setting(&store, "hashsize"), Some(8_388_608));
@@ -1338,21 +1338,14 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
     #[test]
     fn a_version_8_store_folds_its_sentence_and_mention_rows_into_annotations() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v8.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&schema_v8(include_str!("schema.sql")))
-                .unwrap();
-            conn.execute_batch(ONE_STORY).unwrap();
-            conn.execute_batch(
-                "INSERT INTO sentences(article_id, idx, start, end) VALUES (1, 0, 0, 28);
-                 INSERT INTO mentions(article_id, name, kind, start, end, initial, role)
-                   VALUES (1, 'Ferry', 'other', 4, 9, 0, NULL),
-                          (1, 'Harbour Board', 'organization', 10, 23, 0, 'the operator');
-                 INSERT INTO meta(key, value) VALUES ('schema_version', '8');",
-            )
-            .unwrap();
-        }
+        let rows = format!(
+            "{ONE_STORY}
+             INSERT INTO sentences(article_id, idx, start, end) VALUES (1, 0, 0, 28);
+             INSERT INTO mentions(article_id, name, kind, start, end, initial, role)
+               VALUES (1, 'Ferry', 'other', 4, 9, 0, NULL),
+                      (1, 'Harbour Board', 'organization', 10, 23, 0, 'the operator');"
+        );
+        let path = old_store(dir.path(), 8, &schema_v8(include_str!("schema.sql")), &rows);
         let store = Store::open(&path).unwrap();
         let (_, stored) = store.article("a1").unwrap();
         assert_eq!(
@@ -1409,31 +1402,22 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
     #[test]
     fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v1.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            // Version 1 had neither mentions.role (added in 2), events.signals (3), the
-            // key indexes (4) nor stories.norm_sum (5).
-            let v1 = schema_v3(include_str!("schema.sql"))
-                .replace(
-                    "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
-                    "    initial     INTEGER NOT NULL\n",
-                )
-                .replace(
-                    "    live        INTEGER NOT NULL DEFAULT 1,\n    -- JSON: years mentioned and summed embedding (cluster::EventSignals)\n    signals     TEXT NOT NULL DEFAULT '{}'\n",
-                    "    live        INTEGER NOT NULL DEFAULT 1\n",
-                );
-            assert!(
-                !v1.contains("signals") && !v1.contains("role "),
-                "v1 schema rebuilt"
-            );
-            conn.execute_batch(&v1).unwrap();
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', '1')",
-                [],
+        // Version 1 had neither mentions.role (added in 2), events.signals (3), the
+        // key indexes (4) nor stories.norm_sum (5).
+        let v1 = schema_v3(include_str!("schema.sql"))
+            .replace(
+                "    initial     INTEGER NOT NULL,\n    role        TEXT\n",
+                "    initial     INTEGER NOT NULL\n",
             )
-            .unwrap();
-        }
+            .replace(
+                "    live        INTEGER NOT NULL DEFAULT 1,\n    -- JSON: years mentioned and summed embedding (cluster::EventSignals)\n    signals     TEXT NOT NULL DEFAULT '{}'\n",
+                "    live        INTEGER NOT NULL DEFAULT 1\n",
+            );
+        assert!(
+            !v1.contains("signals") && !v1.contains("role "),
+            "v1 schema rebuilt"
+        );
+        let path = old_store(dir.path(), 1, &v1, "");
         let store = Store::open(&path).unwrap();
         assert_eq!(
             store.meta("schema_version").unwrap(),
