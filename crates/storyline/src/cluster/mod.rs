@@ -866,6 +866,22 @@ impl Clusterer {
         id
     }
 
+    /// Drops the merge trails that end in a retired event: a copy found through one could
+    /// not join it anyway, and without this the map kept one entry for every merge of the
+    /// run, growing with the archive instead of the live news. Trails through retired ids
+    /// to a live event stay whole.
+    fn forget_dead_redirects(&mut self) {
+        let dead: Vec<EventId> = self
+            .redirect
+            .keys()
+            .copied()
+            .filter(|&id| !self.events.contains_key(&self.resolve(id)))
+            .collect();
+        for id in dead {
+            self.redirect.remove(&id);
+        }
+    }
+
     /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst, damped
     /// by time distance and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
     /// `threshold` (then the entities are never compared).
@@ -1532,6 +1548,9 @@ impl Clusterer {
                 self.unindex_event(&e);
             }
         }
+        if !retire.is_empty() {
+            self.forget_dead_redirects();
+        }
         let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
         let mut retire_stories: Vec<StoryId> = self
             .stories
@@ -1961,6 +1980,12 @@ mod tests {
         for &(from, _) in &changes.merged_events {
             assert_eq!(changes.resolve_event(from), m.event);
         }
+        // Once the merged event retires, its merge trail goes too: the map follows the
+        // live events, not every merge of the run.
+        let _ = c.assign(&features("unrelated market stock rally", &[], Some(20)));
+        let changes = c.take_changes();
+        assert!(changes.retired_events.contains(&m.event));
+        assert!(c.redirect.is_empty(), "{:?}", c.redirect);
     }
 
     /// Two live events with centroids of one direction: `tight` of two full copies of the
