@@ -645,13 +645,14 @@ fn bcubed_f1(set: &str, key: &str) -> f64 {
 
 #[test]
 fn clustering_quality_does_not_regress() {
-    // Measured (lexical default): ecbplus event 0.921, topic 0.891, uci 0.874,
-    // newswcl50 1.000, googlenews 0.839 (NMI 0.905). Guards sit 0.01 to 0.02 below, NMI 0.015.
+    // Measured (lexical default): ecbplus event 0.914, topic 0.875 (since session 11, with
+    // the web-address lines of ECB+'s articles out of their text), uci 0.874, newswcl50
+    // 1.000, googlenews 0.839 (NMI 0.905). Guards sit 0.01 to 0.02 below, NMI 0.015.
     let ecb = bcubed_f1("cluster/ecbplus-dev", "event");
-    assert!(ecb >= 0.91, "ecbplus-dev event B-cubed F1 {ecb}");
+    assert!(ecb >= 0.90, "ecbplus-dev event B-cubed F1 {ecb}");
     let ecb_topic = bcubed_f1("cluster/ecbplus-dev", "topic");
     assert!(
-        ecb_topic >= 0.87,
+        ecb_topic >= 0.86,
         "ecbplus-dev topic B-cubed F1 {ecb_topic}"
     );
     let uci = bcubed_f1("cluster/uci-stream", "event");

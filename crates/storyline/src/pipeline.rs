@@ -670,6 +670,10 @@ fn embed_text(a: &Article) -> String {
 
 /// The pure, per-article stages: clean, split, tokenise, find entities, sign.
 fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyzed, IngestError> {
+    if let Some((address, rest)) = normalize::split_leading_web_address(&record.article.text) {
+        record.article.text = rest.to_string();
+        record.article.url.get_or_insert(address);
+    }
     let mut cleaned = normalize::clean(&record.article.text);
     if cleaned.is_empty() {
         // All of it looked like page debris ("Share this on:"). Never lose an article: keep
@@ -1005,6 +1009,37 @@ mod tests {
             .map(|(c, o)| (c.to_string(), o.to_string(), true))
             .collect();
         assert_eq!(copies(&db), expected);
+    }
+
+    #[test]
+    fn an_opening_web_address_becomes_the_url_and_leaves_the_text() {
+        // ECB+'s second-event articles open with their address, spelled out in tokens.
+        let path = std::path::Path::new("../../../shared/data/cluster/ecbplus-dev/articles.jsonl");
+        let stemmer = Stemmer::english();
+        let (mut with, mut without) = (0, 0);
+        for r in crate::ingest::read_path(path, None).take(60) {
+            let r = r.unwrap();
+            let opened_with_address = r.article.text.starts_with("http");
+            let a = analyze(r, &stemmer).unwrap();
+            let article = &a.record.article;
+            assert!(!article.text.contains("http : / /"), "{}", article.id);
+            assert!(a
+                .sentences
+                .iter()
+                .all(|s| !article.text[s.span.start..s.span.end].starts_with("http")));
+            if opened_with_address {
+                with += 1;
+                let url = article.url.as_deref().unwrap_or_default();
+                assert!(url.starts_with("http://") && !url.contains(' '), "{url:?}");
+            } else {
+                without += 1;
+                assert_eq!(article.url, None, "{}", article.id);
+            }
+        }
+        assert!(
+            with >= 20 && without >= 20,
+            "{with} with, {without} without"
+        );
     }
 
     #[test]

@@ -130,9 +130,98 @@ fn is_debris(line: &str) -> bool {
     !line.chars().any(char::is_alphanumeric)
 }
 
+/// Splits a text that opens with a line holding only a web address into that address and
+/// the rest, when there is a rest (ECB+'s articles open with theirs). Such a line is the
+/// article's address pasted above it, not prose: kept, its words made articles from one
+/// site look alike and it came out as a "sentence" of summaries and timelines. Only the
+/// opening line: inside a page, a link on a line of its own can be part of the article.
+pub fn split_leading_web_address(text: &str) -> Option<(String, &str)> {
+    let start = text.len() - text.trim_start().len();
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let address = web_address(&text[start..end])?;
+    let rest = &text[end..];
+    (!rest.trim().is_empty()).then_some((address, rest.trim_start()))
+}
+
+/// The web address a line consists of, or None when the line holds anything else. The
+/// spaces a tokeniser may have put around its punctuation (ECB+ writes
+/// `http : / / www . thehindu . com / news / …`) are taken out.
+fn web_address(line: &str) -> Option<String> {
+    let line = line.trim();
+    if !line.get(..4)?.eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    // Two plain words side by side are prose: a sentence that opens with an address.
+    let plain = |w: &str| w.bytes().all(|b| b.is_ascii_alphanumeric());
+    if words.windows(2).any(|w| plain(w[0]) && plain(w[1])) {
+        return None;
+    }
+    let address = words.concat();
+    let starts = |p: &str| {
+        address
+            .get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    };
+    let scheme = if starts("http://") {
+        7
+    } else if starts("https://") {
+        8
+    } else {
+        return None;
+    };
+    let host = address[scheme..]
+        .split(['/', '?', '#', ':'])
+        .next()
+        .unwrap_or_default();
+    let label = |l: &str| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-');
+    (host.contains('.') && host.split('.').all(label)).then_some(address)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_that_is_only_a_web_address_is_recognised_with_or_without_token_spaces() {
+        assert_eq!(
+            web_address("http : / / www . example . org / news / 2011 / a - b _ c . html")
+                .as_deref(),
+            Some("http://www.example.org/news/2011/a-b_c.html")
+        );
+        assert_eq!(
+            web_address("  HTTPS://News.Example.co.uk:8080/x?id=3#top ").as_deref(),
+            Some("HTTPS://News.Example.co.uk:8080/x?id=3#top")
+        );
+        // Prose after the address, prose that mentions one, no host, a word that is not
+        // the scheme.
+        assert_eq!(
+            web_address("http://example.org says the minister resigned"),
+            None
+        );
+        assert_eq!(web_address("See http://example.org for more"), None);
+        assert_eq!(web_address("http : / / localhost / x"), None);
+        assert_eq!(web_address("httpd.conf was changed"), None);
+        assert_eq!(web_address("http"), None);
+    }
+
+    #[test]
+    fn only_an_opening_address_line_with_text_after_it_is_split_off() {
+        let rest = "Officials said on Monday that 23 people were rescued.\n\
+            http://example.org/report\n\
+            Details are at http://example.org/report, the agency said.";
+        let text = format!("\n  http : / / www . example . org / a - b . html \r\n\n{rest}");
+        assert_eq!(
+            split_leading_web_address(&text),
+            Some(("http://www.example.org/a-b.html".to_string(), rest))
+        );
+        // The address lines further down stay; so does an article that is only an address.
+        assert_eq!(split_leading_web_address(rest), None);
+        assert_eq!(
+            split_leading_web_address("http://example.org/a \n \n"),
+            None
+        );
+    }
 
     #[test]
     fn debris_lines_go_and_sentences_stay() {
