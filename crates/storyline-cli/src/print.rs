@@ -198,7 +198,8 @@ pub fn story(r: &StoryReport) {
     println!("\nSources");
     for src in &r.sources {
         let mut line = format!("  [{}] {}  {}", src.n, day(src.published), src.id);
-        if let Some(name) = &src.source {
+        // Without a source name, the site of its address says where it is from.
+        if let Some(name) = src.source.as_deref().or(src.url.as_deref().and_then(site)) {
             line.push_str(&format!(" · {name}"));
         }
         if let Some(t) = &src.title {
@@ -209,4 +210,12 @@ pub fn story(r: &StoryReport) {
         }
         println!("{line}");
     }
+}
+
+/// The site of a web address: its host without `www.`.
+fn site(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#', ':']).next()?;
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    (!host.is_empty()).then_some(host)
 }

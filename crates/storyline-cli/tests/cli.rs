@@ -669,6 +669,54 @@ fn clustering_quality_does_not_regress() {
 }
 
 #[test]
+fn an_opening_web_address_is_the_sources_url_and_site_never_a_sentence() {
+    // ECB+'s topic 12: its second-event reports open with their address, spelled out in
+    // tokens (`http : / / www . thehindu . com / …`), and have no url field.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let all =
+        std::fs::read_to_string(shared().join("data/cluster/ecbplus-dev/articles.jsonl")).unwrap();
+    let topic: Vec<&str> = all
+        .lines()
+        .filter(|l| l.starts_with("{\"id\": \"12_"))
+        .collect();
+    assert!(topic.len() > 20, "{} reports of topic 12", topic.len());
+    let file = dir.path().join("topic12.jsonl");
+    std::fs::write(&file, topic.join("\n")).unwrap();
+    let v = json_of(&storyline(
+        &db,
+        &["--json", "ingest", file.to_str().unwrap()],
+    ));
+    assert_eq!(v["ingest"]["stored"], topic.len(), "{v}");
+    let stories = json_of(&storyline(&db, &["--json", "stories"]));
+    let (mut with_url, mut shown) = (0, String::new());
+    for s in stories.as_array().unwrap() {
+        let id = s["id"].to_string();
+        let show = json_of(&storyline(&db, &["--json", "show", &id]));
+        for src in show["sources"].as_array().unwrap() {
+            let opened_with_address = src["id"].as_str().unwrap().ends_with("ecbplus.xml");
+            assert_eq!(src["url"].is_string(), opened_with_address, "{src}");
+            with_url += usize::from(opened_with_address);
+        }
+        let out = storyline(&db, &["show", &id]);
+        assert!(out.status.success());
+        shown.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    assert!(with_url >= 10, "{with_url} sources with a url");
+    assert!(
+        !shown.contains("http"),
+        "an address came out as text:\n{shown}"
+    );
+    // The human listing names the site where the record named no source.
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("12_1ecbplus.xml") && l.contains(" · thehindu.com")),
+        "{shown}"
+    );
+}
+
+#[test]
 fn cluster_command_writes_one_assignment_per_article() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("assign.jsonl");

@@ -132,7 +132,7 @@ async fn search_open_story_and_click_a_citation() {
     std::fs::write(
         &extra,
         concat!(
-            "{\"id\":\"page-1\",\"published\":\"2024-05-02\",\"title\":\"Quokka census on the island\",\"text\":\"Rangers counted 1,200 quokkas on the island this spring. The census takes a week.\"}\n",
+            "{\"id\":\"page-1\",\"published\":\"2024-05-02\",\"url\":\"https://www.parks.example.org/quokkas\",\"title\":\"Quokka census on the island\",\"text\":\"Rangers counted 1,200 quokkas on the island this spring. The census takes a week.\"}\n",
             "{\"id\":\"page-2\",\"published\":\"2024-05-03\",\"title\":\"Glacier railway reopens\",\"text\":\"The glacier railway reopened on Friday after repairs to the tunnel. Trains run hourly.\"}\n",
         ),
     )
@@ -326,6 +326,15 @@ async fn search_open_story_and_click_a_citation() {
         c.screenshot().await.expect("screenshot"),
     )
     .expect("save screenshot");
+
+    // A report with an address and no source name is shown as from its site.
+    c.goto(&format!("{base}/#/search/quokkas"))
+        .await
+        .expect("search by address");
+    wait_text(&c, ".search-article .muted", |t| {
+        t.starts_with("parks.example.org · 2024-05-02")
+    })
+    .await;
 
     c.close().await.expect("close browser");
 }

@@ -30,6 +30,11 @@ async function api(path) {
 }
 
 const day = (t) => (t ? t.slice(0, 10) : "undated");
+// Where an article is from: its source's name, else the site of its address.
+const origin = (a) => {
+  if (a.source) return a.source;
+  try { return new URL(a.url).hostname.replace(/^www\./, ""); } catch { return "unknown source"; }
+};
 function span(first, last) {
   if (!first && !last) return "undated";
   return day(first) === day(last) ? day(first) : `${day(first)} – ${day(last)}`;
@@ -116,7 +121,7 @@ async function showSearch(q) {
       el("div", { class: "muted" }, `Story ${s.story} · ${s.hits} matching article${s.hits === 1 ? "" : "s"}`)));
     const articles = r.articles.map((h) => el("article", { class: "card search-article" },
       el("h3", {}, el("a", { href: `#/story/${h.article.story}` }, h.article.title || h.article.id)),
-      el("div", { class: "muted" }, `${h.article.source || "unknown source"} · ${day(h.article.published)}`),
+      el("div", { class: "muted" }, `${origin(h.article)} · ${day(h.article.published)}`),
       el("p", {}, h.snippet.map((p) => (p.hit ? el("mark", {}, p.text) : p.text)))));
     app.replaceChildren(
       el("h1", {}, `Search: ${q}`),
@@ -174,7 +179,7 @@ async function showCitation(anchor, n, claim) {
   popover.replaceChildren(...[
     el("button", { class: "close", type: "button", "aria-label": "close", onclick: hidePopover }, "×"),
     el("div", { class: "src", id: "popover-source" }, `[${n}] ${src.title || src.id}`),
-    el("div", { class: "muted" }, `${src.source || "unknown source"} · ${day(src.published)}`),
+    el("div", { class: "muted" }, `${origin(src)} · ${day(src.published)}`),
     el("div", { class: "muted" }, same ? "The sentence, as this source wrote it:" : "Closest sentence in this source:"),
     quote,
     src.url ? el("a", { href: src.url, rel: "noopener noreferrer", target: "_blank" }, "Open the article") : null,
@@ -294,7 +299,7 @@ async function showStory(id) {
       el("h2", {}, "Sources"),
       el("ol", { class: "sources", id: "sources" }, r.sources.map((s) => el("li", { id: `source-${s.n}` },
         s.url ? el("a", { href: s.url, rel: "noopener noreferrer", target: "_blank" }, s.title || s.id) : (s.title || s.id),
-        el("span", { class: "muted" }, ` — ${s.source || "unknown source"}, ${day(s.published)}`),
+        el("span", { class: "muted" }, ` — ${origin(s)}, ${day(s.published)}`),
         s.copy_of ? el("span", { class: "copy" }, ` (copy of [${s.copy_of}])`) : null))));
     window.scrollTo(0, 0);
   } catch (e) { showError(e); }
