@@ -18,6 +18,11 @@ fn shared() -> PathBuf {
     p
 }
 
+/// A file of `../shared/data`, whole.
+fn shared_data(file: &str) -> String {
+    std::fs::read_to_string(shared().join("data").join(file)).unwrap()
+}
+
 fn storyline(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_storyline"))
         .arg("--db")
@@ -440,8 +445,7 @@ fn near_duplicates_link_to_their_original() {
 fn killed_ingest_loses_nothing_committed_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let data =
-        std::fs::read_to_string(shared().join("data/cluster/uci-stream/articles.jsonl")).unwrap();
+    let data = shared_data("cluster/uci-stream/articles.jsonl");
     let lines: Vec<&str> = data.lines().collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_storyline"))
         .args(["--db", db.to_str().unwrap(), "-q", "ingest", "-"])
@@ -674,8 +678,7 @@ fn an_opening_web_address_is_the_sources_url_and_site_never_a_sentence() {
     // tokens (`http : / / www . thehindu . com / …`), and have no url field.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let all =
-        std::fs::read_to_string(shared().join("data/cluster/ecbplus-dev/articles.jsonl")).unwrap();
+    let all = shared_data("cluster/ecbplus-dev/articles.jsonl");
     let topic: Vec<&str> = all
         .lines()
         .filter(|l| l.starts_with("{\"id\": \"12_"))

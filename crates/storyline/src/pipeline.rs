@@ -668,7 +668,8 @@ fn embed_text(a: &Article) -> String {
     out
 }
 
-/// The pure, per-article stages: clean, split, tokenise, find entities, sign.
+/// The pure, per-article stages: clean (an opening web address becomes the url), split,
+/// tokenise, find entities, sign.
 fn analyze(mut record: Record, stemmer: &Stemmer) -> std::result::Result<Analyzed, IngestError> {
     if let Some((address, rest)) = normalize::split_leading_web_address(&record.article.text) {
         record.article.text = rest.to_string();

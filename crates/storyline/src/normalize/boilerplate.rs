@@ -136,7 +136,15 @@ fn is_debris(line: &str) -> bool {
 /// site look alike and it came out as a "sentence" of summaries and timelines. Only the
 /// opening line: inside a page, a link on a line of its own can be part of the article.
 pub fn split_leading_web_address(text: &str) -> Option<(String, &str)> {
-    let start = text.len() - text.trim_start().len();
+    let body = text.trim_start();
+    // Runs for every article: most are turned away here, before their first line is read.
+    if !body
+        .get(..4)
+        .is_some_and(|h| h.eq_ignore_ascii_case("http"))
+    {
+        return None;
+    }
+    let start = text.len() - body.len();
     let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let address = web_address(&text[start..end])?;
     let rest = &text[end..];
@@ -147,10 +155,6 @@ pub fn split_leading_web_address(text: &str) -> Option<(String, &str)> {
 /// spaces a tokeniser may have put around its punctuation (ECB+ writes
 /// `http : / / www . thehindu . com / news / …`) are taken out.
 fn web_address(line: &str) -> Option<String> {
-    let line = line.trim();
-    if !line.get(..4)?.eq_ignore_ascii_case("http") {
-        return None;
-    }
     let words: Vec<&str> = line.split_whitespace().collect();
     // Two plain words side by side are prose: a sentence that opens with an address.
     let plain = |w: &str| w.bytes().all(|b| b.is_ascii_alphanumeric());

@@ -246,7 +246,6 @@ pub struct Counts {
     pub stories: u64,
 }
 
-/// A sentence from the columns `idx, start, end`.
 fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
