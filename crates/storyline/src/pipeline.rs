@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{term_key, ArticleFeatures, Changes, ClusterConfig, Clusterer, TermCounter};
+use crate::cluster::{term_key, ArticleFeatures, ChangeSet, ClusterConfig, Clusterer, TermCounter};
 use crate::core::{Article, ArticleId, Entity, EntityKind, EventId, Sentence};
 use crate::dedup::{DedupIndex, Signature};
 use crate::embed::Embedder;
@@ -270,7 +270,7 @@ struct Placed {
 /// A clustered batch and the clusterer's changes, for one transaction.
 struct PlacedBatch {
     rows: Vec<Placed>,
-    changes: Changes,
+    changes: ChangeSet,
     seq_before: u64,
     seq_after: u64,
     clock: Option<DateTime<Utc>>,
@@ -284,7 +284,7 @@ impl Pipeline {
     /// Opens (or creates) the store and restores the clustering and dedup state from it.
     pub fn open(db: &Path, config: PipelineConfig) -> Result<Pipeline> {
         let store = Store::open(db)?;
-        let clusterer = store.restore_clusterer(config.cluster.clone())?;
+        let clusterer = Clusterer::restore(config.cluster.clone(), store.cluster_snapshot()?);
         let mut dedup = DedupIndex::new(config.dedup_capacity);
         for s in store.recent_signatures(config.dedup_capacity)? {
             dedup.insert(s.id, s.signature, s.original, s.original_event);

@@ -424,30 +424,6 @@ impl Centroid {
         items.sort_unstable_by(heavier_first);
         items.into_iter().map(|(id, _)| id).collect()
     }
-
-    /// Bytes for storage: `(term id u32, weight f32)` pairs, little-endian.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut items: Vec<(&TermId, &f32)> = self.weights.iter().collect();
-        items.sort_unstable_by_key(|e| *e.0);
-        let mut out = Vec::with_capacity(items.len() * 8);
-        for (id, w) in items {
-            out.extend_from_slice(&id.to_le_bytes());
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out
-    }
-
-    pub fn weights_from_bytes(bytes: &[u8]) -> StableMap<TermId, f32> {
-        bytes
-            .chunks_exact(8)
-            .map(|c| {
-                (
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
-                    f32::from_le_bytes([c[4], c[5], c[6], c[7]]),
-                )
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -481,7 +457,7 @@ mod tests {
     }
 
     #[test]
-    fn centroid_round_trips_and_pending_df_drains() {
+    fn pending_df_drains() {
         let mut vocab = Vocab::default();
         let c = vocab.counts(&TermBag::new(terms("a b b c")));
         vocab.add_document(&c);
@@ -489,11 +465,6 @@ mod tests {
         assert_eq!((first.new_terms.len(), first.df_increments.len()), (3, 3));
         let again = vocab.take_pending();
         assert!(again.new_terms.is_empty() && again.df_increments.is_empty());
-        let mut centroid = Centroid::default();
-        centroid.add(&c, &vocab, 10);
-        let back =
-            Centroid::from_weights(Centroid::weights_from_bytes(&centroid.to_bytes()), &vocab);
-        assert_eq!(back, centroid);
     }
 
     #[test]

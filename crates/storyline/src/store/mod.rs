@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::cluster::{Centroid, Changes, ClusterConfig, Clusterer, EventState, StoryState, Vocab};
+use crate::cluster::{ChangeSet, EventSnapshot, Snapshot, StorySnapshot, TermId};
 use crate::core::{Article, ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
@@ -195,6 +195,29 @@ fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ 
             u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
         )
     })
+}
+
+/// Centroid weights (by term id) as stored: `(term id u32, weight f32)` pairs,
+/// little-endian.
+fn weights_to_bytes(weights: &[(TermId, f32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(weights.len() * 8);
+    for (id, w) in weights {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+fn weights_from_bytes(bytes: &[u8]) -> Vec<(TermId, f32)> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| {
+            (
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                f32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+            )
+        })
+        .collect()
 }
 
 pub struct Store {
@@ -389,8 +412,9 @@ impl Store {
             .map_err(|e| self.e(e))
     }
 
-    /// Rebuilds the clusterer from the live events and stories and the vocabulary.
-    pub fn restore_clusterer(&self, config: ClusterConfig) -> Result<Clusterer> {
+    /// What the clusterer restores itself from: the live events and stories and the
+    /// vocabulary.
+    pub fn cluster_snapshot(&self) -> Result<Snapshot> {
         let n_docs: u64 = self
             .meta("n_docs")?
             .and_then(|v| v.parse().ok())
@@ -416,7 +440,6 @@ impl Store {
         for (id, _, df) in &mut rows {
             *df += pending.get(id).copied().unwrap_or(0);
         }
-        let vocab = Vocab::restore(rows, n_docs);
 
         let mut stmt = self
             .conn
@@ -445,20 +468,16 @@ impl Store {
         let events = raw_events
             .into_iter()
             .map(
-                |(id, story, first, last, n, centroid, ents, last_seq, signals)| EventState {
+                |(id, story, first, last, n, centroid, ents, last_seq, signals)| EventSnapshot {
                     id,
                     story,
                     first_time: time_from_sql(first),
                     last_time: time_from_sql(last),
                     n_articles: n,
-                    centroid: Centroid::from_weights(
-                        Centroid::weights_from_bytes(&centroid),
-                        &vocab,
-                    ),
+                    centroid: weights_from_bytes(&centroid),
                     entities: serde_json::from_str(&ents).unwrap_or_default(),
                     last_seq,
                     signals: serde_json::from_str(&signals).unwrap_or_default(),
-                    merge_checked_at: 0,
                 },
             )
             .collect();
@@ -487,21 +506,15 @@ impl Store {
         let stories = raw_stories
             .into_iter()
             .map(
-                |(id, first, last, n, n_events, centroid, last_seq, norm_sum)| StoryState {
+                |(id, first, last, n, n_events, centroid, last_seq, norm_sum)| StorySnapshot {
                     id,
                     first_time: time_from_sql(first),
                     last_time: time_from_sql(last),
                     n_articles: n,
                     n_events,
-                    centroid: Centroid::from_weights(
-                        Centroid::weights_from_bytes(&centroid),
-                        &vocab,
-                    ),
+                    centroid: weights_from_bytes(&centroid),
                     last_seq,
                     norm_sum: norm_sum as f32,
-                    // Derived from `last_seq` by `Clusterer::restore`.
-                    norm_level: 0.0,
-                    merge_checked_at: 0,
                 },
             )
             .collect();
@@ -514,16 +527,16 @@ impl Store {
                 )
                 .map_err(|e| self.e(e))
         };
-        Ok(Clusterer::restore(
-            config,
-            vocab,
+        Ok(Snapshot {
+            terms: rows,
+            n_docs,
             events,
             stories,
-            next("events")?,
-            next("stories")?,
+            next_event: next("events")?,
+            next_story: next("stories")?,
             clock,
             seq,
-        ))
+        })
     }
 
     /// The clusterer sequence number as last committed; a writer compares it with its own
@@ -643,7 +656,7 @@ impl Store {
     pub fn commit_batch(
         &mut self,
         batch: &[NewArticle<'_>],
-        changes: &Changes,
+        changes: &ChangeSet,
         seq_before: u64,
         seq_after: u64,
         clock: Option<DateTime<Utc>>,
@@ -687,7 +700,7 @@ impl Store {
                         time_to_sql(s.last_time),
                         s.n_articles,
                         s.n_events,
-                        s.centroid.to_bytes(),
+                        weights_to_bytes(&s.centroid),
                         s.last_seq,
                         s.norm_sum
                     ])
@@ -714,7 +727,7 @@ impl Store {
                         time_to_sql(ev.first_time),
                         time_to_sql(ev.last_time),
                         ev.n_articles,
-                        ev.centroid.to_bytes(),
+                        weights_to_bytes(&ev.centroid),
                         ents,
                         ev.last_seq,
                         signals
@@ -1291,11 +1304,11 @@ CREATE INDEX IF NOT EXISTS mentions_article ON mentions(article_id);
             )
             .unwrap();
         assert_eq!(vocab_indexes, 0);
-        let vocab = store
-            .restore_clusterer(ClusterConfig::default())
-            .unwrap()
-            .vocab()
-            .idf(0);
+        let snapshot = store.cluster_snapshot().unwrap();
+        let vocab =
+            crate::cluster::Clusterer::restore(crate::cluster::ClusterConfig::default(), snapshot)
+                .vocab()
+                .idf(0);
         // ln(3 + 1) - ln(3 + 1) + 1: df 3 of 3 documents came through.
         assert!((vocab - 1.0).abs() < 1e-6, "idf {vocab}");
         store
