@@ -1,0 +1,192 @@
+//! The snapshot codec: the clusterer's [`Snapshot`] read from the rows of `vocab`,
+//! `events`, `stories` and `meta`, and the encodings its [`ChangeSet`] is written in
+//! (see `writes`); times and the binary columns.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::Connection;
+
+use super::Store;
+use crate::cluster::{EventSnapshot, Snapshot, StorySnapshot, TermId};
+use crate::error::Result;
+
+pub(super) fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+pub(super) fn time_from_sql(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Centroid weights (by term id) as stored: `(term id u32, weight f32)` pairs,
+/// little-endian.
+pub(super) fn weights_to_bytes(weights: &[(TermId, f32)]) -> Vec<u8> {
+    pairs_to_bytes(weights, |&(id, w)| (id.to_le_bytes(), w.to_le_bytes()))
+}
+
+fn weights_from_bytes(bytes: &[u8]) -> Vec<(TermId, f32)> {
+    pairs_from_bytes(bytes, |id, w| {
+        (u32::from_le_bytes(id), f32::from_le_bytes(w))
+    })
+    .collect()
+}
+
+/// `(term id, increment)` pairs as little-endian u32 pairs, the layout of `vocab_pending`.
+pub(super) fn increments_to_bytes(increments: &[(u32, u32)]) -> Vec<u8> {
+    pairs_to_bytes(increments, |&(id, n)| (id.to_le_bytes(), n.to_le_bytes()))
+}
+
+fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    pairs_from_bytes(bytes, |id, n| {
+        (u32::from_le_bytes(id), u32::from_le_bytes(n))
+    })
+}
+
+/// Pairs of 4-byte values, one after the other.
+fn pairs_to_bytes<T>(pairs: &[T], bytes: impl Fn(&T) -> ([u8; 4], [u8; 4])) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pairs.len() * 8);
+    for p in pairs {
+        let (a, b) = bytes(p);
+        out.extend_from_slice(&a);
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+/// The pairs [`pairs_to_bytes`] wrote (a trailing partial pair is ignored).
+fn pairs_from_bytes<'a, T: 'a>(
+    bytes: &'a [u8],
+    pair: fn([u8; 4], [u8; 4]) -> T,
+) -> impl Iterator<Item = T> + 'a {
+    bytes
+        .chunks_exact(8)
+        .map(move |c| pair([c[0], c[1], c[2], c[3]], [c[4], c[5], c[6], c[7]]))
+}
+
+/// Document-frequency increments logged since the last fold, summed per term id.
+pub(super) fn pending_df(conn: &Connection) -> rusqlite::Result<HashMap<u32, u32>> {
+    let mut stmt = conn.prepare_cached("SELECT increments FROM vocab_pending")?;
+    let blobs = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut sum: HashMap<u32, u32> = HashMap::new();
+    for (id, inc) in blobs.iter().flat_map(|b| increments_from_bytes(b)) {
+        *sum.entry(id).or_default() += inc;
+    }
+    Ok(sum)
+}
+
+/// An event's entity counts as stored: a JSON object.
+pub(super) fn entities_to_sql(e: &EventSnapshot) -> String {
+    serde_json::to_string(&e.entities).unwrap_or_else(|_| "{}".into())
+}
+
+/// An event's signals as stored: a JSON object.
+pub(super) fn signals_to_sql(e: &EventSnapshot) -> String {
+    serde_json::to_string(&e.signals).unwrap_or_else(|_| "{}".into())
+}
+
+impl Store {
+    /// What the clusterer restores itself from: the live events and stories and the
+    /// vocabulary.
+    pub fn cluster_snapshot(&self) -> Result<Snapshot> {
+        let n_docs: u64 = self
+            .meta("n_docs")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let seq: u64 = self.meta("seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let clock = time_from_sql(self.meta("clock")?);
+        let terms = terms(&self.conn).map_err(|e| self.e(e))?;
+        let events = live_events(&self.conn).map_err(|e| self.e(e))?;
+        let stories = live_stories(&self.conn).map_err(|e| self.e(e))?;
+        let next = |table: &str| -> Result<i64> {
+            self.conn
+                .query_row(
+                    &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.e(e))
+        };
+        Ok(Snapshot {
+            terms,
+            n_docs,
+            events,
+            stories,
+            next_event: next("events")?,
+            next_story: next("stories")?,
+            clock,
+            seq,
+        })
+    }
+}
+
+/// The remembered vocabulary with its document frequencies, pending increments included.
+fn terms(conn: &Connection) -> rusqlite::Result<Vec<(TermId, String, u32)>> {
+    let mut rows = conn
+        .prepare("SELECT id, term, df FROM vocab")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<(TermId, String, u32)>>>()?;
+    let pending = pending_df(conn)?;
+    for (id, _, df) in &mut rows {
+        *df += pending.get(id).copied().unwrap_or(0);
+    }
+    Ok(rows)
+}
+
+fn live_events(conn: &Connection) -> rusqlite::Result<Vec<EventSnapshot>> {
+    conn.prepare(
+        "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
+                signals
+         FROM events WHERE live = 1",
+    )?
+    .query_map([], |r| {
+        Ok(EventSnapshot {
+            id: r.get(0)?,
+            story: r.get(1)?,
+            first_time: time_from_sql(r.get(2)?),
+            last_time: time_from_sql(r.get(3)?),
+            n_articles: r.get(4)?,
+            centroid: weights_from_bytes(&r.get::<_, Vec<u8>>(5)?),
+            entities: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+            last_seq: r.get(7)?,
+            signals: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        })
+    })?
+    .collect()
+}
+
+fn live_stories(conn: &Connection) -> rusqlite::Result<Vec<StorySnapshot>> {
+    conn.prepare(
+        "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum
+         FROM stories WHERE live = 1",
+    )?
+    .query_map([], |r| {
+        Ok(StorySnapshot {
+            id: r.get(0)?,
+            first_time: time_from_sql(r.get(1)?),
+            last_time: time_from_sql(r.get(2)?),
+            n_articles: r.get(3)?,
+            n_events: r.get(4)?,
+            centroid: weights_from_bytes(&r.get::<_, Vec<u8>>(5)?),
+            last_seq: r.get(6)?,
+            norm_sum: r.get::<_, f64>(7)? as f32,
+        })
+    })?
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centroid_weights_round_trip_through_bytes() {
+        let weights: Vec<(TermId, f32)> = vec![(0, 1.5), (3, 0.25), (70_000, 2.0)];
+        let bytes = weights_to_bytes(&weights);
+        assert_eq!(bytes.len(), 24);
+        assert_eq!(weights_from_bytes(&bytes), weights);
+    }
+}
