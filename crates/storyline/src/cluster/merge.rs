@@ -14,7 +14,7 @@ use super::score::{
     years_disjoint,
 };
 use super::state::{either_time, prune_entities, EventState, StoryState, TimeSpan};
-use super::vector::TermId;
+use super::vector::{Centroid, TermId};
 use super::Clusterer;
 
 /// Further merge checks of an event that has just merged (see [`Clusterer::assign`]).
@@ -26,34 +26,50 @@ pub(super) trait Cluster {
     /// Articles it held at its last merge check, 0 before the first.
     fn merge_checked_at(&mut self) -> &mut u64;
     fn span(&self) -> TimeSpan;
+    fn centroid(&self) -> &Centroid;
 }
 
-/// One level of clusters the clusterer merges at.
-pub(super) trait Level {
+/// Where the clusterer keeps the live clusters of one level.
+pub(super) trait Live {
     type State: Cluster;
     fn live(c: &Clusterer) -> &HashMap<i64, Self::State>;
     fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, Self::State>;
+}
+
+/// One level of clusters the clusterer merges at.
+pub(super) trait Level: Live {
     /// The merge threshold for a text of `n_terms` distinct terms.
     fn threshold(cfg: &ClusterConfig, n_terms: usize) -> f32;
     /// Days apart beyond which two clusters never merge.
     fn window(cfg: &ClusterConfig) -> f32;
     /// Live clusters that may be close to `id`, strongest first.
     fn candidates(c: &Clusterer, id: i64) -> Vec<i64>;
-    /// How close the pair's first (the cluster checked, whose protagonist `protagonist`
-    /// holds once found) is to its second, `at` (days apart, the text's distinct terms,
-    /// the threshold); under the threshold when they stay apart.
-    fn score(
-        c: &Clusterer,
-        pair: (&Self::State, &Self::State),
-        at: (Option<f32>, usize, f32),
-        protagonist: &OnceCell<Option<TermId>>,
-    ) -> f32;
+    /// The members' summed norms under the IDF of `level` (see `EventSignals::norm_sum`).
+    fn norm_sum(s: &Self::State, level: f32) -> f32;
+    /// How close the pair's clusters are; under the threshold when they stay apart.
+    fn score(c: &Clusterer, p: &Pair<'_, Self::State>) -> f32;
     /// Folds live cluster `from` into `into` and notes the merge.
     fn absorb(c: &mut Clusterer, from: i64, into: i64);
 }
 
 pub(super) struct Events;
 pub(super) struct Stories;
+
+/// The cluster checked for a merge and one candidate.
+pub(super) struct Pair<'a, S> {
+    pub(super) this: &'a S,
+    pub(super) other: &'a S,
+    /// Days apart, when both are dated.
+    pub(super) gap: Option<f32>,
+    /// Centroid and mean cosine blended (see [`Clusterer::clusters_blend`]).
+    pub(super) lexical: f32,
+    /// Distinct terms of the article that set the check off, and the threshold for it.
+    pub(super) n_terms: usize,
+    pub(super) threshold: f32,
+    /// The checked cluster's protagonist, found once, when a candidate first passes the
+    /// threshold.
+    pub(super) protagonist: &'a OnceCell<Option<TermId>>,
+}
 
 impl Clusterer {
     /// Merges `id` into the live cluster of its level it has grown close to, if any;
@@ -72,7 +88,7 @@ impl Clusterer {
         let this = &live[&id];
         let threshold = L::threshold(&self.config, n_terms);
         let window = L::window(&self.config);
-        // The cluster's protagonist, found once, when a candidate first passes the threshold.
+        let level = self.vocab.idf_level();
         let protagonist = OnceCell::new();
         let mut best: Option<(i64, f32)> = None;
         for other in L::candidates(self, id) {
@@ -83,7 +99,21 @@ impl Clusterer {
             if gap.is_some_and(|g| g > window) {
                 continue;
             }
-            let score = L::score(self, (this, o), (gap, n_terms, threshold), &protagonist);
+            let lexical = self.clusters_blend(
+                (this.centroid(), L::norm_sum(this, level)),
+                (o.centroid(), L::norm_sum(o, level)),
+                n_terms,
+            );
+            let pair = Pair {
+                this,
+                other: o,
+                gap,
+                lexical,
+                n_terms,
+                threshold,
+                protagonist: &protagonist,
+            };
+            let score = L::score(self, &pair);
             if score >= threshold && beats(best, other, score) {
                 best = Some((other, score));
             }
@@ -104,9 +134,10 @@ impl Clusterer {
     }
 }
 
-/// Events and stories keep the same fields for what a merge check reads.
-macro_rules! cluster_fields {
-    ($($state:ty),*) => {$(
+/// Events and stories keep the same fields for what a merge check reads, each level in
+/// its own map.
+macro_rules! levels {
+    ($($level:ty => $state:ty, $map:ident);*) => {$(
         impl Cluster for $state {
             fn n_articles(&self) -> u64 {
                 self.n_articles
@@ -119,23 +150,29 @@ macro_rules! cluster_fields {
             fn span(&self) -> TimeSpan {
                 (self.first_time, self.last_time)
             }
+
+            fn centroid(&self) -> &Centroid {
+                &self.centroid
+            }
+        }
+
+        impl Live for $level {
+            type State = $state;
+
+            fn live(c: &Clusterer) -> &HashMap<i64, $state> {
+                &c.$map
+            }
+
+            fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, $state> {
+                &mut c.$map
+            }
         }
     )*};
 }
 
-cluster_fields!(EventState, StoryState);
+levels!(Events => EventState, events; Stories => StoryState, stories);
 
 impl Level for Events {
-    type State = EventState;
-
-    fn live(c: &Clusterer) -> &HashMap<i64, EventState> {
-        &c.events
-    }
-
-    fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, EventState> {
-        &mut c.events
-    }
-
     fn threshold(cfg: &ClusterConfig, n_terms: usize) -> f32 {
         cfg.blended(cfg.merge_threshold, cfg.mean_merge_threshold, n_terms)
     }
@@ -149,19 +186,14 @@ impl Level for Events {
         c.index.merge_candidates(&terms, id)
     }
 
-    fn score(
-        c: &Clusterer,
-        (e, o): (&EventState, &EventState),
-        (gap, n_terms, threshold): (Option<f32>, usize, f32),
-        protagonist: &OnceCell<Option<TermId>>,
-    ) -> f32 {
+    fn norm_sum(e: &EventState, level: f32) -> f32 {
+        e.signals.norm_sum_at(level)
+    }
+
+    fn score(c: &Clusterer, p: &Pair<'_, EventState>) -> f32 {
+        let (e, o, n_terms, threshold) = (p.this, p.other, p.n_terms, p.threshold);
         let cfg = &c.config;
-        let level = c.vocab.idf_level();
-        let lexical = c.clusters_blend(
-            (&e.centroid, e.signals.norm_sum_at(level)),
-            (&o.centroid, o.signals.norm_sum_at(level)),
-            n_terms,
-        );
+        let lexical = p.lexical;
         let embedding = match (&e.signals.embedding, &o.signals.embedding) {
             (Some(a), Some(b)) => cfg.embedding_bonus(n_terms, cosine_dense(&normalised(a), b)),
             _ => 0.0,
@@ -173,12 +205,12 @@ impl Level for Events {
         let entity = entity_overlap_maps(&e.entities, &o.entities);
         let mut score = cfg.damped(
             lexical + cfg.entity_weight * entity + embedding,
-            gap,
+            p.gap,
             years_disjoint(&e.signals.years, &o.signals.years),
         );
         if score >= threshold
             && c.protagonists_differ(
-                *protagonist.get_or_init(|| {
+                *p.protagonist.get_or_init(|| {
                     c.protagonist_of_centroid(&e.centroid, e.signals.names.as_ref())
                 }),
                 (&o.centroid, o.signals.names.as_ref()),
@@ -232,16 +264,6 @@ impl Level for Events {
 }
 
 impl Level for Stories {
-    type State = StoryState;
-
-    fn live(c: &Clusterer) -> &HashMap<i64, StoryState> {
-        &c.stories
-    }
-
-    fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, StoryState> {
-        &mut c.stories
-    }
-
     fn threshold(cfg: &ClusterConfig, n_terms: usize) -> f32 {
         cfg.blended(
             cfg.story_merge_threshold,
@@ -259,19 +281,13 @@ impl Level for Stories {
         c.index.candidate_stories(&terms, id, MERGE_CANDIDATES)
     }
 
-    fn score(
-        c: &Clusterer,
-        (s, o): (&StoryState, &StoryState),
-        (_, n_terms, _): (Option<f32>, usize, f32),
-        _: &OnceCell<Option<TermId>>,
-    ) -> f32 {
-        let cfg = &c.config;
-        let level = c.vocab.idf_level();
-        let mut score = c.clusters_blend(
-            (&s.centroid, s.norm_sum_at(level)),
-            (&o.centroid, o.norm_sum_at(level)),
-            n_terms,
-        );
+    fn norm_sum(s: &StoryState, level: f32) -> f32 {
+        s.norm_sum_at(level)
+    }
+
+    fn score(c: &Clusterer, p: &Pair<'_, StoryState>) -> f32 {
+        let (s, o, cfg) = (p.this, p.other, &c.config);
+        let mut score = p.lexical;
         if c.story_entities_used() {
             score += cfg.story_entity_weight
                 * c.story_entities
