@@ -93,12 +93,18 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     /// Axum's own text speaks of Rust types ("Cannot parse `abc` to a `i64`").
     fn from(e: PathRejection) -> Self {
+        use axum::extract::path::ErrorKind as K;
         use axum::extract::rejection::PathRejection as P;
-        match e {
-            P::FailedToDeserializePathParams(p) => {
-                Self::bad_request(format!("no such address: {}", p.body_text()))
+        let P::FailedToDeserializePathParams(p) = e else {
+            return Self::bad_request(e.body_text());
+        };
+        match p.into_kind() {
+            K::ParseErrorAtKey { value, .. }
+            | K::ParseErrorAtIndex { value, .. }
+            | K::ParseError { value, .. } => {
+                Self::bad_request(format!("{value:?} in the address should be a number"))
             }
-            other => Self::bad_request(other.body_text()),
+            other => Self::bad_request(format!("bad address: {other}")),
         }
     }
 }

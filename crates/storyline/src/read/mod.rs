@@ -128,7 +128,7 @@ pub fn search(
 ) -> Result<SearchResult> {
     // One snapshot: the hits and the headlines come from the same committed state.
     store.snapshot(|s| {
-        let found = s.search(query, filter, limit, offset, SEARCH_STORIES)?;
+        let found = s.search_query(query, filter, limit, offset, SEARCH_STORIES)?;
         let stories = found
             .stories
             .into_iter()

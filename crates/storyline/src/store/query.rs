@@ -270,13 +270,27 @@ impl Store {
         Ok((row, stored))
     }
 
+    /// [`Store::search_query`] of what a person typed ([`Query::parse`]); a query with no
+    /// word to search for is `Error::Invalid`.
+    pub fn search(
+        &self,
+        typed: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        let query = Query::parse(typed).map_err(|e| Error::Invalid(e.to_string()))?;
+        self.search_query(&query, filter, limit, offset, story_limit)
+    }
+
     /// Full-text search over titles and texts: a page of articles, best BM25 first, and the
     /// stories ranked by their best-matching article.
     ///
     /// The match runs once: every matching article comes back with only its score and story
     /// (from covering indexes, never the wide article rows), the article page and the story
     /// ranking are both taken from that list, and only the rows shown are then read in full.
-    pub fn search(
+    pub fn search_query(
         &self,
         query: &Query,
         filter: &ArticleFilter,
@@ -483,9 +497,7 @@ mod tests {
         let store = Store::open(&dir.path().join("s.db")).expect("open");
         let f = ArticleFilter::default();
         for q in ["blinken", "\"two words\""] {
-            let hits = store
-                .search(&Query::parse(q).expect("query"), &f, 10, 0, 10)
-                .expect("search");
+            let hits = store.search(q, &f, 10, 0, 10).expect("search");
             assert_eq!(hits.total, 0);
             assert!(hits.articles.is_empty() && hits.stories.is_empty());
         }
@@ -610,7 +622,9 @@ mod tests {
             for f in &filters {
                 let (want, want_stories) = reference(&store, q, f);
                 for (limit, offset) in [(20, 0), (7, 5), (10, 55), (3, 1000)] {
-                    let got = store.search(&parsed, f, limit, offset, 4).expect("search");
+                    let got = store
+                        .search_query(&parsed, f, limit, offset, 4)
+                        .expect("search");
                     assert_eq!(got.total, want.len() as u64, "{q} {f:?}");
                     let page: Vec<(String, f64)> = got
                         .articles
