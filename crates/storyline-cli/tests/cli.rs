@@ -1066,8 +1066,13 @@ fn problems_are_told_in_input_order_in_plain_words() {
 #[test]
 fn serve_refuses_a_missing_store_a_network_address_without_a_key_and_says_a_clash_once() {
     let dir = tempfile::tempdir().unwrap();
+    // Every attempt names a port already taken, so a server that wrongly starts fails at
+    // once instead of serving for ever.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let port = taken.local_addr().unwrap().port();
     let missing = dir.path().join("typo.db");
-    let out = storyline(&missing, &["serve", "--addr", "127.0.0.1:0"]);
+    let out = storyline(&missing, &["serve", "--addr", &addr]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1077,7 +1082,7 @@ fn serve_refuses_a_missing_store_a_network_address_without_a_key_and_says_a_clas
     assert!(!missing.exists(), "no empty store left behind");
 
     let (db, _) = seeded(dir.path());
-    let out = storyline(&db, &["serve", "--addr", "0.0.0.0:0"]);
+    let out = storyline(&db, &["serve", "--addr", &format!("0.0.0.0:{port}")]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1085,8 +1090,6 @@ fn serve_refuses_a_missing_store_a_network_address_without_a_key_and_says_a_clas
         "{err}"
     );
 
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
     let out = storyline(&db, &["serve", "--addr", &addr]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
