@@ -9,9 +9,10 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use storyline::core::EntityKind;
 use storyline::eval::entities::score;
-use storyline::extract::{article_entities, canonical_entities};
+use storyline::extract::article_entities;
 use storyline::ingest::{self, Format};
 use storyline::normalize;
+use storyline::read::{self, EntityFilter};
 use storyline::store::Store;
 
 #[derive(Args)]
@@ -49,28 +50,20 @@ impl From<KindArg> for EntityKind {
     }
 }
 
-pub fn list(store: &Store, args: &EntitiesArgs, json: bool) -> Result<ExitCode> {
-    let mentions = match args.story {
-        Some(id) => {
-            store.story(id)?;
-            store.story_mentions(id)?
+impl From<&EntitiesArgs> for EntityFilter {
+    fn from(a: &EntitiesArgs) -> EntityFilter {
+        EntityFilter {
+            kind: a.kind.map(Into::into),
+            name: a.name.clone(),
+            story: a.story,
+            min_articles: a.min_articles,
+            limit: a.limit,
         }
-        None => store.all_mentions()?,
-    };
-    let needle = args.name.as_deref().map(str::to_lowercase);
-    let entities: Vec<_> = canonical_entities(mentions.iter().map(|(id, m)| (id.as_str(), m)))
-        .into_iter()
-        .filter(|e| e.kind != EntityKind::Other)
-        .filter(|e| args.kind.is_none_or(|k| e.kind == k.into()))
-        .filter(|e| e.articles.len() >= args.min_articles)
-        .filter(|e| {
-            needle.as_deref().is_none_or(|n| {
-                e.name.to_lowercase().contains(n)
-                    || e.aliases.iter().any(|a| a.to_lowercase().contains(n))
-            })
-        })
-        .take(args.limit)
-        .collect();
+    }
+}
+
+pub fn list(store: &Store, filter: &EntityFilter, json: bool) -> Result<ExitCode> {
+    let entities = read::entities(store, filter)?;
     if json {
         crate::print::json(&entities)?;
     } else if entities.is_empty() {
@@ -83,10 +76,10 @@ pub fn list(store: &Store, args: &EntitiesArgs, json: bool) -> Result<ExitCode> 
                 format!("  (also: {})", e.aliases.join(", "))
             };
             println!(
-                "{:<13} {:>5} mentions {:>4} articles  {}{aliases}",
+                "{:<13} {:>14} {:>13}  {}{aliases}",
                 e.kind.as_str(),
-                e.mentions,
-                e.articles.len(),
+                crate::print::plural(e.mentions, "mention"),
+                crate::print::plural(e.articles.len(), "article"),
                 e.name
             );
         }

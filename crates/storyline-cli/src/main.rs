@@ -1,7 +1,7 @@
 //! The `storyline` command: thin argument handling and printing over the engine library.
 //!
-//! Exit codes: 0 success; 1 fatal error; 2 bad usage; 3 finished, but some input records
-//! were bad and skipped (each is named on standard error).
+//! Exit codes (also in `--help`): 0 success; 1 fatal error; 2 bad usage; 3 finished, but
+//! some input records were bad and skipped (each is named on standard error); 4 not found.
 
 // glibc malloc took a fifth of ingest CPU on long runs (fragmentation, consolidation);
 // jemalloc cut CPU per article by 15% and peak RSS by 8% at 100k articles.
@@ -25,15 +25,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
-use storyline::report;
-use storyline::store::Store;
+use storyline::read::{self, EntityFilter};
+use storyline::search::{EmptyQuery, Query};
+use storyline::store::{ArticleFilter, Store};
+
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  success
+  1  fatal error: a store or file could not be opened, read or written
+  2  bad usage: an unknown option, a bad value, a search with no word in it
+  3  finished, but some input was bad and skipped (each named on standard error)
+  4  not found: no such story (`show 99`)";
 
 #[derive(Parser)]
 #[command(
     name = "storyline",
     version,
     about = "Turn a stream of news articles into stories: \
-    events, cited summaries, timelines and the people, organisations and places in them."
+    events, cited summaries, timelines and the people, organisations and places in them.",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(flatten)]
@@ -69,8 +79,10 @@ enum Command {
     /// Ingest, then show every story: the one command for a first look at a folder of news.
     Run {
         /// Files or folders (.txt, .jsonl, .html, .rss/.atom); `-` reads JSONL from stdin.
+        /// Files with other names are skipped with a warning unless `--format` is given.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Read every file as this format instead of going by its name.
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
         /// Show at most this many stories in full (the most recent).
@@ -79,9 +91,12 @@ enum Command {
     },
     /// Add articles to the store; new articles join existing events and stories.
     Ingest {
+        /// Files or folders (.txt, .jsonl, .html, .rss/.atom); `-` reads JSONL from stdin.
+        /// Files with other names are skipped with a warning unless `--format` is given.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Force an input format instead of guessing from names and content.
+        /// Read every file as this format instead of going by its name (`--format text`
+        /// reads a README or a text file with an odd name as an article).
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
@@ -92,8 +107,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         offset: usize,
     },
-    /// Full-text search of the stored articles (words, "phrases", AND/OR/NOT, prefix*):
-    /// the best stories, then the best articles with the matching passage.
+    /// Search the stored articles: the best stories, then the best articles with the
+    /// matching passage.
+    ///
+    /// Type words as you would anywhere: all must match, and punctuation only separates
+    /// words (`U.S. ceasefire`, `Blinken's visit`, `Saudi-Arabia` all work). Operators:
+    /// `"a phrase"`, `Hamas OR Hezbollah`, `Gaza NOT Egypt`, `cease*` (upper-case OR/NOT).
     Search {
         query: String,
         /// Articles to list (stories: the best 10).
@@ -128,11 +147,7 @@ enum Command {
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Serve the JSON API (/api, /api/openapi.json), search and the web page over the store.
-    Serve {
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-    },
+    Serve(serve_cmd::ServeArgs),
     /// Cited summary of a JSONL file of articles taken as one story.
     Summarize(summary_cmd::SummarizeArgs),
     /// Dated timeline of a JSONL file of articles taken as one story.
@@ -178,9 +193,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// A command line that cannot be carried out as given (exit 2, as clap's own errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(pub(crate) String);
+
+/// Exit status by the kind of failure; see [`EXIT_STATUS`].
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.is::<Usage>() || cause.is::<EmptyQuery>() {
+            return 2;
+        }
+        if let Some(storyline::Error::NotFound { .. }) = cause.downcast_ref() {
+            return 4;
+        }
+    }
+    1
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -189,10 +222,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { paths, format, top } => {
             let report = ingest_paths(g, &paths, format.map(Into::into))?;
             let store = Store::open(&g.db)?;
-            let stories = report::list_stories(&store, top, 0)?;
+            let stories = read::list_stories(&store, top, 0)?;
             let reports = stories
                 .iter()
-                .map(|s| report::story_report(&store, s.id))
+                .map(|s| read::story_report(&store, s.id))
                 .collect::<storyline::Result<Vec<_>>>()?;
             if g.json {
                 print::json(&serde_json::json!({ "ingest": report, "stories": reports }))?;
@@ -205,8 +238,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 if total > reports.len() {
                     println!(
-                        "\n… and {} more stories: `storyline stories --db {}`",
-                        total - reports.len(),
+                        "\n… and {} more: `storyline stories --db {}`",
+                        print::plural(total - reports.len(), "story"),
                         g.db.display()
                     );
                 }
@@ -225,7 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stories { limit, offset } => {
             let store = open_existing(&g.db)?;
-            let stories = report::list_stories(&store, limit, offset)?;
+            let stories = read::list_stories(&store, limit, offset)?;
             if g.json {
                 print::json(&stories)?;
             } else {
@@ -238,11 +271,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             offset,
         } => {
+            let parsed =
+                Query::parse(&query).map_err(|e| Usage(format!("search {query:?}: {e}")))?;
             let store = open_existing(&g.db)?;
-            let found = storyline_server::api::run_search(
+            let found = read::search(
                 &store,
                 &query,
-                &storyline::store::ArticleFilter::default(),
+                &parsed,
+                &ArticleFilter::default(),
                 limit,
                 offset,
             )?;
@@ -255,7 +291,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Show { story } => {
             let store = open_existing(&g.db)?;
-            let r = report::story_report(&store, story)?;
+            let r = read::story_report(&store, story)?;
             if g.json {
                 print::json(&r)?;
             } else {
@@ -263,7 +299,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Entities(args) => entities_cmd::list(&open_existing(&g.db)?, &args, g.json),
+        Command::Entities(args) => {
+            let filter: EntityFilter = (&args).into();
+            entities_cmd::list(&open_existing(&g.db)?, &filter, g.json)
+        }
         Command::Extract { pages } => extract_pages(g, &pages),
         Command::Cluster { articles, out } => {
             let (assignments, _) = eval::cluster_file(&articles, g.quiet, g.model.as_deref())?;
@@ -272,7 +311,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
         Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
-        Command::Serve { addr } => serve_cmd::run(&g.db, addr),
+        Command::Serve(args) => serve_cmd::run(&g.db, &args),
         Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
         Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
     }
@@ -351,7 +390,27 @@ pub(crate) fn ingest_with(
     quiet: bool,
     model: Option<&Path>,
 ) -> Result<IngestReport> {
-    let files = ingest::expand_paths(paths)?;
+    let mut files = ingest::expand_paths(paths)?;
+    // A README or a PDF in a folder of news is not an article: read only what is named as
+    // one, unless a format was given.
+    let mut skipped = Vec::new();
+    if format.is_none() {
+        files.retain(|f| {
+            let known = f.as_os_str() == "-" || ingest::Format::from_name(f).is_some();
+            if !known {
+                skipped.push(f.clone());
+            }
+            known
+        });
+    }
+    for f in &skipped {
+        eprintln!(
+            "warning: {}: skipped: not named as an article file ({}); \
+             `--format text` reads it as text",
+            f.display(),
+            ingest::KNOWN_EXTENSIONS
+        );
+    }
     let mut config = PipelineConfig::default();
     // Expert knob for experiments: override clustering settings with a JSON object.
     if let Ok(json) = std::env::var("STORYLINE_CLUSTER_CONFIG") {
@@ -374,13 +433,51 @@ pub(crate) fn ingest_with(
         ));
     })?;
     bar.finish_and_clear();
-    for e in &report.errors {
-        eprintln!("skipped: {e}");
-    }
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
+    for line in in_input_order(&files, &report) {
+        eprintln!("{line}");
     }
     Ok(report)
+}
+
+/// Bad records and warnings, in the order of the files and of the lines within each: the
+/// report keeps them in two lists, and each message starts with `FILE:LINE: ` or `FILE: `.
+fn in_input_order(files: &[PathBuf], report: &IngestReport) -> Vec<String> {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let place = |message: &str| {
+        // The longest file name the message starts with (one name may prefix another).
+        let file = names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                message
+                    .strip_prefix(n.as_str())
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
+            .max_by_key(|(_, n)| n.len());
+        let Some((index, name)) = file else {
+            return (usize::MAX, 0);
+        };
+        let line = message[name.len() + 1..]
+            .split(':')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        (index, line)
+    };
+    let mut lines: Vec<((usize, usize), String)> = report
+        .errors
+        .iter()
+        .map(|e| (place(e), format!("skipped: {e}")))
+        .chain(
+            report
+                .warnings
+                .iter()
+                .map(|w| (place(w), format!("warning: {w}"))),
+        )
+        .collect();
+    // Stable: messages of one line keep their order.
+    lines.sort_by_key(|(at, _)| *at);
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 fn ingest_paths(g: &Global, paths: &[PathBuf], format: Option<Format>) -> Result<IngestReport> {

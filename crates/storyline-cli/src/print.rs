@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use storyline::core::{Claim, EntityKind, Story};
 use storyline::pipeline::IngestReport;
-use storyline::report::StoryReport;
+use storyline::read::{SearchResult, StoryReport};
 use storyline::store::Counts;
 
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
@@ -32,25 +32,28 @@ fn span(first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
 pub fn ingest_summary(r: &IngestReport, counts: &Counts) {
     let rate = r.read as f64 / r.seconds.max(1e-9);
     println!(
-        "Read {} records in {:.2}s ({rate:.0}/s): {} new articles stored, {} already stored, {} near-duplicates, {} skipped as bad.",
-        r.read,
+        "Read {} in {:.2}s ({rate:.0}/s): {} stored, {} already stored, {}, {} skipped as bad.",
+        plural(r.read, "record"),
         r.seconds,
-        r.stored,
+        plural(r.stored, "new article"),
         r.already_stored,
-        r.copies,
+        plural(r.copies, "near-duplicate"),
         r.errors.len()
     );
     println!(
-        "Store: {} articles in {} events and {} stories.",
-        counts.articles, counts.events, counts.stories
+        "Store: {} in {} and {}.",
+        plural(counts.articles as usize, "article"),
+        plural(counts.events as usize, "event"),
+        plural(counts.stories as usize, "story")
     );
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
+/// `1 story`, `2 stories`, `0 articles`.
+pub fn plural(n: usize, word: &str) -> String {
+    match (n, word.strip_suffix('y')) {
+        (1, _) => format!("1 {word}"),
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {word}s"),
     }
 }
 
@@ -61,30 +64,30 @@ pub fn story_list(stories: &[Story]) {
     }
     for s in stories {
         println!(
-            "{:>5}  {:<23}  {:>4} articles  {:>3} events  {}",
+            "{:>5}  {:<23}  {:>13}  {:>10}  {}",
             s.id,
             span(s.first_published, s.last_published),
-            s.n_articles,
-            s.n_events,
+            plural(s.n_articles, "article"),
+            plural(s.n_events, "event"),
             s.headline
         );
     }
 }
 
-pub fn search(r: &storyline_server::api::SearchResult) {
+pub fn search(r: &SearchResult) {
     if r.total == 0 {
         println!("Nothing matches {:?}.", r.query);
         return;
     }
-    println!("{} articles match {:?}.", r.total, r.query);
+    let verb = if r.total == 1 { "matches" } else { "match" };
+    println!(
+        "{} {verb} {:?}.",
+        plural(r.total as usize, "article"),
+        r.query
+    );
     println!("\nStories (`storyline show ID`):");
     for s in &r.stories {
-        println!(
-            "{:>5}  {:>4} matching  {}",
-            s.story,
-            s.hits,
-            s.top_title.as_deref().unwrap_or("(untitled)")
-        );
+        println!("{:>5}  {:>4} matching  {}", s.story, s.hits, s.headline);
     }
     println!("\nArticles:");
     for h in &r.articles {
@@ -124,11 +127,11 @@ pub fn story(r: &StoryReport) {
     println!("Story {}: {}", s.id, s.headline);
     let undated = r.sources.iter().filter(|x| x.published.is_none()).count();
     println!(
-        "{} · {} · {} undated · {}",
+        "{} · {}, {} · {} undated",
         span(s.first_published, s.last_published),
         plural(s.n_articles, "article"),
-        undated,
-        plural(s.n_events, "event")
+        plural(s.n_events, "event"),
+        undated
     );
     println!("\nSummary");
     for c in &r.summary {

@@ -323,7 +323,7 @@ fn jsonl_bad_lines_are_named_and_skipped() {
     let out = storyline(&db, &["--json", "ingest", input.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "bad records give exit code 3");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in.jsonl:2: malformed JSON"), "{stderr}");
+    assert!(stderr.contains("in.jsonl:2: not valid JSON"), "{stderr}");
     assert!(
         stderr.contains("in.jsonl:4: missing field \"text\""),
         "{stderr}"
@@ -794,9 +794,12 @@ fn search_finds_every_article_with_the_word_and_names_a_bad_query() {
     assert!(shown.contains("*Pompeo*"), "{shown}");
 
     let bad = storyline(&db, &["search", "AND ("]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("bad search query \"AND (\""), "{err}");
+    assert!(
+        err.contains("search \"AND (\": type a word to search for"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -817,4 +820,279 @@ fn reading_a_missing_store_is_a_clear_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[path = "../../storyline-server/tests/common/query_table.rs"]
+mod query_table;
+
+/// A store of the seeds, and the titles and texts as stored.
+fn seeded(dir: &Path) -> (PathBuf, Vec<(String, String)>) {
+    let db = dir.join("s.db");
+    let out = storyline(&db, &["ingest", shared().join("seeds").to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&db).unwrap();
+    let (rows, _) = store.articles_page(&Default::default(), 100, 0).unwrap();
+    let articles = rows
+        .iter()
+        .map(|r| {
+            let (_, stored) = store.article(&r.id).unwrap();
+            (
+                stored.article.title.unwrap_or_default(),
+                stored.article.text,
+            )
+        })
+        .collect();
+    (db, articles)
+}
+
+#[test]
+fn the_search_table_finds_what_a_word_by_word_scan_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, articles) = seeded(dir.path());
+    let headline = json_of(&storyline(&db, &["--json", "stories"]))[0]["headline"].clone();
+    assert!(
+        headline.as_str().is_some_and(|h| h.len() > 20),
+        "{headline}"
+    );
+    for typed in query_table::QUERIES {
+        let out = storyline(&db, &["--json", "search", typed, "--limit", "100"]);
+        match query_table::expected(typed, &articles) {
+            Ok(n) => {
+                let r = json_of(&out);
+                assert_eq!(r["total"].as_u64(), Some(n as u64), "{typed:?}");
+                if n > 0 {
+                    assert_eq!(r["stories"][0]["headline"], headline, "{typed:?}");
+                    let text = storyline(&db, &["search", typed]);
+                    let shown = String::from_utf8_lossy(&text.stdout);
+                    assert!(shown.contains(headline.as_str().unwrap()), "{shown}");
+                    assert!(!shown.contains("(untitled)"), "{shown}");
+                }
+            }
+            Err(e) => {
+                assert_eq!(out.status.code(), Some(2), "{typed:?}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains(&e.to_string()), "{typed:?}: {err}");
+                assert!(out.stdout.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn counts_read_as_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = seeded(dir.path());
+    let text = |out: Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let again = text(storyline(
+        &db,
+        &["ingest", shared().join("seeds").to_str().unwrap()],
+    ));
+    assert!(again.contains("Read 5 records"), "{again}");
+    assert!(again.contains("0 new articles stored"), "{again}");
+    assert!(
+        again.contains("5 articles in 2 events and 1 story."),
+        "{again}"
+    );
+    let one = text(storyline(&db, &["search", "hostages: 40"]));
+    assert!(
+        one.starts_with("1 article matches \"hostages: 40\"."),
+        "{one}"
+    );
+    let five = text(storyline(&db, &["search", "Blinken"]));
+    assert!(five.starts_with("5 articles match \"Blinken\"."), "{five}");
+
+    // A story of one article.
+    let single = dir.path().join("one.jsonl");
+    std::fs::write(
+        &single,
+        "{\"id\":\"q1\",\"published\":\"2024-05-02\",\"title\":\"Quokka census\",\"text\":\"Rangers counted 1,200 quokkas on the island this spring. The census takes a week.\"}\n",
+    )
+    .unwrap();
+    let db2 = dir.path().join("one.db");
+    let ingested = text(storyline(&db2, &["ingest", single.to_str().unwrap()]));
+    assert!(
+        ingested.contains("Read 1 record in") && ingested.contains("1 new article stored"),
+        "{ingested}"
+    );
+    assert!(
+        ingested.contains("Store: 1 article in 1 event and 1 story."),
+        "{ingested}"
+    );
+    let list = text(storyline(&db2, &["stories"]));
+    assert!(
+        list.contains(" 1 article ") && list.contains(" 1 event "),
+        "{list}"
+    );
+    let show = text(storyline(&db2, &["show", "1"]));
+    assert!(show.contains("1 article, 1 event"), "{show}");
+}
+
+#[test]
+fn exit_codes_say_what_kind_of_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = seeded(dir.path());
+    let code = |args: &[&str]| storyline(&db, args).status.code();
+    assert_eq!(code(&["show", "99"]), Some(4));
+    assert_eq!(code(&["entities", "--story", "99"]), Some(4));
+    assert_eq!(code(&["show", "abc"]), Some(2));
+    assert_eq!(code(&["search", ""]), Some(2));
+    assert_eq!(code(&["search", "NOT Gaza"]), Some(2));
+    assert_eq!(code(&["show", "1"]), Some(0));
+    let missing = dir.path().join("none.db");
+    assert_eq!(storyline(&missing, &["stories"]).status.code(), Some(1));
+    let help = storyline(&db, &["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "Exit status:",
+        "2  bad usage",
+        "3  finished, but",
+        "4  not found",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
+
+#[test]
+fn files_not_named_as_articles_are_skipped_unless_a_format_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("news");
+    std::fs::create_dir(&folder).unwrap();
+    let body = "The harbour authority reopened the port on Monday after a week of repairs.";
+    std::fs::write(folder.join("harbour.txt"), body).unwrap();
+    std::fs::write(folder.join("README"), "Notes on this folder of news.").unwrap();
+    std::fs::write(
+        folder.join("scan.pdf"),
+        "The ferry timetable changes in May.",
+    )
+    .unwrap();
+    let db = dir.path().join("s.db");
+    let out = storyline(&db, &["--json", "ingest", folder.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["ingest"]["stored"], 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("warning: ") && lines[0].contains("README"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("scan.pdf") && lines[1].contains("--format text"),
+        "{err}"
+    );
+
+    let db = dir.path().join("t.db");
+    let out = storyline(
+        &db,
+        &[
+            "--json",
+            "ingest",
+            "--format",
+            "text",
+            folder.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["ingest"]["stored"], 3);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn problems_are_told_in_input_order_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = |id: &str, date: &str| {
+        serde_json::json!({"id": id, "published": date,
+            "text": "The harbour authority reopened the port on Monday after a week of repairs."})
+        .to_string()
+    };
+    let a = dir.path().join("a.jsonl");
+    let lines = [
+        good("a1", "2024-01-02"),
+        "{not json}".to_string(),
+        good("a3", "last Tuesday"),
+        "[1, 2]".to_string(),
+        good("a5", "someday"),
+    ];
+    std::fs::write(&a, lines.join("\n")).unwrap();
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(
+        &b,
+        format!(
+            "{}\n{{\"id\":\"b2\",\"title\":5,\"text\":\"x\"}}\n",
+            good("b1", "soon")
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("s.db");
+    let out = storyline(&db, &["ingest", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at: Vec<String> = err
+        .lines()
+        .map(|l| {
+            let file = if l.contains("a.jsonl:") { "a" } else { "b" };
+            let line = l
+                .rsplit(".jsonl:")
+                .next()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap();
+            format!("{file}{line}")
+        })
+        .collect();
+    assert_eq!(at, ["a2", "a3", "a4", "a5", "b1", "b2"], "{err}");
+    assert!(err.contains("a.jsonl:2: not valid JSON"), "{err}");
+    assert!(
+        err.contains("a.jsonl:4: this line is a list, not an article"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b.jsonl:2: field \"title\" must be text, not a number"),
+        "{err}"
+    );
+    for jargon in ["expected ident", "invalid type", "column"] {
+        assert!(!err.contains(jargon), "{err}");
+    }
+}
+
+#[test]
+fn serve_refuses_a_missing_store_a_network_address_without_a_key_and_says_a_clash_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every attempt names a port already taken, so a server that wrongly starts fails at
+    // once instead of serving for ever.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let port = taken.local_addr().unwrap().port();
+    let missing = dir.path().join("typo.db");
+    let out = storyline(&missing, &["serve", "--addr", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no store at") && err.contains("--create"),
+        "{err}"
+    );
+    assert!(!missing.exists(), "no empty store left behind");
+
+    let (db, _) = seeded(dir.path());
+    let out = storyline(&db, &["serve", "--addr", &format!("0.0.0.0:{port}")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--token-file") && err.contains("STORYLINE_TOKEN"),
+        "{err}"
+    );
+
+    let out = storyline(&db, &["serve", "--addr", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("in use").count(), 1, "{err}");
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }

@@ -9,7 +9,7 @@
 //! `articles.jsonl`), drawn with replacement, each copy given a new id and a new date, and
 //! ingested through the real pipeline (so the FTS index is the one `serve` uses). It is kept
 //! in `target/bench/search-100k.db` and reused. Each query runs as `GET /api/search` runs it
-//! (`api::run_search`: top 20 articles with snippets + top 10 stories); the median over all
+//! (`storyline::read::search`: top 20 articles with snippets + top 10 stories by headline); the median over all
 //! timed runs is the figure to report.
 
 use std::path::{Path, PathBuf};
@@ -18,8 +18,9 @@ use std::time::Instant;
 use chrono::{Duration, TimeZone, Utc};
 use storyline::ingest::{self, Record};
 use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline::read;
+use storyline::search::Query;
 use storyline::store::{ArticleFilter, Store};
-use storyline_server::api::run_search;
 
 const TARGET_ARTICLES: usize = 100_000;
 const RUNS: usize = 7;
@@ -89,11 +90,12 @@ fn main() {
     for (i, q) in QUERIES.iter().enumerate() {
         // Every fourth query also carries a date filter, as the API allows.
         let f = if i % 4 == 3 { &filtered } else { &filter };
-        let warm = run_search(&store, q, f, 20, 0).expect("search");
+        let parsed = Query::parse(q).expect("query");
+        let warm = read::search(&store, q, &parsed, f, 20, 0).expect("search");
         let mut times = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             let t = Instant::now();
-            let r = run_search(&store, q, f, 20, 0).expect("search");
+            let r = read::search(&store, q, &parsed, f, 20, 0).expect("search");
             times.push(t.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(r);
         }

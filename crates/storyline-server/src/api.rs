@@ -14,11 +14,12 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use storyline::core::EntityKind;
-use storyline::extract::canonical_entities;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{Pipeline, PipelineConfig};
-use storyline::report::{self, StoryReport};
-use storyline::store::{ArticleFilter, ArticleRow, StoryFilter, SNIPPET_END, SNIPPET_START};
+use storyline::read::{self, EntityFilter, StoryReport};
+pub use storyline::read::{ArticleHitOut, ArticleSummary, SearchResult, SnippetPart, StoryHitOut};
+use storyline::search::Query as SearchText;
+use storyline::store::{ArticleFilter, StoryFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -27,8 +28,6 @@ type AppResult<T> = Result<Json<T>, ApiError>;
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
-/// Stories a search lists beside its page of articles.
-const SEARCH_STORIES: usize = 10;
 
 // ---------------------------------------------------------------- errors
 
@@ -44,6 +43,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// A 401 says how to authenticate (`WWW-Authenticate: Bearer`).
+    pub www_authenticate: bool,
 }
 
 impl ApiError {
@@ -54,10 +55,11 @@ impl ApiError {
                 error: message.into(),
                 details: Vec::new(),
             },
+            www_authenticate: false,
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
@@ -89,14 +91,34 @@ impl From<QueryRejection> for ApiError {
 }
 
 impl From<PathRejection> for ApiError {
+    /// Axum's own text speaks of Rust types ("Cannot parse `abc` to a `i64`").
     fn from(e: PathRejection) -> Self {
-        Self::bad_request(e.body_text())
+        use axum::extract::path::ErrorKind as K;
+        use axum::extract::rejection::PathRejection as P;
+        let P::FailedToDeserializePathParams(p) = e else {
+            return Self::bad_request(e.body_text());
+        };
+        match p.into_kind() {
+            K::ParseErrorAtKey { value, .. }
+            | K::ParseErrorAtIndex { value, .. }
+            | K::ParseError { value, .. } => {
+                Self::bad_request(format!("{value:?} in the address should be a number"))
+            }
+            other => Self::bad_request(format!("bad address: {other}")),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut r = (self.status, Json(self.body)).into_response();
+        if self.www_authenticate {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        r
     }
 }
 
@@ -137,34 +159,6 @@ pub struct StoryPage {
     pub limit: usize,
     pub offset: usize,
     pub stories: Vec<StoryItem>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ArticleSummary {
-    pub id: String,
-    pub title: Option<String>,
-    pub source: Option<String>,
-    pub url: Option<String>,
-    pub published: Option<DateTime<Utc>>,
-    pub event: i64,
-    pub story: i64,
-    /// Id of the article this one is a near-duplicate of.
-    pub duplicate_of: Option<String>,
-}
-
-impl From<ArticleRow> for ArticleSummary {
-    fn from(r: ArticleRow) -> Self {
-        ArticleSummary {
-            id: r.id,
-            title: r.title,
-            source: r.source,
-            url: r.url,
-            published: r.published,
-            event: r.event,
-            story: r.story,
-            duplicate_of: r.duplicate_of,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -211,40 +205,6 @@ pub struct EntityOut {
     pub mentions: usize,
     /// Articles that mention it.
     pub articles: usize,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SnippetPart {
-    pub text: String,
-    /// A matched term.
-    pub hit: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ArticleHitOut {
-    pub article: ArticleSummary,
-    /// BM25; lower is better.
-    pub score: f64,
-    pub snippet: Vec<SnippetPart>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoryHitOut {
-    pub story: i64,
-    pub score: f64,
-    /// Matching articles in the story.
-    pub hits: u64,
-    pub top_title: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResult {
-    pub query: String,
-    /// Matching articles over all pages.
-    pub total: u64,
-    pub articles: Vec<ArticleHitOut>,
-    /// Stories ranked by their best-matching article.
-    pub stories: Vec<StoryHitOut>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -335,7 +295,8 @@ pub struct ArticlesQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// FTS5 query: words (all must match), `"a phrase"`, `OR`, `NOT`, `prefix*`.
+    /// Words to look for, as a person types them (all must match; punctuation separates
+    /// words); `"a phrase"`, `OR`, `NOT word` and `prefix*` work as operators.
     pub q: Option<String>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
@@ -348,7 +309,7 @@ pub struct SearchQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntitiesQuery {
-    /// person, organization, place or other.
+    /// person, organization, place or other (without it: every kind but other).
     pub kind: Option<String>,
     /// Names containing this text (case-insensitive).
     pub name: Option<String>,
@@ -384,7 +345,7 @@ pub async fn list_stories(
         source: non_empty(q.source),
     };
     let (stories, total) = state
-        .read(move |s| report::find_stories(s, &filter, limit, offset))
+        .read(move |s| read::find_stories(s, &filter, limit, offset))
         .await?;
     Ok(Json(StoryPage {
         total,
@@ -406,7 +367,7 @@ pub async fn get_story(
     id: Result<Path<i64>, PathRejection>,
 ) -> AppResult<StoryReport> {
     let Path(id) = id?;
-    let report = state.read(move |s| report::story_report(s, id)).await?;
+    let report = state.read(move |s| read::story_report(s, id)).await?;
     Ok(Json(report))
 }
 
@@ -496,25 +457,14 @@ pub async fn list_entities(
             )))
         }
     };
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let name = non_empty(q.name).map(|n| n.to_lowercase());
-    let story = q.story;
-    let mentions = state
-        .read(move |s| match story {
-            Some(id) => s.story(id).and_then(|_| s.story_mentions(id)),
-            None => s.all_mentions(),
-        })
-        .await?;
-    let mut entities = canonical_entities(mentions.iter().map(|(id, m)| (id.as_str(), m)));
-    entities.retain(|e| {
-        kind.is_none_or(|k| e.kind == k)
-            && name.as_deref().is_none_or(|n| {
-                e.name.to_lowercase().contains(n)
-                    || e.aliases.iter().any(|a| a.to_lowercase().contains(n))
-            })
-    });
-    entities.sort_by(|a, b| b.mentions.cmp(&a.mentions).then(a.name.cmp(&b.name)));
-    entities.truncate(limit);
+    let filter = EntityFilter {
+        kind,
+        name: non_empty(q.name),
+        story: q.story,
+        min_articles: 1,
+        limit: q.limit.unwrap_or(50).clamp(1, 500),
+    };
+    let entities = state.read(move |s| read::entities(s, &filter)).await?;
     Ok(Json(
         entities
             .into_iter()
@@ -529,74 +479,17 @@ pub async fn list_entities(
     ))
 }
 
-fn snippet_parts(s: &str) -> Vec<SnippetPart> {
-    let mut parts = Vec::new();
-    let mut hit = false;
-    let mut cur = String::new();
-    for c in s.chars() {
-        if c == SNIPPET_START || c == SNIPPET_END {
-            if !cur.is_empty() {
-                parts.push(SnippetPart {
-                    text: std::mem::take(&mut cur),
-                    hit,
-                });
-            }
-            hit = c == SNIPPET_START;
-        } else {
-            cur.push(c);
-        }
-    }
-    if !cur.is_empty() {
-        parts.push(SnippetPart { text: cur, hit });
-    }
-    parts
-}
-
-/// Runs one search as the endpoint does; shared with the benchmark so it measures the
-/// endpoint's work.
-pub fn run_search(
-    store: &storyline::store::Store,
-    query: &str,
-    filter: &ArticleFilter,
-    limit: usize,
-    offset: usize,
-) -> storyline::Result<SearchResult> {
-    let found = store.search(query, filter, limit, offset, SEARCH_STORIES)?;
-    Ok(SearchResult {
-        query: query.to_string(),
-        total: found.total,
-        articles: found
-            .articles
-            .into_iter()
-            .map(|h| ArticleHitOut {
-                snippet: snippet_parts(&h.snippet),
-                article: h.article.into(),
-                score: h.score,
-            })
-            .collect(),
-        stories: found
-            .stories
-            .into_iter()
-            .map(|h| StoryHitOut {
-                story: h.story,
-                score: h.score,
-                hits: h.hits,
-                top_title: h.top_title,
-            })
-            .collect(),
-    })
-}
-
 /// Full-text search (SQLite FTS5, BM25) over articles, and stories by their articles.
 #[utoipa::path(get, path = "/api/search", params(SearchQuery),
     responses((status = 200, body = SearchResult),
-              (status = 400, body = ErrorBody, description = "missing or malformed query")))]
+              (status = 400, body = ErrorBody, description = "no word to search for")))]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> AppResult<SearchResult> {
     let Query(q) = q?;
-    let query = non_empty(q.q).ok_or_else(|| ApiError::bad_request("q is required"))?;
+    let typed = q.q.unwrap_or_default();
+    let query = SearchText::parse(&typed).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (limit, offset) = page(q.limit, q.offset);
     let (since, before) = date_range(q.since.as_deref(), q.until.as_deref())?;
     let filter = ArticleFilter {
@@ -606,7 +499,7 @@ pub async fn search(
         story: q.story,
     };
     let result = state
-        .read(move |s| run_search(s, &query, &filter, limit, offset))
+        .read(move |s| read::search(s, &typed, &query, &filter, limit, offset))
         .await?;
     Ok(Json(result))
 }

@@ -6,9 +6,11 @@
 //! (`POST /api/ingest`) goes through one writer at a time; each batch is one transaction, so
 //! readers see a story before or after a batch, never half of it.
 //!
-//! Wire types live in [`api`]; SQL stays in `storyline::store`.
+//! Wire types live in [`api`]; SQL stays in `storyline::store`; who may do what is
+//! [`guard`].
 
 pub mod api;
+pub mod guard;
 mod web;
 
 use std::net::SocketAddr;
@@ -33,13 +35,27 @@ const READ_POOL: usize = 4;
 pub struct ServerConfig {
     pub db: PathBuf,
     pub max_body: usize,
+    /// The key writes need (`Authorization: Bearer …`); reads too when `private`.
+    pub token: Option<String>,
+    /// Reads need the key as well.
+    pub private: bool,
+    /// Only loopback clients can reach the server, so a request naming another host is a
+    /// DNS-rebinding page and is refused. Off for a server bound to a network address.
+    pub loopback: bool,
+    /// Limits on time and concurrency.
+    pub limits: guard::Limits,
 }
 
 impl ServerConfig {
+    /// A loopback server without a key: writes only from its own page or from programs.
     pub fn new(db: impl Into<PathBuf>) -> Self {
         ServerConfig {
             db: db.into(),
             max_body: DEFAULT_MAX_BODY,
+            token: None,
+            private: false,
+            loopback: true,
+            limits: guard::Limits::default(),
         }
     }
 }
@@ -130,6 +146,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (api, doc) = api_router();
     let doc = Arc::new(doc);
     let max_body = state.config.max_body;
+    let guard = Arc::new(guard::Guard::new(&state.config));
     api.route(
         "/api/openapi.json",
         axum::routing::get(move || {
@@ -140,6 +157,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     .fallback(api::not_found)
     .merge(web::routes())
     .layer(DefaultBodyLimit::max(max_body))
+    // Outermost, so that refusals and time-outs get the security headers too.
+    .layer(axum::middleware::from_fn_with_state(guard, guard::check))
     .with_state(state)
 }
 
@@ -157,15 +176,27 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
 
 /// Binds `addr` and serves; the bound address is reported through `on_bound` (port 0 picks
 /// a free port).
+///
+/// Off loopback, writing needs a key: without `config.token` the server refuses to start.
 pub async fn bind_and_serve(
-    config: ServerConfig,
+    mut config: ServerConfig,
     addr: SocketAddr,
     on_bound: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
+    config.loopback = addr.ip().is_loopback();
+    if !config.loopback && config.token.is_none() {
+        return Err(ServeError::NoToken(addr));
+    }
+    if config.private && config.token.is_none() {
+        return Err(ServeError::PrivateWithoutToken);
+    }
     let state = AppState::open(config)?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    on_bound(listener.local_addr()?);
-    serve(state, listener).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let bound = listener.local_addr().map_err(ServeError::Serve)?;
+    on_bound(bound);
+    serve(state, listener).await.map_err(ServeError::Serve)?;
     Ok(())
 }
 
@@ -174,6 +205,20 @@ pub async fn bind_and_serve(
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] storyline::Error),
-    #[error("cannot listen: {0}")]
-    Io(#[from] std::io::Error),
+    // The reason is the source, not part of this message, so that it prints once.
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving stopped")]
+    Serve(#[source] std::io::Error),
+    #[error(
+        "{0} is reachable from the network, so writing needs a key: give one with \
+         --token-file FILE or STORYLINE_TOKEN (or listen on 127.0.0.1)"
+    )]
+    NoToken(SocketAddr),
+    #[error("--private needs a key: give one with --token-file FILE or STORYLINE_TOKEN")]
+    PrivateWithoutToken,
 }

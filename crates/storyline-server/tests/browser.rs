@@ -336,5 +336,94 @@ async fn search_open_story_and_click_a_citation() {
     })
     .await;
 
+    search_table_in_the_page(&c, &base, &db).await;
+    c.close().await.expect("close browser");
+
+    private_server_asks_for_its_key_once(port, &db).await;
+}
+
+/// The search table typed into the search box: the page shows what the API finds, stories
+/// by their headline, and a plain message when there is no word to search for. The page is
+/// served under the content security policy, so this also shows the policy lets it work.
+async fn search_table_in_the_page(c: &Client, base: &str, db: &Path) {
+    let store = storyline::store::Store::open(db).expect("store");
+    c.goto(&format!("{base}/")).await.expect("open page");
+    for typed in common::query_table::QUERIES {
+        if typed.is_empty() {
+            continue; // an empty box goes back to the story list
+        }
+        // Clear what the last query showed, so nothing stale can pass for this one.
+        c.execute("document.getElementById('app').replaceChildren();", vec![])
+            .await
+            .expect("clear");
+        let q = c.find(Locator::Css("#q")).await.expect("search box");
+        q.clear().await.expect("clear box");
+        q.send_keys(typed).await.expect("type");
+        c.find(Locator::Css("#search-button"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("search");
+        match storyline::search::Query::parse(typed) {
+            Ok(parsed) => {
+                let want =
+                    storyline::read::search(&store, typed, &parsed, &Default::default(), 30, 0)
+                        .expect("search");
+                let heading = format!("Articles ({})", want.articles.len());
+                wait_text(c, "h2", |t| t == heading).await;
+                let shown = c
+                    .find_all(Locator::Css("#search-articles .search-article"))
+                    .await
+                    .expect("articles");
+                assert_eq!(shown.len(), want.total as usize, "{typed:?}");
+                let stories = c
+                    .find_all(Locator::Css("#search-stories .story-link"))
+                    .await
+                    .expect("stories");
+                assert_eq!(stories.len(), want.stories.len(), "{typed:?}");
+                for (link, hit) in stories.iter().zip(&want.stories) {
+                    assert_eq!(link.text().await.expect("text"), hit.headline, "{typed:?}");
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                wait_text(c, "#error", |t| t == message).await;
+            }
+        }
+    }
+}
+
+/// A private server: the page asks for the key once, keeps it for the session, and shows
+/// the stories; a reload does not ask again.
+async fn private_server_asks_for_its_key_once(port: u16, db: &Path) {
+    const KEY: &str = "browser-test-key-0123456789";
+    let mut config = ServerConfig::new(db);
+    config.token = Some(KEY.into());
+    config.private = true;
+    let state = AppState::open(config).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(serve(state, listener));
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = browser(port, profile.path()).await;
+    c.goto(&format!("{base}/")).await.expect("open page");
+    let mut asked = false;
+    for _ in 0..POLLS {
+        if c.get_alert_text().await.is_ok() {
+            c.send_alert_text(KEY).await.expect("type the key");
+            c.accept_alert().await.expect("accept");
+            asked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(asked, "the page asks for the key");
+    wait_text(&c, "#stories .story-link", |t| !t.is_empty()).await;
+    c.refresh().await.expect("reload");
+    wait_text(&c, "#stories .story-link", |t| !t.is_empty()).await;
+    assert!(c.get_alert_text().await.is_err(), "asked only once");
     c.close().await.expect("close browser");
 }

@@ -5,7 +5,9 @@
 //! [`ingest`] (read files and streams) → [`normalize`] (clean, split, tokenise) →
 //! [`dedup`] (near-duplicates) → [`cluster`] (online events and stories) → [`extract`]
 //! (entities) → [`store`] (SQLite). Reading a story back, [`summarize`] builds its headline,
-//! summary and timeline; [`report`] assembles what `storyline show` prints.
+//! summary and timeline; [`report`] assembles what `storyline show` prints; [`read`] is
+//! everything a reader asks of a store (story lists, story reports, [`search`], entities),
+//! one place that the command line and the server both call.
 //!
 //! ```no_run
 //! use storyline::{ingest, pipeline::{Pipeline, PipelineConfig}};
@@ -28,7 +30,9 @@ pub mod extract;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;
+pub mod read;
 pub mod report;
+pub mod search;
 pub mod store;
 pub mod summarize;
 

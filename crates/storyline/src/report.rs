@@ -90,6 +90,11 @@ pub fn find_stories(
     })
 }
 
+/// The headline `stories` and `show` give a story.
+pub(crate) fn story_headline(store: &Store, id: StoryId) -> Result<String> {
+    Ok(summarize::headline(&docs(&store.story_articles(id)?)))
+}
+
 fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
     rows.into_iter()
         .map(|row| {

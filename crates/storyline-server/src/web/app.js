@@ -21,13 +21,26 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// A private server wants its key: asked once, kept for this browser session only.
+const KEY = "storyline-key";
 async function api(path) {
-  const res = await fetch(path, { headers: { Accept: "application/json" } });
-  let body = null;
-  try { body = await res.json(); } catch (_) { /* non-JSON error page */ }
-  if (!res.ok) throw new Error((body && body.error) || `${res.status} ${res.statusText}`);
-  return body;
+  for (let attempt = 0; ; attempt++) {
+    const headers = { Accept: "application/json" };
+    const key = sessionStorage.getItem(KEY);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const res = await fetch(path, { headers });
+    let body = null;
+    try { body = await res.json(); } catch (_) { /* non-JSON error page */ }
+    if (res.status === 401 && attempt < 2) {
+      const given = window.prompt("This storyline is private. Its key:");
+      if (given) { sessionStorage.setItem(KEY, given.trim()); continue; }
+    }
+    if (!res.ok) throw new Error((body && body.error) || `${res.status} ${res.statusText}`);
+    return body;
+  }
 }
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const day = (t) => (t ? t.slice(0, 10) : "undated");
 // Where an article is from: its source's name, else the site of its address.
@@ -117,8 +130,8 @@ async function showSearch(q) {
   try {
     const r = await api(`/api/search?limit=30&q=${encodeURIComponent(q)}`);
     const stories = r.stories.map((s) => el("article", { class: "card search-story" },
-      el("h3", {}, el("a", { href: `#/story/${s.story}`, class: "story-link" }, s.top_title || `Story ${s.story}`)),
-      el("div", { class: "muted" }, `Story ${s.story} · ${s.hits} matching article${s.hits === 1 ? "" : "s"}`)));
+      el("h3", {}, el("a", { href: `#/story/${s.story}`, class: "story-link" }, s.headline || s.top_title || `Story ${s.story}`)),
+      el("div", { class: "muted" }, `Story ${s.story} · ${plural(s.hits, "matching article")}`)));
     const articles = r.articles.map((h) => el("article", { class: "card search-article" },
       el("h3", {}, el("a", { href: `#/story/${h.article.story}` }, h.article.title || h.article.id)),
       el("div", { class: "muted" }, `${origin(h.article)} · ${day(h.article.published)}`),
@@ -283,7 +296,7 @@ async function showStory(id) {
       el("p", {}, el("a", { href: "#/" }, "← all stories")),
       el("h1", { id: "headline" }, r.headline),
       el("p", { class: "muted" },
-        `${span(r.first_published, r.last_published)} · ${r.n_articles} articles · ${r.n_events} events`),
+        `${span(r.first_published, r.last_published)} · ${plural(r.n_articles, "article")} · ${plural(r.n_events, "event")}`),
       el("h2", {}, "Summary"),
       el("div", { class: "summary", id: "summary" }, r.summary.map((c) => claimNode(c, "p"))),
       el("h2", {}, "Timeline"),

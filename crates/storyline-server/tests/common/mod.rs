@@ -1,5 +1,9 @@
 //! Shared by the API and browser tests: a temporary store built from `../shared/seeds`.
 
+// Each test binary uses a part of the table's helpers.
+#[allow(dead_code)]
+pub mod query_table;
+
 use std::path::{Path, PathBuf};
 
 use storyline::ingest;

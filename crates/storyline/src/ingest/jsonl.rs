@@ -54,7 +54,7 @@ impl<R: BufRead> JsonlReader<R> {
         }
         let line = decode_text(line, path, n)?;
         let raw: JsonArticle = serde_json::from_str(&line)
-            .map_err(|e| IngestError::new(path, n, format!("malformed JSON: {e}")))?;
+            .map_err(|e| IngestError::new(path, n, explain(&line, &e)))?;
         let text = raw
             .text
             .ok_or_else(|| IngestError::new(path, n, "missing field \"text\""))?;
@@ -99,6 +99,57 @@ impl<R: BufRead> JsonlReader<R> {
             origin: location(path, n),
             warnings,
         })
+    }
+}
+
+/// What is wrong with a line, in plain words: serde's own messages speak of its types
+/// ("expected ident at line 1 column 2", "invalid type: integer"), and its line number is
+/// the line's own, always 1. Only bad lines come here, so reading the line again is cheap.
+fn explain(line: &str, e: &serde_json::Error) -> String {
+    use serde_json::Value;
+    const SHAPE: &str = r#"each line must be one article: {"id": …, "text": …}"#;
+    let value: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) if e.is_eof() => {
+            return format!(
+                "the line ends in the middle of its JSON (a missing }} or \"?); {SHAPE}"
+            )
+        }
+        Err(e) => {
+            return format!(
+                "not valid JSON (the problem is at character {}); {SHAPE}",
+                e.column()
+            )
+        }
+    };
+    let Value::Object(fields) = value else {
+        let what = match value {
+            Value::Array(_) => "a list",
+            Value::String(_) => "a piece of text",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "true or false",
+            _ => "null",
+        };
+        return format!("this line is {what}, not an article; {SHAPE}");
+    };
+    for field in ["published", "source", "title", "url", "lang", "text"] {
+        let kind = match fields.get(field) {
+            None | Some(Value::String(_)) | Some(Value::Null) => continue,
+            Some(Value::Number(_)) => "a number",
+            Some(Value::Bool(_)) => "true or false",
+            Some(Value::Array(_)) => "a list",
+            Some(Value::Object(_)) => "an object",
+        };
+        return format!("field \"{field}\" must be text, not {kind}");
+    }
+    // A duplicate field is what is left that serde refuses and a JSON value allows.
+    if e.is_data() {
+        format!(
+            "not a readable article ({}); {SHAPE}",
+            e.to_string().split(" at line ").next().unwrap_or("")
+        )
+    } else {
+        format!("not a readable article; {SHAPE}")
     }
 }
 
@@ -159,13 +210,54 @@ mod tests {
             "2014-03-10T17:32:50+00:00"
         );
         let bad = out[1].as_ref().unwrap_err().to_string();
-        assert!(bad.starts_with("in.jsonl:3: malformed JSON"), "{bad}");
+        assert!(
+            bad.starts_with("in.jsonl:3: not valid JSON (the problem is at character 2)"),
+            "{bad}"
+        );
         assert!(out[2].as_ref().unwrap().article.published.is_none());
         let missing = out[3].as_ref().unwrap_err().to_string();
         assert!(
             missing.contains("in.jsonl:5") && missing.contains("text"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn bad_lines_are_explained_in_plain_words() {
+        let out = read(concat!(
+            "{\"id\":\"a\",\"text\":\"cut\n",
+            "[1, 2]\n",
+            "{\"id\":\"b\",\"title\":5,\"text\":\"Body.\"}\n",
+            "{\"id\":\"c\",\"text\":\"x\",\"text\":\"y\"}\n",
+        ));
+        let msgs: Vec<String> = out
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().to_string())
+            .collect();
+        assert!(
+            msgs[0].starts_with("in.jsonl:1: the line ends in the middle"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("in.jsonl:2: this line is a list"),
+            "{}",
+            msgs[1]
+        );
+        assert_eq!(
+            msgs[2],
+            "in.jsonl:3: field \"title\" must be text, not a number"
+        );
+        assert!(
+            msgs[3].starts_with("in.jsonl:4: not a readable article (duplicate field"),
+            "{}",
+            msgs[3]
+        );
+        for m in &msgs {
+            for jargon in ["ident", "invalid type", "column", "line 1"] {
+                assert!(!m.contains(jargon), "{m}");
+            }
+        }
     }
 
     #[test]

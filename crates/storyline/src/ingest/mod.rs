@@ -43,9 +43,13 @@ pub enum Format {
     Feed,
 }
 
+/// The file endings storyline reads as articles, for messages.
+pub const KNOWN_EXTENSIONS: &str =
+    ".txt, .text, .jsonl, .ndjson, .json, .html, .htm, .xhtml, .rss, .atom, .xml, .feed (each also .gz)";
+
 impl Format {
-    /// Guesses the format from the file name, then from the first bytes.
-    pub fn detect(path: &Path, head: &[u8]) -> Format {
+    /// The format a file's name says it holds, if it names one of [`KNOWN_EXTENSIONS`].
+    pub fn from_name(path: &Path) -> Option<Format> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
@@ -53,11 +57,18 @@ impl Format {
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
         match ext {
-            "jsonl" | "ndjson" | "json" => return Format::Jsonl,
-            "html" | "htm" | "xhtml" => return Format::Html,
-            "rss" | "atom" | "xml" | "feed" => return Format::Feed,
-            "txt" | "text" => return Format::Text,
-            _ => {}
+            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "html" | "htm" | "xhtml" => Some(Format::Html),
+            "rss" | "atom" | "xml" | "feed" => Some(Format::Feed),
+            "txt" | "text" => Some(Format::Text),
+            _ => None,
+        }
+    }
+
+    /// Guesses the format from the file name, then from the first bytes.
+    pub fn detect(path: &Path, head: &[u8]) -> Format {
+        if let Some(f) = Format::from_name(path) {
+            return f;
         }
         let head = String::from_utf8_lossy(&head[..head.len().min(512)]).to_lowercase();
         let head = head.trim_start_matches('\u{feff}').trim_start();

@@ -1,6 +1,6 @@
 //! Read queries for browsing and search: filtered story and article pages, one article with
 //! its analysis, and FTS5 search. Kept apart from `mod.rs` (the write side) but still the
-//! store: no other module writes SQL.
+//! store: no other module writes SQL, and only this one speaks FTS5's query syntax.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use rusqlite::{params, OptionalExtension};
 use super::{time_from_sql, time_to_sql, Store, StoredArticle, StoryRow};
 use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
+use crate::search::{Query, Term};
 
 /// Which stories a listing keeps. Every field is optional; `None` keeps everything.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -269,23 +270,36 @@ impl Store {
         Ok((row, stored))
     }
 
-    /// Full-text search over titles and texts: a page of articles, best BM25 first, and the
-    /// stories ranked by their best-matching article. `query` is FTS5 query syntax (words,
-    /// `"phrases"`, `AND`/`OR`/`NOT`, `prefix*`); a query FTS5 cannot parse is
-    /// `Error::Invalid`, not a store failure.
-    ///
-    /// The match runs once: every matching article comes back with only its score and story
-    /// (from covering indexes, never the wide article rows), the article page and the story
-    /// ranking are both taken from that list, and only the rows shown are then read in full.
+    /// [`Store::search_query`] of what a person typed ([`Query::parse`]); a query with no
+    /// word to search for is `Error::Invalid`.
     pub fn search(
         &self,
-        query: &str,
+        typed: &str,
         filter: &ArticleFilter,
         limit: usize,
         offset: usize,
         story_limit: usize,
     ) -> Result<SearchHits> {
-        self.snapshot(|s| s.search_in_snapshot(query, filter, limit, offset, story_limit))
+        let query = Query::parse(typed).map_err(|e| Error::Invalid(e.to_string()))?;
+        self.search_query(&query, filter, limit, offset, story_limit)
+    }
+
+    /// Full-text search over titles and texts: a page of articles, best BM25 first, and the
+    /// stories ranked by their best-matching article.
+    ///
+    /// The match runs once: every matching article comes back with only its score and story
+    /// (from covering indexes, never the wide article rows), the article page and the story
+    /// ranking are both taken from that list, and only the rows shown are then read in full.
+    pub fn search_query(
+        &self,
+        query: &Query,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        let fts = fts5_query(query);
+        self.snapshot(|s| s.search_in_snapshot(&fts, filter, limit, offset, story_limit))
     }
 
     fn search_in_snapshot(
@@ -423,15 +437,51 @@ impl Store {
         })
     }
 
-    /// FTS5 reports a query it cannot parse as a generic SQLITE_ERROR ("fts5: syntax error
-    /// near …", "no such column: …" for `word:`); that is the caller's input, not the store.
+    /// [`fts5_query`] writes only what FTS5 parses (the property tests hold it to that), so
+    /// a syntax error here is a bug; it still names the query rather than only the store.
     fn search_error(&self, e: rusqlite::Error, query: &str) -> Error {
         if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
             if f.code == rusqlite::ErrorCode::Unknown {
-                return Error::Invalid(format!("bad search query {query:?}: {msg}"));
+                return Error::Invalid(format!("search {query:?} failed: {msg}"));
             }
         }
         self.e(e)
+    }
+}
+
+/// One term as an FTS5 string: its words quoted, so FTS5 reads them as a phrase and never as
+/// syntax, with `*` after the closing quote for a prefix.
+fn fts5_term(t: &Term) -> String {
+    let words = t.words.join(" ").replace('"', "\"\"");
+    if t.prefix {
+        format!("\"{words}\"*")
+    } else {
+        format!("\"{words}\"")
+    }
+}
+
+fn fts5_any(terms: &[Term]) -> String {
+    match terms {
+        [one] => fts5_term(one),
+        _ => format!(
+            "({})",
+            terms.iter().map(fts5_term).collect::<Vec<_>>().join(" OR ")
+        ),
+    }
+}
+
+/// A [`Query`] in FTS5 syntax: `"a" AND ("b" OR "c")`, and `(…) NOT (…)` for exclusions.
+pub(crate) fn fts5_query(q: &Query) -> String {
+    let all = q
+        .all
+        .iter()
+        .map(|g| fts5_any(g))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    if q.exclude.is_empty() {
+        all
+    } else {
+        format!("({all}) NOT {}", fts5_any(&q.exclude))
     }
 }
 
@@ -568,10 +618,13 @@ mod tests {
             "bud*",
             "zebra",
         ] {
+            let parsed = Query::parse(q).expect("query");
             for f in &filters {
                 let (want, want_stories) = reference(&store, q, f);
                 for (limit, offset) in [(20, 0), (7, 5), (10, 55), (3, 1000)] {
-                    let got = store.search(q, f, limit, offset, 4).expect("search");
+                    let got = store
+                        .search_query(&parsed, f, limit, offset, 4)
+                        .expect("search");
                     assert_eq!(got.total, want.len() as u64, "{q} {f:?}");
                     let page: Vec<(String, f64)> = got
                         .articles
@@ -599,6 +652,69 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn queries_become_fts5_phrases_and_operators() {
+        let fts = |s: &str| fts5_query(&Query::parse(s).expect("query"));
+        assert_eq!(fts("U.S. ceasefire"), r#""u s" AND "ceasefire""#);
+        assert_eq!(fts("Blinken's"), r#""blinken s""#);
+        assert_eq!(fts("hostages: 40"), r#""hostages" AND "40""#);
+        assert_eq!(fts("a OR b c"), r#"("a" OR "b") AND "c""#);
+        assert_eq!(fts("cease* NOT Egypt"), r#"("cease"*) NOT "egypt""#);
+        assert_eq!(
+            fts("gaza NOT egypt NOT \"west bank\""),
+            r#"("gaza") NOT ("egypt" OR "west bank")"#
+        );
+    }
+
+    /// An FTS5 table like the store's, with a little text, so that MATCH parses its query
+    /// (SQLite skips parsing on an empty index).
+    fn fts_table() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5(title, text);
+             INSERT INTO t VALUES ('U.S. envoy', 'Blinken''s visit: hostages, 40 of them, café');
+             INSERT INTO t VALUES ('Saudi-Arabia', 'ceasefire talks in Gaza (Egypt)');",
+        )
+        .expect("fts table");
+        conn
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever is typed, reading it never panics and what the store sends FTS5 parses.
+        #[test]
+        fn every_typed_query_reads_and_parses_in_fts5(
+            input in proptest::string::string_regex(
+                r#"([A-Za-zé0-9]{1,6}|OR|NOT|AND|NEAR|[\"*()'.:\-+^{}\[\],;&|!?#@$%~/\\ ]|[\PC]){0,12}"#
+            ).expect("regex")
+        ) {
+            let conn = fts_table();
+            if let Ok(q) = Query::parse(&input) {
+                let fts = fts5_query(&q);
+                let n: rusqlite::Result<i64> = conn.query_row(
+                    "SELECT count(*) FROM t WHERE t MATCH ?1",
+                    [&fts],
+                    |r| r.get(0),
+                );
+                proptest::prop_assert!(n.is_ok(), "{input:?} -> {fts}: {n:?}");
+            }
+        }
+
+        /// Any string at all, including control characters and lone operators.
+        #[test]
+        fn any_string_reads_without_panic(input in "\\PC*|.*") {
+            let conn = fts_table();
+            if let Ok(q) = Query::parse(&input) {
+                proptest::prop_assert!(q.all.iter().all(|g| !g.is_empty()));
+                let fts = fts5_query(&q);
+                let n: rusqlite::Result<i64> =
+                    conn.query_row("SELECT count(*) FROM t WHERE t MATCH ?1", [&fts], |r| r.get(0));
+                proptest::prop_assert!(n.is_ok(), "{input:?} -> {fts}: {n:?}");
             }
         }
     }
