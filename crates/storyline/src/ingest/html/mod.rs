@@ -12,6 +12,7 @@ mod clean;
 mod decode;
 mod meta;
 mod nesting;
+mod not_article;
 
 use std::panic::catch_unwind;
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::core::Article;
 use crate::error::IngestError;
 
 pub use decode::DecodeError;
+pub use not_article::NotArticle;
 
 /// Pages nested deeper than this are flattened before parsing: no real page comes close
 /// (the dev set's deepest is a few dozen), and the DOM libraries recurse per level, so a
@@ -34,6 +36,9 @@ pub enum ExtractError {
     Decode(#[from] DecodeError),
     #[error("no article text found in the page")]
     NoText,
+    /// The page's text is a consent wall, a paywall teaser or an error page.
+    #[error("the page is {0}, not the article")]
+    NotArticle(NotArticle),
 }
 
 pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<Record, IngestError> {
@@ -90,6 +95,9 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
     if text.is_empty() {
         return Err(ExtractError::NoText);
     }
+    if let Some(kind) = not_article::detect(&text, title) {
+        return Err(ExtractError::NotArticle(kind));
+    }
 
     let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let tm = traf.map(|r| r.metadata).unwrap_or_default();
@@ -140,6 +148,22 @@ mod tests {
         );
         assert!(a.text.contains("council voted on Tuesday"));
         assert!(!a.text.contains("All rights reserved"));
+    }
+
+    #[test]
+    fn consent_wall_is_reported_not_stored() {
+        let page = r#"<html><head><title>Daily Bugle</title></head><body>
+            <div class="consent"><h2>We value your privacy</h2>
+            <p>We and our partners use cookies to store and access information on your
+            device, to personalise content and to measure audiences.</p>
+            <button>Accept all</button> <button>Manage preferences</button></div>
+            </body></html>"#;
+        let e = parse(page.as_bytes(), Path::new("wall.html")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("wall.html: the page is a cookie-consent wall"),
+            "{e}"
+        );
     }
 
     #[test]
