@@ -125,7 +125,7 @@ fn several_sets_print_one_table_with_their_mean() {
         dir.to_string_lossy().into_owned()
     };
     // One set whose gold is the page's text, one whose gold is something else entirely.
-    let good = make("matching", &vec![para; 5].join("\n"));
+    let good = make("matching", &[para; 5].join("\n"));
     let bad = make(
         "unrelated",
         "A different story about a football match in the rain.",
