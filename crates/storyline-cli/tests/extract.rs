@@ -99,12 +99,6 @@ fn one_set_lists_its_pages_worst_first() {
     assert!(pages
         .windows(2)
         .all(|w| w[0]["f1"].as_f64() <= w[1]["f1"].as_f64()));
-    // Nothing but the JSON: the HTML parsers' own warnings stay out of the output.
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -251,6 +245,9 @@ fn hostile_pages_give_a_result_or_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The refused page is all stderr says: the table soup of broken.html makes the HTML
+    // parsers warn, and those warnings are not the user's business.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let lines = json_lines(&out);
     let text = |id: &str| -> String {
         lines
