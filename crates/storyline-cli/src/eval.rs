@@ -35,9 +35,12 @@ pub enum EvalCommand {
     },
     /// Main-text extraction scored with the article-extraction benchmark's shingle P/R/F1.
     Extract {
-        /// Folder with `html/<id>.html(.gz)` pages and `gold.jsonl` (`{"id","url","articleBody"}`).
-        dir: PathBuf,
-        /// Score another extractor's output (JSONL `{"id","articleBody"|"text"}`) instead.
+        /// Folders with `html/<id>.html(.gz)` pages and `gold.jsonl` (`{"id","url","articleBody"}`);
+        /// several give one table with their mean.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Score another extractor's output (JSONL `{"id","articleBody"|"text"}`) instead
+        /// (one folder only).
         #[arg(long)]
         predictions: Option<PathBuf>,
         /// List the worst pages.
@@ -260,10 +263,10 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             Ok(ExitCode::SUCCESS)
         }
         EvalCommand::Extract {
-            dir,
+            dirs,
             predictions,
             verbose,
-        } => crate::eval_extract::run(&dir, predictions.as_deref(), verbose, json),
+        } => crate::eval_extract::run(&dirs, predictions.as_deref(), verbose, json),
     }
 }
 

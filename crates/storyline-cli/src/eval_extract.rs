@@ -1,6 +1,7 @@
-//! `storyline eval extract DIR`: runs the HTML extractor that ingest uses on every
+//! `storyline eval extract DIR...`: runs the HTML extractor that ingest uses on every
 //! `DIR/html/<id>.html(.gz)`, then (and only then) reads `DIR/gold.jsonl` and scores with the
-//! article-extraction benchmark's measure (`storyline::eval::extract`).
+//! article-extraction benchmark's measure (`storyline::eval::extract`). Several folders give
+//! one table with their mean.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,45 @@ struct PageResult {
     error: Option<String>,
 }
 
-pub fn run(dir: &Path, predictions: Option<&Path>, verbose: bool, json: bool) -> Result<ExitCode> {
+/// One folder's scores.
+struct SetResult {
+    dir: PathBuf,
+    scores: ExtractScores,
+    failed: usize,
+    pages_run: usize,
+    seconds: f64,
+    /// Worst first.
+    pages: Vec<PageResult>,
+}
+
+impl SetResult {
+    fn pages_per_second(&self) -> f64 {
+        self.pages_run as f64 / self.seconds.max(1e-9)
+    }
+}
+
+pub fn run(
+    dirs: &[PathBuf],
+    predictions: Option<&Path>,
+    verbose: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    if predictions.is_some() && dirs.len() != 1 {
+        bail!("--predictions scores one folder; {} were given", dirs.len());
+    }
+    let sets = dirs
+        .iter()
+        .map(|d| score_set(d, predictions))
+        .collect::<Result<Vec<_>>>()?;
+    if let [set] = sets.as_slice() {
+        report_one(set, predictions, verbose, json)?;
+    } else {
+        report_many(&sets, json)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score_set(dir: &Path, predictions: Option<&Path>) -> Result<SetResult> {
     let started = Instant::now();
     let (texts, pages_run) = match predictions {
         Some(p) => (read_jsonl_texts(p, &["articleBody", "text"])?, 0),
@@ -71,49 +110,128 @@ pub fn run(dir: &Path, predictions: Option<&Path>, verbose: bool, json: bool) ->
     let counts: Vec<PageCounts> = results.iter().map(|r| r.counts).collect();
     let scores = aggregate(&counts);
     let failed = results.iter().filter(|r| r.error.is_some()).count();
-    if json {
-        crate::print::json(&serde_json::json!({
-            "dir": dir, "predictions": predictions, "scores": scores, "failed": failed,
-            "pages_extracted": pages_run, "seconds": seconds, "pages": results,
-        }))?;
-    } else {
-        print_report(dir, &scores, failed, pages_run, seconds);
-        if verbose {
-            println!("\nWorst pages (page F1, P, R):");
-            for r in results.iter().take(WORST_SHOWN) {
-                println!(
-                    "  {:.3}  P {:.3}  R {:.3}  {}  {}{}",
-                    r.f1,
-                    r.precision,
-                    r.recall,
-                    r.id,
-                    r.url.as_deref().unwrap_or(""),
-                    r.error
-                        .as_deref()
-                        .map(|e| format!("  [{e}]"))
-                        .unwrap_or_default()
-                );
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(SetResult {
+        dir: dir.to_path_buf(),
+        scores,
+        failed,
+        pages_run,
+        seconds,
+        pages: results,
+    })
 }
 
-fn print_report(dir: &Path, s: &ExtractScores, failed: usize, run: usize, seconds: f64) {
+fn report_one(
+    set: &SetResult,
+    predictions: Option<&Path>,
+    verbose: bool,
+    json: bool,
+) -> Result<()> {
+    if json {
+        return crate::print::json(&serde_json::json!({
+            "dir": set.dir, "predictions": predictions, "scores": set.scores,
+            "failed": set.failed, "pages_extracted": set.pages_run, "seconds": set.seconds,
+            "pages": set.pages,
+        }));
+    }
+    print_report(set);
+    if verbose {
+        println!("\nWorst pages (page F1, P, R):");
+        for r in set.pages.iter().take(WORST_SHOWN) {
+            println!(
+                "  {:.3}  P {:.3}  R {:.3}  {}  {}{}",
+                r.f1,
+                r.precision,
+                r.recall,
+                r.id,
+                r.url.as_deref().unwrap_or(""),
+                r.error
+                    .as_deref()
+                    .map(|e| format!("  [{e}]"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Several sets: one row each and their unweighted mean, so a small set counts as much as
+/// a large one (each stands for a kind of site).
+fn report_many(sets: &[SetResult], json: bool) -> Result<()> {
+    let n = sets.len() as f64;
+    let mean = |f: &dyn Fn(&SetResult) -> f64| sets.iter().map(f).sum::<f64>() / n;
+    let (p, r, f1) = (
+        mean(&|s| s.scores.precision),
+        mean(&|s| s.scores.recall),
+        mean(&|s| s.scores.f1),
+    );
+    if json {
+        let rows: Vec<_> = sets
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "dir": s.dir, "scores": s.scores, "failed": s.failed,
+                    "pages_extracted": s.pages_run, "seconds": s.seconds,
+                })
+            })
+            .collect();
+        return crate::print::json(&serde_json::json!({
+            "sets": rows,
+            "mean": { "precision": p, "recall": r, "f1": f1 },
+        }));
+    }
+    let name = |s: &SetResult| {
+        s.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| s.dir.display().to_string())
+    };
+    let width = sets.iter().map(|s| name(s).len()).max().unwrap_or(0).max(4);
+    println!(
+        "{:<width$}  {:>6}  {:>6}  {:>6}  {:>6}  {:>6}  {:>7}",
+        "set", "pages", "failed", "P", "R", "F1", "pages/s"
+    );
+    for s in sets {
+        println!(
+            "{:<width$}  {:>6}  {:>6}  {:>6.4}  {:>6.4}  {:>6.4}  {:>7.0}",
+            name(s),
+            s.scores.pages,
+            s.failed,
+            s.scores.precision,
+            s.scores.recall,
+            s.scores.f1,
+            s.pages_per_second()
+        );
+    }
+    println!(
+        "{:<width$}  {:>6}  {:>6}  {:>6.4}  {:>6.4}  {:>6.4}",
+        "mean",
+        sets.iter().map(|s| s.scores.pages).sum::<usize>(),
+        sets.iter().map(|s| s.failed).sum::<usize>(),
+        p,
+        r,
+        f1
+    );
+    Ok(())
+}
+
+fn print_report(set: &SetResult) {
+    let s = &set.scores;
     println!(
         "{}: {} gold pages, {} with nothing extracted",
-        dir.display(),
+        set.dir.display(),
         s.pages,
-        failed
+        set.failed
     );
     println!(
         "Shingle  P {:.4}  R {:.4}  F1 {:.4}",
         s.precision, s.recall, s.f1
     );
-    if run > 0 {
+    if set.pages_run > 0 {
         println!(
-            "Extract  {run} pages in {seconds:.2}s: {:.0} pages/s",
-            run as f64 / seconds.max(1e-9)
+            "Extract  {} pages in {:.2}s: {:.0} pages/s",
+            set.pages_run,
+            set.seconds,
+            set.pages_per_second()
         );
     }
 }
