@@ -5,7 +5,8 @@
 //!   which must itself still reproduce the Perl script's figure for a published system.
 //! - Timeline17 dev, topic H1N1: date F1 from `eval timeline`, and alignment ROUGE from the
 //!   `tilse` harness (`scripts/tilse_eval.py`). Without tilse the ROUGE part is skipped
-//!   locally with a message, and fails in CI (`CI=true`), where `.ci/run` installs it.
+//!   with a message, and fails under `CI=true`, which `scripts/test` sets once it has
+//!   installed tilse.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -181,7 +182,7 @@ fn timeline17_h1n1_keeps_its_scores() {
             };
             assert!(
                 !in_ci,
-                "the tilse harness must run in CI (.ci/run installs it): {why}"
+                "the tilse harness must run under CI=true (scripts/test installs it): {why}"
             );
             eprintln!("SKIPPED alignment ROUGE guard: tilse harness unavailable: {why}");
             return;
