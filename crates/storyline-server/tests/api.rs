@@ -298,7 +298,7 @@ async fn the_search_table_finds_what_a_word_by_word_scan_finds() {
         }
     }
     assert!(
-        found_some >= 35,
+        found_some >= 30,
         "most of the table finds something: {found_some}"
     );
 }
