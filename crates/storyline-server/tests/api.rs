@@ -443,10 +443,28 @@ async fn every_answer_carries_the_security_headers() {
 
 #[tokio::test]
 async fn a_request_over_its_time_is_answered_not_left_hanging() {
-    // No time at all: the store read cannot finish in the first poll, so the guard answers.
-    let app = guarded_app(|c| c.limits.read_timeout = std::time::Duration::ZERO);
+    // One request at a time, and an ingest whose body never ends holds that turn: a read
+    // waits for it and the guard answers when the read's time is up. (A zero time-out on an
+    // idle server raced the store read, which can finish in its first poll.)
+    let app = guarded_app(|c| {
+        c.limits.max_concurrent = 1;
+        c.limits.read_timeout = std::time::Duration::from_millis(200);
+    });
+    let (_sender, endless) =
+        http_body_util::channel::Channel::<axum::body::Bytes, std::convert::Infallible>::new(1);
+    let hold = Request::post("/api/ingest")
+        .header("content-type", "application/x-ndjson")
+        .body(Body::new(endless))
+        .expect("request");
+    let held = tokio::spawn(app.router.clone().oneshot(hold));
+    // The test runtime has one thread: yielding lets the ingest take the turn and park on
+    // its body before the read is sent.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
     let (s, v) = app.get("/api/stories").await;
     assert_error(s, &v, StatusCode::SERVICE_UNAVAILABLE);
+    held.abort();
 }
 
 #[tokio::test]
