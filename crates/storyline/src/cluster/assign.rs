@@ -149,6 +149,7 @@ impl Clusterer {
         let cfg = &self.config;
         let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
         let burst_days = cfg.burst_minutes / (24.0 * 60.0);
+        let (window, _) = cfg.pace(vector.len());
         let mut best: Option<(EventId, f32)> = None;
         // Events over the threshold: (id, score before the protagonist penalty, after it,
         // or NEG_INFINITY when that fell under the threshold).
@@ -158,7 +159,7 @@ impl Clusterer {
                 continue;
             };
             let gap = days_apart(time, e.first_time, e.last_time);
-            if gap.is_some_and(|g| g > cfg.event_window_days) {
+            if gap.is_some_and(|g| g > window) {
                 continue;
             }
             if shared < cfg.min_shared_keys && gap.is_none_or(|g| g > burst_days) {

@@ -26,6 +26,13 @@ pub struct ClusterConfig {
     /// Short, because events are bursty: a live event keeps getting articles, so its span
     /// keeps up; what comes after a long silence is more likely a new event of the story.
     pub event_half_life_days: f32,
+    /// `event_window_days` for full reports. A stream of headlines repeats one item within
+    /// hours, but follow-up reports of one incident (the victims named, a suspect charged)
+    /// come out over days and weeks. A text between a headline and a full report gets a
+    /// window in between, geometric in its share of a full article's terms (see `pace`).
+    pub report_window_days: f32,
+    /// `event_half_life_days` for full reports, interpolated the same way.
+    pub report_half_life_days: f32,
     /// A story takes no new events this many days after its last article.
     pub story_window_days: f32,
     /// At most this many events stay in memory; the least recently active retire first.
@@ -135,6 +142,8 @@ impl Default for ClusterConfig {
             entity_weight: 0.1,
             event_window_days: 2.0,
             event_half_life_days: 0.15,
+            report_window_days: 60.0,
+            report_half_life_days: 30.0,
             story_window_days: 45.0,
             max_live_events: 5_000,
             max_live_stories: 10_000,
@@ -180,10 +189,40 @@ impl ClusterConfig {
         self.embedding_weight * full_article_share(n_terms) * (cosine - self.embedding_offset)
     }
 
-    /// A score damped by the days between the two time spans (`gap`) and by disjoint years.
-    pub(super) fn damped(&self, mut score: f32, gap: Option<f32>, years_apart: bool) -> f32 {
+    /// The time window and half-life, in days, for a text of `n_terms` distinct terms: the
+    /// headline values for the shortest texts, the full-report values from
+    /// [`REFERENCE_TERMS`] on, geometric in between.
+    pub(super) fn pace(&self, n_terms: usize) -> (f32, f32) {
+        let share = full_article_share(n_terms);
+        let between = |short: f32, long: f32| {
+            if short > 0.0 && long > 0.0 {
+                short * (long / short).powf(share)
+            } else {
+                short
+            }
+        };
+        (
+            between(self.event_window_days, self.report_window_days),
+            between(self.event_half_life_days, self.report_half_life_days),
+        )
+    }
+
+    /// The longest an event can wait for its next article: its window at any length.
+    pub(super) fn longest_event_window(&self) -> f32 {
+        self.event_window_days.max(self.report_window_days)
+    }
+
+    /// A score damped by the days between the two time spans (`gap`, against `half_life`
+    /// from [`ClusterConfig::pace`]) and by disjoint years.
+    pub(super) fn damped(
+        &self,
+        mut score: f32,
+        gap: Option<f32>,
+        half_life: f32,
+        years_apart: bool,
+    ) -> f32 {
         if let Some(g) = gap {
-            score *= 1.0 / (1.0 + g / self.event_half_life_days);
+            score *= 1.0 / (1.0 + g / half_life);
         }
         if years_apart {
             score *= self.year_penalty;

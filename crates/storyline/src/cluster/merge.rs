@@ -41,7 +41,8 @@ pub(super) trait Level: Live {
     /// The merge threshold for a text of `n_terms` distinct terms.
     fn threshold(cfg: &ClusterConfig, n_terms: usize) -> f32;
     /// Days apart beyond which two clusters never merge.
-    fn window(cfg: &ClusterConfig) -> f32;
+    /// How far apart in days two clusters of texts of `n_terms` distinct terms may be.
+    fn window(cfg: &ClusterConfig, n_terms: usize) -> f32;
     /// Live clusters that may be close to `id`, strongest first.
     fn candidates(c: &Clusterer, id: i64) -> Vec<i64>;
     /// The members' summed norms under the IDF of `level` (see `EventSignals::norm_sum`).
@@ -87,7 +88,7 @@ impl Clusterer {
         let live = L::live(self);
         let this = &live[&id];
         let threshold = L::threshold(&self.config, n_terms);
-        let window = L::window(&self.config);
+        let window = L::window(&self.config, n_terms);
         let level = self.vocab.idf_level();
         let protagonist = OnceCell::new();
         let mut best: Option<(i64, f32)> = None;
@@ -177,8 +178,8 @@ impl Level for Events {
         cfg.blended(cfg.merge_threshold, cfg.mean_merge_threshold, n_terms)
     }
 
-    fn window(cfg: &ClusterConfig) -> f32 {
-        cfg.event_window_days
+    fn window(cfg: &ClusterConfig, n_terms: usize) -> f32 {
+        cfg.pace(n_terms).0
     }
 
     fn candidates(c: &Clusterer, id: i64) -> Vec<i64> {
@@ -206,6 +207,7 @@ impl Level for Events {
         let mut score = cfg.damped(
             lexical + cfg.entity_weight * entity + embedding,
             p.gap,
+            cfg.pace(n_terms).1,
             years_disjoint(&e.signals.years, &o.signals.years),
         );
         if score >= threshold
@@ -241,13 +243,17 @@ impl Level for Events {
         dst.first_time = either_time(dst.first_time, src.first_time, std::cmp::min);
         dst.last_time = either_time(dst.last_time, src.last_time, std::cmp::max);
         dst.last_seq = c.seq;
+        // The merged event leaves its story, whichever story takes its articles: two events
+        // of one story merging left that story counting an event it no longer had.
+        if let Some(s) = c.stories.get_mut(&src.story) {
+            s.n_events = s.n_events.saturating_sub(1);
+            c.dirty.stories.insert(src.story);
+        }
         if src.story != dst.story {
             // The merged event's articles now belong to the other story: move their count
             // with them, or the two stories' counts disagree with their events.
             if let Some(s) = c.stories.get_mut(&src.story) {
-                s.n_events = s.n_events.saturating_sub(1);
                 s.n_articles = s.n_articles.saturating_sub(src.n_articles);
-                c.dirty.stories.insert(src.story);
             }
             if let Some(s) = c.stories.get_mut(&dst.story) {
                 s.n_articles += src.n_articles;
@@ -272,7 +278,7 @@ impl Level for Stories {
         )
     }
 
-    fn window(cfg: &ClusterConfig) -> f32 {
+    fn window(cfg: &ClusterConfig, _n_terms: usize) -> f32 {
         cfg.story_window_days
     }
 

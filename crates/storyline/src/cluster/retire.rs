@@ -17,7 +17,7 @@ impl Clusterer {
     /// ids.
     pub(super) fn retire(&mut self) -> (Vec<EventId>, Vec<StoryId>) {
         let cfg = &self.config;
-        let (event_window, max_events) = (cfg.event_window_days, cfg.max_live_events);
+        let (event_window, max_events) = (cfg.longest_event_window(), cfg.max_live_events);
         let (story_window, max_stories) = (cfg.story_window_days, cfg.max_live_stories);
         let events: Vec<Activity> = (self.events.values())
             .map(|e| (e.id, e.last_time, e.last_seq))

@@ -41,7 +41,13 @@ impl Clusterer {
         }
         let entity = entity_overlap(entities, &e.entities);
         let score = lexical + cfg.entity_weight * entity + embedding + burst;
-        cfg.damped(score, gap, years_conflict(&f.years, &e.signals.years))
+        let (_, half_life) = cfg.pace(vector.len());
+        cfg.damped(
+            score,
+            gap,
+            half_life,
+            years_conflict(&f.years, &e.signals.years),
+        )
     }
 
     /// Lexical similarity of an article to an event or story (its centroid, and its

@@ -14,6 +14,16 @@ fn features(text: &str, ents: &[&str], day: Option<u32>) -> ArticleFeatures {
     }
 }
 
+/// The default settings with full reports kept to the headline pace, so that the
+/// retirement tests' short texts retire within their days of March.
+fn headline_pace() -> ClusterConfig {
+    ClusterConfig {
+        report_window_days: 2.0,
+        report_half_life_days: 0.15,
+        ..ClusterConfig::default()
+    }
+}
+
 /// Features of a text naming `names` (terms of names, as the pipeline finds them) but
 /// no entities, so that no entity bonus moves the scores.
 fn named(text: &str, names: &[&str]) -> ArticleFeatures {
@@ -81,7 +91,7 @@ fn one_shared_word_is_enough_only_when_time_backs_it() {
 
 #[test]
 fn old_events_take_no_new_articles_and_retire() {
-    let mut c = Clusterer::new(ClusterConfig::default());
+    let mut c = Clusterer::new(headline_pace());
     let a = c.assign(&features("quake strike coast tsunami", &["chile"], Some(1)));
     let _ = c.assign(&features("unrelated market stock rally", &[], Some(20)));
     let changes = c.take_changes();
@@ -98,7 +108,7 @@ fn old_events_take_no_new_articles_and_retire() {
 fn stories_beyond_the_cap_retire_least_recent_first_but_never_with_live_events() {
     let cfg = ClusterConfig {
         max_live_stories: 2,
-        ..ClusterConfig::default()
+        ..headline_pace()
     };
     let mut c = Clusterer::new(cfg);
     let texts = [
@@ -264,7 +274,7 @@ fn events_that_converge_merge_and_the_store_learns_where() {
     let cfg = ClusterConfig {
         event_threshold: 0.9,
         merge_threshold: 0.6,
-        ..ClusterConfig::default()
+        ..headline_pace()
     };
     let mut c = Clusterer::new(cfg);
     let a = c.assign(&features("vote parliament budget", &[], Some(1)));
@@ -473,4 +483,27 @@ fn live_state_round_trips_through_a_snapshot() {
     );
     let live = (&c.events[&a.event].centroid, &c.stories[&a.story].centroid);
     assert_eq!((&event.centroid, &story.centroid), live);
+}
+
+#[test]
+fn full_reports_keep_an_event_open_for_days_where_headlines_do_not() {
+    let report: String = (0..120).map(|i| format!("w{i} ")).collect();
+    let follow_up = format!("{report} victim named");
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let first = c.assign(&features(&report, &["akron"], Some(1)));
+    // Ten days later a follow-up report of the same incident still joins it.
+    let later = c.assign(&features(&follow_up, &["akron"], Some(11)));
+    assert_eq!(later.event, first.event);
+
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let first = c.assign(&features("quake strike coast tsunami", &["chile"], Some(1)));
+    let later = c.assign(&features(
+        "quake strike coast tsunami",
+        &["chile"],
+        Some(11),
+    ));
+    assert_ne!(
+        later.event, first.event,
+        "a headline ten days on is a new event"
+    );
 }
