@@ -149,7 +149,7 @@ impl Clusterer {
         let cfg = &self.config;
         let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
         let burst_days = cfg.burst_minutes / (24.0 * 60.0);
-        let (window, _) = cfg.pace(vector.len());
+        let (window, half_life) = cfg.pace(vector.len());
         let mut best: Option<(EventId, f32)> = None;
         // Events over the threshold: (id, score before the protagonist penalty, after it,
         // or NEG_INFINITY when that fell under the threshold).
@@ -165,7 +165,8 @@ impl Clusterer {
             if shared < cfg.min_shared_keys && gap.is_none_or(|g| g > burst_days) {
                 continue;
             }
-            let mut score = self.score(e, vector, entities, f, gap, threshold);
+            let half_lives = gap.map(|g| g / half_life);
+            let mut score = self.score(e, vector, entities, f, half_lives, threshold);
             if score < threshold {
                 continue;
             }

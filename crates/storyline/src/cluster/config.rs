@@ -212,17 +212,11 @@ impl ClusterConfig {
         self.event_window_days.max(self.report_window_days)
     }
 
-    /// A score damped by the days between the two time spans (`gap`, against `half_life`
-    /// from [`ClusterConfig::pace`]) and by disjoint years.
-    pub(super) fn damped(
-        &self,
-        mut score: f32,
-        gap: Option<f32>,
-        half_life: f32,
-        years_apart: bool,
-    ) -> f32 {
-        if let Some(g) = gap {
-            score *= 1.0 / (1.0 + g / half_life);
+    /// A score damped by the time between the two spans, counted in half-lives of the
+    /// text's pace (see [`ClusterConfig::pace`]), and by disjoint years.
+    pub(super) fn damped(&self, mut score: f32, half_lives: Option<f32>, years_apart: bool) -> f32 {
+        if let Some(h) = half_lives {
+            score *= 1.0 / (1.0 + h);
         }
         if years_apart {
             score *= self.year_penalty;

@@ -206,8 +206,7 @@ impl Level for Events {
         let entity = entity_overlap_maps(&e.entities, &o.entities);
         let mut score = cfg.damped(
             lexical + cfg.entity_weight * entity + embedding,
-            p.gap,
-            cfg.pace(n_terms).1,
+            p.gap.map(|g| g / cfg.pace(n_terms).1),
             years_disjoint(&e.signals.years, &o.signals.years),
         );
         if score >= threshold

@@ -9,7 +9,7 @@ use super::{ArticleFeatures, Clusterer};
 
 impl Clusterer {
     /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst, damped
-    /// by time distance and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
+    /// by time distance (`half_lives` of the article's pace) and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
     /// `threshold` (then the entities are never compared).
     pub(super) fn score(
         &self,
@@ -17,7 +17,7 @@ impl Clusterer {
         vector: &[(TermId, f32)],
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
-        gap: Option<f32>,
+        half_lives: Option<f32>,
         threshold: f32,
     ) -> f32 {
         let cfg = &self.config;
@@ -41,11 +41,9 @@ impl Clusterer {
         }
         let entity = entity_overlap(entities, &e.entities);
         let score = lexical + cfg.entity_weight * entity + embedding + burst;
-        let (_, half_life) = cfg.pace(vector.len());
         cfg.damped(
             score,
-            gap,
-            half_life,
+            half_lives,
             years_conflict(&f.years, &e.signals.years),
         )
     }
