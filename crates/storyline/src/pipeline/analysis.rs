@@ -1,0 +1,135 @@
+//! The pure, per-article stages, run in parallel: clean, split, tokenise, find entities,
+//! sign.
+
+use crate::cluster::{term_key, ArticleFeatures, TermCounter};
+use crate::core::{Article, Entity, EntityKind, Sentence};
+use crate::dedup::Signature;
+use crate::error::IngestError;
+use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
+use crate::ingest::Record;
+use crate::normalize::{self, Stemmer};
+
+/// An article after the pure stages, or why it could not be analysed.
+pub(super) type Analysis = std::result::Result<Analyzed, IngestError>;
+
+/// One article after the pure stages.
+pub(super) struct Analyzed {
+    pub(super) record: Record,
+    pub(super) sentences: Vec<Sentence>,
+    pub(super) mentions: Vec<Mention>,
+    pub(super) features: ArticleFeatures,
+    pub(super) signature: Option<Signature>,
+    pub(super) fingerprint: u64,
+}
+
+/// Characters of an article given to the embedder: the model reads at most 256 tokens,
+/// so tokenising more is wasted work.
+pub(super) const EMBED_CHARS: usize = 1500;
+
+/// Characters of the lead searched for years: a dateline or "on 21 July 2013" there dates
+/// the event, while years further down are mostly background ("since 2005").
+pub(super) const YEAR_LEAD_CHARS: usize = 400;
+
+pub(super) fn lead(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .nth(YEAR_LEAD_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
+/// Title and lead of an article, as the embedder sees it.
+pub(super) fn embed_text(a: &Article) -> String {
+    let mut out = String::new();
+    if let Some(t) = &a.title {
+        if !a.text.starts_with(t.as_str()) {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    let end = a
+        .text
+        .char_indices()
+        .nth(EMBED_CHARS)
+        .map_or(a.text.len(), |(i, _)| i);
+    out.push_str(&a.text[..end]);
+    out
+}
+
+/// The pure, per-article stages: clean (an opening web address becomes the url), split,
+/// tokenise, find entities, sign.
+pub(super) fn analyze(
+    mut record: Record,
+    stemmer: &Stemmer,
+) -> std::result::Result<Analyzed, IngestError> {
+    if let Some((address, rest)) = normalize::split_leading_web_address(&record.article.text) {
+        record.article.text = rest.to_string();
+        record.article.url.get_or_insert(address);
+    }
+    let mut cleaned = normalize::clean(&record.article.text);
+    if cleaned.is_empty() {
+        // All of it looked like page debris ("Share this on:"). Never lose an article: keep
+        // the text as it came, and say so.
+        cleaned = record
+            .article
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        record.warnings.push(format!(
+            "{}: article {:?} looks like page debris only; kept as it is",
+            record.origin, record.article.id
+        ));
+    }
+    if cleaned.is_empty() {
+        return Err(IngestError {
+            location: record.origin.clone(),
+            message: format!("article {:?} has no text", record.article.id),
+        });
+    }
+    record.article.text = cleaned;
+    let article: &Article = &record.article;
+    let sentences = normalize::split_sentences(&article.text);
+    let found = mentions(&article.text, &sentences);
+    // One tokenisation serves the terms, the signature and the fingerprint.
+    let list = normalize::WordList::of(&article.text);
+    let words: Vec<&str> = list.words();
+    let mut terms = TermCounter::default();
+    normalize::for_each_content_term(&words, stemmer, |t| terms.add(t));
+    if let Some(title) = &article.title {
+        if !article.text.starts_with(title.as_str()) {
+            normalize::for_each_content_term(normalize::words(title), stemmer, |t| terms.add(t));
+        }
+    }
+    let named: Vec<Entity> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
+        .into_iter()
+        .filter(|e| e.kind != EntityKind::Other)
+        .collect();
+    let entities: Vec<String> = named.iter().map(|e| e.name.to_lowercase()).collect();
+    let mut name_keys: Vec<u64> = Vec::new();
+    let name_words = named
+        .iter()
+        .flat_map(protagonist_words)
+        .flat_map(normalize::words);
+    normalize::for_each_content_term(name_words, stemmer, |t| name_keys.push(term_key(t)));
+    name_keys.sort_unstable();
+    name_keys.dedup();
+    let signature = Signature::from_words(&words);
+    let fingerprint = normalize::fingerprint_of(&words);
+    let features = ArticleFeatures {
+        terms: terms.finish(),
+        entities,
+        time: article.published,
+        years: normalize::years(lead(&article.text)),
+        name_keys,
+        ..ArticleFeatures::default()
+    };
+    Ok(Analyzed {
+        sentences,
+        mentions: found,
+        features,
+        signature,
+        fingerprint,
+        record,
+    })
+}

@@ -1,0 +1,337 @@
+use super::analysis::analyze;
+use super::threads::ANALYSIS_NICE;
+use super::*;
+use crate::core::Article;
+use crate::error::{Error, Location};
+use chrono::DateTime;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn record(id: &str, i: usize) -> std::result::Result<Record, IngestError> {
+    let towns = ["Harwich", "Dover", "Tromso", "Bergen", "Kiel", "Aarhus"];
+    let town = towns[i % towns.len()];
+    Ok(Record {
+        article: Article {
+            id: id.to_string(),
+            title: Some(format!("Ferry line {i} opens in {town}")),
+            source: Some("Test Wire".into()),
+            url: None,
+            published: DateTime::from_timestamp(1_700_000_000 + 3600 * i as i64, 0),
+            lang: Some("en".into()),
+            text: format!(
+                "The ferry line number {i} opened in {town} on Monday after years of delay.\n\
+                 Officials in {town} said the crossing would carry {i} thousand passengers \
+                 a year and create jobs at the harbour."
+            ),
+        },
+        origin: Location {
+            path: PathBuf::from("test.jsonl"),
+            line: Some(i + 1),
+        },
+        warnings: Vec::new(),
+    })
+}
+
+fn config(batch_size: usize) -> PipelineConfig {
+    PipelineConfig {
+        batch_size,
+        ..PipelineConfig::default()
+    }
+}
+
+/// Every row `sql` returns from the store at `db`.
+fn rows<T>(
+    db: &Path,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let rows = stmt
+        .query_map([], row)
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<T>>>()
+        .unwrap();
+    rows
+}
+
+fn stored_ids(db: &Path) -> Vec<String> {
+    rows(db, "SELECT ext_id FROM articles ORDER BY id", |r| r.get(0))
+}
+
+#[test]
+fn a_pause_in_the_input_leaves_no_placed_batch_uncommitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let ingest = std::thread::spawn(move || pipeline.ingest(rx, |_| {}).map(|r| r.stored));
+    // Two whole batches and part of a third, then the input pauses.
+    for i in 0..5 {
+        tx.send(record(&format!("a{i}"), i)).unwrap();
+    }
+    let waited = Instant::now();
+    while stored_ids(&db).len() < 4 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the batches read before a pause were never committed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stored_ids(&db).len(), 4, "whole batches only");
+    tx.send(record("a5", 5)).unwrap();
+    drop(tx);
+    assert_eq!(ingest.join().unwrap().unwrap(), 6);
+    assert_eq!(stored_ids(&db).len(), 6);
+}
+
+#[test]
+fn an_id_repeated_while_its_first_batch_is_in_flight_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    let ids = ["a", "b", "c", "a", "d", "b", "a", "e", "c", "f", "a", "g"];
+    let records: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| record(id, i))
+        .collect();
+    let report = pipeline.ingest(records, |_| {}).unwrap();
+    let mut stored = stored_ids(&db);
+    assert_eq!(stored.len(), 7);
+    assert_eq!(report.stored, 7);
+    assert_eq!(report.already_stored, 5);
+    stored.sort();
+    stored.dedup();
+    assert_eq!(stored.len(), 7, "each id once");
+    // Every batch is in the search index, each article once.
+    let hits = pipeline
+        .store()
+        .search("ferry", &crate::store::ArticleFilter::default(), 20, 0, 20)
+        .unwrap();
+    assert_eq!(hits.total, 7);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn analysis_threads_run_at_a_lower_priority_than_the_caller() {
+    let nice = || {
+        // SAFETY: reads the calling thread's own priority.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        }
+    };
+    let pool = analysis_pool().unwrap();
+    let here = nice();
+    let there = pool.install(|| (0..4).into_par_iter().map(|_| nice()).collect::<Vec<_>>());
+    for n in there {
+        assert_eq!(n, (here + ANALYSIS_NICE).min(19));
+    }
+}
+
+#[test]
+fn document_frequencies_reopen_the_same_whether_folded_or_still_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    // One article a batch: more batches than a fold takes, so the store holds folded
+    // counts and pending increments both.
+    let mut pipeline = Pipeline::open(&db, config(1)).unwrap();
+    let records: Vec<_> = (0..45).map(|i| record(&format!("a{i}"), i)).collect();
+    pipeline.ingest(records, |_| {}).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM vocab_pending", [], |r| r.get(0))
+        .unwrap();
+    assert!((1..45).contains(&pending), "{pending} batches pending");
+    let reopened = Pipeline::open(&db, config(1)).unwrap();
+    let (live, restored) = (
+        pipeline.placer.clusterer.vocab(),
+        reopened.placer.clusterer.vocab(),
+    );
+    assert_eq!(restored.n_docs(), live.n_docs());
+    assert_eq!(restored.len(), live.len());
+    for id in 0..live.id_bound() as u32 {
+        assert_eq!(restored.idf(id), live.idf(id), "term {id}");
+    }
+}
+
+/// Articles each with names of their own (letters only, so each stays one term) and
+/// nothing else: each its own event and story.
+fn named_record(i: usize) -> std::result::Result<Record, IngestError> {
+    let name: String = [i / 26 % 26, i % 26]
+        .iter()
+        .map(|&k| char::from(b'a' + k as u8))
+        .collect();
+    let mut r = record(&format!("n{i}"), i)?;
+    r.article.text = format!("Vel{name}ski, Zor{name} and Kar{name}.\nVel{name}ski, Kar{name}.");
+    r.article.title = None;
+    Ok(r)
+}
+
+#[test]
+fn idle_terms_are_forgotten_their_ids_reused_and_the_store_reopens_the_same() {
+    let forgetting = |sweep: u64| PipelineConfig {
+        batch_size: 1,
+        cluster: ClusterConfig {
+            vocab_sweep_docs: sweep,
+            vocab_idle_sweeps: 1,
+            max_live_events: 1,
+            max_live_stories: 1,
+            ..ClusterConfig::default()
+        },
+        ..PipelineConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let records = || (0..80).map(named_record).collect::<Vec<_>>();
+    let mut keeping = Pipeline::open(&dir.path().join("keep.db"), forgetting(0)).unwrap();
+    keeping.ingest(records(), |_| {}).unwrap();
+    let db = dir.path().join("forget.db");
+    let mut pipeline = Pipeline::open(&db, forgetting(5)).unwrap();
+    pipeline.ingest(records(), |_| {}).unwrap();
+
+    let (all, live) = (
+        keeping.placer.clusterer.vocab(),
+        pipeline.placer.clusterer.vocab(),
+    );
+    assert_eq!(live.n_docs(), all.n_docs());
+    // Three names an article: most are forgotten, and their ids handed out again.
+    assert!(
+        live.len() * 2 < all.len(),
+        "{} of {}",
+        live.len(),
+        all.len()
+    );
+    assert!(
+        live.id_bound() * 2 < all.len(),
+        "ids up to {}",
+        live.id_bound()
+    );
+    // The first article's names are gone from the store too; the last article's stay,
+    // its event being live.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let has = |term: &str| -> bool {
+        conn.query_row("SELECT count(*) FROM vocab WHERE term = ?1", [term], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+            > 0
+    };
+    assert!(has("veldbski") && has("zordb"), "the last article's names");
+    assert!(
+        !has("velaaski") && !has("zoraa"),
+        "the first article's names"
+    );
+
+    // Reused ids carry only their new term's counts, also after reopening (the old
+    // term's pending increments were folded into its row before the row went).
+    let reopened = Pipeline::open(&db, forgetting(5)).unwrap();
+    let restored = reopened.placer.clusterer.vocab();
+    assert_eq!(restored.len(), live.len());
+    assert_eq!(restored.id_bound(), live.id_bound());
+    for id in 0..live.id_bound() as u32 {
+        assert_eq!(restored.idf(id), live.idf(id), "term {id}");
+    }
+}
+
+/// `(external id, duplicate_of's external id, whether both are in one event)`.
+fn copies(db: &Path) -> Vec<(String, String, bool)> {
+    rows(
+        db,
+        "SELECT c.ext_id, o.ext_id, c.event_id = o.event_id FROM articles c
+         JOIN articles o ON o.id = c.duplicate_of ORDER BY c.id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+#[test]
+fn a_copy_joins_its_originals_event_from_the_same_batch_a_batch_before_or_a_run_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    // Batches of two: c0 copies a0 in its own batch, c1 copies a1 from the batch before.
+    let first = [("a0", 0), ("c0", 0), ("a1", 1), ("a2", 2), ("c1", 1)];
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    let records: Vec<_> = first.iter().map(|(id, i)| record(id, *i)).collect();
+    assert_eq!(pipeline.ingest(records, |_| {}).unwrap().copies, 2);
+    drop(pipeline);
+    // Reopened, the dedup index comes from the store: c2 copies a2 of the first run.
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    assert_eq!(
+        pipeline.ingest([record("c2", 2)], |_| {}).unwrap().copies,
+        1
+    );
+    let expected = [("c0", "a0"), ("c1", "a1"), ("c2", "a2")];
+    let expected: Vec<(String, String, bool)> = expected
+        .iter()
+        .map(|(c, o)| (c.to_string(), o.to_string(), true))
+        .collect();
+    assert_eq!(copies(&db), expected);
+}
+
+#[test]
+fn an_opening_web_address_becomes_the_url_and_leaves_the_text() {
+    // ECB+'s second-event articles open with their address, spelled out in tokens.
+    let path = std::path::Path::new("../../../shared/data/cluster/ecbplus-dev/articles.jsonl");
+    let stemmer = Stemmer::english();
+    let (mut with, mut without) = (0, 0);
+    for r in crate::ingest::read_path(path, None).take(60) {
+        let r = r.unwrap();
+        let opened_with_address = r.article.text.starts_with("http");
+        let a = analyze(r, &stemmer).unwrap();
+        let article = &a.record.article;
+        assert!(!article.text.contains("http : / /"), "{}", article.id);
+        assert!(a
+            .sentences
+            .iter()
+            .all(|s| !article.text[s.span.start..s.span.end].starts_with("http")));
+        if opened_with_address {
+            with += 1;
+            let url = article.url.as_deref().unwrap_or_default();
+            assert!(url.starts_with("http://") && !url.contains(' '), "{url:?}");
+        } else {
+            without += 1;
+            assert_eq!(article.url, None, "{}", article.id);
+        }
+    }
+    assert!(
+        with >= 20 && without >= 20,
+        "{with} with, {without} without"
+    );
+}
+
+#[test]
+fn a_store_error_rolls_back_its_batch_only_and_is_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let records = || {
+        (0..10)
+            .map(|i| record(&format!("a{i}"), i))
+            .collect::<Vec<_>>()
+    };
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN new.ext_id = 'a5'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let err = pipeline.ingest(records(), |_| {});
+    assert!(matches!(err, Err(Error::Store { .. })), "{:?}", err.err());
+    // Batches [a0 a1] and [a2 a3] stay; [a4 a5] is rolled back; none after it is written.
+    assert_eq!(stored_ids(&db), ["a0", "a1", "a2", "a3"]);
+    drop(pipeline);
+
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TRIGGER refuse;")
+        .unwrap();
+    let mut pipeline = Pipeline::open(&db, config(2)).unwrap();
+    let report = pipeline.ingest(records(), |_| {}).unwrap();
+    assert_eq!(report.already_stored, 4);
+    assert_eq!(report.stored, 6);
+    let mut stored = stored_ids(&db);
+    stored.sort();
+    let want: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
+    assert_eq!(stored, want);
+}
