@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use storyline::core::EntityKind;
-use storyline::eval::entities::score;
+use storyline_eval::entities::score;
 use storyline::extract::article_entities;
 use storyline::ingest::{self, Format};
 use storyline::normalize;
@@ -152,7 +152,7 @@ pub fn eval_entities(articles: &Path, reference: &Path, json: bool) -> Result<Ex
             s.articles,
             reference.display()
         );
-        let line = |label: &str, p: &storyline::eval::cluster::PRF| {
+        let line = |label: &str, p: &storyline_eval::cluster::PRF| {
             println!(
                 "{label:<13} P {:.3}  R {:.3}  F1 {:.3}",
                 p.precision, p.recall, p.f1

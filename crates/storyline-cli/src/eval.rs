@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
-use storyline::eval::cluster::{score, ClusterScores};
+use storyline_eval::cluster::{score, ClusterScores};
 use storyline::ingest::Format;
 use storyline::pipeline::IngestReport;
 use storyline::store::Store;

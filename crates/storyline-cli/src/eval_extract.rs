@@ -1,6 +1,6 @@
 //! `storyline eval extract DIR...`: runs the HTML extractor that ingest uses on every
 //! `DIR/html/<id>.html(.gz)`, then (and only then) reads `DIR/gold.jsonl` and scores with the
-//! article-extraction benchmark's measure (`storyline::eval::extract`). Several folders give
+//! article-extraction benchmark's measure (`storyline_eval::extract`). Several folders give
 //! one table with their mean.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use storyline::eval::extract::{aggregate, score_page, ExtractScores, PageCounts};
+use storyline_eval::extract::{aggregate, score_page, ExtractScores, PageCounts};
 use storyline::ingest;
 
 /// How many of the worst pages the human report lists with `--verbose`.

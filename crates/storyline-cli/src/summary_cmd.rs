@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use storyline::core::{Article, Claim, Sentence};
-use storyline::eval::rouge::{rouge_n, RougeCounts};
+use storyline_eval::rouge::{rouge_n, RougeCounts};
 use storyline::ingest::{self, Format};
 use storyline::normalize::{self, Stemmer};
 use storyline::summarize::{self, SourceDoc, SummaryConfig, TimelineConfig};

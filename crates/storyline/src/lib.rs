@@ -25,7 +25,6 @@ pub mod corroborate;
 pub mod dedup;
 pub mod embed;
 pub mod error;
-pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod normalize;

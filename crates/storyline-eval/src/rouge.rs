@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::normalize::Stemmer;
+use storyline::normalize::Stemmer;
 
 /// Hits and reference n-gram count of one summary against its references.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

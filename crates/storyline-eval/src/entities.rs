@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use super::cluster::PRF;
-use crate::core::EntityKind;
+use storyline::core::EntityKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntityScores {
