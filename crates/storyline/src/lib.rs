@@ -19,6 +19,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod calendar;
 pub mod cluster;
 pub mod core;
 pub mod corroborate;

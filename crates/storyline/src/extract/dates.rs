@@ -8,6 +8,7 @@
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
+use crate::calendar;
 use crate::core::Span;
 
 /// How precise a mention is.
@@ -26,34 +27,6 @@ pub struct DateMention {
     pub date: NaiveDate,
     pub granularity: Granularity,
 }
-
-/// Month names and abbreviations with their numbers; `facts` uses it to skip dates.
-pub(super) const MONTHS: &[(&str, u32)] = &[
-    ("january", 1),
-    ("jan", 1),
-    ("february", 2),
-    ("feb", 2),
-    ("march", 3),
-    ("mar", 3),
-    ("april", 4),
-    ("apr", 4),
-    ("may", 5),
-    ("june", 6),
-    ("jun", 6),
-    ("july", 7),
-    ("jul", 7),
-    ("august", 8),
-    ("aug", 8),
-    ("september", 9),
-    ("sep", 9),
-    ("sept", 9),
-    ("october", 10),
-    ("oct", 10),
-    ("november", 11),
-    ("nov", 11),
-    ("december", 12),
-    ("dec", 12),
-];
 
 const WEEKDAYS: &[(&str, Weekday)] = &[
     ("monday", Weekday::Mon),
@@ -124,7 +97,7 @@ fn month(t: &Tok<'_>) -> Option<u32> {
     if !t.text.starts_with(|c: char| c.is_uppercase()) {
         return None;
     }
-    MONTHS.iter().find(|m| m.0 == t.lower).map(|m| m.1)
+    calendar::month_number(&t.lower)
 }
 
 fn day_number(t: &Tok<'_>) -> Option<u32> {

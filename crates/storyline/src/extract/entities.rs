@@ -60,7 +60,12 @@ fn set(words: &[&'static str]) -> FxHashSet<&'static str> {
     words.iter().copied().collect()
 }
 
-static NOT_NAME: WordSet = LazyLock::new(|| set(NOT_NAMES));
+// Month names are not names either; their one table is `calendar`'s.
+static NOT_NAME: WordSet = LazyLock::new(|| {
+    let mut words = set(NOT_NAMES);
+    words.extend(crate::calendar::MONTH_NAMES);
+    words
+});
 static CONNECTOR: WordSet = LazyLock::new(|| set(CONNECTORS));
 static ORG_SUFFIX: WordSet = LazyLock::new(|| set(ORG_SUFFIXES));
 static KNOWN_ORG: WordSet = LazyLock::new(|| set(KNOWN_ORGS));

@@ -271,7 +271,7 @@ fn number(word: &str) -> Option<(f64, bool)> {
 }
 
 fn is_month(word: &str) -> bool {
-    super::dates::MONTHS.iter().any(|(m, _)| *m == word)
+    crate::calendar::month_number(word).is_some()
 }
 
 /// Facts with numbers in the sentences of one article.

@@ -11,9 +11,9 @@ use crate::core::{Sentence, Span};
 const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "st", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt", "cmdr",
     "adm", "maj", "prof", "jr", "sr", "inc", "co", "corp", "ltd", "vs", "etc", "e.g", "i.e", "no",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s",
-    "u.n", "u.k", "e.u", "mt", "ft", "a.m", "p.m", "rev", "hon", "pres", "gov", "dept", "univ",
-    "approx", "est", "fig", "al", "ave", "blvd", "rd", "mass", "calif", "fla", "ariz", "wash",
+    "u.s", "u.n", "u.k", "e.u", "mt", "ft", "a.m", "p.m", "rev", "hon", "pres", "gov", "dept",
+    "univ", "approx", "est", "fig", "al", "ave", "blvd", "rd", "mass", "calif", "fla", "ariz",
+    "wash",
 ];
 
 /// Lines shorter than this without final punctuation are taken as headings.
@@ -102,7 +102,7 @@ fn is_abbreviation(before: &str) -> bool {
         return true;
     }
     let lower = word.to_lowercase();
-    ABBREVIATIONS.contains(&lower.as_str())
+    ABBREVIATIONS.contains(&lower.as_str()) || crate::calendar::is_month_abbreviation(&lower)
 }
 
 fn push_trimmed(line: &str, base: usize, start: usize, end: usize, out: &mut Vec<Span>) {

@@ -393,34 +393,13 @@ const OTHER_MONTHS: [[&str; 12]; 3] = [
 ];
 
 pub fn month_number(w: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let w = w.to_lowercase();
-    if w.len() < 3 {
-        return None;
-    }
-    let w = if w == "sept" { "sep".to_string() } else { w };
-    MONTHS
-        .iter()
-        .position(|m| *m == w || (w.len() == 3 && m.starts_with(&w)))
-        .or_else(|| {
-            OTHER_MONTHS
-                .iter()
-                .find_map(|ms| ms.iter().position(|m| *m == w))
-        })
-        .map(|i| i as u32 + 1)
+    crate::calendar::month_number(&w).or_else(|| {
+        OTHER_MONTHS
+            .iter()
+            .find_map(|ms| ms.iter().position(|m| *m == w))
+            .map(|i| i as u32 + 1)
+    })
 }
 
 /// The web has no articles from before 1990 or from the future; such values are
