@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use storyline::core::EntityKind;
-use storyline_eval::entities::score;
 use storyline::extract::article_entities;
 use storyline::ingest::{self, Format};
 use storyline::normalize;
 use storyline::read::{self, EntityFilter};
 use storyline::store::Store;
+use storyline_eval::entities::score;
 
 #[derive(Args)]
 pub struct EntitiesArgs {

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
-use storyline_eval::cluster::{score, ClusterScores};
 use storyline::ingest::Format;
 use storyline::pipeline::IngestReport;
 use storyline::store::Store;
+use storyline_eval::cluster::{score, ClusterScores};
 
 #[derive(Subcommand)]
 pub enum EvalCommand {

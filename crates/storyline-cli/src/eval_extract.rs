@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use storyline_eval::extract::{aggregate, score_page, ExtractScores, PageCounts};
 use storyline::ingest;
+use storyline_eval::extract::{aggregate, score_page, ExtractScores, PageCounts};
 
 /// How many of the worst pages the human report lists with `--verbose`.
 const WORST_SHOWN: usize = 15;

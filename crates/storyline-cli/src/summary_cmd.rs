@@ -10,10 +10,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use storyline::core::{Article, Claim, Sentence};
-use storyline_eval::rouge::{rouge_n, RougeCounts};
 use storyline::ingest::{self, Format};
 use storyline::normalize::{self, Stemmer};
 use storyline::summarize::{self, SourceDoc, SummaryConfig, TimelineConfig};
+use storyline_eval::rouge::{rouge_n, RougeCounts};
 
 #[derive(Args)]
 pub struct SummarizeArgs {
