@@ -94,11 +94,8 @@ pub fn load(path: &Path) -> Result<Loaded> {
                 continue;
             }
         };
-        let cleaned = normalize::clean(&article.text);
-        if !cleaned.trim().is_empty() {
-            article.text = cleaned;
-        }
-        if !article.text.trim().is_empty() {
+        // The same cleaning as ingest; an article with no text at all is left out.
+        if normalize::clean_article(&mut article) != normalize::Cleaned::Empty {
             articles.push(article);
         }
     }

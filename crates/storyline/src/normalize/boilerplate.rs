@@ -182,6 +182,43 @@ fn web_address(line: &str) -> Option<String> {
     (host.contains('.') && host.split('.').all(label)).then_some(address)
 }
 
+/// What [`clean_article`] made of an article's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleaned {
+    /// Boilerplate removed; the text is what the article says.
+    Clean,
+    /// All of it looked like page debris ("Share this on:"): kept as it came, with its
+    /// whitespace folded, since an article is never lost.
+    DebrisOnly,
+    /// Nothing at all is left.
+    Empty,
+}
+
+/// The cleaning every article gets before analysis, in ingest and wherever articles are
+/// read without the store (the `summarize` and `timeline` commands): an opening web
+/// address becomes the url, then boilerplate goes.
+pub fn clean_article(article: &mut crate::core::Article) -> Cleaned {
+    if let Some((address, rest)) = split_leading_web_address(&article.text) {
+        article.text = rest.to_string();
+        article.url.get_or_insert(address);
+    }
+    let cleaned = clean(&article.text);
+    if !cleaned.is_empty() {
+        article.text = cleaned;
+        return Cleaned::Clean;
+    }
+    article.text = article
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if article.text.is_empty() {
+        Cleaned::Empty
+    } else {
+        Cleaned::DebrisOnly
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

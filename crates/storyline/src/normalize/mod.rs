@@ -6,7 +6,7 @@ mod boilerplate;
 mod sentences;
 mod tokens;
 
-pub use boilerplate::{clean, split_leading_web_address};
+pub use boilerplate::{clean, clean_article, split_leading_web_address, Cleaned};
 pub use sentences::split_sentences;
 pub use tokens::{
     content_terms, content_terms_of, fingerprint, fingerprint_of, for_each_content_term,

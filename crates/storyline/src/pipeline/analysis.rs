@@ -62,32 +62,19 @@ pub(super) fn analyze(
     mut record: Record,
     stemmer: &Stemmer,
 ) -> std::result::Result<Analyzed, IngestError> {
-    if let Some((address, rest)) = normalize::split_leading_web_address(&record.article.text) {
-        record.article.text = rest.to_string();
-        record.article.url.get_or_insert(address);
-    }
-    let mut cleaned = normalize::clean(&record.article.text);
-    if cleaned.is_empty() {
-        // All of it looked like page debris ("Share this on:"). Never lose an article: keep
-        // the text as it came, and say so.
-        cleaned = record
-            .article
-            .text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        record.warnings.push(format!(
+    match normalize::clean_article(&mut record.article) {
+        normalize::Cleaned::Clean => {}
+        normalize::Cleaned::DebrisOnly => record.warnings.push(format!(
             "{}: article {:?} looks like page debris only; kept as it is",
             record.origin, record.article.id
-        ));
+        )),
+        normalize::Cleaned::Empty => {
+            return Err(IngestError {
+                location: record.origin.clone(),
+                message: format!("article {:?} has no text", record.article.id),
+            })
+        }
     }
-    if cleaned.is_empty() {
-        return Err(IngestError {
-            location: record.origin.clone(),
-            message: format!("article {:?} has no text", record.article.id),
-        });
-    }
-    record.article.text = cleaned;
     let article: &Article = &record.article;
     let sentences = normalize::split_sentences(&article.text);
     let found = mentions(&article.text, &sentences);
