@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use storyline::core::EntityKind;
+use storyline::core::{EntityKind, StoryId};
 use storyline::extract::article_entities;
 use storyline::ingest::{self, Format};
 use storyline::normalize;
@@ -28,7 +28,7 @@ pub struct EntitiesArgs {
     min_articles: usize,
     /// Only the entities of this story.
     #[arg(long)]
-    story: Option<i64>,
+    story: Option<StoryId>,
     #[arg(long, default_value_t = 50)]
     limit: usize,
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
+use storyline::core::{EventId, StoryId};
 use storyline::ingest::Format;
 use storyline::pipeline::IngestReport;
 use storyline::store::Store;
@@ -141,7 +142,7 @@ impl Key {
 }
 
 /// `(id, event, story)` per article.
-pub type Assignments = Vec<(String, i64, i64)>;
+pub type Assignments = Vec<(String, EventId, StoryId)>;
 
 /// Clusters a JSONL file on a fresh temporary store.
 pub fn cluster_file(
@@ -245,8 +246,12 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             let predicted: HashMap<String, String> = assignments
                 .iter()
                 .map(|(id, event, story)| {
-                    let label = if key == Key::Event { event } else { story };
-                    (id.clone(), label.to_string())
+                    let label = if key == Key::Event {
+                        event.to_string()
+                    } else {
+                        story.to_string()
+                    };
+                    (id.clone(), label)
                 })
                 .collect();
             let scores = score(&predicted, &gold);

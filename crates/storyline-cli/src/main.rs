@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use storyline::core::StoryId;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
 use storyline::read::{self, EntityFilter};
@@ -124,7 +125,7 @@ enum Command {
     /// One story: headline, cited summary, timeline, entities, sources.
     Show {
         /// Story id, as `storyline stories` lists it.
-        story: i64,
+        story: StoryId,
     },
     /// People, organisations and places across the store, under canonical names.
     Entities(entities_cmd::EntitiesArgs),

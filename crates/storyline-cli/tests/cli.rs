@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use storyline::core::StoryId;
 use storyline::store::Store;
 
 fn shared() -> PathBuf {
@@ -98,7 +99,9 @@ fn seeds_end_to_end() {
 
     // Stored texts are clean and every cited sentence is really in its article.
     let store = Store::open(&db).unwrap();
-    let articles = store.story_articles(story["id"].as_i64().unwrap()).unwrap();
+    let articles = store
+        .story_articles(StoryId(story["id"].as_i64().unwrap()))
+        .unwrap();
     assert_eq!(articles.len(), 5);
     for a in &articles {
         assert!(!a.article.text.contains("Advertisment"), "{}", a.article.id);
@@ -284,7 +287,7 @@ fn second_ingest_stores_nothing_twice_and_adds_incrementally() {
     let after = Store::open(&db).unwrap().assignments().unwrap();
     // Incremental: the first three keep their events; the new two join the same story.
     assert_eq!(&after[..3], &before[..]);
-    let stories: std::collections::HashSet<i64> = after.iter().map(|a| a.2).collect();
+    let stories: std::collections::HashSet<StoryId> = after.iter().map(|a| a.2).collect();
     assert_eq!(stories.len(), 1, "{after:?}");
 
     let c = json_of(&storyline(
@@ -607,7 +610,7 @@ fn cli_readers_during_an_ingest_see_whole_batches_and_no_errors() {
     assert_eq!(counts.articles, 3005, "every article once, readers or not");
     // Every story's count matches the articles filed under it, after event merges that
     // moved events between stories (a count that stayed behind was once found here).
-    let mut per_story: std::collections::HashMap<i64, u64> = Default::default();
+    let mut per_story: std::collections::HashMap<StoryId, u64> = Default::default();
     for (_, _, story) in store.assignments().unwrap() {
         *per_story.entry(story).or_default() += 1;
     }

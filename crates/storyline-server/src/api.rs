@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use storyline::core::EntityKind;
+use storyline::core::{EntityKind, StoryId};
 use storyline::ingest::{self, Format};
-use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
 use storyline::read::{self, EntityFilter, StoryReport};
 pub use storyline::read::{ArticleHitOut, ArticleSummary, SearchResult, SnippetPart, StoryHitOut};
 use storyline::search::Query as SearchText;
@@ -142,7 +142,7 @@ pub struct StoryItem {
 impl From<storyline::Story> for StoryItem {
     fn from(s: storyline::Story) -> Self {
         StoryItem {
-            id: s.id,
+            id: s.id.0,
             headline: s.headline,
             first_published: s.first_published,
             last_published: s.last_published,
@@ -205,19 +205,6 @@ pub struct EntityOut {
     pub mentions: usize,
     /// Articles that mention it.
     pub articles: usize,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IngestResult {
-    pub read: usize,
-    pub stored: usize,
-    pub already_stored: usize,
-    pub copies: usize,
-    pub new_events: usize,
-    pub new_stories: usize,
-    /// Records refused, each as `request:LINE: reason`; the others were stored.
-    pub errors: Vec<String>,
-    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -367,7 +354,9 @@ pub async fn get_story(
     id: Result<Path<i64>, PathRejection>,
 ) -> AppResult<StoryReport> {
     let Path(id) = id?;
-    let report = state.read(move |s| read::story_report(s, id)).await?;
+    let report = state
+        .read(move |s| read::story_report(s, StoryId(id)))
+        .await?;
     Ok(Json(report))
 }
 
@@ -385,7 +374,7 @@ pub async fn list_articles(
         since,
         before,
         source: non_empty(q.source),
-        story: q.story,
+        story: q.story.map(StoryId),
     };
     let (rows, total) = state
         .read(move |s| s.articles_page(&filter, limit, offset))
@@ -460,7 +449,7 @@ pub async fn list_entities(
     let filter = EntityFilter {
         kind,
         name: non_empty(q.name),
-        story: q.story,
+        story: q.story.map(StoryId),
         min_articles: 1,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
     };
@@ -496,7 +485,7 @@ pub async fn search(
         since,
         before,
         source: non_empty(q.source),
-        story: q.story,
+        story: q.story.map(StoryId),
     };
     let result = state
         .read(move |s| read::search(s, &typed, &query, &filter, limit, offset))
@@ -543,7 +532,7 @@ fn ingest_format(q: &IngestQuery, headers: &HeaderMap) -> Result<Format, ApiErro
 #[utoipa::path(post, path = "/api/ingest", params(IngestQuery),
     request_body(content = String, description = "JSONL or an RSS/Atom document",
                  content_type = "application/x-ndjson"),
-    responses((status = 200, body = IngestResult),
+    responses((status = 200, body = IngestReport),
               (status = 400, body = ErrorBody, description = "no valid record"),
               (status = 413, body = ErrorBody, description = "body over the size limit"),
               (status = 415, body = ErrorBody, description = "unknown format")))]
@@ -552,7 +541,7 @@ pub async fn ingest(
     q: Result<Query<IngestQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> AppResult<IngestResult> {
+) -> AppResult<IngestReport> {
     let Query(q) = q?;
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     let format = ingest_format(&q, &headers)?;
@@ -560,7 +549,7 @@ pub async fn ingest(
         return Err(ApiError::bad_request("empty body"));
     }
     let state2 = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || -> Result<IngestResult, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<IngestReport, ApiError> {
         // Read every record first: a request with no good record stores nothing.
         let records: Vec<_> =
             ingest::read_stream(Cursor::new(body), FsPath::new("request"), format).collect();
@@ -575,17 +564,7 @@ pub async fn ingest(
         }
         let _writer = state2.writer.lock().map_err(ApiError::internal)?;
         let mut pipeline = Pipeline::open(&state2.config.db, PipelineConfig::default())?;
-        let report = pipeline.ingest(records, |_| {})?;
-        Ok(IngestResult {
-            read: report.read,
-            stored: report.stored,
-            already_stored: report.already_stored,
-            copies: report.copies,
-            new_events: report.new_events,
-            new_stories: report.new_stories,
-            errors: report.errors,
-            warnings: report.warnings,
-        })
+        Ok(pipeline.ingest(records, |_| {})?)
     })
     .await
     .map_err(ApiError::internal)?

@@ -4,12 +4,51 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Row id of an article in the store.
-pub type ArticleId = i64;
-/// Row id of an event (one occurrence: a summit, a vote, an earthquake).
-pub type EventId = i64;
-/// Row id of a story (the long-running thread that links events).
-pub type StoryId = i64;
+/// A row id of the store, as a type of its own per table, so that an article's id cannot
+/// be passed where an event's is meant. Serialised as the bare number.
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            /// The id after this one: ids are handed out in order.
+            pub fn next(self) -> $name {
+                $name(self.0 + 1)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+row_id!(
+    /// Row id of an article in the store.
+    ArticleId
+);
+row_id!(
+    /// Row id of an event (one occurrence: a summit, a vote, an earthquake).
+    EventId
+);
+row_id!(
+    /// Row id of a story (the long-running thread that links events).
+    StoryId
+);
 
 /// One news article as ingested: cleaned text plus what the input said about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,7 +152,7 @@ pub struct Event {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
-    // Ids are plain integers on the wire; the aliases would otherwise become schema refs.
+    // Ids are plain integers on the wire (the newtypes serialise transparently).
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: StoryId,
     pub headline: String,

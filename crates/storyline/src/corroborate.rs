@@ -274,7 +274,7 @@ mod tests {
                 facts: facts(&d.article.text, &d.sentences, &stemmer),
             })
             .collect();
-        corroborate(7, &sources)
+        corroborate(EventId(7), &sources)
     }
 
     fn subjects(groups: &[FactGroup]) -> Vec<String> {

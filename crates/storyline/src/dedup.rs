@@ -349,14 +349,17 @@ mod tests {
     #[test]
     fn copies_and_light_rewrites_link_to_the_original() {
         let mut index = DedupIndex::new(100);
-        index.insert(1, sig(BASE), 1, 10);
+        index.insert(ArticleId(1), sig(BASE), ArticleId(1), EventId(10));
         let copy = format!("{BASE} reuters");
         let found = index.find(&sig(&copy)).expect("copy found");
-        assert_eq!((found.original, found.event), (1, 10));
-        index.insert(2, sig(&copy), found.original, found.event);
+        assert_eq!((found.original, found.event), (ArticleId(1), EventId(10)));
+        index.insert(ArticleId(2), sig(&copy), found.original, found.event);
         let rewrite = BASE.replace("tuesday", "wednesday");
         let found = index.find(&sig(&rewrite));
-        assert_eq!(found.map(|d| (d.original, d.event)), Some((1, 10)));
+        assert_eq!(
+            found.map(|d| (d.original, d.event)),
+            Some((ArticleId(1), EventId(10)))
+        );
         let other = "a powerful earthquake struck off the coast early on sunday killing at \
             least twelve people and destroying hundreds of homes in fishing villages nearby";
         assert_eq!(index.find(&sig(other)), None);
@@ -365,12 +368,12 @@ mod tests {
     #[test]
     fn index_forgets_beyond_capacity() {
         let mut index = DedupIndex::new(1);
-        index.insert(1, sig(BASE), 1, 10);
+        index.insert(ArticleId(1), sig(BASE), ArticleId(1), EventId(10));
         index.insert(
-            2,
+            ArticleId(2),
             sig("completely different words here about sports and football games today"),
-            2,
-            20,
+            ArticleId(2),
+            EventId(20),
         );
         assert_eq!(index.len(), 1);
         assert_eq!(index.find(&sig(BASE)), None);
@@ -379,22 +382,22 @@ mod tests {
     #[test]
     fn a_copy_stays_findable_when_the_article_it_shared_buckets_with_is_forgotten() {
         let mut index = DedupIndex::new(2);
-        index.insert(1, sig(BASE), 1, 10);
+        index.insert(ArticleId(1), sig(BASE), ArticleId(1), EventId(10));
         // Same text, so every bucket of 2 is one of 1's: 2 waits behind 1 in each.
-        index.insert(2, sig(BASE), 1, 10);
+        index.insert(ArticleId(2), sig(BASE), ArticleId(1), EventId(10));
         let other = "a powerful earthquake struck off the coast early on sunday killing at             least twelve people and destroying hundreds of homes in fishing villages nearby";
-        index.insert(3, sig(other), 3, 30);
+        index.insert(ArticleId(3), sig(other), ArticleId(3), EventId(30));
         assert_eq!(index.len(), 2);
         let found = index
             .find(&sig(BASE))
             .expect("2 took 1's place in its buckets");
-        assert_eq!(found.original, 1, "the chain's root is kept");
-        assert_eq!(found.event, 10, "and the root's event");
+        assert_eq!(found.original, ArticleId(1), "the chain's root is kept");
+        assert_eq!(found.event, EventId(10), "and the root's event");
         index.insert(
-            4,
+            ArticleId(4),
             sig("words about sports and football games on a rainy day"),
-            4,
-            40,
+            ArticleId(4),
+            EventId(40),
         );
         assert_eq!(index.find(&sig(BASE)), None, "2 forgotten too");
         assert!(index.buckets.len() <= 2 * N_HASHES / ROWS_PER_BAND);

@@ -60,7 +60,7 @@ impl Clusterer {
                 let (story, new_story) =
                     self.story_for_new_event(&vector, &ranked, &entities, features.time);
                 let id = self.next_event;
-                self.next_event += 1;
+                self.next_event = self.next_event.next();
                 let mut centroid = Centroid::default();
                 centroid.add(&counts, &self.vocab, self.config.max_centroid_terms);
                 let mut ents = HashMap::default();
@@ -123,7 +123,7 @@ impl Clusterer {
                 break;
             }
         }
-        let story = self.events.get(&event).map_or(0, |e| e.story);
+        let story = self.events.get(&event).map_or(StoryId(0), |e| e.story);
         let story = self.maybe_merge::<Stories>(story, vector.len());
         Assignment {
             event,
@@ -225,7 +225,7 @@ impl Clusterer {
     ) -> StoryId {
         let max_terms = self.config.max_centroid_terms;
         let Some(mut e) = self.events.remove(&id) else {
-            return 0;
+            return StoryId(0);
         };
         // Re-file only what changes: new terms and entities in, pruned terms out.
         // Re-filing all of a large event's terms on every article cost a tenth of ingest.
@@ -292,7 +292,10 @@ impl Clusterer {
         let terms = &ranked[..ranked.len().min(STORY_INDEX_TERMS)];
         let level = self.vocab.idf_level();
         let mut best: Option<(StoryId, f32)> = None;
-        for id in self.index.candidate_stories(terms, 0, MAX_CANDIDATES) {
+        for id in self
+            .index
+            .candidate_stories(terms, StoryId(0), MAX_CANDIDATES)
+        {
             let Some(s) = self.stories.get(&id) else {
                 continue;
             };
@@ -313,7 +316,7 @@ impl Clusterer {
             return (id, false);
         }
         let id = self.next_story;
-        self.next_story += 1;
+        self.next_story = self.next_story.next();
         self.stories.insert(
             id,
             StoryState {

@@ -142,11 +142,11 @@ fn telling(postings: &&HashSet<EventId>) -> bool {
 }
 
 /// How many of `postings` list each id but `skip`.
-fn count_hits<'a>(
-    postings: impl Iterator<Item = Option<&'a HashSet<i64>>>,
-    skip: i64,
-) -> HashMap<i64, u32> {
-    let mut hits: HashMap<i64, u32> = HashMap::default();
+fn count_hits<'a, I: Copy + Eq + std::hash::Hash + 'a>(
+    postings: impl Iterator<Item = Option<&'a HashSet<I>>>,
+    skip: I,
+) -> HashMap<I, u32> {
+    let mut hits: HashMap<I, u32> = HashMap::default();
     for &id in postings.flatten().flatten() {
         if id != skip {
             *hits.entry(id).or_default() += 1;
@@ -176,7 +176,7 @@ where
 }
 
 /// The `max` ids with the most hits (ties to the lower id, so runs are reproducible).
-fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
+fn strongest<I: Copy + Ord + std::hash::Hash>(hits: HashMap<I, u32>, max: usize) -> Vec<I> {
     strongest_with_hits(hits, max)
         .into_iter()
         .map(|(id, _)| id)
@@ -184,8 +184,8 @@ fn strongest(hits: HashMap<EventId, u32>, max: usize) -> Vec<EventId> {
 }
 
 /// [`strongest`], with each id's hits.
-fn strongest_with_hits(hits: HashMap<EventId, u32>, max: usize) -> Vec<(EventId, u32)> {
-    let mut v: Vec<(EventId, u32)> = hits.into_iter().collect();
+fn strongest_with_hits<I: Copy + Ord>(hits: HashMap<I, u32>, max: usize) -> Vec<(I, u32)> {
+    let mut v: Vec<(I, u32)> = hits.into_iter().collect();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(max);
     v

@@ -16,6 +16,7 @@ use super::score::{
 use super::state::{either_time, prune_entities, EventState, StoryState, TimeSpan};
 use super::vector::{Centroid, TermId};
 use super::Clusterer;
+use crate::core::{EventId, StoryId};
 
 /// Further merge checks of an event that has just merged (see [`Clusterer::assign`]).
 pub(super) const MERGE_ROUNDS: usize = 3;
@@ -31,9 +32,10 @@ pub(super) trait Cluster {
 
 /// Where the clusterer keeps the live clusters of one level.
 pub(super) trait Live {
+    type Id: Copy + Eq + Ord + std::hash::Hash;
     type State: Cluster;
-    fn live(c: &Clusterer) -> &HashMap<i64, Self::State>;
-    fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, Self::State>;
+    fn live(c: &Clusterer) -> &HashMap<Self::Id, Self::State>;
+    fn live_mut(c: &mut Clusterer) -> &mut HashMap<Self::Id, Self::State>;
 }
 
 /// One level of clusters the clusterer merges at.
@@ -44,13 +46,13 @@ pub(super) trait Level: Live {
     /// How far apart in days two clusters of texts of `n_terms` distinct terms may be.
     fn window(cfg: &ClusterConfig, n_terms: usize) -> f32;
     /// Live clusters that may be close to `id`, strongest first.
-    fn candidates(c: &Clusterer, id: i64) -> Vec<i64>;
+    fn candidates(c: &Clusterer, id: Self::Id) -> Vec<Self::Id>;
     /// The members' summed norms under the IDF of `level` (see `EventSignals::norm_sum`).
     fn norm_sum(s: &Self::State, level: f32) -> f32;
     /// How close the pair's clusters are; under the threshold when they stay apart.
     fn score(c: &Clusterer, p: &Pair<'_, Self::State>) -> f32;
     /// Folds live cluster `from` into `into` and notes the merge.
-    fn absorb(c: &mut Clusterer, from: i64, into: i64);
+    fn absorb(c: &mut Clusterer, from: Self::Id, into: Self::Id);
 }
 
 pub(super) struct Events;
@@ -76,7 +78,7 @@ impl Clusterer {
     /// Merges `id` into the live cluster of its level it has grown close to, if any;
     /// returns where its articles now are. Only the cluster just touched is checked: the
     /// others have not moved since their own last check.
-    pub(super) fn maybe_merge<L: Level>(&mut self, id: i64, n_terms: usize) -> i64 {
+    pub(super) fn maybe_merge<L: Level>(&mut self, id: L::Id, n_terms: usize) -> L::Id {
         let Some(c) = L::live_mut(self).get_mut(&id) else {
             return id;
         };
@@ -91,7 +93,7 @@ impl Clusterer {
         let window = L::window(&self.config, n_terms);
         let level = self.vocab.idf_level();
         let protagonist = OnceCell::new();
-        let mut best: Option<(i64, f32)> = None;
+        let mut best: Option<(L::Id, f32)> = None;
         for other in L::candidates(self, id) {
             let Some(o) = live.get(&other) else {
                 continue;
@@ -124,7 +126,7 @@ impl Clusterer {
         };
         // The larger (then older) cluster absorbs the other, so ids stay stable where most
         // articles already point.
-        let size = |id: i64| live.get(&id).map_or(0, Cluster::n_articles);
+        let size = |id: L::Id| live.get(&id).map_or(0, Cluster::n_articles);
         let (big, small) = if (size(id), Reverse(id)) >= (size(other), Reverse(other)) {
             (id, other)
         } else {
@@ -138,7 +140,7 @@ impl Clusterer {
 /// Events and stories keep the same fields for what a merge check reads, each level in
 /// its own map.
 macro_rules! levels {
-    ($($level:ty => $state:ty, $map:ident);*) => {$(
+    ($($level:ty => $id:ty, $state:ty, $map:ident);*) => {$(
         impl Cluster for $state {
             fn n_articles(&self) -> u64 {
                 self.n_articles
@@ -158,20 +160,21 @@ macro_rules! levels {
         }
 
         impl Live for $level {
+            type Id = $id;
             type State = $state;
 
-            fn live(c: &Clusterer) -> &HashMap<i64, $state> {
+            fn live(c: &Clusterer) -> &HashMap<$id, $state> {
                 &c.$map
             }
 
-            fn live_mut(c: &mut Clusterer) -> &mut HashMap<i64, $state> {
+            fn live_mut(c: &mut Clusterer) -> &mut HashMap<$id, $state> {
                 &mut c.$map
             }
         }
     )*};
 }
 
-levels!(Events => EventState, events; Stories => StoryState, stories);
+levels!(Events => EventId, EventState, events; Stories => StoryId, StoryState, stories);
 
 impl Level for Events {
     fn threshold(cfg: &ClusterConfig, n_terms: usize) -> f32 {
@@ -182,7 +185,7 @@ impl Level for Events {
         cfg.pace(n_terms).0
     }
 
-    fn candidates(c: &Clusterer, id: i64) -> Vec<i64> {
+    fn candidates(c: &Clusterer, id: EventId) -> Vec<EventId> {
         let terms = c.events[&id].centroid.top_terms(CANDIDATE_TERMS, &c.vocab);
         c.index.merge_candidates(&terms, id)
     }
@@ -224,7 +227,7 @@ impl Level for Events {
         score
     }
 
-    fn absorb(c: &mut Clusterer, from: i64, into: i64) {
+    fn absorb(c: &mut Clusterer, from: EventId, into: EventId) {
         let max_terms = c.config.max_centroid_terms;
         let (Some(src), Some(mut dst)) = (c.events.remove(&from), c.events.remove(&into)) else {
             return;
@@ -281,7 +284,7 @@ impl Level for Stories {
         cfg.story_window_days
     }
 
-    fn candidates(c: &Clusterer, id: i64) -> Vec<i64> {
+    fn candidates(c: &Clusterer, id: StoryId) -> Vec<StoryId> {
         let terms = c.index.story_terms(id);
         c.index.candidate_stories(&terms, id, MERGE_CANDIDATES)
     }
@@ -302,7 +305,7 @@ impl Level for Stories {
         score
     }
 
-    fn absorb(c: &mut Clusterer, small: i64, big: i64) {
+    fn absorb(c: &mut Clusterer, small: StoryId, big: StoryId) {
         let max_terms = c.config.max_centroid_terms;
         let (Some(src), Some(mut dst)) = (c.stories.remove(&small), c.stories.remove(&big)) else {
             return;

@@ -104,8 +104,8 @@ impl Clusterer {
             Vocab::default(),
             Vec::new(),
             Vec::new(),
-            1,
-            1,
+            EventId(1),
+            StoryId(1),
             None,
             0,
         )

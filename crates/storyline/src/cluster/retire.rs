@@ -9,7 +9,7 @@ use super::Clusterer;
 use crate::core::{EventId, StoryId};
 
 /// A live cluster as retirement sees it: id, last publication time, last update.
-type Activity = (i64, Option<DateTime<Utc>>, u64);
+type Activity<I> = (I, Option<DateTime<Utc>>, u64);
 
 impl Clusterer {
     /// Retires the events and stories idle beyond their windows, then the least recently
@@ -19,7 +19,7 @@ impl Clusterer {
         let cfg = &self.config;
         let (event_window, max_events) = (cfg.longest_event_window(), cfg.max_live_events);
         let (story_window, max_stories) = (cfg.story_window_days, cfg.max_live_stories);
-        let events: Vec<Activity> = (self.events.values())
+        let events: Vec<Activity<EventId>> = (self.events.values())
             .map(|e| (e.id, e.last_time, e.last_seq))
             .collect();
         let retire = retirees(
@@ -38,7 +38,7 @@ impl Clusterer {
             self.forget_dead_redirects();
         }
         let live_stories: HashSet<StoryId> = self.events.values().map(|e| e.story).collect();
-        let idle: Vec<Activity> = (self.stories.values())
+        let idle: Vec<Activity<StoryId>> = (self.stories.values())
             .filter(|s| !live_stories.contains(&s.id))
             .map(|s| (s.id, s.last_time, s.last_seq))
             .collect();
@@ -92,24 +92,24 @@ impl Clusterer {
 /// Which of `candidates` retire, of `n_live` clusters in memory: those whose last article
 /// is more than `window` days older than `clock`, then, while more than `cap` would stay,
 /// the least recently updated.
-fn retirees(
-    candidates: &[Activity],
+fn retirees<I: Copy + Eq + Ord + std::hash::Hash>(
+    candidates: &[Activity<I>],
     n_live: usize,
     clock: Option<DateTime<Utc>>,
     window: f32,
     cap: usize,
-) -> Vec<i64> {
+) -> Vec<I> {
     let expired = |last: Option<DateTime<Utc>>| match (clock, last) {
         (Some(c), Some(l)) => (c - l).num_seconds() as f32 / 86_400.0 > window,
         _ => false,
     };
-    let mut retire: Vec<i64> = (candidates.iter())
+    let mut retire: Vec<I> = (candidates.iter())
         .filter(|c| expired(c.1))
         .map(|c| c.0)
         .collect();
     if n_live - retire.len() > cap {
-        let gone: HashSet<i64> = retire.iter().copied().collect();
-        let mut rest: Vec<(u64, i64)> = (candidates.iter())
+        let gone: HashSet<I> = retire.iter().copied().collect();
+        let mut rest: Vec<(u64, I)> = (candidates.iter())
             .filter(|c| !gone.contains(&c.0))
             .map(|c| (c.2, c.0))
             .collect();

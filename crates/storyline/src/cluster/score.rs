@@ -161,7 +161,7 @@ impl Clusterer {
 
 /// Whether `score` for cluster `id` beats the best so far (ties to the lower id, so runs
 /// are reproducible).
-pub(super) fn beats(best: Option<(i64, f32)>, id: i64, score: f32) -> bool {
+pub(super) fn beats<I: Ord + Copy>(best: Option<(I, f32)>, id: I, score: f32) -> bool {
     best.is_none_or(|(bid, bs)| score > bs || (score == bs && id < bid))
 }
 

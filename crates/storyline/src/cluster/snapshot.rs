@@ -92,7 +92,7 @@ impl ChangeSet {
 }
 
 /// `id` moved along the merges `(from, into)`, in order.
-fn follow(merges: &[(i64, i64)], mut id: i64) -> i64 {
+fn follow<I: Copy + Eq>(merges: &[(I, I)], mut id: I) -> I {
     for &(from, into) in merges {
         if from == id {
             id = into;

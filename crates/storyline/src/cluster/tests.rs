@@ -3,6 +3,7 @@
 use super::merge::merge_check_due;
 use super::state::MAX_EVENT_ENTITIES;
 use super::*;
+use crate::core::{EventId, StoryId};
 use chrono::TimeZone;
 
 fn features(text: &str, ents: &[&str], day: Option<u32>) -> ArticleFeatures {
@@ -317,7 +318,7 @@ fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
     };
     let event = |id: EventId, weights: StableMap<TermId, f32>, norm_sum: f32| EventState {
         id,
-        story: 1,
+        story: StoryId(1),
         first_time: None,
         last_time: None,
         n_articles: 2,
@@ -333,12 +334,12 @@ fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
     // Member norms when they joined: all 120 words (and "extra"), or 60 of them.
     let full = (120.0f32 * idf * idf + vocab.idf(120).powi(2)).sqrt();
     let half = (60.0f32).sqrt() * idf;
-    let loose = event(1, weights(0..120, 1.0), 2.0 * half);
+    let loose = event(EventId(1), weights(0..120, 1.0), 2.0 * half);
     let mut tight_weights = weights(0..120, 2.0);
     tight_weights.insert(120, 2.0);
-    let tight = event(2, tight_weights, 2.0 * full);
+    let tight = event(EventId(2), tight_weights, 2.0 * full);
     let story = StoryState {
-        id: 1,
+        id: StoryId(1),
         first_time: None,
         last_time: None,
         n_articles: 4,
@@ -354,12 +355,12 @@ fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
         vocab,
         vec![loose, tight],
         vec![story],
-        3,
-        2,
+        EventId(3),
+        StoryId(2),
         None,
         1,
     );
-    (c, 2)
+    (c, EventId(2))
 }
 
 #[test]
@@ -376,7 +377,11 @@ fn an_article_joins_the_event_whose_reports_it_is_like_not_the_nearest_centroid(
         ..ClusterConfig::default()
     };
     let (mut c, _) = tight_and_loose(centroid_only);
-    assert_eq!(c.assign(&article).event, 1, "centroid cosine alone: loose");
+    assert_eq!(
+        c.assign(&article).event,
+        EventId(1),
+        "centroid cosine alone: loose"
+    );
 }
 
 /// Two reports of one kind of event that differ in their main participant: each says
@@ -470,8 +475,8 @@ fn live_state_round_trips_through_a_snapshot() {
         n_docs: changes.n_docs,
         events: changes.events.clone(),
         stories: changes.stories.clone(),
-        next_event: a.event + 1,
-        next_story: a.story + 1,
+        next_event: a.event.next(),
+        next_story: a.story.next(),
         clock: c.clock(),
         seq: c.seq(),
     };

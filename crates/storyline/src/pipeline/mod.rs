@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cluster::{ClusterConfig, Clusterer};
+use crate::core::ArticleId;
 use crate::dedup::DedupIndex;
 use crate::embed::Embedder;
 use crate::error::{IngestError, Result};
@@ -53,7 +54,8 @@ impl Default for PipelineConfig {
     }
 }
 
-/// What an ingest run did.
+/// What an ingest run did; also the body of `POST /api/ingest`'s answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestReport {
     /// Records read, good or bad.
@@ -66,7 +68,8 @@ pub struct IngestReport {
     pub copies: usize,
     pub new_events: usize,
     pub new_stories: usize,
-    /// Bad records, each naming its file and line; they were skipped.
+    /// Bad records, each naming its file (`request` for an API body) and line; they were
+    /// skipped.
     pub errors: Vec<String>,
     /// Records kept despite a problem (e.g. an unreadable date).
     pub warnings: Vec<String>,
@@ -169,7 +172,7 @@ impl Pipeline {
                 clusterer,
                 dedup,
                 embedder: None,
-                next_row: 0,
+                next_row: ArticleId(0),
                 batches_sent: 0,
                 recent_ids: VecDeque::new(),
             },

@@ -133,7 +133,7 @@ impl Placer {
         let seq_before = self.clusterer.seq();
         let mut placed = Vec::with_capacity(good.len());
         let first_id = self.next_row;
-        for (row_id, mut a) in (first_id..).zip(good) {
+        for (row_id, mut a) in (first_id.0..).map(ArticleId).zip(good) {
             let copy = a.signature.as_ref().and_then(|s| self.dedup.find(s));
             let duplicate_of = copy.map(|c| c.original);
             // The original's event when it was placed; the clusterer follows any merge since.
@@ -161,7 +161,7 @@ impl Placer {
                 seq: self.clusterer.seq(),
             });
         }
-        self.next_row = first_id + placed.len() as ArticleId;
+        self.next_row = ArticleId(first_id.0 + placed.len() as i64);
         let changes = self.clusterer.take_changes();
         for p in &mut placed {
             // An event of this batch may have merged into another since.

@@ -9,7 +9,27 @@ use rusqlite::Connection;
 
 use super::Store;
 use crate::cluster::{EventSnapshot, Snapshot, StorySnapshot, TermId};
+use crate::core::{ArticleId, EventId, StoryId};
 use crate::error::Result;
+
+/// Ids are stored as SQLite integers, as they are.
+macro_rules! sql_row_id {
+    ($($name:ident),*) => {$(
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.0.into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                i64::column_result(value).map($name)
+            }
+        }
+    )*};
+}
+
+sql_row_id!(ArticleId, EventId, StoryId);
 
 pub(super) fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -115,8 +135,8 @@ impl Store {
             n_docs,
             events,
             stories,
-            next_event: next("events")?,
-            next_story: next("stories")?,
+            next_event: EventId(next("events")?),
+            next_story: StoryId(next("stories")?),
             clock,
             seq,
         })

@@ -606,7 +606,7 @@ mod tests {
                 ..ArticleFilter::default()
             },
             ArticleFilter {
-                story: Some(3),
+                story: Some(StoryId(3)),
                 ..ArticleFilter::default()
             },
         ];

@@ -34,10 +34,10 @@ impl Store {
         let mut rows = stmt
             .query_map([limit as i64], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    r.get::<_, ArticleId>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
+                    r.get::<_, ArticleId>(2)?,
+                    r.get::<_, EventId>(3)?,
                 ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())

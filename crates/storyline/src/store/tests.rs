@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::*;
-use crate::core::{EntityKind, Sentence, Span};
+use crate::core::{ArticleId, EntityKind, EventId, Sentence, Span, StoryId};
 
 /// The row trigger that filled the search index up to version 5.
 const FTS_TRIGGER: &str = "
@@ -119,7 +119,7 @@ fn a_snapshot_reads_one_state_while_another_connection_commits() {
     let writer = Store::open(&path).unwrap();
     let seen = store
         .snapshot(|s| {
-            let row = s.story(1)?;
+            let row = s.story(StoryId(1))?;
             // A second batch commits between the story row and its articles.
             writer
                 .conn
@@ -134,13 +134,13 @@ fn a_snapshot_reads_one_state_while_another_connection_commits() {
                 )
                 .map_err(|e| s.e(e))?;
             // Nested snapshots share the outer one.
-            let articles = s.snapshot(|s| s.story_articles(1))?;
+            let articles = s.snapshot(|s| s.story_articles(StoryId(1)))?;
             Ok((row.n_articles, articles.len()))
         })
         .unwrap();
     assert_eq!(seen, (1, 1), "the snapshot saw half of the second batch");
-    assert_eq!(store.story(1).unwrap().n_articles, 2);
-    assert_eq!(store.story_articles(1).unwrap().len(), 2);
+    assert_eq!(store.story(StoryId(1)).unwrap().n_articles, 2);
+    assert_eq!(store.story_articles(StoryId(1)).unwrap().len(), 2);
     // A failing body still ends the read, so the next read sees new commits.
     let failed: Result<()> = store.snapshot(|_| Err(Error::Invalid("stop".into())));
     assert!(failed.is_err());
@@ -164,10 +164,10 @@ fn signatures_of_the_first_minhash_family_are_made_again_from_the_text_once() {
     assert_eq!(
         store.recent_signatures(10).unwrap(),
         vec![StoredSignature {
-            id: 1,
+            id: ArticleId(1),
             signature: fresh.clone(),
-            original: 1,
-            original_event: 1,
+            original: ArticleId(1),
+            original_event: EventId(1),
         }]
     );
     let kept: Vec<u8> = store
@@ -210,7 +210,7 @@ fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         .unwrap();
     assert_eq!(hits.total, 1);
     assert_eq!(hits.articles[0].article.id, "a1");
-    assert_eq!(hits.stories[0].story, 1);
+    assert_eq!(hits.stories[0].story, StoryId(1));
     assert_eq!(
         hits.stories[0].top_title.as_deref(),
         Some("Ferry line opens")

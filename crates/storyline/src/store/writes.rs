@@ -133,7 +133,7 @@ fn write_events(tx: &Connection, events: &[EventSnapshot]) -> rusqlite::Result<(
 }
 
 /// Marks rows of `table` (events or stories) as no longer in the clusterer's memory.
-fn retire(tx: &Connection, table: &str, ids: &[i64]) -> rusqlite::Result<()> {
+fn retire<I: rusqlite::ToSql>(tx: &Connection, table: &str, ids: &[I]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!("UPDATE {table} SET live = 0 WHERE id = ?1"))?;
     for id in ids {
         stmt.execute([id])?;
@@ -201,10 +201,10 @@ fn write_search_index(tx: &Connection, batch: &[NewArticle<'_>]) -> rusqlite::Re
 
 /// Applies merges `(from, _)` of `table`'s rows, in order: the `members` rows whose
 /// `column` points at `from` move to where it finally went (`resolve`), and `from` goes.
-fn merge_rows(
+fn merge_rows<I: rusqlite::ToSql + Copy>(
     tx: &Connection,
-    merges: &[(i64, i64)],
-    resolve: impl Fn(i64) -> i64,
+    merges: &[(I, I)],
+    resolve: impl Fn(I) -> I,
     (members, column): (&str, &str),
     table: &str,
 ) -> rusqlite::Result<()> {
