@@ -46,11 +46,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The store's engine failed. The engine's own error is the source, boxed, so that no
+    /// engine's type is part of the library's interface.
     #[error("store {path}: {source}")]
     Store {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error(
         "store {path} has schema version {found}, this storyline understands up to {supported}"

@@ -111,7 +111,7 @@ impl Store {
     fn err(path: &Path, source: rusqlite::Error) -> Error {
         Error::Store {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         }
     }
 
