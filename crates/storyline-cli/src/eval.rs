@@ -19,12 +19,18 @@ pub enum EvalCommand {
     /// B-cubed, pairwise P/R/F1 and NMI of event (or story) clustering against gold labels.
     Cluster {
         /// Articles, JSONL.
-        articles: PathBuf,
+        #[arg(required_unless_present = "all")]
+        articles: Option<PathBuf>,
         /// Gold labels, JSONL `{"id", "event", "topic"}`.
-        gold: PathBuf,
+        #[arg(required_unless_present = "all")]
+        gold: Option<PathBuf>,
         /// Which gold field to score: events against `event`, stories against `topic`.
         #[arg(long, value_enum, default_value_t = Key::Event)]
         key: Key,
+        /// Every set under DATA (`cluster/*`, `compare/*`) in one table, beside the
+        /// single-pass TF-IDF baseline.
+        #[arg(long, value_name = "DATA", conflicts_with_all = ["articles", "gold", "key"])]
+        all: Option<PathBuf>,
     },
     /// Precision and recall of people / organisations / places against a reference
     /// annotation (`scripts/ner_reference.py` writes one with spaCy).
@@ -133,7 +139,7 @@ pub enum Key {
 }
 
 impl Key {
-    fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             Key::Event => "event",
             Key::Topic => "topic",
@@ -207,7 +213,7 @@ pub(crate) fn read_jsonl_by_id(path: &Path) -> Result<Vec<(String, serde_json::V
     Ok(out)
 }
 
-fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
+pub(crate) fn read_gold(path: &Path, field: &str) -> Result<HashMap<String, String>> {
     let mut gold = HashMap::new();
     for (id, v, at) in read_jsonl_by_id(path)? {
         let label = match &v[field] {
@@ -236,9 +242,21 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             crate::summary_cmd::eval_timeline(&topic_dir, &out, json)
         }
         EvalCommand::Cluster {
-            articles,
-            gold,
+            all: Some(data), ..
+        } => {
+            let all = crate::eval_cluster_all::run(&data, quiet, model)?;
+            if json {
+                crate::print::json(&all)?;
+            } else {
+                crate::eval_cluster_all::print(&all);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvalCommand::Cluster {
+            articles: Some(articles),
+            gold: Some(gold),
             key,
+            all: None,
         } => {
             let (assignments, report) = cluster_file(&articles, quiet, model)?;
             // Gold is read only now, after clustering has finished.
@@ -267,6 +285,7 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             }
             Ok(ExitCode::SUCCESS)
         }
+        EvalCommand::Cluster { .. } => bail!("eval cluster needs ARTICLES and GOLD, or --all DATA"),
         EvalCommand::Extract {
             dirs,
             predictions,

@@ -11,6 +11,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod bench;
 mod entities_cmd;
 mod eval;
+mod eval_cluster_all;
 mod eval_extract;
 mod print;
 mod serve_cmd;

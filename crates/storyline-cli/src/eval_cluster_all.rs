@@ -1,0 +1,154 @@
+//! `storyline eval cluster --all DATA`: every clustering set under `DATA/cluster/` and
+//! `DATA/compare/` in one table, storyline beside the single-pass baseline. A set is a folder
+//! with `articles.jsonl` and `gold.jsonl`; it is scored on `event`, and on `topic` (stories)
+//! where its gold names more than one topic. Sets added later are picked up as they are.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use storyline_eval::baseline::{self, Doc};
+use storyline_eval::cluster::{score, ClusterScores};
+
+use crate::eval::{cluster_file, read_gold, read_jsonl_by_id, Key};
+
+/// One set scored on one gold field.
+#[derive(Serialize)]
+pub struct SetScore {
+    pub set: String,
+    pub key: &'static str,
+    pub articles: usize,
+    pub scores: ClusterScores,
+    /// B³ F1 of the single-pass baseline on the same articles and gold.
+    pub baseline_f1: f64,
+}
+
+#[derive(Serialize)]
+pub struct AllScores {
+    pub sets: Vec<SetScore>,
+    /// Means over the rows.
+    pub mean_f1: f64,
+    pub mean_nmi: f64,
+    pub mean_baseline_f1: f64,
+}
+
+/// The set folders under `data`, in name order.
+fn discover(data: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut sets = Vec::new();
+    for group in ["cluster", "compare"] {
+        let Ok(entries) = std::fs::read_dir(data.join(group)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if dir.join("articles.jsonl").is_file() && dir.join("gold.jsonl").is_file() {
+                let name = format!("{group}/{}", entry.file_name().to_string_lossy());
+                sets.push((name, dir));
+            }
+        }
+    }
+    sets.sort();
+    if sets.is_empty() {
+        bail!(
+            "{}: no clustering sets (folders cluster/* or compare/* with articles.jsonl and gold.jsonl)",
+            data.display()
+        );
+    }
+    Ok(sets)
+}
+
+/// The gold fields a set is scored on: `event`, and `topic` when it separates anything.
+fn keys(gold: &Path) -> Result<Vec<Key>> {
+    let mut topics = HashSet::new();
+    for (_, v, _) in read_jsonl_by_id(gold)? {
+        if let Some(t) = v.get("topic") {
+            topics.insert(t.to_string());
+        }
+    }
+    Ok(if topics.len() > 1 {
+        vec![Key::Event, Key::Topic]
+    } else {
+        vec![Key::Event]
+    })
+}
+
+/// The baseline's labels for a JSONL file.
+fn baseline_labels(articles: &Path) -> Result<HashMap<String, String>> {
+    let rows = read_jsonl_by_id(articles)?;
+    let docs: Vec<Doc<'_>> = rows
+        .iter()
+        .map(|(id, v, _)| Doc {
+            id,
+            text: v["text"].as_str().unwrap_or(""),
+            published: v["published"].as_str(),
+        })
+        .collect();
+    Ok(baseline::single_pass(&docs, baseline::THRESHOLD)
+        .into_iter()
+        .map(|(id, c)| (id, c.to_string()))
+        .collect())
+}
+
+pub fn run(data: &Path, quiet: bool, model: Option<&Path>) -> Result<AllScores> {
+    let mut sets = Vec::new();
+    for (name, dir) in discover(data)? {
+        if !quiet {
+            eprintln!("clustering {name} …");
+        }
+        let articles = dir.join("articles.jsonl");
+        let gold_path = dir.join("gold.jsonl");
+        let (assignments, report) = cluster_file(&articles, true, model)?;
+        let base = baseline_labels(&articles)?;
+        for key in keys(&gold_path)? {
+            // Gold is read only now, after clustering has finished.
+            let gold = read_gold(&gold_path, key.field())?;
+            let predicted: HashMap<String, String> = assignments
+                .iter()
+                .map(|(id, event, story)| {
+                    let label = match key {
+                        Key::Event => event.to_string(),
+                        Key::Topic => story.to_string(),
+                    };
+                    (id.clone(), label)
+                })
+                .collect();
+            sets.push(SetScore {
+                set: name.clone(),
+                key: key.field(),
+                articles: report.read,
+                scores: score(&predicted, &gold),
+                baseline_f1: score(&base, &gold).bcubed.f1,
+            });
+        }
+    }
+    let n = sets.len() as f64;
+    let mean = |f: &dyn Fn(&SetScore) -> f64| sets.iter().map(f).sum::<f64>() / n;
+    Ok(AllScores {
+        mean_f1: mean(&|s| s.scores.bcubed.f1),
+        mean_nmi: mean(&|s| s.scores.nmi),
+        mean_baseline_f1: mean(&|s| s.baseline_f1),
+        sets,
+    })
+}
+
+pub fn print(all: &AllScores) {
+    println!(
+        "{:<26} {:<6} {:>8}  {:>6} {:>6} {:>6} {:>6}  {:>9}",
+        "set", "key", "articles", "B³ P", "B³ R", "B³ F1", "NMI", "baseline"
+    );
+    for s in &all.sets {
+        let b = &s.scores.bcubed;
+        println!(
+            "{:<26} {:<6} {:>8}  {:>6.4} {:>6.4} {:>6.4} {:>6.4}  {:>9.4}",
+            s.set, s.key, s.articles, b.precision, b.recall, b.f1, s.scores.nmi, s.baseline_f1
+        );
+    }
+    println!(
+        "{:<26} {:<6} {:>8}  {:>6} {:>6} {:>6.4} {:>6.4}  {:>9.4}",
+        "mean", "", "", "", "", all.mean_f1, all.mean_nmi, all.mean_baseline_f1
+    );
+    println!(
+        "baseline: single-pass TF-IDF, cosine ≥ 0.3, date order (scripts/baseline_singlepass.py)"
+    );
+}
