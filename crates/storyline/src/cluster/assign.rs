@@ -9,7 +9,7 @@ use super::merge::{Events, Stories, MERGE_ROUNDS};
 use super::score::{beats, days_apart, weighted_overlap};
 use super::state::{prune_entities, EventSignals, EventState, StoryState};
 use super::vector::{self, tfidf_with_norm, Centroid, StableMap, TermId};
-use super::{ArticleFeatures, Assignment, Clusterer};
+use super::{ArticleFeatures, Assignment, ClusterConfig, Clusterer};
 use crate::core::{EventId, StoryId};
 
 impl Clusterer {
@@ -25,6 +25,22 @@ impl Clusterer {
         let counts = self.vocab.counts(&features.terms);
         self.vocab.add_document(&counts);
         let (vector, norm) = tfidf_with_norm(&counts, &self.vocab);
+        // A report that names the day its news happened is placed at that day, when its
+        // pace is slow enough for a day to mean something (the clock stays with publication).
+        let placed_at_named_day;
+        let features = match features.happened {
+            Some(day)
+                if self.config.pace(vector.len()).1
+                    >= ClusterConfig::NAMED_DAY_MIN_HALF_LIFE_DAYS =>
+            {
+                placed_at_named_day = ArticleFeatures {
+                    time: Some(day),
+                    ..features.clone()
+                };
+                &placed_at_named_day
+            }
+            _ => features,
+        };
         let entities: HashSet<&str> = features.entities.iter().map(String::as_str).collect();
 
         let copy_target = features

@@ -207,6 +207,11 @@ impl ClusterConfig {
         )
     }
 
+    /// A named day is precise to a day: it can place a text only where the time model's
+    /// half-life is at least that long. Full reports (half-life 30 days) take the day they
+    /// name; headlines (3.6 hours) keep their publication time, which for them is sharper.
+    pub const NAMED_DAY_MIN_HALF_LIFE_DAYS: f32 = 1.0;
+
     /// The longest an event can wait for its next article: its window at any length.
     pub(super) fn longest_event_window(&self) -> f32 {
         self.event_window_days.max(self.report_window_days)

@@ -54,7 +54,11 @@ pub struct ArticleFeatures {
     pub terms: TermBag,
     /// Canonical entity keys (lower-cased names).
     pub entities: Vec<String>,
+    /// When it was published.
     pub time: Option<DateTime<Utc>>,
+    /// An earlier day its lead names as when what it reports happened (see
+    /// [`ClusterConfig::NAMED_DAY_MIN_HALF_LIFE_DAYS`] for when it stands in for `time`).
+    pub happened: Option<DateTime<Utc>>,
     /// The event of the article this one copies, when dedup found one.
     pub copy_of_event: Option<EventId>,
     /// Years the text mentions (distinct).

@@ -512,3 +512,40 @@ fn full_reports_keep_an_event_open_for_days_where_headlines_do_not() {
         "a headline ten days on is a new event"
     );
 }
+
+#[test]
+fn a_report_naming_its_incidents_day_is_placed_at_that_day_a_headline_is_not() {
+    let report: String = (0..120).map(|i| format!("w{i} ")).collect();
+    let follow_up = format!("{report} suspect charged");
+    let at = |days: i64| {
+        Some(Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap() + chrono::Duration::days(days))
+    };
+    let later_report = |happened| ArticleFeatures {
+        time: at(70),
+        happened,
+        ..features(&follow_up, &["akron"], None)
+    };
+    // Seventy days on (beyond the 60-day window), a report naming the incident's day joins the incident's event ...
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let first = c.assign(&ArticleFeatures {
+        time: at(0),
+        ..features(&report, &["akron"], None)
+    });
+    assert_eq!(c.assign(&later_report(at(0))).event, first.event);
+    // ... where the same report naming no day is too far from it.
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let first = c.assign(&ArticleFeatures {
+        time: at(0),
+        ..features(&report, &["akron"], None)
+    });
+    assert_ne!(c.assign(&later_report(None)).event, first.event);
+    // A headline keeps its publication time: a day is too coarse for its pace of hours.
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let headline = |time, happened| ArticleFeatures {
+        time,
+        happened,
+        ..features("quake strike coast tsunami", &["chile"], None)
+    };
+    let first = c.assign(&headline(at(0), None));
+    assert_ne!(c.assign(&headline(at(10), at(0))).event, first.event);
+}

@@ -38,6 +38,27 @@ pub(super) fn lead(text: &str) -> &str {
     &text[..end]
 }
 
+/// The day before publication that an article's lead names as when what it reports
+/// happened ("on Saturday", "the April 18 shooting"), up to a year back. Follow-up reports
+/// of an incident come out days or weeks later and name its day; that day, not the
+/// report's, is what they share with the first reports.
+fn happened(article: &Article) -> Option<chrono::DateTime<chrono::Utc>> {
+    let published = article.published?;
+    let day = published.date_naive();
+    let named = crate::extract::date_mentions(lead(&article.text), Some(day))
+        .into_iter()
+        .filter(|m| m.granularity == crate::extract::Granularity::Day)
+        .map(|m| m.date)
+        .find(|d| *d <= day && (day - *d).num_days() <= HAPPENED_MAX_DAYS);
+    named
+        .filter(|d| *d < day)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// How far back a named day may lie and still be taken for when the reported thing happened.
+const HAPPENED_MAX_DAYS: i64 = 365;
+
 /// Title and lead of an article, as the embedder sees it.
 pub(super) fn embed_text(a: &Article) -> String {
     let mut out = String::new();
@@ -107,6 +128,7 @@ pub(super) fn analyze(
         terms: terms.finish(),
         entities,
         time: article.published,
+        happened: happened(article),
         years: normalize::years(lead(&article.text)),
         name_keys,
         ..ArticleFeatures::default()

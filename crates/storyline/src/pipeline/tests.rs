@@ -335,3 +335,34 @@ fn a_store_error_rolls_back_its_batch_only_and_is_returned() {
     let want: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
     assert_eq!(stored, want);
 }
+
+#[test]
+fn reports_name_the_day_their_incident_happened() {
+    // GVC's reports of shootings mostly say when it happened ("on Saturday", "March 3").
+    let path = std::path::Path::new("../../../shared/data/cluster/gvc-dev/articles.jsonl");
+    let stemmer = Stemmer::english();
+    let (mut named, mut all) = (0, 0);
+    for r in crate::ingest::read_path(path, None) {
+        let a = analyze(r.unwrap(), &stemmer).unwrap();
+        all += 1;
+        let published = a.record.article.published.unwrap();
+        if let Some(day) = a.features.happened {
+            named += 1;
+            assert!(
+                day < published,
+                "{}: {day} not before {published}",
+                a.record.article.id
+            );
+            assert!(
+                (published - day).num_days() <= 365,
+                "{}",
+                a.record.article.id
+            );
+        }
+    }
+    eprintln!("{named} of {all} name an earlier day");
+    assert!(
+        all == 258 && named * 3 >= all,
+        "{named} of {all} name an earlier day"
+    );
+}
