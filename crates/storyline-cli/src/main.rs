@@ -142,6 +142,14 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
+    /// Every stored article as a JSON line (`id`, `title`, `source`, `url`, `published`,
+    /// `lang`, `text`, plus its `event` and `story`), in ingest order: a backup, or a move to
+    /// another store (`storyline ingest` of an export rebuilds an equivalent one).
+    Export {
+        /// Where to write (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
     /// Score storyline against gold data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -311,6 +319,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eval::write_assignments(&assignments, &out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export { out } => export(&open_existing(&g.db)?, &out, g.quiet),
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
         Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
         Command::Serve(args) => serve_cmd::run(&g.db, &args),
@@ -325,6 +334,38 @@ fn exit_for(report: &IngestReport) -> ExitCode {
     } else {
         ExitCode::from(3)
     }
+}
+
+/// `storyline export`: one JSON line an article, streamed.
+fn export(store: &Store, out: &Path, quiet: bool) -> Result<ExitCode> {
+    let mut w: Box<dyn std::io::Write> = if out.as_os_str() == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(out)
+                .with_context(|| format!("cannot write {}", out.display()))?,
+        ))
+    };
+    let failed = |source| storyline::Error::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let mut n = 0usize;
+    store.export(|a| {
+        serde_json::to_writer(&mut w, &a).map_err(|e| failed(e.into()))?;
+        w.write_all(b"\n").map_err(failed)?;
+        n += 1;
+        Ok(())
+    })?;
+    w.flush().map_err(failed)?;
+    if !quiet && out.as_os_str() != "-" {
+        eprintln!(
+            "{} exported to {}",
+            print::plural(n, "article"),
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reading commands must not create an empty store by accident.

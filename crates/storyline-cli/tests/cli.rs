@@ -1155,3 +1155,111 @@ fn serve_refuses_a_missing_store_a_network_address_without_a_key_and_says_a_clas
     assert_eq!(err.matches("in use").count(), 1, "{err}");
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
+
+#[test]
+fn an_export_ingested_again_rebuilds_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.db");
+    // Two runs, so the second restores the clusterer from the store; in date order (GVC's
+    // 2013-2016, then the seeds' 2024), as an export is read back.
+    for input in [
+        shared().join("data/cluster/gvc-dev/articles.jsonl"),
+        shared().join("seeds"),
+    ] {
+        assert!(storyline(&first, &["ingest", input.to_str().unwrap()])
+            .status
+            .success());
+    }
+    let exported = dir.path().join("first.jsonl");
+    let out = storyline(&first, &["export", "--out", exported.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&exported).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5 + 258, "every article once");
+    for field in [
+        "id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "lang",
+        "text",
+        "event",
+        "story",
+    ] {
+        assert!(
+            lines.iter().all(|l| l.get(field).is_some()),
+            "{field} missing"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l["published"].is_null()),
+        "undated seeds stay undated"
+    );
+
+    let second = dir.path().join("second.db");
+    assert!(storyline(&second, &["ingest", exported.to_str().unwrap()])
+        .status
+        .success());
+    let again = storyline(&second, &["export"]);
+    assert!(again.status.success());
+    let again: Vec<serde_json::Value> = String::from_utf8_lossy(&again.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The same articles, each with every field as it was ...
+    let by_id = |v: &[serde_json::Value]| -> std::collections::BTreeMap<String, serde_json::Value> {
+        v.iter()
+            .map(|l| {
+                let mut a = l.clone();
+                let id = a["id"].as_str().unwrap().to_string();
+                a.as_object_mut()
+                    .unwrap()
+                    .retain(|k, _| k != "event" && k != "story");
+                (id, a)
+            })
+            .collect()
+    };
+    let (before, after) = (by_id(&lines), by_id(&again));
+    let changed: Vec<&String> = before
+        .keys()
+        .filter(|id| before.get(*id) != after.get(*id))
+        .collect();
+    assert!(
+        changed.is_empty() && before.len() == after.len(),
+        "changed: {changed:?}"
+    );
+    // ... filed into the same events and stories, up to their numbering.
+    let groups = |v: &[serde_json::Value], key: &str| -> std::collections::BTreeSet<Vec<String>> {
+        let mut g: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for l in v {
+            g.entry(l[key].as_i64().unwrap())
+                .or_default()
+                .push(l["id"].as_str().unwrap().to_string());
+        }
+        g.into_values()
+            .map(|mut ids| {
+                ids.sort();
+                ids
+            })
+            .collect()
+    };
+    for key in ["event", "story"] {
+        let (a, b) = (groups(&lines, key), groups(&again, key));
+        let differ = a.symmetric_difference(&b).count();
+        assert_eq!(
+            differ,
+            0,
+            "{key}s: {} before, {} rebuilt, {differ} groups differ",
+            a.len(),
+            b.len()
+        );
+    }
+}
