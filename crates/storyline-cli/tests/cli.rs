@@ -626,13 +626,8 @@ fn cli_readers_during_an_ingest_see_whole_batches_and_no_errors() {
     }
 }
 
-/// Regression guards on clustering quality (not timed), all sets in one `eval cluster --all`
-/// run. Floors sit 0.01 to 0.02 under the figures measured when they were set (lexical
-/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.839
-/// with NMI 0.905, gvc 0.946); NMI 0.015 under. Every set, floor or not, must beat the
-/// single-pass baseline scored beside it.
-#[test]
-fn clustering_quality_does_not_regress() {
+/// `eval cluster --all` over `../shared/data`, as JSON.
+fn all_cluster_scores() -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let out = storyline(
         &dir.path().join("unused.db"),
@@ -644,7 +639,17 @@ fn clustering_quality_does_not_regress() {
             shared().join("data").to_str().unwrap(),
         ],
     );
-    let all = json_of(&out);
+    json_of(&out)
+}
+
+/// Regression guards on clustering quality (not timed), all sets in one `eval cluster --all`
+/// run. Floors sit 0.01 to 0.02 under the figures measured when they were set (lexical
+/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.839
+/// with NMI 0.905, gvc 0.946); NMI 0.015 under. Every set, floor or not, must beat the
+/// single-pass baseline scored beside it.
+#[test]
+fn clustering_quality_does_not_regress() {
+    let all = all_cluster_scores();
     let floors: [(&str, &str, f64, f64); 6] = [
         ("cluster/gvc-dev", "event", 0.93, 0.0),
         ("cluster/ecbplus-dev", "event", 0.90, 0.0),
@@ -682,18 +687,7 @@ fn the_baseline_beside_each_set_is_the_scripts_single_pass() {
     // so the same F1: checked against the script itself on two sets (scripts/test installs
     // scikit-learn; without it this fails in CI and is skipped elsewhere).
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = tempfile::tempdir().unwrap();
-    let out = storyline(
-        &dir.path().join("unused.db"),
-        &[
-            "--json",
-            "eval",
-            "cluster",
-            "--all",
-            shared().join("data").to_str().unwrap(),
-        ],
-    );
-    let all = json_of(&out);
+    let all = all_cluster_scores();
     for (set, key) in [
         ("cluster/gvc-dev", "event"),
         ("cluster/ecbplus-dev", "topic"),
