@@ -174,7 +174,7 @@ fn analysis_pool() -> Result<rayon::ThreadPool> {
 
 /// Raises the calling thread's nice value (Linux sets it per thread). Best effort: a
 /// system that refuses only loses the ordering.
-fn lower_this_thread_priority() {
+pub(crate) fn lower_this_thread_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
@@ -386,9 +386,13 @@ impl Pipeline {
                 // Owned here, so the checkpointer stops when the writer does.
                 let to_checkpointer = to_checkpointer;
                 let cpu_at_start = thread_cpu_seconds();
+                // Stored story reports of the stories each batch changed are made again
+                // behind the writer (crate::report); dropped at the end, it finishes them.
+                let reports = crate::report::Refresher::start(store.path())?;
                 for batch in placed_batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
+                    reports.touched(batch.changes.stories.iter().map(|s| s.id).collect());
                     committed.fetch_add(n, Ordering::Release);
                     committed_batches.fetch_add(1, Ordering::Release);
                     // Full means a checkpoint is asked for already; gone means the

@@ -1,20 +1,23 @@
 //! The read side: assembles what a reader sees of a story (headline, cited summary,
 //! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use crate::core::{Claim, Entity, EntityKind, EventId, Story, StoryId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::{ArticleId, Claim, Entity, EntityKind, EventId, Story, StoryId};
 use crate::corroborate::{corroborate, EventFacts, FactSource};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
-use crate::normalize::Stemmer;
-use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
+use crate::normalize::{content_terms, Stemmer};
+use crate::store::{SourceRow, Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceEntry {
     /// The number citations use: `[n]`.
     pub n: usize,
@@ -31,7 +34,7 @@ pub struct SourceEntry {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventEntry {
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: EventId,
@@ -42,7 +45,7 @@ pub struct EventEntry {
 
 /// Everything `storyline show` prints about one story.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoryReport {
     #[serde(flatten)]
     pub story: Story,
@@ -58,17 +61,195 @@ pub struct StoryReport {
 /// Most entities a report lists: the main ones, by mentions.
 const MAX_ENTITIES: usize = 25;
 
+/// Most articles whose text a report reads. A story up to this size is read whole, so the
+/// report of a small story is what it always was; a bigger one is represented by this many
+/// originals chosen per event ([`chosen_articles`]), so a report costs about the same at 50
+/// and at 50,000 articles. The source list, the events and their counts stay whole.
+pub const REPORT_ARTICLES: usize = 64;
+
+/// Candidates read per event of a big story before the choice: the first, the newest and
+/// evenly spaced ones between.
+const CANDIDATES_PER_EVENT: usize = 6;
+
+/// Most candidates read in all.
+const MAX_CANDIDATES: usize = 2 * REPORT_ARTICLES;
+
+/// How much of an article's text its centrality is judged on: the lead, where news puts
+/// what it is about, and a bound on the cost of a very long article.
+const CENTRALITY_BYTES: usize = 3_000;
+
+/// How long the background refresh waits for the write lock an ingest holds.
+const REFRESH_WAIT: Duration = Duration::from_secs(10);
+
 fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
+    let rows: HashSet<ArticleId> = articles.iter().map(|a| a.row_id).collect();
     articles
         .iter()
         .map(|a| SourceDoc {
             article: &a.article,
             sentences: &a.sentences,
-            is_copy: a
-                .duplicate_of
-                .is_some_and(|o| articles.iter().any(|x| x.row_id == o)),
+            is_copy: a.duplicate_of.is_some_and(|o| rows.contains(&o)),
         })
         .collect()
+}
+
+/// Up to `k` of `members` (in date order): the first, the last (newest) and evenly spaced
+/// ones between.
+fn spread(members: &[usize], k: usize) -> Vec<usize> {
+    let n = members.len();
+    if n <= k {
+        return members.to_vec();
+    }
+    let mut picks: Vec<usize> = (0..k)
+        .map(|j| members[j * (n - 1) / (k - 1).max(1)])
+        .collect();
+    picks.dedup();
+    picks
+}
+
+/// `picks` ordered from the most to the least central: the cosine of each one's lead terms
+/// to the sum of all of them.
+fn by_centrality(
+    picks: &[usize],
+    texts: &HashMap<usize, StoredArticle>,
+    stemmer: &Stemmer,
+) -> Vec<usize> {
+    let vectors: Vec<HashMap<String, f32>> = picks
+        .iter()
+        .map(|i| {
+            let mut v: HashMap<String, f32> = HashMap::new();
+            if let Some(a) = texts.get(i) {
+                let text = &a.article.text;
+                let mut end = text.len().min(CENTRALITY_BYTES);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                for t in content_terms(&text[..end], stemmer) {
+                    *v.entry(t).or_default() += 1.0;
+                }
+            }
+            let norm = v.values().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+            v.values_mut().for_each(|x| *x /= norm);
+            v
+        })
+        .collect();
+    let mut centroid: HashMap<&str, f32> = HashMap::new();
+    for v in &vectors {
+        for (t, x) in v {
+            *centroid.entry(t.as_str()).or_default() += x;
+        }
+    }
+    let mut scored: Vec<(f32, usize)> = picks
+        .iter()
+        .zip(&vectors)
+        .map(|(&i, v)| {
+            let dot: f32 = v
+                .iter()
+                .map(|(t, x)| x * centroid.get(t.as_str()).copied().unwrap_or(0.0))
+                .sum();
+            (dot, i)
+        })
+        .collect();
+    // Ties go to the earlier article, so the choice does not depend on hashing.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The articles a report is made from, in date order: the whole story up to
+/// [`REPORT_ARTICLES`]; beyond, originals only (a copy says what its original says), taken
+/// event by event, biggest events first, in rounds: each event's most central article,
+/// then its newest, then its next most central, until the bound.
+fn chosen_articles(store: &Store, rows: &[SourceRow]) -> Result<Vec<StoredArticle>> {
+    if rows.len() <= REPORT_ARTICLES {
+        let all: Vec<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+        return store.articles_by_row(&all);
+    }
+    let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+    let mut events: Vec<(EventId, Vec<usize>)> = Vec::new();
+    let mut slot: HashMap<EventId, usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.duplicate_of.is_some_and(|o| in_story.contains(&o)) {
+            continue;
+        }
+        let k = *slot.entry(r.event).or_insert_with(|| {
+            events.push((r.event, Vec::new()));
+            events.len() - 1
+        });
+        events[k].1.push(i);
+    }
+    // Biggest events first; among equals the most recent, then the lower id.
+    events.sort_by(|a, b| {
+        b.1.len()
+            .cmp(&a.1.len())
+            .then_with(|| b.1.last().cmp(&a.1.last()))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut pool: Vec<Vec<usize>> = Vec::new();
+    let mut n_candidates = 0;
+    for (_, members) in &events {
+        if n_candidates >= MAX_CANDIDATES {
+            break;
+        }
+        let picks = spread(members, CANDIDATES_PER_EVENT);
+        n_candidates += picks.len();
+        pool.push(picks);
+    }
+    let flat: Vec<usize> = pool.iter().flatten().copied().collect();
+    let read = store.articles_by_row(&flat.iter().map(|&i| rows[i].row_id).collect::<Vec<_>>())?;
+    let mut texts: HashMap<usize, StoredArticle> = flat.iter().copied().zip(read).collect();
+    let stemmer = Stemmer::english();
+    let ranked: Vec<Vec<usize>> = pool
+        .iter()
+        .map(|picks| {
+            let central = by_centrality(picks, &texts, &stemmer);
+            let newest = picks.last().copied();
+            let mut order: Vec<usize> = Vec::with_capacity(central.len());
+            for (k, &i) in central.iter().enumerate() {
+                if k == 1 {
+                    if let Some(n) = newest.filter(|n| !order.contains(n)) {
+                        order.push(n);
+                    }
+                }
+                if !order.contains(&i) {
+                    order.push(i);
+                }
+            }
+            order
+        })
+        .collect();
+    let mut chosen: Vec<usize> = Vec::with_capacity(REPORT_ARTICLES);
+    'rounds: for round in 0.. {
+        let mut any = false;
+        for order in &ranked {
+            if let Some(&i) = order.get(round) {
+                any = true;
+                chosen.push(i);
+                if chosen.len() == REPORT_ARTICLES {
+                    break 'rounds;
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    chosen.sort_unstable();
+    Ok(chosen
+        .into_iter()
+        .filter_map(|i| texts.remove(&i))
+        .collect())
+}
+
+/// Citations made against the chosen articles (1-based positions) turned into the story's
+/// source numbers.
+fn renumber(claims: &mut [Claim], number: &[usize]) {
+    for c in claims {
+        c.citations = c
+            .citations
+            .iter()
+            .filter_map(|&k| k.checked_sub(1).and_then(|k| number.get(k)).copied())
+            .collect();
+    }
 }
 
 /// Stories, most recently active first, with headlines.
@@ -90,18 +271,22 @@ pub fn find_stories(
     })
 }
 
-/// The headline `stories` and `show` give a story.
+/// The headline `stories` and `show` give a story: the stored report's when it is current,
+/// else made from the articles a report would be made from.
 pub(crate) fn story_headline(store: &Store, id: StoryId) -> Result<String> {
-    Ok(summarize::headline(&docs(&store.story_articles(id)?)))
+    if let Some((headline, _)) = store.story_report_row(id)?.current {
+        return Ok(headline);
+    }
+    let chosen = chosen_articles(store, &store.story_sources(id)?)?;
+    Ok(summarize::headline(&docs(&chosen)))
 }
 
 fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
     rows.into_iter()
         .map(|row| {
-            let articles = store.story_articles(row.id)?;
             Ok(Story {
                 id: row.id,
-                headline: summarize::headline(&docs(&articles)),
+                headline: story_headline(store, row.id)?,
                 first_published: row.first_time,
                 last_published: row.last_time,
                 n_articles: row.n_articles as usize,
@@ -111,15 +296,149 @@ fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
         .collect()
 }
 
+/// A story's report: the stored one when it was made at the story's current revision, else
+/// made now (and stored for the next reader).
 pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
-    // The story row and its articles from one snapshot, so the counts match the sources
-    // even when an ingest commits between the two reads.
-    let (row, articles) = store.snapshot(|s| Ok((s.story(id)?, s.story_articles(id)?)))?;
-    let docs = docs(&articles);
-    let summary = summarize::summarize(&docs, &SummaryConfig::default());
-    let timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    story_report_at(store, id).map(|(_, r)| r)
+}
+
+/// [`story_report`] with the story revision it belongs to (a server's `ETag`).
+pub fn story_report_at(store: &Store, id: StoryId) -> Result<(u64, StoryReport)> {
+    let (revision, report, made) = store.snapshot(|s| {
+        let row = s.story_report_row(id)?;
+        if let Some((_, json)) = &row.current {
+            // One that no longer decodes (another build's) is made again.
+            if let Ok(report) = serde_json::from_str::<StoryReport>(json) {
+                return Ok((row.revision, report, false));
+            }
+        }
+        Ok((row.revision, make_report(s, id)?, true))
+    })?;
+    if made {
+        // Without waiting for an ingest's write lock, and never failing the read (a
+        // read-only file): a report not stored is made again by the next reader.
+        let _ = save(store, id, revision, &report, Duration::ZERO);
+    }
+    Ok((revision, report))
+}
+
+/// A story's current revision alone: a cheap check whether a reader's copy is current.
+pub fn story_revision(store: &Store, id: StoryId) -> Result<u64> {
+    Ok(store.story_report_row(id)?.revision)
+}
+
+fn save(
+    store: &Store,
+    id: StoryId,
+    revision: u64,
+    report: &StoryReport,
+    wait: Duration,
+) -> Result<bool> {
+    let json = serde_json::to_string(report)
+        .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
+    store.put_story_report(id, revision, &report.story.headline, &json, wait)
+}
+
+/// Makes again and stores the reports of those of `ids` that have an outdated one; returns
+/// how many were stored. Stories nobody has read have none and are left for their first
+/// read, so an ingest of many stories nobody reads pays nothing for them.
+pub fn refresh_reports(store: &Store, ids: &[StoryId]) -> Result<usize> {
+    let mut stored = 0;
+    for id in store.stale_reports(ids)? {
+        let (revision, report) = match store.snapshot(|s| {
+            let revision = s.story_report_row(id)?.revision;
+            Ok((revision, make_report(s, id)?))
+        }) {
+            // Merged away since: nothing to refresh.
+            Err(Error::NotFound { .. }) => continue,
+            other => other?,
+        };
+        if save(store, id, revision, &report, REFRESH_WAIT)? {
+            stored += 1;
+        }
+    }
+    Ok(stored)
+}
+
+/// Refreshes stored reports ([`refresh_reports`]) on a thread of its own at a lower
+/// priority, for the stories each committed batch changed; what arrives while it works is
+/// done in one round, each story once, at its newest revision.
+pub(crate) struct Refresher {
+    to_thread: Option<std::sync::mpsc::Sender<Vec<StoryId>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Refresher {
+    pub(crate) fn start(db: &std::path::Path) -> Result<Refresher> {
+        let store = Store::open(db)?;
+        let (to_thread, batches) = std::sync::mpsc::channel::<Vec<StoryId>>();
+        let thread = std::thread::Builder::new()
+            .name("storyline-reports".into())
+            .spawn(move || {
+                crate::pipeline::lower_this_thread_priority();
+                while let Ok(first) = batches.recv() {
+                    let mut ids: std::collections::BTreeSet<StoryId> = first.into_iter().collect();
+                    while let Ok(more) = batches.try_recv() {
+                        ids.extend(more);
+                    }
+                    let ids: Vec<StoryId> = ids.into_iter().collect();
+                    // A failure costs freshness only: the next reader makes the report.
+                    let _ = refresh_reports(&store, &ids);
+                }
+            })
+            .map_err(|source| Error::Thread {
+                stage: "reports",
+                source,
+            })?;
+        Ok(Refresher {
+            to_thread: Some(to_thread),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stories a batch just committed changed.
+    pub(crate) fn touched(&self, ids: Vec<StoryId>) {
+        if let Some(t) = &self.to_thread {
+            // Gone only if the thread panicked; readers then make reports themselves.
+            let _ = t.send(ids);
+        }
+    }
+}
+
+impl Drop for Refresher {
+    /// Finishes what was handed over, so an ingest ends with its readers' reports current.
+    fn drop(&mut self) {
+        drop(self.to_thread.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Makes a story's report from the store (inside the caller's snapshot).
+fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
+    let row = store.story(id)?;
+    let rows = store.story_sources(id)?;
+    let chosen = chosen_articles(store, &rows)?;
+    let number_of: HashMap<ArticleId, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.row_id, i + 1))
+        .collect();
+    let numbers: Vec<usize> = chosen
+        .iter()
+        .map(|a| number_of.get(&a.row_id).copied().unwrap_or(0))
+        .collect();
+    let docs = docs(&chosen);
+    let mut summary = summarize::summarize(&docs, &SummaryConfig::default());
+    renumber(&mut summary, &numbers);
+    let mut timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    for entry in &mut timeline.dated {
+        renumber(&mut entry.sentences, &numbers);
+    }
+    renumber(&mut timeline.undated, &numbers);
     let entities: Vec<Entity> = canonical_entities(
-        articles
+        chosen
             .iter()
             .flat_map(|a| a.mentions.iter().map(move |m| (a.article.id.as_str(), m))),
     )
@@ -127,59 +446,59 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
     .filter(|e| e.kind != EntityKind::Other || e.articles.len() > 1)
     .take(MAX_ENTITIES)
     .collect();
-    let number_of = |row_id| {
-        articles
-            .iter()
-            .position(|a| a.row_id == row_id)
-            .map(|i| i + 1)
-    };
-    let sources: Vec<SourceEntry> = articles
+    let sources: Vec<SourceEntry> = rows
         .iter()
         .enumerate()
         .map(|(i, a)| SourceEntry {
             n: i + 1,
-            id: a.article.id.clone(),
-            title: a.article.title.clone(),
-            source: a.article.source.clone(),
-            url: a.article.url.clone(),
-            published: a.article.published,
+            id: a.id.clone(),
+            title: a.title.clone(),
+            source: a.source.clone(),
+            url: a.url.clone(),
+            published: a.published,
             event: a.event,
-            copy_of: a.duplicate_of.and_then(number_of),
+            copy_of: a.duplicate_of.and_then(|o| number_of.get(&o).copied()),
         })
         .collect();
     let mut events: Vec<EventEntry> = Vec::new();
+    let mut event_slot: HashMap<EventId, usize> = HashMap::new();
     for s in &sources {
-        match events.iter_mut().find(|e| e.id == s.event) {
-            Some(e) => {
-                e.n_articles += 1;
-                e.sources.push(s.n);
-            }
-            None => events.push(EventEntry {
+        let k = *event_slot.entry(s.event).or_insert_with(|| {
+            events.push(EventEntry {
                 id: s.event,
-                n_articles: 1,
-                sources: vec![s.n],
-            }),
-        }
+                n_articles: 0,
+                sources: Vec::new(),
+            });
+            events.len() - 1
+        });
+        events[k].n_articles += 1;
+        events[k].sources.push(s.n);
     }
     let stemmer = Stemmer::english();
+    let mut chosen_in: HashMap<EventId, Vec<(usize, &StoredArticle)>> = HashMap::new();
+    for (a, &n) in chosen.iter().zip(&numbers) {
+        chosen_in.entry(a.event).or_default().push((n, a));
+    }
+    // Facts per event from its chosen articles; an event none was chosen from has none.
     let facts = events
         .iter()
-        .map(|e| {
-            let sources: Vec<FactSource<'_>> = e
-                .sources
+        .filter_map(|e| {
+            let members = chosen_in.get(&e.id)?;
+            let sources: Vec<FactSource<'_>> = members
                 .iter()
-                .map(|&n| {
-                    let a = &articles[n - 1];
-                    FactSource {
-                        n,
-                        original: sources[n - 1].copy_of.unwrap_or(n),
-                        article: &a.article,
-                        sentences: &a.sentences,
-                        facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
-                    }
+                .map(|&(n, a)| FactSource {
+                    n,
+                    original: n
+                        .checked_sub(1)
+                        .and_then(|i| sources.get(i))
+                        .and_then(|s| s.copy_of)
+                        .unwrap_or(n),
+                    article: &a.article,
+                    sentences: &a.sentences,
+                    facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
                 })
                 .collect();
-            corroborate(e.id, &sources)
+            Some(corroborate(e.id, &sources))
         })
         .collect();
     Ok(StoryReport {
