@@ -67,8 +67,8 @@ const MAX_ENTITIES: usize = 25;
 /// and at 50,000 articles. The source list, the events and their counts stay whole.
 pub const REPORT_ARTICLES: usize = 64;
 
-/// Candidates read per event of a big story before the choice: the first, the newest and
-/// evenly spaced ones between.
+/// Fewest candidates read per event of a big story before the choice (the first, the newest
+/// and evenly spaced ones between); a story of few events gets more per event.
 const CANDIDATES_PER_EVENT: usize = 6;
 
 /// Most candidates read in all.
@@ -184,13 +184,15 @@ fn chosen_articles(store: &Store, rows: &[SourceRow]) -> Result<Vec<StoredArticl
             .then_with(|| b.1.last().cmp(&a.1.last()))
             .then(a.0.cmp(&b.0))
     });
+    // A story of few events gets more candidates from each.
+    let per_event = CANDIDATES_PER_EVENT.max(MAX_CANDIDATES.div_ceil(events.len().max(1)));
     let mut pool: Vec<Vec<usize>> = Vec::new();
     let mut n_candidates = 0;
     for (_, members) in &events {
         if n_candidates >= MAX_CANDIDATES {
             break;
         }
-        let picks = spread(members, CANDIDATES_PER_EVENT);
+        let picks = spread(members, per_event.min(MAX_CANDIDATES - n_candidates));
         n_candidates += picks.len();
         pool.push(picks);
     }
@@ -320,6 +322,19 @@ pub fn story_report_at(store: &Store, id: StoryId) -> Result<(u64, StoryReport)>
         let _ = save(store, id, revision, &report, Duration::ZERO);
     }
     Ok((revision, report))
+}
+
+/// [`story_report_at`] as JSON, the stored text as it is when current: a big story's
+/// report is read and written out without being decoded and encoded again.
+pub fn story_report_json(store: &Store, id: StoryId) -> Result<(u64, String)> {
+    let current = store.snapshot(|s| s.story_report_row(id))?;
+    if let Some((_, json)) = current.current {
+        return Ok((current.revision, json));
+    }
+    let (revision, report) = story_report_at(store, id)?;
+    let json = serde_json::to_string(&report)
+        .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
+    Ok((revision, json))
 }
 
 /// A story's current revision alone: a cheap check whether a reader's copy is current.
@@ -517,4 +532,226 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         facts,
         sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::IngestError;
+    use crate::ingest::{expand_paths, read_path, Record};
+    use crate::pipeline::{Pipeline, PipelineConfig};
+    use std::path::Path;
+
+    fn seeds() -> Vec<Record> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+        let files = expand_paths(&[dir]).unwrap();
+        let records: Vec<Record> = files
+            .iter()
+            .flat_map(|f| read_path(f, None))
+            .collect::<std::result::Result<_, IngestError>>()
+            .unwrap();
+        assert!(
+            records.len() >= 3,
+            "the seeds are a story of several articles"
+        );
+        records
+    }
+
+    fn ingest(db: &Path, records: Vec<Record>) {
+        let mut p = Pipeline::open(db, PipelineConfig::default()).unwrap();
+        let report = p.ingest(records.into_iter().map(Ok), |_| {}).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    }
+
+    fn biggest_story(store: &Store) -> StoryRow {
+        store
+            .stories(1000, 0)
+            .unwrap()
+            .into_iter()
+            .max_by_key(|s| s.n_articles)
+            .unwrap()
+    }
+
+    /// A reporter's version of `text`: a sentence in three dropped, a word in five swapped
+    /// with the next, so no two versions are near-duplicates of each other.
+    fn version(text: &str, k: u64) -> String {
+        let mut x = k.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = String::new();
+        for line in text.lines() {
+            for (n, sentence) in line.split_inclusive(". ").enumerate() {
+                if n > 0 && next() % 3 == 0 {
+                    continue;
+                }
+                let mut words: Vec<&str> = sentence.split(' ').collect();
+                for i in 0..words.len().saturating_sub(1) {
+                    if next() % 5 == 0 {
+                        words.swap(i, i + 1);
+                    }
+                }
+                out.push_str(&words.join(" "));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn a_read_stores_the_report_a_fresh_make_gives_and_the_next_batch_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let seeds = seeds();
+        ingest(&db, seeds.clone());
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        let before = store.story_report_row(story.id).unwrap();
+        assert!(before.current.is_none(), "no report before the first read");
+
+        let (revision, first) = story_report_at(&store, story.id).unwrap();
+        assert_eq!(revision, before.revision);
+        let stored = store.story_report_row(story.id).unwrap();
+        let (headline, json) = stored.current.expect("the first read stores the report");
+        assert_eq!(headline, first.story.headline);
+        let decoded: StoryReport = serde_json::from_str(&json).unwrap();
+        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
+        assert_eq!(decoded, fresh);
+        assert_eq!(first, fresh);
+        assert_eq!(first.sources.len(), story.n_articles as usize);
+        assert_eq!(story_report(&store, story.id).unwrap(), fresh);
+
+        // A later batch adds to the story: a new revision, and the stored report (which a
+        // reader had asked for) is made again behind the writer.
+        let mut more = seeds[0].clone();
+        more.article.id = format!("{}-again", more.article.id);
+        more.article.text = version(&more.article.text, 7);
+        ingest(&db, vec![more]);
+        let after = store.story_report_row(story.id).unwrap();
+        assert!(
+            after.revision > revision,
+            "{} then {}",
+            revision,
+            after.revision
+        );
+        let (_, json) = after.current.expect("the ingest refreshed the read report");
+        let refreshed: StoryReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(refreshed.story.n_articles, story.n_articles as usize + 1);
+        assert_eq!(refreshed.sources.len(), story.n_articles as usize + 1);
+        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
+        assert_eq!(refreshed, fresh);
+        assert_ne!(refreshed, first);
+    }
+
+    #[test]
+    fn a_report_made_for_an_older_revision_is_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        ingest(&db, seeds());
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        let revision = story_revision(&store, story.id).unwrap();
+        // A report stored at another revision, as one left by a reader before a batch.
+        assert!(store
+            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .unwrap());
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "UPDATE story_reports SET revision = revision + 1 WHERE story_id = ?1",
+            [story.id],
+        )
+        .unwrap();
+        assert!(store.story_report_row(story.id).unwrap().current.is_none());
+        let report = story_report(&store, story.id).unwrap();
+        assert_ne!(report.story.headline, "old");
+        // And a report for a revision the story has moved past is not stored.
+        assert!(!store
+            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .unwrap());
+    }
+
+    #[test]
+    fn a_big_story_is_reported_from_a_bounded_choice_of_originals_from_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let seeds = seeds();
+        let mut records = Vec::new();
+        for k in 0..40u64 {
+            for s in &seeds {
+                let mut r = s.clone();
+                r.article.id = format!("{}-v{k}", r.article.id);
+                r.article.text = version(&r.article.text, k * 31 + r.article.text.len() as u64);
+                records.push(r);
+            }
+        }
+        ingest(&db, records);
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        assert!(story.n_articles as usize > 2 * REPORT_ARTICLES, "{story:?}");
+        let rows = store.story_sources(story.id).unwrap();
+        let chosen = chosen_articles(&store, &rows).unwrap();
+        assert_eq!(chosen.len(), REPORT_ARTICLES);
+        let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+        assert!(chosen
+            .iter()
+            .all(|a| !a.duplicate_of.is_some_and(|o| in_story.contains(&o))));
+        // In date order, each once.
+        let position: HashMap<ArticleId, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.row_id, i))
+            .collect();
+        let at: Vec<usize> = chosen.iter().map(|a| position[&a.row_id]).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+        // Every event with an original is represented while there are fewer events than
+        // places, and the newest original of the biggest event is in.
+        let mut originals: HashMap<EventId, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if !r.duplicate_of.is_some_and(|o| in_story.contains(&o)) {
+                originals.entry(r.event).or_default().push(i);
+            }
+        }
+        let events: HashSet<EventId> = chosen.iter().map(|a| a.event).collect();
+        if originals.len() <= REPORT_ARTICLES {
+            assert_eq!(events.len(), originals.len());
+        }
+        let biggest = originals.values().max_by_key(|v| v.len()).unwrap();
+        assert!(at.contains(biggest.last().unwrap()));
+
+        // The report cites the story's own numbering and lists every source.
+        let report = story_report(&store, story.id).unwrap();
+        assert_eq!(report.sources.len(), rows.len());
+        let chosen_numbers: HashSet<usize> = at.iter().map(|i| i + 1).collect();
+        let cited: Vec<usize> = report
+            .summary
+            .iter()
+            .chain(report.timeline.dated.iter().flat_map(|e| &e.sentences))
+            .flat_map(|c| c.citations.iter().copied())
+            .collect();
+        assert!(!cited.is_empty());
+        assert!(
+            cited.iter().all(|n| chosen_numbers.contains(n)),
+            "{cited:?}"
+        );
+        // The sentence's own article is among its citations, under its story number.
+        for claim in &report.summary {
+            assert!(
+                claim
+                    .citations
+                    .iter()
+                    .any(|&n| report.sources[n - 1].id == claim.article),
+                "{claim:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn spread_keeps_the_first_and_the_newest() {
+        let members: Vec<usize> = (10..30).collect();
+        assert_eq!(spread(&members, 4), vec![10, 16, 22, 29]);
+        assert_eq!(spread(&members[..3], 4), vec![10, 11, 12]);
+    }
 }
