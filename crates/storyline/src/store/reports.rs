@@ -33,7 +33,10 @@ pub struct SourceRow {
     pub duplicate_of: Option<ArticleId>,
 }
 
-/// How long the server's usual busy wait is; restored after a non-waiting write.
+/// Revision, the revision the report was made at, headline, report.
+type RawReportRow = (i64, Option<i64>, Option<String>, Option<String>);
+
+/// The store's usual busy wait (as `init` sets it), restored after a write that waits less.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
 
 impl Store {
@@ -41,7 +44,7 @@ impl Store {
     /// revision row (none is missing after the upgrade, but a row may be lost to nothing
     /// else) falls back to its last sequence number.
     pub fn story_report_row(&self, id: StoryId) -> Result<ReportRow> {
-        let row: Option<(i64, Option<i64>, Option<String>, Option<String>)> = self
+        let row: Option<RawReportRow> = self
             .conn
             .prepare_cached(
                 "SELECT coalesce(r.revision, s.last_seq), r.report_revision, r.headline, r.report
