@@ -38,6 +38,11 @@ pub enum BenchCommand {
         /// Write the generated stream as JSONL instead of ingesting it.
         #[arg(long)]
         write: Option<PathBuf>,
+        /// Articles per story: the stream is then stories of this many distinct rewrites of
+        /// one article each (sentences dropped, words swapped: not near-duplicates),
+        /// interleaved, without syndicated copies.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        story_size: Option<u64>,
     },
     #[command(flatten)]
     Eval(crate::eval::BenchCommand),
@@ -96,6 +101,8 @@ struct Stream {
     seed: u64,
     per_day: usize,
     recent: std::collections::VecDeque<String>,
+    /// Stories of this many articles each (`--story-size`), and how many there are.
+    stories: Option<(usize, usize)>,
 }
 
 impl Stream {
@@ -112,10 +119,20 @@ impl Stream {
             seed,
             per_day,
             recent: Default::default(),
+            stories: None,
         }
     }
 
+    /// Makes the stream `articles` long in stories of `size` articles each.
+    fn in_stories(mut self, size: usize, articles: usize) -> Stream {
+        self.stories = Some((size, articles.div_ceil(size.max(1)).max(1)));
+        self
+    }
+
     fn article(&mut self, i: usize) -> Article {
+        if let Some((size, n_stories)) = self.stories {
+            return self.story_article(i, size, n_stories);
+        }
         let mut rng = self.seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
         let secs = (i as u64 * 86_400) / self.per_day.max(1) as u64;
         let published = chrono::DateTime::from_timestamp(1_577_836_800 + secs as i64, 0);
@@ -144,6 +161,58 @@ impl Stream {
             text,
         }
     }
+}
+
+impl Stream {
+    /// The `i`-th article of a stream of stories: story `i % n_stories`, whose articles are
+    /// all rewrites of one pool article (renamed alike for stories past the pool's size, so
+    /// each is a story of its own), each rewritten apart.
+    fn story_article(&self, i: usize, size: usize, n_stories: usize) -> Article {
+        let story = i % n_stories;
+        let base = self.order[story % self.order.len()];
+        let pass = story / self.order.len();
+        // The same renaming for every article of the story.
+        let mut story_rng = self.seed ^ (story as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let text = rewrite(&self.pool[base], pass, &mut story_rng);
+        let mut rng = self.seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
+        let secs = (i as u64 * 86_400) / self.per_day.max(1) as u64;
+        Article {
+            id: format!("gen-s{size}-r{}-{i}", self.seed),
+            title: None,
+            source: Some(format!("Outlet {}", splitmix(&mut rng) % 300)),
+            url: None,
+            published: chrono::DateTime::from_timestamp(1_577_836_800 + secs as i64, 0),
+            lang: Some("en".into()),
+            text: vary(&text, &mut rng),
+        }
+    }
+}
+
+/// One reporter's version of a text: a sentence in three dropped (each paragraph keeps its
+/// first) and a word in six swapped with the next. Terms stay, so the versions cluster
+/// together; three-word shingles break, so they are not taken for copies of each other.
+fn vary(text: &str, rng: &mut u64) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        for (n, sentence) in line.split_inclusive(". ").enumerate() {
+            if n > 0 && splitmix(rng) % 3 == 0 {
+                continue;
+            }
+            let mut words: Vec<&str> = sentence.split(' ').collect();
+            let mut k = 0;
+            while k + 1 < words.len() {
+                if splitmix(rng) % 6 == 0 {
+                    words.swap(k, k + 1);
+                    k += 2;
+                } else {
+                    k += 1;
+                }
+            }
+            out.push_str(&words.join(" "));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// A light rewrite: in later passes a third of capitalised words get a pass suffix (new
@@ -208,7 +277,7 @@ fn cpu_seconds() -> f64 {
 }
 
 pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
-    let (articles, checkpoints, per_day, data, seed, write) = match cmd {
+    let (articles, checkpoints, per_day, data, seed, write, story_size) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
         BenchCommand::Ingest {
@@ -218,10 +287,22 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
             data,
             seed,
             write,
-        } => (articles, checkpoints, per_day, data, seed, write),
+            story_size,
+        } => (
+            articles,
+            checkpoints,
+            per_day,
+            data,
+            seed,
+            write,
+            story_size,
+        ),
     };
     let pool = load_pool(&data)?;
     let mut stream = Stream::new(pool, seed, per_day);
+    if let Some(size) = story_size {
+        stream = stream.in_stories(usize::try_from(size)?, articles);
+    }
     if let Some(path) = write {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
         for i in 0..articles {

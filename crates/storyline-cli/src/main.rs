@@ -301,11 +301,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Show { story } => {
             let store = open_existing(&g.db)?;
-            let r = read::story_report(&store, story)?;
             if g.json {
-                print::json(&r)?;
+                // As stored: a big story's report is not decoded and encoded again.
+                let (_, json) = read::story_report_json(&store, story)?;
+                println!("{json}");
             } else {
-                print::story(&r);
+                print::story(&read::story_report(&store, story)?);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -45,6 +45,8 @@ pub struct ApiError {
     pub body: ErrorBody,
     /// A 401 says how to authenticate (`WWW-Authenticate: Bearer`).
     pub www_authenticate: bool,
+    /// A 503 says when to try again (`Retry-After`, seconds).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -56,7 +58,15 @@ impl ApiError {
                 details: Vec::new(),
             },
             www_authenticate: false,
+            retry_after: None,
         }
+    }
+
+    /// 503: the server is at its bound; try again in a second.
+    pub fn busy(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message);
+        e.retry_after = Some(1);
+        e
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -117,6 +127,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         r
     }
@@ -342,22 +356,147 @@ pub async fn list_stories(
     }))
 }
 
+/// Which part of a story's long lists to send.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StoryQuery {
+    /// First source and first dated timeline entry to send (0-based).
+    pub offset: Option<usize>,
+    /// Most sources and dated timeline entries to send; all when absent.
+    pub limit: Option<usize>,
+}
+
+/// A story report, its long lists cut to the page asked for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoryOut {
+    #[serde(flatten)]
+    pub report: StoryReport,
+    /// Sources in the whole story; `sources` holds those from `offset` on.
+    pub sources_total: usize,
+    /// Dated timeline entries in the whole story; `timeline.dated` holds those from
+    /// `offset` on.
+    pub timeline_total: usize,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+/// The `ETag` of a story at a revision. The store's path is not in it: a client that keeps
+/// tags across servers sends one that merely misses.
+fn story_etag(id: StoryId, revision: u64) -> String {
+    format!("\"s{id}-r{revision}\"")
+}
+
+fn page_of<T: Clone>(items: &[T], offset: usize, limit: Option<usize>) -> Vec<T> {
+    let start = offset.min(items.len());
+    let end = limit.map_or(items.len(), |l| start.saturating_add(l).min(items.len()));
+    items[start..end].to_vec()
+}
+
 /// One story: headline, cited summary, timeline, entities, events, facts, sources.
+///
+/// Sent with its revision as `ETag` (`If-None-Match` with it answers 304) and
+/// `Cache-Control: no-cache`, so a client revalidates and a big story is sent once per
+/// revision. `offset` and `limit` page the sources and the dated timeline entries.
 #[utoipa::path(get, path = "/api/stories/{id}",
-    params(("id" = i64, Path, description = "Story id")),
-    responses((status = 200, body = StoryReport,
-               description = "The story in full, as `storyline show --json` prints it"),
+    params(("id" = i64, Path, description = "Story id"), StoryQuery),
+    responses((status = 200, body = StoryOut,
+               description = "The story, as `storyline show --json` prints it, with its long lists paged"),
+              (status = 304, description = "The story has not changed since the tag sent"),
               (status = 400, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 503, body = ErrorBody, description = "At the bound on long reads; see Retry-After")))]
 pub async fn get_story(
     State(state): State<Arc<AppState>>,
     id: Result<Path<i64>, PathRejection>,
-) -> AppResult<StoryReport> {
+    q: Result<Query<StoryQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let Path(id) = id?;
-    let report = state
-        .read(move |s| read::story_report(s, StoryId(id)))
-        .await?;
-    Ok(Json(report))
+    let id = StoryId(id);
+    let Query(q) = q?;
+    let revision = state.read(move |s| read::story_revision(s, id)).await?;
+    let tag = story_etag(id, revision);
+    let cache_headers = |r: &mut Response, tag: &str| {
+        let h = r.headers_mut();
+        if let Ok(v) = header::HeaderValue::from_str(tag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-cache"),
+        );
+    };
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    if unchanged {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        cache_headers(&mut r, &tag);
+        return Ok(r);
+    }
+    let cached = state
+        .reports
+        .lock()
+        .ok()
+        .and_then(|mut c| c.get((id, revision)));
+    let (revision, report) = match cached {
+        Some(report) => (revision, report),
+        None => {
+            // Not in memory: decoding or making it may be long, so it takes one of a few
+            // turns, and without a free turn the answer is 503 now rather than a queue.
+            let Some(_turn) = state.try_heavy_turn() else {
+                return Err(ApiError::busy(
+                    "the server is at its bound on long work; try again in a second",
+                ));
+            };
+            let (revision, report) = state.read(move |s| read::story_report_at(s, id)).await?;
+            let report = Arc::new(report);
+            if let Ok(mut c) = state.reports.lock() {
+                c.put((id, revision), Arc::clone(&report));
+            }
+            (revision, report)
+        }
+    };
+    let offset = q.offset.unwrap_or(0);
+    let sources = page_of(&report.sources, offset, q.limit);
+    let on_page = |n: &usize| {
+        sources.first().is_some_and(|f| f.n <= *n) && sources.last().is_some_and(|l| *n <= l.n)
+    };
+    let page = StoryReport {
+        story: report.story.clone(),
+        summary: report.summary.clone(),
+        timeline: storyline::summarize::Timeline {
+            dated: page_of(&report.timeline.dated, offset, q.limit),
+            undated: report.timeline.undated.clone(),
+        },
+        entities: report.entities.clone(),
+        // Paged, an event lists only its sources on the page (its count stays whole).
+        events: report
+            .events
+            .iter()
+            .map(|e| storyline::report::EventEntry {
+                id: e.id,
+                n_articles: e.n_articles,
+                sources: if q.limit.is_some() || offset > 0 {
+                    e.sources.iter().copied().filter(on_page).collect()
+                } else {
+                    e.sources.clone()
+                },
+            })
+            .collect(),
+        facts: report.facts.clone(),
+        sources,
+    };
+    let out = StoryOut {
+        sources_total: report.sources.len(),
+        timeline_total: report.timeline.dated.len(),
+        offset,
+        limit: q.limit,
+        report: page,
+    };
+    let mut r = Json(out).into_response();
+    cache_headers(&mut r, &story_etag(id, revision));
+    Ok(r)
 }
 
 /// Articles, newest first.
@@ -535,7 +674,8 @@ fn ingest_format(q: &IngestQuery, headers: &HeaderMap) -> Result<Format, ApiErro
     responses((status = 200, body = IngestReport),
               (status = 400, body = ErrorBody, description = "no valid record"),
               (status = 413, body = ErrorBody, description = "body over the size limit"),
-              (status = 415, body = ErrorBody, description = "unknown format")))]
+              (status = 415, body = ErrorBody, description = "unknown format"),
+              (status = 503, body = ErrorBody, description = "At the bound on long work; see Retry-After")))]
 pub async fn ingest(
     State(state): State<Arc<AppState>>,
     q: Result<Query<IngestQuery>, QueryRejection>,
@@ -548,6 +688,11 @@ pub async fn ingest(
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::bad_request("empty body"));
     }
+    let Some(_turn) = state.try_heavy_turn() else {
+        return Err(ApiError::busy(
+            "the server is at its bound on long work; try again in a second",
+        ));
+    };
     let state2 = Arc::clone(&state);
     tokio::task::spawn_blocking(move || -> Result<IngestReport, ApiError> {
         // Read every record first: a request with no good record stores nothing.

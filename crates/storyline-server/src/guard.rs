@@ -32,6 +32,9 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// Requests handled at once; the others wait their turn within their time-out.
     pub max_concurrent: usize,
+    /// Long reads (a story report not yet in memory) run at once; past that a request is
+    /// answered 503 with `Retry-After` rather than queued.
+    pub max_heavy: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(600),
             max_concurrent: 64,
+            max_heavy: 4,
         }
     }
 }
@@ -185,13 +189,10 @@ pub async fn check(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
             };
             match tokio::time::timeout(limit, run).await {
                 Ok(r) => r,
-                Err(_) => ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "the server is busy: no answer within {} s; try again",
-                        limit.as_secs()
-                    ),
-                )
+                Err(_) => ApiError::busy(format!(
+                    "the server is busy: no answer within {} s; try again",
+                    limit.as_secs()
+                ))
                 .into_response(),
             }
         }

@@ -31,6 +31,10 @@ pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 /// Idle read connections kept open between requests.
 const READ_POOL: usize = 4;
 
+/// Story reports kept decoded in memory, by story and revision: a read of a big story
+/// that is in here costs a revision lookup and the encoding of the page asked for.
+const REPORT_CACHE: usize = 32;
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub db: PathBuf,
@@ -44,6 +48,41 @@ pub struct ServerConfig {
     pub loopback: bool,
     /// Limits on time and concurrency.
     pub limits: guard::Limits,
+}
+
+/// Decoded story reports by (story, revision), the most recently used last.
+#[derive(Default)]
+pub(crate) struct ReportCache {
+    entries: std::collections::VecDeque<(
+        (storyline::core::StoryId, u64),
+        Arc<storyline::read::StoryReport>,
+    )>,
+}
+
+impl ReportCache {
+    pub(crate) fn get(
+        &mut self,
+        key: (storyline::core::StoryId, u64),
+    ) -> Option<Arc<storyline::read::StoryReport>> {
+        let at = self.entries.iter().position(|(k, _)| *k == key)?;
+        let entry = self.entries.remove(at)?;
+        let report = Arc::clone(&entry.1);
+        self.entries.push_back(entry);
+        Some(report)
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        key: (storyline::core::StoryId, u64),
+        report: Arc<storyline::read::StoryReport>,
+    ) {
+        // Older revisions of the story are of no more use.
+        self.entries.retain(|(k, _)| k.0 != key.0);
+        if self.entries.len() >= REPORT_CACHE {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((key, report));
+    }
 }
 
 impl ServerConfig {
@@ -67,6 +106,10 @@ pub struct AppState {
     /// Held for the whole of an ingest: the store refuses a second concurrent writer anyway,
     /// this makes the second request wait instead of failing.
     writer: Mutex<()>,
+    pub(crate) reports: Mutex<ReportCache>,
+    /// Turns for work that may be long (a story report not in memory): when all are taken a
+    /// request is answered 503 with `Retry-After` at once rather than queued.
+    heavy: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -75,10 +118,18 @@ impl AppState {
     pub fn open(config: ServerConfig) -> storyline::Result<Arc<AppState>> {
         let store = Store::open(&config.db)?;
         Ok(Arc::new(AppState {
-            config,
             readers: Mutex::new(vec![store]),
             writer: Mutex::new(()),
+            reports: Mutex::new(ReportCache::default()),
+            heavy: tokio::sync::Semaphore::new(config.limits.max_heavy.max(1)),
+            config,
         }))
+    }
+
+    /// One of the few turns for long work (a story report not in memory, an ingest), or
+    /// `None` when all are taken: the caller then answers 503 rather than queue.
+    pub fn try_heavy_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.heavy.try_acquire().ok()
     }
 
     /// Runs `f` with a read connection on the blocking pool, inside one read transaction.
@@ -157,6 +208,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     .fallback(api::not_found)
     .merge(web::routes())
     .layer(DefaultBodyLimit::max(max_body))
+    // Answers compressed when the client accepts it: a big story's report is megabytes of
+    // repetitive JSON.
+    .layer(tower_http::compression::CompressionLayer::new())
     // Outermost, so that refusals and time-outs get the security headers too.
     .layer(axum::middleware::from_fn_with_state(guard, guard::check))
     .with_state(state)

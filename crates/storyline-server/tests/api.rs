@@ -863,3 +863,160 @@ async fn openapi_describes_the_story_body_field_by_field() {
     want.sort_unstable();
     assert_eq!(got, want);
 }
+
+/// The first seed story's id, its `ETag` and its body.
+async fn first_story(app: &App) -> (i64, String, Value) {
+    let (_, page) = app.get("/api/stories").await;
+    let id = page["stories"][0]["id"].as_i64().expect("id");
+    let res = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/stories/{id}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let tag = res.headers()["etag"].to_str().expect("etag").to_string();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (id, tag, serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+async fn status_with_tag(app: &App, id: i64, tag: &str) -> StatusCode {
+    let req = Request::get(format!("/api/stories/{id}"))
+        .header("if-none-match", tag)
+        .body(Body::empty())
+        .expect("request");
+    app.router
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("response")
+        .status()
+}
+
+#[tokio::test]
+async fn a_story_is_tagged_with_its_revision_and_an_unchanged_one_answers_304() {
+    let app = app();
+    let (id, tag, story) = first_story(&app).await;
+    assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+    assert_eq!(
+        status_with_tag(&app, id, &tag).await,
+        StatusCode::NOT_MODIFIED
+    );
+    assert_eq!(
+        status_with_tag(&app, id, "\"s1-r0\"").await,
+        StatusCode::OK,
+        "another tag is no match"
+    );
+    // A copy of one of its articles joins the story: a new revision, a new tag.
+    let seed = std::fs::read_to_string(common::ingest_files().first().expect("a seed file"))
+        .expect("seed text");
+    let line = serde_json::json!({"id": "again-1", "text": seed}).to_string();
+    let (s, v) = app.post("/api/ingest", "application/x-ndjson", line).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(status_with_tag(&app, id, &tag).await, StatusCode::OK);
+    let (_, new_tag, after) = first_story(&app).await;
+    assert_ne!(new_tag, tag);
+    assert_eq!(
+        after["n_articles"].as_u64(),
+        story["n_articles"].as_u64().map(|n| n + 1),
+        "{after}"
+    );
+    assert_eq!(
+        status_with_tag(&app, id, &new_tag).await,
+        StatusCode::NOT_MODIFIED
+    );
+}
+
+#[tokio::test]
+async fn a_storys_sources_and_timeline_are_paged_with_their_totals() {
+    let app = app();
+    let (id, _, whole) = first_story(&app).await;
+    let n_sources = whole["sources"].as_array().expect("sources").len();
+    let n_dated = whole["timeline"]["dated"].as_array().expect("dated").len();
+    assert!(n_sources >= 3 && n_dated >= 2, "{whole}");
+    assert_eq!(whole["sources_total"].as_u64(), Some(n_sources as u64));
+    assert_eq!(whole["timeline_total"].as_u64(), Some(n_dated as u64));
+
+    let (s, page) = app
+        .get(&format!("/api/stories/{id}?offset=1&limit=2"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let sources = page["sources"].as_array().expect("sources");
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0], whole["sources"][1]);
+    assert_eq!(sources[1], whole["sources"][2]);
+    assert_eq!(page["sources_total"].as_u64(), Some(n_sources as u64));
+    assert_eq!(page["timeline"]["dated"][0], whole["timeline"]["dated"][1]);
+    assert_eq!(page["timeline_total"].as_u64(), Some(n_dated as u64));
+    assert_eq!(page["summary"], whole["summary"]);
+    // An event lists only its sources on the page; its count stays whole.
+    for e in page["events"].as_array().expect("events") {
+        for n in e["sources"].as_array().expect("event sources") {
+            assert!((2..=3).contains(&n.as_u64().expect("n")), "{e}");
+        }
+    }
+    let (s, past) = app
+        .get(&format!("/api/stories/{id}?offset={}", n_sources + 5))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(past["sources"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
+    let (_dir, db) = common::seeded_store();
+    let mut config = ServerConfig::new(db);
+    config.limits.max_heavy = 1;
+    let state = AppState::open(config).expect("open state");
+    let app = router(std::sync::Arc::clone(&state));
+    let id = {
+        let res = app
+            .clone()
+            .oneshot(Request::get("/api/stories").body(Body::empty()).expect("r"))
+            .await
+            .expect("response");
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let v: Value = serde_json::from_slice(&bytes).expect("JSON");
+        v["stories"][0]["id"].as_i64().expect("id")
+    };
+    let get = || {
+        Request::get(format!("/api/stories/{id}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let turn = state.try_heavy_turn().expect("a free turn");
+    let res = app.clone().oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "1");
+    drop(turn);
+    let res = app.clone().oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    // Now in memory: read without a turn even while all are taken.
+    let _turn = state.try_heavy_turn().expect("a free turn");
+    let res = app.clone().oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_story_is_sent_compressed_to_a_client_that_accepts_it() {
+    let app = app();
+    let (id, _, whole) = first_story(&app).await;
+    let req = Request::get(format!("/api/stories/{id}"))
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let res = app.router.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .expect("gzip");
+    let v: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v, whole);
+}

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::{Article, Claim, EventId, Sentence, Span};
 use crate::extract::{Fact, FactKind, Precision};
@@ -29,7 +29,7 @@ pub struct FactSource<'a> {
 
 /// One value given for a subject, with who gives it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactValue {
     /// As the first source wrote it: "approximately 40 hostages".
     pub text: String,
@@ -42,7 +42,7 @@ pub struct FactValue {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactGroup {
     pub subject: String,
     pub kind: FactKind,
@@ -51,7 +51,7 @@ pub struct FactGroup {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventFacts {
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub event: EventId,

@@ -1,20 +1,23 @@
 //! The read side: assembles what a reader sees of a story (headline, cited summary,
 //! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use crate::core::{Claim, Entity, EntityKind, EventId, Story, StoryId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::{ArticleId, Claim, Entity, EntityKind, EventId, Story, StoryId};
 use crate::corroborate::{corroborate, EventFacts, FactSource};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
-use crate::normalize::Stemmer;
-use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
+use crate::normalize::{content_terms, Stemmer};
+use crate::store::{SourceRow, Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceEntry {
     /// The number citations use: `[n]`.
     pub n: usize,
@@ -31,7 +34,7 @@ pub struct SourceEntry {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventEntry {
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: EventId,
@@ -42,7 +45,7 @@ pub struct EventEntry {
 
 /// Everything `storyline show` prints about one story.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoryReport {
     #[serde(flatten)]
     pub story: Story,
@@ -58,17 +61,197 @@ pub struct StoryReport {
 /// Most entities a report lists: the main ones, by mentions.
 const MAX_ENTITIES: usize = 25;
 
+/// Most articles whose text a report reads. A story up to this size is read whole, so the
+/// report of a small story is what it always was; a bigger one is represented by this many
+/// originals chosen per event ([`chosen_articles`]), so a report costs about the same at 50
+/// and at 50,000 articles. The source list, the events and their counts stay whole.
+pub const REPORT_ARTICLES: usize = 64;
+
+/// Fewest candidates read per event of a big story before the choice (the first, the newest
+/// and evenly spaced ones between); a story of few events gets more per event.
+const CANDIDATES_PER_EVENT: usize = 6;
+
+/// Most candidates read in all.
+const MAX_CANDIDATES: usize = 2 * REPORT_ARTICLES;
+
+/// How much of an article's text its centrality is judged on: the lead, where news puts
+/// what it is about, and a bound on the cost of a very long article.
+const CENTRALITY_BYTES: usize = 3_000;
+
+/// How long the background refresh waits for the write lock an ingest holds.
+const REFRESH_WAIT: Duration = Duration::from_secs(10);
+
 fn docs(articles: &[StoredArticle]) -> Vec<SourceDoc<'_>> {
+    let rows: HashSet<ArticleId> = articles.iter().map(|a| a.row_id).collect();
     articles
         .iter()
         .map(|a| SourceDoc {
             article: &a.article,
             sentences: &a.sentences,
-            is_copy: a
-                .duplicate_of
-                .is_some_and(|o| articles.iter().any(|x| x.row_id == o)),
+            is_copy: a.duplicate_of.is_some_and(|o| rows.contains(&o)),
         })
         .collect()
+}
+
+/// Up to `k` of `members` (in date order): the first, the last (newest) and evenly spaced
+/// ones between.
+fn spread(members: &[usize], k: usize) -> Vec<usize> {
+    let n = members.len();
+    if n <= k {
+        return members.to_vec();
+    }
+    let mut picks: Vec<usize> = (0..k)
+        .map(|j| members[j * (n - 1) / (k - 1).max(1)])
+        .collect();
+    picks.dedup();
+    picks
+}
+
+/// `picks` ordered from the most to the least central: the cosine of each one's lead terms
+/// to the sum of all of them.
+fn by_centrality(
+    picks: &[usize],
+    texts: &HashMap<usize, StoredArticle>,
+    stemmer: &Stemmer,
+) -> Vec<usize> {
+    let vectors: Vec<HashMap<String, f32>> = picks
+        .iter()
+        .map(|i| {
+            let mut v: HashMap<String, f32> = HashMap::new();
+            if let Some(a) = texts.get(i) {
+                let text = &a.article.text;
+                let mut end = text.len().min(CENTRALITY_BYTES);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                for t in content_terms(&text[..end], stemmer) {
+                    *v.entry(t).or_default() += 1.0;
+                }
+            }
+            let norm = v.values().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+            v.values_mut().for_each(|x| *x /= norm);
+            v
+        })
+        .collect();
+    let mut centroid: HashMap<&str, f32> = HashMap::new();
+    for v in &vectors {
+        for (t, x) in v {
+            *centroid.entry(t.as_str()).or_default() += x;
+        }
+    }
+    let mut scored: Vec<(f32, usize)> = picks
+        .iter()
+        .zip(&vectors)
+        .map(|(&i, v)| {
+            let dot: f32 = v
+                .iter()
+                .map(|(t, x)| x * centroid.get(t.as_str()).copied().unwrap_or(0.0))
+                .sum();
+            (dot, i)
+        })
+        .collect();
+    // Ties go to the earlier article, so the choice does not depend on hashing.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The articles a report is made from, in date order: the whole story up to
+/// [`REPORT_ARTICLES`]; beyond, originals only (a copy says what its original says), taken
+/// event by event, biggest events first, in rounds: each event's most central article,
+/// then its newest, then its next most central, until the bound.
+fn chosen_articles(store: &Store, rows: &[SourceRow]) -> Result<Vec<StoredArticle>> {
+    if rows.len() <= REPORT_ARTICLES {
+        let all: Vec<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+        return store.articles_by_row(&all);
+    }
+    let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+    let mut events: Vec<(EventId, Vec<usize>)> = Vec::new();
+    let mut slot: HashMap<EventId, usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.duplicate_of.is_some_and(|o| in_story.contains(&o)) {
+            continue;
+        }
+        let k = *slot.entry(r.event).or_insert_with(|| {
+            events.push((r.event, Vec::new()));
+            events.len() - 1
+        });
+        events[k].1.push(i);
+    }
+    // Biggest events first; among equals the most recent, then the lower id.
+    events.sort_by(|a, b| {
+        b.1.len()
+            .cmp(&a.1.len())
+            .then_with(|| b.1.last().cmp(&a.1.last()))
+            .then(a.0.cmp(&b.0))
+    });
+    // A story of few events gets more candidates from each.
+    let per_event = CANDIDATES_PER_EVENT.max(MAX_CANDIDATES.div_ceil(events.len().max(1)));
+    let mut pool: Vec<Vec<usize>> = Vec::new();
+    let mut n_candidates = 0;
+    for (_, members) in &events {
+        if n_candidates >= MAX_CANDIDATES {
+            break;
+        }
+        let picks = spread(members, per_event.min(MAX_CANDIDATES - n_candidates));
+        n_candidates += picks.len();
+        pool.push(picks);
+    }
+    let flat: Vec<usize> = pool.iter().flatten().copied().collect();
+    let read = store.articles_by_row(&flat.iter().map(|&i| rows[i].row_id).collect::<Vec<_>>())?;
+    let mut texts: HashMap<usize, StoredArticle> = flat.iter().copied().zip(read).collect();
+    let stemmer = Stemmer::english();
+    let ranked: Vec<Vec<usize>> = pool
+        .iter()
+        .map(|picks| {
+            let central = by_centrality(picks, &texts, &stemmer);
+            let newest = picks.last().copied();
+            let mut order: Vec<usize> = Vec::with_capacity(central.len());
+            for (k, &i) in central.iter().enumerate() {
+                if k == 1 {
+                    if let Some(n) = newest.filter(|n| !order.contains(n)) {
+                        order.push(n);
+                    }
+                }
+                if !order.contains(&i) {
+                    order.push(i);
+                }
+            }
+            order
+        })
+        .collect();
+    let mut chosen: Vec<usize> = Vec::with_capacity(REPORT_ARTICLES);
+    'rounds: for round in 0.. {
+        let mut any = false;
+        for order in &ranked {
+            if let Some(&i) = order.get(round) {
+                any = true;
+                chosen.push(i);
+                if chosen.len() == REPORT_ARTICLES {
+                    break 'rounds;
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    chosen.sort_unstable();
+    Ok(chosen
+        .into_iter()
+        .filter_map(|i| texts.remove(&i))
+        .collect())
+}
+
+/// Citations made against the chosen articles (1-based positions) turned into the story's
+/// source numbers.
+fn renumber(claims: &mut [Claim], number: &[usize]) {
+    for c in claims {
+        c.citations = c
+            .citations
+            .iter()
+            .filter_map(|&k| k.checked_sub(1).and_then(|k| number.get(k)).copied())
+            .collect();
+    }
 }
 
 /// Stories, most recently active first, with headlines.
@@ -90,18 +273,22 @@ pub fn find_stories(
     })
 }
 
-/// The headline `stories` and `show` give a story.
+/// The headline `stories` and `show` give a story: the stored report's when it is current,
+/// else made from the articles a report would be made from.
 pub(crate) fn story_headline(store: &Store, id: StoryId) -> Result<String> {
-    Ok(summarize::headline(&docs(&store.story_articles(id)?)))
+    if let Some((headline, _)) = store.story_report_row(id)?.current {
+        return Ok(headline);
+    }
+    let chosen = chosen_articles(store, &store.story_sources(id)?)?;
+    Ok(summarize::headline(&docs(&chosen)))
 }
 
 fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
     rows.into_iter()
         .map(|row| {
-            let articles = store.story_articles(row.id)?;
             Ok(Story {
                 id: row.id,
-                headline: summarize::headline(&docs(&articles)),
+                headline: story_headline(store, row.id)?,
                 first_published: row.first_time,
                 last_published: row.last_time,
                 n_articles: row.n_articles as usize,
@@ -111,15 +298,162 @@ fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
         .collect()
 }
 
+/// A story's report: the stored one when it was made at the story's current revision, else
+/// made now (and stored for the next reader).
 pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
-    // The story row and its articles from one snapshot, so the counts match the sources
-    // even when an ingest commits between the two reads.
-    let (row, articles) = store.snapshot(|s| Ok((s.story(id)?, s.story_articles(id)?)))?;
-    let docs = docs(&articles);
-    let summary = summarize::summarize(&docs, &SummaryConfig::default());
-    let timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    story_report_at(store, id).map(|(_, r)| r)
+}
+
+/// [`story_report`] with the story revision it belongs to (a server's `ETag`).
+pub fn story_report_at(store: &Store, id: StoryId) -> Result<(u64, StoryReport)> {
+    let (revision, report, made) = store.snapshot(|s| {
+        let row = s.story_report_row(id)?;
+        if let Some((_, json)) = &row.current {
+            // One that no longer decodes (another build's) is made again.
+            if let Ok(report) = serde_json::from_str::<StoryReport>(json) {
+                return Ok((row.revision, report, false));
+            }
+        }
+        Ok((row.revision, make_report(s, id)?, true))
+    })?;
+    if made {
+        // Without waiting for an ingest's write lock, and never failing the read (a
+        // read-only file): a report not stored is made again by the next reader.
+        let _ = save(store, id, revision, &report, Duration::ZERO);
+    }
+    Ok((revision, report))
+}
+
+/// [`story_report_at`] as JSON, the stored text as it is when current: a big story's
+/// report is read and written out without being decoded and encoded again.
+pub fn story_report_json(store: &Store, id: StoryId) -> Result<(u64, String)> {
+    let current = store.snapshot(|s| s.story_report_row(id))?;
+    if let Some((_, json)) = current.current {
+        return Ok((current.revision, json));
+    }
+    let (revision, report) = story_report_at(store, id)?;
+    let json = serde_json::to_string(&report)
+        .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
+    Ok((revision, json))
+}
+
+/// A story's current revision alone: a cheap check whether a reader's copy is current.
+pub fn story_revision(store: &Store, id: StoryId) -> Result<u64> {
+    Ok(store.story_report_row(id)?.revision)
+}
+
+fn save(
+    store: &Store,
+    id: StoryId,
+    revision: u64,
+    report: &StoryReport,
+    wait: Duration,
+) -> Result<bool> {
+    let json = serde_json::to_string(report)
+        .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
+    store.put_story_report(id, revision, &report.story.headline, &json, wait)
+}
+
+/// Makes again and stores the reports of those of `ids` that have an outdated one; returns
+/// how many were stored. Stories nobody has read have none and are left for their first
+/// read, so an ingest of many stories nobody reads pays nothing for them.
+pub fn refresh_reports(store: &Store, ids: &[StoryId]) -> Result<usize> {
+    let mut stored = 0;
+    for id in store.stale_reports(ids)? {
+        let (revision, report) = match store.snapshot(|s| {
+            let revision = s.story_report_row(id)?.revision;
+            Ok((revision, make_report(s, id)?))
+        }) {
+            // Merged away since: nothing to refresh.
+            Err(Error::NotFound { .. }) => continue,
+            other => other?,
+        };
+        if save(store, id, revision, &report, REFRESH_WAIT)? {
+            stored += 1;
+        }
+    }
+    Ok(stored)
+}
+
+/// Refreshes stored reports ([`refresh_reports`]) on a thread of its own at a lower
+/// priority, for the stories each committed batch changed; what arrives while it works is
+/// done in one round, each story once, at its newest revision.
+pub(crate) struct Refresher {
+    to_thread: Option<std::sync::mpsc::Sender<Vec<StoryId>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Refresher {
+    pub(crate) fn start(db: &std::path::Path) -> Result<Refresher> {
+        let store = Store::open(db)?;
+        let (to_thread, batches) = std::sync::mpsc::channel::<Vec<StoryId>>();
+        let thread = std::thread::Builder::new()
+            .name("storyline-reports".into())
+            .spawn(move || {
+                crate::pipeline::lower_this_thread_priority();
+                while let Ok(first) = batches.recv() {
+                    let mut ids: std::collections::BTreeSet<StoryId> = first.into_iter().collect();
+                    while let Ok(more) = batches.try_recv() {
+                        ids.extend(more);
+                    }
+                    let ids: Vec<StoryId> = ids.into_iter().collect();
+                    // A failure costs freshness only: the next reader makes the report.
+                    let _ = refresh_reports(&store, &ids);
+                }
+            })
+            .map_err(|source| Error::Thread {
+                stage: "reports",
+                source,
+            })?;
+        Ok(Refresher {
+            to_thread: Some(to_thread),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stories a batch just committed changed.
+    pub(crate) fn touched(&self, ids: Vec<StoryId>) {
+        if let Some(t) = &self.to_thread {
+            // Gone only if the thread panicked; readers then make reports themselves.
+            let _ = t.send(ids);
+        }
+    }
+}
+
+impl Drop for Refresher {
+    /// Finishes what was handed over, so an ingest ends with its readers' reports current.
+    fn drop(&mut self) {
+        drop(self.to_thread.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Makes a story's report from the store (inside the caller's snapshot).
+fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
+    let row = store.story(id)?;
+    let rows = store.story_sources(id)?;
+    let chosen = chosen_articles(store, &rows)?;
+    let number_of: HashMap<ArticleId, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.row_id, i + 1))
+        .collect();
+    let numbers: Vec<usize> = chosen
+        .iter()
+        .map(|a| number_of.get(&a.row_id).copied().unwrap_or(0))
+        .collect();
+    let docs = docs(&chosen);
+    let mut summary = summarize::summarize(&docs, &SummaryConfig::default());
+    renumber(&mut summary, &numbers);
+    let mut timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    for entry in &mut timeline.dated {
+        renumber(&mut entry.sentences, &numbers);
+    }
+    renumber(&mut timeline.undated, &numbers);
     let entities: Vec<Entity> = canonical_entities(
-        articles
+        chosen
             .iter()
             .flat_map(|a| a.mentions.iter().map(move |m| (a.article.id.as_str(), m))),
     )
@@ -127,59 +461,59 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
     .filter(|e| e.kind != EntityKind::Other || e.articles.len() > 1)
     .take(MAX_ENTITIES)
     .collect();
-    let number_of = |row_id| {
-        articles
-            .iter()
-            .position(|a| a.row_id == row_id)
-            .map(|i| i + 1)
-    };
-    let sources: Vec<SourceEntry> = articles
+    let sources: Vec<SourceEntry> = rows
         .iter()
         .enumerate()
         .map(|(i, a)| SourceEntry {
             n: i + 1,
-            id: a.article.id.clone(),
-            title: a.article.title.clone(),
-            source: a.article.source.clone(),
-            url: a.article.url.clone(),
-            published: a.article.published,
+            id: a.id.clone(),
+            title: a.title.clone(),
+            source: a.source.clone(),
+            url: a.url.clone(),
+            published: a.published,
             event: a.event,
-            copy_of: a.duplicate_of.and_then(number_of),
+            copy_of: a.duplicate_of.and_then(|o| number_of.get(&o).copied()),
         })
         .collect();
     let mut events: Vec<EventEntry> = Vec::new();
+    let mut event_slot: HashMap<EventId, usize> = HashMap::new();
     for s in &sources {
-        match events.iter_mut().find(|e| e.id == s.event) {
-            Some(e) => {
-                e.n_articles += 1;
-                e.sources.push(s.n);
-            }
-            None => events.push(EventEntry {
+        let k = *event_slot.entry(s.event).or_insert_with(|| {
+            events.push(EventEntry {
                 id: s.event,
-                n_articles: 1,
-                sources: vec![s.n],
-            }),
-        }
+                n_articles: 0,
+                sources: Vec::new(),
+            });
+            events.len() - 1
+        });
+        events[k].n_articles += 1;
+        events[k].sources.push(s.n);
     }
     let stemmer = Stemmer::english();
+    let mut chosen_in: HashMap<EventId, Vec<(usize, &StoredArticle)>> = HashMap::new();
+    for (a, &n) in chosen.iter().zip(&numbers) {
+        chosen_in.entry(a.event).or_default().push((n, a));
+    }
+    // Facts per event from its chosen articles; an event none was chosen from has none.
     let facts = events
         .iter()
-        .map(|e| {
-            let sources: Vec<FactSource<'_>> = e
-                .sources
+        .filter_map(|e| {
+            let members = chosen_in.get(&e.id)?;
+            let sources: Vec<FactSource<'_>> = members
                 .iter()
-                .map(|&n| {
-                    let a = &articles[n - 1];
-                    FactSource {
-                        n,
-                        original: sources[n - 1].copy_of.unwrap_or(n),
-                        article: &a.article,
-                        sentences: &a.sentences,
-                        facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
-                    }
+                .map(|&(n, a)| FactSource {
+                    n,
+                    original: n
+                        .checked_sub(1)
+                        .and_then(|i| sources.get(i))
+                        .and_then(|s| s.copy_of)
+                        .unwrap_or(n),
+                    article: &a.article,
+                    sentences: &a.sentences,
+                    facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
                 })
                 .collect();
-            corroborate(e.id, &sources)
+            Some(corroborate(e.id, &sources))
         })
         .collect();
     Ok(StoryReport {
@@ -198,4 +532,226 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         facts,
         sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::IngestError;
+    use crate::ingest::{expand_paths, read_path, Record};
+    use crate::pipeline::{Pipeline, PipelineConfig};
+    use std::path::Path;
+
+    fn seeds() -> Vec<Record> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+        let files = expand_paths(&[dir]).unwrap();
+        let records: Vec<Record> = files
+            .iter()
+            .flat_map(|f| read_path(f, None))
+            .collect::<std::result::Result<_, IngestError>>()
+            .unwrap();
+        assert!(
+            records.len() >= 3,
+            "the seeds are a story of several articles"
+        );
+        records
+    }
+
+    fn ingest(db: &Path, records: Vec<Record>) {
+        let mut p = Pipeline::open(db, PipelineConfig::default()).unwrap();
+        let report = p.ingest(records.into_iter().map(Ok), |_| {}).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    }
+
+    fn biggest_story(store: &Store) -> StoryRow {
+        store
+            .stories(1000, 0)
+            .unwrap()
+            .into_iter()
+            .max_by_key(|s| s.n_articles)
+            .unwrap()
+    }
+
+    /// A reporter's version of `text`: a sentence in three dropped, a word in five swapped
+    /// with the next, so no two versions are near-duplicates of each other.
+    fn version(text: &str, k: u64) -> String {
+        let mut x = k.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = String::new();
+        for line in text.lines() {
+            for (n, sentence) in line.split_inclusive(". ").enumerate() {
+                if n > 0 && next() % 3 == 0 {
+                    continue;
+                }
+                let mut words: Vec<&str> = sentence.split(' ').collect();
+                for i in 0..words.len().saturating_sub(1) {
+                    if next() % 5 == 0 {
+                        words.swap(i, i + 1);
+                    }
+                }
+                out.push_str(&words.join(" "));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn a_read_stores_the_report_a_fresh_make_gives_and_the_next_batch_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let seeds = seeds();
+        ingest(&db, seeds.clone());
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        let before = store.story_report_row(story.id).unwrap();
+        assert!(before.current.is_none(), "no report before the first read");
+
+        let (revision, first) = story_report_at(&store, story.id).unwrap();
+        assert_eq!(revision, before.revision);
+        let stored = store.story_report_row(story.id).unwrap();
+        let (headline, json) = stored.current.expect("the first read stores the report");
+        assert_eq!(headline, first.story.headline);
+        let decoded: StoryReport = serde_json::from_str(&json).unwrap();
+        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
+        assert_eq!(decoded, fresh);
+        assert_eq!(first, fresh);
+        assert_eq!(first.sources.len(), story.n_articles as usize);
+        assert_eq!(story_report(&store, story.id).unwrap(), fresh);
+
+        // A later batch adds to the story: a new revision, and the stored report (which a
+        // reader had asked for) is made again behind the writer.
+        let mut more = seeds[0].clone();
+        more.article.id = format!("{}-again", more.article.id);
+        more.article.text = version(&more.article.text, 7);
+        ingest(&db, vec![more]);
+        let after = store.story_report_row(story.id).unwrap();
+        assert!(
+            after.revision > revision,
+            "{} then {}",
+            revision,
+            after.revision
+        );
+        let (_, json) = after.current.expect("the ingest refreshed the read report");
+        let refreshed: StoryReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(refreshed.story.n_articles, story.n_articles as usize + 1);
+        assert_eq!(refreshed.sources.len(), story.n_articles as usize + 1);
+        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
+        assert_eq!(refreshed, fresh);
+        assert_ne!(refreshed, first);
+    }
+
+    #[test]
+    fn a_report_made_for_an_older_revision_is_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        ingest(&db, seeds());
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        let revision = story_revision(&store, story.id).unwrap();
+        // A report stored at another revision, as one left by a reader before a batch.
+        assert!(store
+            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .unwrap());
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "UPDATE story_reports SET revision = revision + 1 WHERE story_id = ?1",
+            [story.id],
+        )
+        .unwrap();
+        assert!(store.story_report_row(story.id).unwrap().current.is_none());
+        let report = story_report(&store, story.id).unwrap();
+        assert_ne!(report.story.headline, "old");
+        // And a report for a revision the story has moved past is not stored.
+        assert!(!store
+            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .unwrap());
+    }
+
+    #[test]
+    fn a_big_story_is_reported_from_a_bounded_choice_of_originals_from_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let seeds = seeds();
+        let mut records = Vec::new();
+        for k in 0..40u64 {
+            for s in &seeds {
+                let mut r = s.clone();
+                r.article.id = format!("{}-v{k}", r.article.id);
+                r.article.text = version(&r.article.text, k * 31 + r.article.text.len() as u64);
+                records.push(r);
+            }
+        }
+        ingest(&db, records);
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        assert!(story.n_articles as usize > 2 * REPORT_ARTICLES, "{story:?}");
+        let rows = store.story_sources(story.id).unwrap();
+        let chosen = chosen_articles(&store, &rows).unwrap();
+        assert_eq!(chosen.len(), REPORT_ARTICLES);
+        let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+        assert!(chosen
+            .iter()
+            .all(|a| !a.duplicate_of.is_some_and(|o| in_story.contains(&o))));
+        // In date order, each once.
+        let position: HashMap<ArticleId, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.row_id, i))
+            .collect();
+        let at: Vec<usize> = chosen.iter().map(|a| position[&a.row_id]).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+        // Every event with an original is represented while there are fewer events than
+        // places, and the newest original of the biggest event is in.
+        let mut originals: HashMap<EventId, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if !r.duplicate_of.is_some_and(|o| in_story.contains(&o)) {
+                originals.entry(r.event).or_default().push(i);
+            }
+        }
+        let events: HashSet<EventId> = chosen.iter().map(|a| a.event).collect();
+        if originals.len() <= REPORT_ARTICLES {
+            assert_eq!(events.len(), originals.len());
+        }
+        let biggest = originals.values().max_by_key(|v| v.len()).unwrap();
+        assert!(at.contains(biggest.last().unwrap()));
+
+        // The report cites the story's own numbering and lists every source.
+        let report = story_report(&store, story.id).unwrap();
+        assert_eq!(report.sources.len(), rows.len());
+        let chosen_numbers: HashSet<usize> = at.iter().map(|i| i + 1).collect();
+        let cited: Vec<usize> = report
+            .summary
+            .iter()
+            .chain(report.timeline.dated.iter().flat_map(|e| &e.sentences))
+            .flat_map(|c| c.citations.iter().copied())
+            .collect();
+        assert!(!cited.is_empty());
+        assert!(
+            cited.iter().all(|n| chosen_numbers.contains(n)),
+            "{cited:?}"
+        );
+        // The sentence's own article is among its citations, under its story number.
+        for claim in &report.summary {
+            assert!(
+                claim
+                    .citations
+                    .iter()
+                    .any(|&n| report.sources[n - 1].id == claim.article),
+                "{claim:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn spread_keeps_the_first_and_the_newest() {
+        let members: Vec<usize> = (10..30).collect();
+        assert_eq!(spread(&members, 4), vec![10, 16, 22, 29]);
+        assert_eq!(spread(&members[..3], 4), vec![10, 11, 12]);
+    }
 }

@@ -19,6 +19,12 @@ pub fn shared() -> PathBuf {
     p
 }
 
+/// The seed files, in name order.
+#[allow(dead_code)]
+pub fn ingest_files() -> Vec<PathBuf> {
+    ingest::expand_paths(&[shared().join("seeds")]).expect("seed files")
+}
+
 /// A fresh store holding the seed reports; the directory lives as long as the guard.
 pub fn seeded_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -6,13 +6,13 @@
 //! hedges before it ("about", "more than"), and the noun phrase after it. Years, clock times
 //! and day-of-month numbers are dates, not facts, and are skipped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::{Sentence, Span};
 use crate::normalize::{is_stopword, Stemmer};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FactKind {
     Count,
@@ -25,7 +25,7 @@ pub enum FactKind {
 
 /// How the source qualified the number.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
     Exact,

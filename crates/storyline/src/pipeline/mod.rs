@@ -32,6 +32,7 @@ use crate::store::{NewArticle, Store};
 
 use analysis::analyze;
 use placement::{AnalysedBatch, PlacedBatch, Placer};
+pub(crate) use threads::lower_this_thread_priority;
 use threads::{analysis_pool, join_stage, spawn_stage, thread_cpu_seconds};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -264,9 +265,13 @@ impl Pipeline {
                 // Owned here, so the checkpointer stops when the writer does.
                 let to_checkpointer = to_checkpointer;
                 let cpu_at_start = thread_cpu_seconds();
+                // Stored story reports of the stories each batch changed are made again
+                // behind the writer (crate::report); dropped at the end, it finishes them.
+                let reports = crate::report::Refresher::start(store.path())?;
                 for batch in placed_batches {
                     let n = batch.rows.len();
                     write_batch(store, &batch)?;
+                    reports.touched(batch.changes.stories.iter().map(|s| s.id).collect());
                     committed.fetch_add(n, Ordering::Release);
                     committed_batches.fetch_add(1, Ordering::Release);
                     // Full means a checkpoint is asked for already; gone means the

@@ -57,7 +57,7 @@ pub(super) fn analysis_pool() -> Result<rayon::ThreadPool> {
 
 /// Raises the calling thread's nice value (Linux sets it per thread). Best effort: a
 /// system that refuses only loses the ordering.
-pub(super) fn lower_this_thread_priority() {
+pub(crate) fn lower_this_thread_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread's own id; no memory is shared.

@@ -11,7 +11,10 @@ use crate::extract::canonical_entities;
 use crate::search::Query;
 use crate::store::{ArticleFilter, ArticleRow, Store, SNIPPET_END, SNIPPET_START};
 
-pub use crate::report::{find_stories, list_stories, story_report, StoryReport};
+pub use crate::report::{
+    find_stories, list_stories, refresh_reports, story_report, story_report_at, story_report_json,
+    story_revision, StoryReport, REPORT_ARTICLES,
+};
 
 /// Stories a search lists beside its page of articles.
 pub const SEARCH_STORIES: usize = 10;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -68,6 +68,19 @@ const MIGRATIONS: &[Migration] = &[
               );",
         data: Some(fold_annotations),
     },
+    // 9 → 10: stories get a revision and a stored report. Existing stories start at their
+    // last sequence number (every later batch writes a higher one); their reports are made
+    // on first read.
+    sql(
+        "CREATE TABLE IF NOT EXISTS story_reports (
+             story_id         INTEGER PRIMARY KEY,
+             revision         INTEGER NOT NULL,
+             report_revision  INTEGER,
+             headline         TEXT,
+             report           TEXT
+         );
+         INSERT OR IGNORE INTO story_reports(story_id, revision) SELECT id, last_seq FROM stories;",
+    ),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into

@@ -26,6 +26,7 @@ mod export;
 mod migrations;
 mod query;
 mod reads;
+mod reports;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -37,6 +38,7 @@ pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,
     SNIPPET_START,
 };
+pub use reports::{ReportRow, SourceRow};
 
 /// A stored article's near-duplicate signature, for the dedup index on open.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
--- storyline store, schema version 9 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 10 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS annotations (
     article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
     sentences   BLOB NOT NULL,
     mentions    BLOB NOT NULL
+);
+
+-- Per story: its revision (the clusterer sequence of the batch that last changed it, set by
+-- `commit_batch`) and the last report computed for it, with the revision it was computed at.
+-- A read is a lookup when the two agree; a report is replaced whole, never in parts.
+CREATE TABLE IF NOT EXISTS story_reports (
+    story_id         INTEGER PRIMARY KEY,
+    revision         INTEGER NOT NULL,
+    report_revision  INTEGER,
+    headline         TEXT,
+    report           TEXT
 );
 
 -- Term ids are handed out densely by the clusterer, which finds terms by hash in memory:

@@ -76,6 +76,7 @@ impl Store {
             "stories",
         )
         .map_err(e)?;
+        write_revisions(&tx, changes, seq_after).map_err(e)?;
         write_vocab(&tx, &changes.terms).map_err(e)?;
         write_meta(&tx, changes.n_docs, seq_after, clock).map_err(e)?;
         tx.commit().map_err(e)
@@ -213,6 +214,27 @@ fn merge_rows<I: rusqlite::ToSql + Copy>(
     for &(from, _) in merges {
         tx.execute(&move_members, params![from, resolve(from)])?;
         tx.execute(&drop, [from])?;
+    }
+    Ok(())
+}
+
+/// Every story the batch changed gets the batch's sequence number as its revision, in the
+/// batch's transaction, so a stored report of an older revision is never taken for current.
+/// Stories merged away lose their row. Their last report stays until a new one replaces it.
+fn write_revisions(tx: &Connection, changes: &ChangeSet, revision: u64) -> rusqlite::Result<()> {
+    let mut bump = tx.prepare_cached(
+        "INSERT INTO story_reports(story_id, revision) VALUES (?1, ?2)
+         ON CONFLICT(story_id) DO UPDATE SET revision = excluded.revision",
+    )?;
+    for s in &changes.stories {
+        bump.execute(params![s.id, revision as i64])?;
+    }
+    for &(from, _) in &changes.merged_stories {
+        bump.execute(params![changes.resolve_story(from), revision as i64])?;
+    }
+    let mut gone = tx.prepare_cached("DELETE FROM story_reports WHERE story_id = ?1")?;
+    for &(from, _) in &changes.merged_stories {
+        gone.execute([from])?;
     }
     Ok(())
 }

@@ -1,0 +1,193 @@
+//! Stored story reports and what a bounded report reads: a story's revision, its last
+//! report, the list of its sources without their text, and the full rows of the few
+//! articles a report is made from.
+
+use std::time::Duration;
+
+use rusqlite::{params, ErrorCode, OptionalExtension};
+
+use super::codec::time_from_sql;
+use super::{Store, StoredArticle};
+use crate::core::{Article, ArticleId, EventId, StoryId};
+use crate::error::{Error, Result};
+
+/// A story's revision and, when it was made at that revision, its stored report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    /// The sequence number of the ingest batch that last changed the story.
+    pub revision: u64,
+    /// The report (JSON) and headline stored for this very revision, if any.
+    pub current: Option<(String, String)>,
+}
+
+/// One article of a story as its source list shows it: no text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    pub row_id: ArticleId,
+    pub id: String,
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    pub event: EventId,
+    pub duplicate_of: Option<ArticleId>,
+}
+
+/// Revision, the revision the report was made at, headline, report.
+type RawReportRow = (i64, Option<i64>, Option<String>, Option<String>);
+
+/// The store's usual busy wait (as `init` sets it), restored after a write that waits less.
+const BUSY_WAIT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// The story's revision and its report stored at that revision. A story without a
+    /// revision row (none is missing after the upgrade, but a row may be lost to nothing
+    /// else) falls back to its last sequence number.
+    pub fn story_report_row(&self, id: StoryId) -> Result<ReportRow> {
+        let row: Option<RawReportRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(r.revision, s.last_seq), r.report_revision, r.headline, r.report
+                 FROM stories s LEFT JOIN story_reports r ON r.story_id = s.id WHERE s.id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()
+            })
+            .map_err(|e| self.e(e))?;
+        let (revision, made_at, headline, report) = row.ok_or(Error::NotFound {
+            what: "story",
+            id: id.to_string(),
+        })?;
+        let current = match (made_at, headline, report) {
+            (Some(at), Some(h), Some(r)) if at == revision => Some((h, r)),
+            _ => None,
+        };
+        Ok(ReportRow {
+            revision: revision as u64,
+            current,
+        })
+    }
+
+    /// Stores a story's report (JSON) and headline made at `revision`, replacing the one
+    /// before in one statement, so a reader sees the old or the new, never a mix. Nothing is
+    /// stored when the story has moved past `revision` meanwhile. Waits at most `wait` for
+    /// the write lock; `Ok(false)` when it was not had (an ingest holds it) or the story moved
+    /// on: the report is then made again on a later read.
+    pub fn put_story_report(
+        &self,
+        id: StoryId,
+        revision: u64,
+        headline: &str,
+        report: &str,
+        wait: Duration,
+    ) -> Result<bool> {
+        self.conn.busy_timeout(wait).map_err(|e| self.e(e))?;
+        let written = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO story_reports(story_id, revision, report_revision, headline, report)
+                 SELECT ?1, ?2, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?1)
+                 ON CONFLICT(story_id) DO UPDATE SET report_revision = excluded.report_revision,
+                   headline = excluded.headline, report = excluded.report
+                 WHERE story_reports.revision = excluded.report_revision",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id, revision as i64, headline, report]));
+        self.conn.busy_timeout(BUSY_WAIT).map_err(|e| self.e(e))?;
+        match written {
+            Ok(n) => Ok(n > 0),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.e(e)),
+        }
+    }
+
+    /// Those of `ids` whose stored report is older than the story: the ones an ingest
+    /// should make again (a story nobody has read has no report and is left for its first
+    /// read).
+    pub fn stale_reports(&self, ids: &[StoryId]) -> Result<Vec<StoryId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM story_reports WHERE story_id = ?1
+                 AND report IS NOT NULL AND report_revision IS NOT revision",
+            )
+            .map_err(|e| self.e(e))?;
+        let mut out = Vec::new();
+        for &id in ids {
+            if stmt.exists([id]).map_err(|e| self.e(e))? {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every article of a story without its text, in date order (undated last), as
+    /// [`Store::story_articles`] orders them.
+    pub fn story_sources(&self, story: StoryId) -> Result<Vec<SourceRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, a.ext_id, a.title, a.source, a.url, a.published, a.event_id,
+                        a.duplicate_of
+                 FROM articles a JOIN events e ON a.event_id = e.id
+                 WHERE e.story_id = ?1
+                 ORDER BY a.published IS NULL, a.published, a.seq",
+            )
+            .map_err(|e| self.e(e))?;
+        stmt.query_map([story], |r| {
+            Ok(SourceRow {
+                row_id: r.get(0)?,
+                id: r.get(1)?,
+                title: r.get(2)?,
+                source: r.get(3)?,
+                url: r.get(4)?,
+                published: time_from_sql(r.get(5)?),
+                event: r.get(6)?,
+                duplicate_of: r.get(7)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.e(e))
+    }
+
+    /// These article rows in full, with sentences and mentions, in the order asked.
+    pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT ext_id, title, source, url, published, lang, text, event_id, duplicate_of
+                 FROM articles WHERE id = ?1",
+            )
+            .map_err(|e| self.e(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for &row_id in rows {
+            let mut a = stmt
+                .query_row([row_id], |r| {
+                    Ok(StoredArticle {
+                        row_id,
+                        article: Article {
+                            id: r.get(0)?,
+                            title: r.get(1)?,
+                            source: r.get(2)?,
+                            url: r.get(3)?,
+                            published: time_from_sql(r.get(4)?),
+                            lang: r.get(5)?,
+                            text: r.get(6)?,
+                        },
+                        event: r.get(7)?,
+                        duplicate_of: r.get(8)?,
+                        sentences: Vec::new(),
+                        mentions: Vec::new(),
+                    })
+                })
+                .map_err(|e| self.e(e))?;
+            (a.sentences, a.mentions) = self.annotations(row_id)?;
+            out.push(a);
+        }
+        Ok(out)
+    }
+}
