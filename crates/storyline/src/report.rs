@@ -9,6 +9,8 @@ use crate::corroborate::{corroborate, EventFacts, FactSource};
 use crate::error::Result;
 use crate::extract::canonical_entities;
 use crate::normalize::Stemmer;
+use crate::placement::{place_undated, PlaceSource, Placement};
+use crate::statements::{clauses, statements, EventStatements};
 use crate::store::{Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
@@ -52,6 +54,11 @@ pub struct StoryReport {
     pub events: Vec<EventEntry>,
     /// Per event: facts the sources agree on, single-source facts, and conflicts.
     pub facts: Vec<EventFacts>,
+    /// Per event: what two or more independent sources say, and what only one says.
+    pub statements: Vec<EventStatements>,
+    /// Undated articles whose text bounds when they were written ("after 2024-03-21"),
+    /// with the reasons and quotes.
+    pub placements: Vec<Placement>,
     pub sources: Vec<SourceEntry>,
 }
 
@@ -179,9 +186,27 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
                     }
                 })
                 .collect();
-            corroborate(e.id, &sources)
+            let facts = corroborate(e.id, &sources);
+            let article_clauses: Vec<_> = sources
+                .iter()
+                .map(|s| clauses(&s.article.text, s.sentences, &stemmer))
+                .collect();
+            (facts, statements(e.id, &sources, &article_clauses))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let (facts, statements): (Vec<EventFacts>, Vec<EventStatements>) = facts.into_iter().unzip();
+    let placements = place_undated(
+        &articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| PlaceSource {
+                n: i + 1,
+                article: &a.article,
+                sentences: &a.sentences,
+                mentions: &a.mentions,
+            })
+            .collect::<Vec<_>>(),
+    );
     Ok(StoryReport {
         story: Story {
             id,
@@ -196,6 +221,8 @@ pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         entities,
         events,
         facts,
+        statements,
+        placements,
         sources,
     })
 }
