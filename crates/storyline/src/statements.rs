@@ -60,7 +60,9 @@ pub struct EventStatements {
 pub const SAME_THING: f32 = 0.45;
 /// …and the distinct content terms they must share.
 const MIN_SHARED: usize = 3;
-/// Content terms a clause needs to be a statement at all.
+/// Words a clause needs to be a statement at all…
+const MIN_WORDS: usize = 5;
+/// …and content terms.
 const MIN_TERMS: usize = 4;
 /// Most single-source statements a report lists.
 pub const SINGLE_SOURCE_SHOWN: usize = 5;
@@ -148,7 +150,11 @@ pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemme
                 .trim()
                 .trim_end_matches([',', ';', '.', ':'])
                 .trim_end();
-            if trimmed.is_empty() {
+            // A name alone ("Commerce Secretary Wilbur Ross") or an attribution
+            // ("according to the medical examiner's office") is no statement.
+            if trimmed.split_whitespace().count() < MIN_WORDS
+                || trimmed.to_lowercase().starts_with("according")
+            {
                 continue;
             }
             let mut terms = content_terms(trimmed, stemmer);
