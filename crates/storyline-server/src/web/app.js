@@ -298,7 +298,7 @@ function statementsView(report) {
     for (const st of ev.agreed) {
       items.push(el("li", {},
         el("span", { class: "value", title: st.quotes.map((q) => `[${q.citations[0]}] ${q.text}`).join("\n") }, st.text),
-        " ", st.sources.map((n) => citations([n], st.quotes.find((q) => q.citations[0] === n) || st.quotes[0]))));
+        " ", st.sources.flatMap((n) => citations([n], st.quotes.find((q) => q.citations[0] === n) || st.quotes[0]))));
     }
   }
   return el("section", { class: "agreed", id: "statements" },
@@ -311,7 +311,7 @@ function factsView(report) {
   const all = { agreed: [], single_source: [], conflicts: [] };
   for (const ev of report.facts || []) for (const k of Object.keys(all)) all[k].push(...(ev[k] || []));
   return el("div", { class: "facts", id: "facts" },
-    factList(all.agreed, "agreed", "Sources agree", "No fact confirmed by two independent sources."),
+    factList(all.agreed, "agreed", "Sources agree", "No figure given by two independent sources."),
     factList(all.conflicts, "conflicts", "Sources conflict", "No conflicting figures."),
     factList(all.single_source.slice(0, 12), "single", "Single source", "None."));
 }
@@ -344,7 +344,7 @@ async function showStory(id) {
           e.name, " ", el("small", {}, String(e.mentions))))),
       el("h2", {}, "What the sources say"),
       statementsView(r),
-      el("h2", {}, "Facts"),
+      el("h2", {}, "Figures"),
       factsView(r),
       el("h2", {}, "Sources"),
       el("ol", { class: "sources", id: "sources" }, r.sources.map((s) => el("li", { id: `source-${s.n}` },
