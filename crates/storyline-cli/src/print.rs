@@ -144,7 +144,39 @@ pub fn story(r: &StoryReport) {
         }
     }
     for c in &r.timeline.undated {
-        println!("  undated     {} {}", c.text, cites(c));
+        // An undated entry cites its own article; dated sources that say much the same are
+        // named as such, so no date is lent to it by citation.
+        let dated_n = |n: &usize| r.sources.get(n - 1).is_some_and(|x| x.published.is_some());
+        let own: Vec<usize> = c
+            .citations
+            .iter()
+            .copied()
+            .filter(|n| !dated_n(n))
+            .collect();
+        let dated: Vec<usize> = c.citations.iter().copied().filter(dated_n).collect();
+        let placed = r.placements.iter().find(|p| p.article == c.article);
+        let when = match placed.map(|p| (p.after, p.before)) {
+            Some((Some(a), Some(b))) => format!("undated, between {a} and {b}"),
+            Some((Some(a), None)) => format!("undated, after {a}"),
+            Some((None, Some(b))) => format!("undated, before {b}"),
+            _ => "undated".to_string(),
+        };
+        let mut line = format!("  {when}: {} {}", c.text, numbers(&own));
+        if !dated.is_empty() {
+            line.push_str(&format!(
+                " (dated sources say much the same: {})",
+                numbers(&dated)
+            ));
+        }
+        println!("{line}");
+    }
+    for p in &r.placements {
+        for b in &p.evidence {
+            println!("      why [{}]: {}", p.source, b.reason);
+            for q in &b.quotes {
+                println!("        {} {}", q.text, cites(q));
+            }
+        }
     }
     for (kind, label) in [
         (EntityKind::Person, "People"),
@@ -184,17 +216,50 @@ pub fn story(r: &StoryReport) {
             }
         }
         if !ev.agreed.is_empty() {
-            println!("\nWhat several sources report{suffix}");
+            println!("\nNumbers several sources give{suffix}");
             for g in ev.agreed.iter().take(8) {
                 let v = &g.values[0];
                 println!("  {} {}", v.text, numbers(&v.sources));
             }
         }
         if !ev.single_source.is_empty() {
-            println!("\nOnly one source says{suffix}");
+            println!("\nNumbers only one source gives{suffix}");
             for g in ev.single_source.iter().take(8) {
                 let v = &g.values[0];
                 println!("  {} {}", v.text, numbers(&v.sources));
+            }
+        }
+    }
+    let multi_event = r.statements.len() > 1;
+    for ev in &r.statements {
+        let suffix = if multi_event {
+            format!(" (event {})", ev.event)
+        } else {
+            String::new()
+        };
+        if !ev.agreed.is_empty() {
+            println!(
+                "\nWhat the sources agree on{suffix}: {} statements",
+                ev.n_agreed
+            );
+            for st in ev.agreed.iter().take(8) {
+                let mut line = format!("  {} {}", st.text, numbers(&st.sources));
+                if !st.copies.is_empty() {
+                    line.push_str(&format!(" (copies: {})", numbers(&st.copies)));
+                }
+                println!("{line}");
+                for q in st.quotes.iter().filter(|q| q.text != st.text) {
+                    println!("      {} {}", q.text, cites(q));
+                }
+            }
+        }
+        if ev.n_single_source > 0 {
+            println!(
+                "\nWhat only one source says{suffix}: {} statements, the first:",
+                ev.n_single_source
+            );
+            for st in &ev.single_source {
+                println!("  {} {}", st.text, numbers(&st.sources));
             }
         }
     }

@@ -485,6 +485,8 @@ pub async fn get_story(
             })
             .collect(),
         facts: report.facts.clone(),
+        statements: report.statements.clone(),
+        placements: report.placements.clone(),
         sources,
     };
     let out = StoryOut {

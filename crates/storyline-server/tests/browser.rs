@@ -236,6 +236,19 @@ async fn search_open_story_and_click_a_citation() {
     let sources = wait_text(&c, "#sources", |t| t.contains("2024")).await;
     assert!(sources.lines().count() >= 2, "sources: {sources}");
     wait_text(&c, "#facts", |t| t.contains("Sources agree")).await;
+    // What several sources say, each with its citations as buttons (not object names).
+    let statements = wait_text(&c, "#statements", |t| t.contains("ceasefire")).await;
+    assert!(!statements.contains("[object"), "statements: {statements}");
+    assert!(
+        statements.contains("[3]") && statements.contains("[5]"),
+        "statements: {statements}"
+    );
+    // The undated report says how it is bounded and that its dated support is dated.
+    let timeline = wait_text(&c, "#timeline", |t| t.contains("after 2024-03-21")).await;
+    assert!(
+        timeline.contains("dated sources say much the same"),
+        "timeline: {timeline}"
+    );
 
     let dir = screenshot_dir();
     full_page_screenshot(&c, 1280, &dir.join("story-desktop.png")).await;

@@ -30,9 +30,11 @@ pub mod extract;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;
+pub mod placement;
 pub mod read;
 pub mod report;
 pub mod search;
+pub mod statements;
 pub mod store;
 pub mod summarize;
 

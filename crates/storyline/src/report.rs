@@ -12,6 +12,8 @@ use crate::corroborate::{corroborate, EventFacts, FactSource};
 use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
 use crate::normalize::{content_terms, Stemmer};
+use crate::placement::{place_undated, PlaceSource, Placement};
+use crate::statements::{clauses, statements, EventStatements};
 use crate::store::{SourceRow, Store, StoredArticle, StoryFilter, StoryRow};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
@@ -55,6 +57,11 @@ pub struct StoryReport {
     pub events: Vec<EventEntry>,
     /// Per event: facts the sources agree on, single-source facts, and conflicts.
     pub facts: Vec<EventFacts>,
+    /// Per event: what two or more independent sources say, and what only one says.
+    pub statements: Vec<EventStatements>,
+    /// Undated articles whose text bounds when they were written ("after 2024-03-21"),
+    /// with the reasons and quotes.
+    pub placements: Vec<Placement>,
     pub sources: Vec<SourceEntry>,
 }
 
@@ -513,9 +520,28 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
                     facts: crate::extract::facts(&a.article.text, &a.sentences, &stemmer),
                 })
                 .collect();
-            Some(corroborate(e.id, &sources))
+            let facts = corroborate(e.id, &sources);
+            let article_clauses: Vec<_> = sources
+                .iter()
+                .map(|s| clauses(&s.article.text, s.sentences, &stemmer))
+                .collect();
+            Some((facts, statements(e.id, &sources, &article_clauses)))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let (facts, statements): (Vec<EventFacts>, Vec<EventStatements>) = facts.into_iter().unzip();
+    // Placed from the chosen articles, by their numbers among all the story's sources.
+    let placements = place_undated(
+        &chosen
+            .iter()
+            .zip(&numbers)
+            .map(|(a, &n)| PlaceSource {
+                n,
+                article: &a.article,
+                sentences: &a.sentences,
+                mentions: &a.mentions,
+            })
+            .collect::<Vec<_>>(),
+    );
     Ok(StoryReport {
         story: Story {
             id,
@@ -530,6 +556,8 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         entities,
         events,
         facts,
+        statements,
+        placements,
         sources,
     })
 }

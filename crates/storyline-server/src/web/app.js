@@ -272,11 +272,46 @@ function factList(groups, cls, title, empty) {
     items.length ? el("ul", {}, items) : el("p", { class: "muted" }, empty));
 }
 
+// An undated timeline entry: its bound from evidence, if any ("undated, after 2024-03-21",
+// with the reasons as a tooltip), citing its own article, and naming the dated sources that
+// say much the same as such, so that no date is lent to it by a citation.
+function undatedEntry(report, c) {
+  const p = (report.placements || []).find((x) => x.article === c.article);
+  let label = "undated";
+  if (p && p.after && p.before) label = `undated, between ${p.after} and ${p.before}`;
+  else if (p && p.after) label = `undated, after ${p.after}`;
+  else if (p && p.before) label = `undated, before ${p.before}`;
+  const dated = (n) => Boolean(report.sources[n - 1] && report.sources[n - 1].published);
+  const own = (c.citations || []).filter((n) => !dated(n));
+  const others = (c.citations || []).filter(dated);
+  const why = p ? p.evidence.map((b) => b.reason).join("\n") : "";
+  return el("li", { class: "undated" }, el("time", { title: why }, label),
+    el("div", { class: "claim" }, c.text, " ", citations(own, c),
+      others.length ? el("span", { class: "muted" }, " — dated sources say much the same: ", citations(others, c)) : null));
+}
+
+function statementsView(report) {
+  const items = [];
+  let single = 0;
+  for (const ev of report.statements || []) {
+    single += ev.n_single_source;
+    for (const st of ev.agreed) {
+      items.push(el("li", {},
+        el("span", { class: "value", title: st.quotes.map((q) => `[${q.citations[0]}] ${q.text}`).join("\n") }, st.text),
+        " ", st.sources.flatMap((n) => citations([n], st.quotes.find((q) => q.citations[0] === n) || st.quotes[0]))));
+    }
+  }
+  return el("section", { class: "agreed", id: "statements" },
+    el("h3", {}, `Said by two or more independent sources (${items.length})`),
+    items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Nothing said by two independent sources."),
+    el("p", { class: "muted" }, `${single} statements rest on a single source.`));
+}
+
 function factsView(report) {
   const all = { agreed: [], single_source: [], conflicts: [] };
   for (const ev of report.facts || []) for (const k of Object.keys(all)) all[k].push(...(ev[k] || []));
   return el("div", { class: "facts", id: "facts" },
-    factList(all.agreed, "agreed", "Sources agree", "No fact confirmed by two independent sources."),
+    factList(all.agreed, "agreed", "Sources agree", "No figure given by two independent sources."),
     factList(all.conflicts, "conflicts", "Sources conflict", "No conflicting figures."),
     factList(all.single_source.slice(0, 12), "single", "Single source", "None."));
 }
@@ -290,7 +325,7 @@ async function showStory(id) {
     const timeline = [
       ...(r.timeline.dated || []).map((e) => el("li", {}, el("time", {}, e.date),
         el("div", {}, e.sentences.map((c) => claimNode(c, "div"))))),
-      ...(r.timeline.undated || []).map((c) => el("li", {}, el("time", {}, "undated"), claimNode(c, "div"))),
+      ...(r.timeline.undated || []).map((c) => undatedEntry(r, c)),
     ];
     app.replaceChildren(
       el("p", {}, el("a", { href: "#/" }, "← all stories")),
@@ -307,7 +342,9 @@ async function showStory(id) {
         el("a", { class: `chip ${e.kind}`, title: [e.kind, ...(e.aliases || [])].join(" · "),
                   href: `#/search/${encodeURIComponent(`"${e.name}"`)}` },
           e.name, " ", el("small", {}, String(e.mentions))))),
-      el("h2", {}, "Facts"),
+      el("h2", {}, "What the sources say"),
+      statementsView(r),
+      el("h2", {}, "Figures"),
       factsView(r),
       el("h2", {}, "Sources"),
       el("ol", { class: "sources", id: "sources" }, r.sources.map((s) => el("li", { id: `source-${s.n}` },

@@ -9,10 +9,12 @@
 //! the centroid plus a bonus for leading sentences (news puts the essentials first).
 
 mod concepts;
+mod headline;
 mod space;
 mod summary;
 mod timeline;
 
+pub use headline::{headline, whole_clause, HEADLINE_CHARS};
 pub use space::{SentenceSpace, SourceDoc};
-pub use summary::{headline, summarize, SummaryConfig};
+pub use summary::{summarize, SummaryConfig};
 pub use timeline::{timeline, Timeline, TimelineConfig, TimelineEntry};

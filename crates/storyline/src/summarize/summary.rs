@@ -106,7 +106,7 @@ impl Default for SummaryConfig {
 
 /// The candidates of a space: sentences of independent articles, of a sensible length, that
 /// are statements (not questions).
-pub(super) fn candidates<'s>(
+pub(crate) fn candidates<'s>(
     space: &'s SentenceSpace<'_>,
     cfg_min: usize,
     cfg_max: usize,
@@ -498,112 +498,6 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
         .collect()
 }
 
-/// Words a headline may have before it is shortened.
-const HEADLINE_WORDS: usize = 18;
-
-/// A headline for the story: the title of its most central article, or else its most salient
-/// short sentence, shortened at a word boundary.
-pub fn headline(docs: &[SourceDoc<'_>]) -> String {
-    let space = SentenceSpace::new(docs);
-    let pool = candidates(&space, 4, 60);
-    let Some(best) = pool.first() else {
-        return docs
-            .iter()
-            .find_map(|d| d.article.title.clone())
-            .unwrap_or_else(|| "(untitled story)".to_string());
-    };
-    if let Some(title) = docs[best.doc]
-        .article
-        .title
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-    {
-        return title.trim().to_string();
-    }
-    // Among nearly-as-salient sentences prefer the shortest: headlines are brief.
-    let top = pool
-        .iter()
-        .take_while(|s| s.salience >= best.salience * 0.85)
-        .min_by_key(|s| s.words)
-        .unwrap_or(best);
-    shorten_headline(space.text(top))
-}
-
-/// Words that open a lead-in clause ("As talks resumed, …") a headline can do without.
-const LEAD_IN: &[&str] = &[
-    "as",
-    "amid",
-    "amidst",
-    "while",
-    "after",
-    "despite",
-    "with",
-    "following",
-    "although",
-    "though",
-    "since",
-    "when",
-    "in",
-];
-/// Words before which a long headline can be cut without leaving a dangling phrase: clause
-/// words first, prepositions only when no clause word fits.
-const CUT_BEFORE_CLAUSE: &[&str] = &[
-    "aimed",
-    "that",
-    "as",
-    "amid",
-    "after",
-    "while",
-    "following",
-    "despite",
-    "which",
-    "who",
-    "because",
-    "since",
-];
-const CUT_BEFORE_PREPOSITION: &[&str] = &["in", "with", "to", "for", "on", "at", "from", "over"];
-
-/// A sentence made headline-sized: a leading clause dropped, then cut before a preposition
-/// or clause word, marked with "…" when shortened.
-fn shorten_headline(sentence: &str) -> String {
-    let mut words: Vec<&str> = sentence.split_whitespace().collect();
-    let first = words.first().map(|w| w.to_lowercase()).unwrap_or_default();
-    if LEAD_IN.contains(&first.as_str()) {
-        if let Some(comma) = words.iter().position(|w| w.ends_with(',')) {
-            if comma + 6 < words.len() {
-                words.drain(..=comma);
-            }
-        }
-    }
-    let mut text = if words.len() <= HEADLINE_WORDS {
-        words
-            .join(" ")
-            .trim_end_matches(['.', ',', ';', ':'])
-            .to_string()
-    } else {
-        let cut_at = |list: &[&str]| {
-            (8..=HEADLINE_WORDS).rev().find(|&i| {
-                list.contains(&words[i].to_lowercase().as_str()) || words[i - 1].ends_with(',')
-            })
-        };
-        let cut = cut_at(CUT_BEFORE_CLAUSE)
-            .or_else(|| cut_at(CUT_BEFORE_PREPOSITION))
-            .unwrap_or(HEADLINE_WORDS);
-        let mut t = words[..cut]
-            .join(" ")
-            .trim_end_matches(['.', ',', ';', ':'])
-            .to_string();
-        t.push('…');
-        t
-    };
-    if let Some(c) = text.chars().next() {
-        if c.is_lowercase() {
-            text = c.to_uppercase().chain(text.chars().skip(1)).collect();
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,18 +514,6 @@ mod tests {
             lang: None,
             text: text.into(),
         }
-    }
-
-    #[test]
-    fn headlines_drop_lead_in_clauses_and_cut_at_a_phrase() {
-        assert_eq!(
-            shorten_headline("As talks resume in the capital, the envoy reports progress on a deal to end the strike."),
-            "The envoy reports progress on a deal to end the strike"
-        );
-        assert_eq!(
-            shorten_headline("The envoy reports progress in the high-stakes negotiations aimed at securing a ceasefire and the release of all hostages held in the city."),
-            "The envoy reports progress in the high-stakes negotiations…"
-        );
     }
 
     #[test]

@@ -1,0 +1,417 @@
+//! What the sources of one event say, grouped into statements: the clauses of different
+//! sources that say the same thing (paraphrases included) form one statement, listing every
+//! source that says it. Two or more independent sources: agreed; one: single-source.
+//! Near-duplicate copies count as their original, never as a second voice.
+//!
+//! Sameness is content-word overlap between clauses: Dice over stemmed terms weighted by
+//! their rarity among the event's clauses, so that two clauses sharing "ceasefire",
+//! "hostage", "release" and "deal" match while two sharing only the protagonist's name do
+//! not. Clauses rather than sentences, because a long sentence often joins two claims and
+//! another source makes only one of them. **Pure.**
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::{Claim, EventId, Span};
+use crate::corroborate::FactSource;
+use crate::normalize::{content_terms, Stemmer};
+
+/// A clause of an article: its span and its distinct stemmed content terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    pub span: Span,
+    /// Index of the sentence it belongs to.
+    pub sentence: usize,
+    pub terms: Vec<String>,
+}
+
+/// One thing the sources of an event say.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Statement {
+    /// The clause that says it best (the one closest to all the others).
+    pub text: String,
+    /// Independent sources (originals) that say it.
+    pub sources: Vec<usize>,
+    /// Copies of those sources, which say it too but add no independent voice.
+    pub copies: Vec<usize>,
+    /// One clause per independent source, verbatim, with its span.
+    pub quotes: Vec<Claim>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventStatements {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub event: EventId,
+    /// How many statements two or more independent sources make.
+    pub n_agreed: usize,
+    /// The leading agreed statements (at most [`AGREED_SHOWN`]), most sources first.
+    pub agreed: Vec<Statement>,
+    /// How many statements only one source makes (every clause no other source matches).
+    pub n_single_source: usize,
+    /// The leading single-source statements (at most [`SINGLE_SOURCE_SHOWN`]), by how
+    /// early their source says them.
+    pub single_source: Vec<Statement>,
+}
+
+/// Weighted Dice two clauses need to say the same thing.
+pub const SAME_THING: f32 = 0.45;
+/// …and the distinct content terms they must share.
+const MIN_SHARED: usize = 3;
+/// Words a clause needs to be a statement at all…
+const MIN_WORDS: usize = 5;
+/// …and content terms.
+const MIN_TERMS: usize = 4;
+/// Most single-source statements a report lists.
+pub const SINGLE_SOURCE_SHOWN: usize = 5;
+/// Most agreed statements a report lists per event.
+pub const AGREED_SHOWN: usize = 20;
+
+/// Words that, after a comma, open a new clause.
+const CLAUSE_OPENERS: &[&str] = &[
+    "while",
+    "whereas",
+    "but",
+    "which",
+    "who",
+    "as",
+    "amid",
+    "after",
+    "following",
+    "despite",
+    "although",
+    "though",
+    "because",
+    "since",
+    "when",
+    "where",
+    "with",
+    "including",
+    "saying",
+    "according",
+    "marking",
+    "and",
+];
+/// Words that open a sentence with a lead-in clause, ended by its first comma.
+const LEAD_IN: &[&str] = &[
+    "as",
+    "amid",
+    "amidst",
+    "while",
+    "after",
+    "despite",
+    "following",
+    "although",
+    "though",
+    "since",
+    "when",
+    "during",
+    "before",
+];
+
+/// The clauses of an article (per-article work: it needs nothing of the event).
+pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemmer) -> Vec<Clause> {
+    let mut out = Vec::new();
+    for (si, s) in sentences.iter().enumerate() {
+        let body = s.span.slice(text);
+        let mut cuts: Vec<usize> = vec![0];
+        let first = body.split_whitespace().next().unwrap_or("").to_lowercase();
+        if LEAD_IN.contains(&first.as_str()) {
+            if let Some(i) = body.find(", ") {
+                cuts.push(i + 2);
+            }
+        }
+        for (i, m) in body.match_indices([';', ',']) {
+            let after = &body[i + m.len()..];
+            let next = after
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase();
+            // ", and" opens a clause only when a verb-bearing clause follows, which we
+            // approximate by its length; a list's last item is short.
+            let opens = m == ";"
+                || (CLAUSE_OPENERS.contains(&next.as_str())
+                    && (next != "and" || after.split_whitespace().count() >= 6));
+            if opens {
+                cuts.push(i + m.len());
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        cuts.push(body.len());
+        for w in cuts.windows(2) {
+            let piece = &body[w[0]..w[1]];
+            let lead = piece.len() - piece.trim_start().len();
+            let trimmed = piece
+                .trim()
+                .trim_end_matches([',', ';', '.', ':'])
+                .trim_end();
+            // A name alone ("Commerce Secretary Wilbur Ross") or an attribution
+            // ("according to the medical examiner's office") is no statement.
+            if trimmed.split_whitespace().count() < MIN_WORDS
+                || trimmed.to_lowercase().starts_with("according")
+            {
+                continue;
+            }
+            let mut terms = content_terms(trimmed, stemmer);
+            terms.sort_unstable();
+            terms.dedup();
+            if terms.len() < MIN_TERMS {
+                continue;
+            }
+            let start = s.span.start + w[0] + lead;
+            out.push(Clause {
+                span: Span {
+                    start,
+                    end: start + trimmed.len(),
+                },
+                sentence: si,
+                terms,
+            });
+        }
+    }
+    out
+}
+
+/// One clause of the event with who says it.
+struct Said<'a> {
+    source: usize,
+    original: usize,
+    article: &'a str,
+    text: &'a str,
+    clause: &'a Clause,
+    /// Term ids and their weights.
+    weights: Vec<(u32, f32)>,
+    total: f32,
+}
+
+fn dice(a: &Said<'_>, b: &Said<'_>) -> (f32, usize) {
+    let (mut i, mut j, mut shared, mut n) = (0, 0, 0.0, 0);
+    while i < a.weights.len() && j < b.weights.len() {
+        match a.weights[i].0.cmp(&b.weights[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += a.weights[i].1;
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (2.0 * shared / (a.total + b.total).max(f32::EPSILON), n)
+}
+
+/// The statements of one event, from its articles' clauses (`clauses[i]` belongs to
+/// `sources[i]`).
+pub fn statements(
+    event: EventId,
+    sources: &[FactSource<'_>],
+    clauses: &[Vec<Clause>],
+) -> EventStatements {
+    // Copies say what their original says: only originals' clauses are compared, and a
+    // copy is listed beside its original.
+    let mut said: Vec<Said<'_>> = Vec::new();
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let mut df: Vec<u32> = Vec::new();
+    let mut raw: Vec<Vec<u32>> = Vec::new();
+    for (s, cs) in sources.iter().zip(clauses) {
+        if s.original != s.n {
+            continue;
+        }
+        for c in cs {
+            let mut v = Vec::with_capacity(c.terms.len());
+            for t in &c.terms {
+                let next = ids.len() as u32;
+                let id = *ids.entry(t.as_str()).or_insert(next);
+                if id as usize == df.len() {
+                    df.push(0);
+                }
+                df[id as usize] += 1;
+                v.push(id);
+            }
+            raw.push(v);
+            said.push(Said {
+                source: s.n,
+                original: s.original,
+                article: &s.article.id,
+                text: c.span.slice(&s.article.text),
+                clause: c,
+                weights: Vec::new(),
+                total: 0.0,
+            });
+        }
+    }
+    let n = said.len() as f32;
+    let idf: Vec<f32> = df
+        .iter()
+        .map(|&d| ((n + 1.0) / (d as f32 + 0.5)).ln().max(0.1))
+        .collect();
+    for (x, v) in said.iter_mut().zip(raw) {
+        let mut w: Vec<(u32, f32)> = v.into_iter().map(|id| (id, idf[id as usize])).collect();
+        w.sort_unstable_by_key(|e| e.0);
+        x.total = w.iter().map(|e| e.1).sum();
+        x.weights = w;
+    }
+    // Candidate pairs through an inverted index on terms: only clauses sharing a term meet.
+    let mut postings: Vec<Vec<usize>> = vec![Vec::new(); df.len()];
+    for (i, x) in said.iter().enumerate() {
+        for &(id, _) in &x.weights {
+            postings[id as usize].push(i);
+        }
+    }
+    let mut matches: Vec<Vec<(usize, f32)>> = vec![Vec::new(); said.len()];
+    for (i, x) in said.iter().enumerate() {
+        let mut seen: HashSet<usize> = HashSet::new();
+        for &(id, _) in &x.weights {
+            for &j in &postings[id as usize] {
+                if j <= i || said[j].original == x.original || !seen.insert(j) {
+                    continue;
+                }
+                let (d, shared) = dice(x, &said[j]);
+                if d >= SAME_THING && shared >= MIN_SHARED {
+                    matches[i].push((j, d));
+                    matches[j].push((i, d));
+                }
+            }
+        }
+    }
+    // Greedy: the clause matched by the most other sources seeds a statement, which takes
+    // from each other source its best-matching clause still free. Matching the seed only
+    // (not members of members) keeps chains of half-similar clauses apart.
+    let support = |i: usize| {
+        matches[i]
+            .iter()
+            .map(|&(j, _)| said[j].original)
+            .collect::<HashSet<_>>()
+            .len()
+    };
+    let mut order: Vec<usize> = (0..said.len()).collect();
+    let supports: Vec<usize> = order.iter().map(|&i| support(i)).collect();
+    let weight_sum = |i: usize| matches[i].iter().map(|m| m.1).sum::<f32>();
+    order.sort_by(|&a, &b| {
+        supports[b]
+            .cmp(&supports[a])
+            .then(weight_sum(b).total_cmp(&weight_sum(a)))
+            .then(a.cmp(&b))
+    });
+    let mut used = vec![false; said.len()];
+    let mut agreed: Vec<(usize, Statement)> = Vec::new();
+    let mut singles: Vec<(usize, usize)> = Vec::new();
+    for &seed in &order {
+        if used[seed] {
+            continue;
+        }
+        used[seed] = true;
+        let mut members = vec![seed];
+        let mut best: HashMap<usize, (usize, f32)> = HashMap::new();
+        for &(j, d) in &matches[seed] {
+            if used[j] {
+                continue;
+            }
+            let e = best.entry(said[j].original).or_insert((j, d));
+            if d > e.1 {
+                *e = (j, d);
+            }
+        }
+        for (_, (j, _)) in best {
+            used[j] = true;
+            members.push(j);
+        }
+        if members.len() == 1 {
+            singles.push((seed, said[seed].clause.sentence));
+            continue;
+        }
+        members.sort_by_key(|&m| said[m].source);
+        let mut srcs: Vec<usize> = members.iter().map(|&m| said[m].original).collect();
+        srcs.sort_unstable();
+        srcs.dedup();
+        let key = srcs.len();
+        agreed.push((key, statement(&said, seed, &members, sources)));
+    }
+    // Most sources first; ties in the order seeds were taken (most supported first).
+    agreed.sort_by_key(|a| std::cmp::Reverse(a.0));
+    // Shown first: clauses that stand alone (not a lead-in "Amid the violence"), early in
+    // their article.
+    let leads = |i: usize| {
+        let t = said[i].text;
+        !t.chars().next().is_some_and(char::is_uppercase)
+            || LEAD_IN.contains(
+                &t.split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .as_str(),
+            )
+    };
+    singles.sort_by_key(|&(i, sentence)| (leads(i), sentence, said[i].source));
+    EventStatements {
+        event,
+        n_agreed: agreed.len(),
+        agreed: agreed
+            .into_iter()
+            .map(|(_, s)| s)
+            .take(AGREED_SHOWN)
+            .collect(),
+        n_single_source: singles.len(),
+        single_source: singles
+            .iter()
+            .take(SINGLE_SOURCE_SHOWN)
+            .map(|&(i, _)| statement(&said, i, &[i], sources))
+            .collect(),
+    }
+}
+
+fn statement(
+    said: &[Said<'_>],
+    seed: usize,
+    members: &[usize],
+    sources: &[FactSource<'_>],
+) -> Statement {
+    let originals: Vec<usize> = members.iter().map(|&m| said[m].original).collect();
+    let mut srcs = originals.clone();
+    srcs.sort_unstable();
+    srcs.dedup();
+    let mut copies: Vec<usize> = sources
+        .iter()
+        .filter(|s| s.original != s.n && srcs.contains(&s.original))
+        .map(|s| s.n)
+        .collect();
+    copies.sort_unstable();
+    // Said best by a clause that stands alone (it opens with a capital, not "with stops
+    // in …"), the seed first among those.
+    let stands_alone = |m: usize| {
+        said[m].text.chars().next().is_some_and(char::is_uppercase)
+            && !LEAD_IN.contains(
+                &said[m]
+                    .text
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .as_str(),
+            )
+    };
+    let text_of = std::iter::once(seed)
+        .chain(members.iter().copied())
+        .find(|&m| stands_alone(m))
+        .unwrap_or(seed);
+    Statement {
+        text: said[text_of].text.to_string(),
+        sources: srcs,
+        copies,
+        quotes: members
+            .iter()
+            .map(|&m| Claim {
+                text: said[m].text.to_string(),
+                citations: vec![said[m].source],
+                article: said[m].article.to_string(),
+                span: said[m].clause.span,
+            })
+            .collect(),
+    }
+}
