@@ -27,6 +27,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod extract;
+pub mod follow;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -68,6 +68,8 @@ const MIGRATIONS: &[Migration] = &[
               );",
         data: Some(fold_annotations),
     },
+    // 9 → 10: followed feeds and the items taken from them.
+    sql(include_str!("feeds.sql")),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -157,6 +159,8 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("schema.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("feeds.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

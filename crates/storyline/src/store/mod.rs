@@ -22,6 +22,7 @@ use crate::extract::Mention;
 
 mod annotations;
 mod codec;
+mod feeds;
 mod migrations;
 mod query;
 mod reads;
@@ -30,6 +31,7 @@ mod tests;
 mod writes;
 
 use codec::{time_from_sql, time_to_sql};
+pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use migrations::SCHEMA_VERSION;
 pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,

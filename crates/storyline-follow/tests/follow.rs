@@ -1,0 +1,388 @@
+//! The follower against a local server on 127.0.0.1 that each test starts: feeds built at
+//! test time from `../shared/data` articles, article pages from the saved pages of
+//! `../shared/data/extract`, and misbehaving endpoints. The clock is a `ManualClock`, so
+//! back-offs of hours pass without waiting.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use storyline::follow::ManualClock;
+use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline_follow::{ClientConfig, Follower, PollReport, Which};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+/// What the server answers at a path.
+#[derive(Clone)]
+enum Route {
+    /// A feed with an ETag; a matching If-None-Match gets 304.
+    Feed(String),
+    /// A page, sent gzipped as saved (Content-Encoding: gzip).
+    Page(Vec<u8>),
+    Status(u16, Option<String>),
+    Redirect(String),
+    /// Answers after this long.
+    Slow(Duration),
+    /// A body of this many MiB, streamed without a length.
+    Huge(usize),
+    /// Gzip-encoded bytes sent as they are (a gzip bomb).
+    Gzip(Vec<u8>),
+    Text(String),
+}
+
+#[derive(Default)]
+struct Served {
+    routes: Mutex<HashMap<String, Route>>,
+    /// Every request: path, If-None-Match, User-Agent.
+    log: Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl Served {
+    fn set(&self, path: &str, route: Route) {
+        self.routes.lock().unwrap().insert(path.to_string(), route);
+    }
+    fn hits(&self, path: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == path)
+            .count()
+    }
+    fn requests(&self, path: &str) -> Vec<(String, Option<String>, Option<String>)> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == path)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn answer(State(s): State<Arc<Served>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    // Read the headers first: a request body is not `Sync`, so no borrow of it may live
+    // across an await.
+    let (inm, agent) = {
+        let h = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (h(header::IF_NONE_MATCH), h(header::USER_AGENT))
+    };
+    drop(req);
+    s.log
+        .lock()
+        .unwrap()
+        .push((path.clone(), inm.clone(), agent));
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let route = s.routes.lock().unwrap().get(&path).cloned();
+    let response = match route {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some(Route::Feed(xml)) => {
+            let etag = format!("\"{}\"", storyline::follow::items::hash_hex(&[&xml]));
+            if inm.as_deref() == Some(etag.as_str()) {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                let mut headers = HeaderMap::new();
+                headers.insert(header::ETAG, etag.parse().unwrap());
+                headers.insert(header::CONTENT_TYPE, "application/rss+xml".parse().unwrap());
+                (headers, xml).into_response()
+            }
+        }
+        Some(Route::Page(gz)) => {
+            // Overlap page requests, so the per-host limit is exercised.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            (
+                [
+                    (header::CONTENT_ENCODING, "gzip"),
+                    (header::CONTENT_TYPE, "text/html"),
+                ],
+                gz,
+            )
+                .into_response()
+        }
+        Some(Route::Status(code, retry_after)) => {
+            let mut r = StatusCode::from_u16(code).unwrap().into_response();
+            if let Some(ra) = retry_after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, ra.parse().unwrap());
+            }
+            r
+        }
+        Some(Route::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        Some(Route::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            "late".into_response()
+        }
+        Some(Route::Huge(mib)) => {
+            let chunk = Bytes::from(vec![b'x'; 1 << 20]);
+            let stream = futures_util::stream::iter(
+                (0..mib).map(move |_| Ok::<_, std::convert::Infallible>(chunk.clone())),
+            );
+            Body::from_stream(stream).into_response()
+        }
+        Some(Route::Gzip(bytes)) => ([(header::CONTENT_ENCODING, "gzip")], bytes).into_response(),
+        Some(Route::Text(t)) => t.into_response(),
+    };
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn serve() -> (String, Arc<Served>) {
+    let served = Arc::new(Served::default());
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(served.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), served)
+}
+
+/// A feed item.
+#[derive(Clone)]
+struct Item {
+    guid: Option<String>,
+    link: String,
+    title: String,
+    published: Option<DateTime<Utc>>,
+    description: String,
+    content: Option<String>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn rss(title: &str, items: &[Item]) -> String {
+    let mut x = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<title>{}</title><link>https://desk.example/</link><description>test feed</description>
+"#,
+        esc(title)
+    );
+    for it in items {
+        x.push_str("<item>");
+        if let Some(g) = &it.guid {
+            x.push_str(&format!("<guid isPermaLink=\"false\">{}</guid>", esc(g)));
+        }
+        x.push_str(&format!(
+            "<title>{}</title><link>{}</link><description>{}</description>",
+            esc(&it.title),
+            esc(&it.link),
+            esc(&it.description)
+        ));
+        if let Some(p) = it.published {
+            x.push_str(&format!("<pubDate>{}</pubDate>", p.to_rfc2822()));
+        }
+        if let Some(c) = &it.content {
+            let html: String = c.lines().map(|l| format!("<p>{}</p>", esc(l))).collect();
+            x.push_str(&format!(
+                "<content:encoded><![CDATA[{html}]]></content:encoded>"
+            ));
+        }
+        x.push_str("</item>\n");
+    }
+    x.push_str("</channel></rss>");
+    x
+}
+
+/// Full-text items from the first `n` GVC reports (dated full articles) long enough to
+/// count as full text.
+fn full_items(base: &str, n: usize) -> Vec<Item> {
+    let f = std::fs::File::open(data().join("cluster/gvc-dev/articles.jsonl")).unwrap();
+    std::io::BufReader::new(f)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap())
+        .filter(|v| v["text"].as_str().unwrap().split_whitespace().count() >= 150)
+        .take(n)
+        .map(|v| {
+            let id = v["id"].as_str().unwrap().to_string();
+            let text = v["text"].as_str().unwrap().to_string();
+            let published = v["published"]
+                .as_str()
+                .and_then(storyline::ingest::parse_published);
+            Item {
+                guid: Some(format!("gvc-{id}")),
+                link: format!("{base}/story/{id}"),
+                title: v["title"].as_str().unwrap_or("untitled").to_string(),
+                published,
+                description: text.chars().take(120).collect(),
+                content: Some(text),
+            }
+        })
+        .collect()
+}
+
+/// Saved news pages (gzipped) whose article the extractor finds, up to `n`, by file stem.
+fn pages(n: usize) -> Vec<(String, Vec<u8>)> {
+    let dir = data().join("extract/scrapinghub-dev/html");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for p in names {
+        let gz = std::fs::read(&p).unwrap();
+        let mut html = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut html)
+            .unwrap();
+        let stem = p.file_name().unwrap().to_string_lossy()[..16].to_string();
+        if storyline::ingest::extract_page(&html, &stem).is_ok() {
+            out.push((stem, gz));
+        }
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-03-01T08:00:00Z".parse().unwrap()
+}
+
+fn follower(db: &Path, clock: Arc<ManualClock>, allow_private: bool) -> Follower {
+    let pipeline = Pipeline::open(db, PipelineConfig::default()).unwrap();
+    let config = ClientConfig {
+        allow_private_addresses: allow_private,
+        timeout: Duration::from_secs(2),
+        ..ClientConfig::default()
+    };
+    Follower::new(pipeline, config, clock).unwrap()
+}
+
+fn add(f: &Follower, url: &str) {
+    f.pipeline().store().add_feed(url, None, t0()).unwrap();
+}
+
+fn reasons(r: &PollReport) -> Vec<String> {
+    r.failures
+        .iter()
+        .map(|f| format!("{} {:?}: {}", f.feed, f.item, f.reason))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_once_pages_fetched_validators_resent_and_restart_resumes() {
+    let (base, served) = serve().await;
+    let full = full_items(&base, 12);
+    let mut items = full.clone();
+    let pages = pages(6);
+    for (stem, gz) in &pages {
+        served.set(&format!("/page/{stem}"), Route::Page(gz.clone()));
+        // The item links to a redirect: the stored url is where it led.
+        served.set(
+            &format!("/go/{stem}"),
+            Route::Redirect(format!("{base}/page/{stem}")),
+        );
+        items.push(Item {
+            guid: Some(format!("page-{stem}")),
+            link: format!("{base}/go/{stem}"),
+            title: format!("Page {stem}"),
+            published: None,
+            description: "A teaser only.".into(),
+            content: None,
+        });
+    }
+    served.set("/feed.xml", Route::Feed(rss("The Desk", &items)));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let feed = format!("{base}/feed.xml");
+    let mut f = follower(&db, clock.clone(), true);
+    add(&f, &feed);
+
+    let r = f.poll(Which::All).await.unwrap();
+    assert!(r.failures.is_empty(), "{:?}", reasons(&r));
+    assert_eq!(r.new_items, items.len());
+    assert_eq!(r.pages_fetched, pages.len());
+    assert_eq!(r.ingest.stored, items.len());
+    assert!(
+        served.max_in_flight.load(Ordering::SeqCst) <= 2,
+        "more than 2 requests at once to one host"
+    );
+    let store = f.pipeline().store();
+    let (_, a) = store
+        .article(&format!("{feed}#page-{}", pages[0].0))
+        .unwrap();
+    assert_eq!(
+        a.article.url.as_deref(),
+        Some(format!("{base}/page/{}", pages[0].0).as_str())
+    );
+    assert_eq!(a.article.source.as_deref(), Some("The Desk"));
+    assert!(a.article.text.len() > 200, "{}", a.article.text);
+    let (_, b) = store
+        .article(&format!("{feed}#{}", full[0].guid.as_deref().unwrap()))
+        .unwrap();
+    assert_eq!(b.article.published, full[0].published);
+    assert_eq!(
+        b.article.text.lines().next(),
+        full[0].content.as_deref().unwrap().lines().next()
+    );
+    // Every request said who we are.
+    let ua = format!("storyline/{}", env!("CARGO_PKG_VERSION"));
+    assert!(served
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(_, _, agent)| agent.as_deref() == Some(ua.as_str())));
+
+    // The second poll sends the ETag back and gets 304: nothing fetched, nothing stored.
+    let r = f.poll(Which::All).await.unwrap();
+    let feed_requests = served.requests("/feed.xml");
+    assert_eq!(feed_requests.len(), 2);
+    assert!(feed_requests[1].1.is_some(), "no If-None-Match sent");
+    assert_eq!(r.feeds[0].status, "not modified");
+    assert_eq!((r.new_items, r.ingest.stored), (0, 0));
+    let row = f.pipeline().store().feed(&feed).unwrap().unwrap();
+    assert_eq!(row.items as usize, items.len());
+    assert!(row.etag.is_some());
+    drop(f);
+
+    // Restart on the same store; the feed gains one item: only that one is stored.
+    let mut more = items.clone();
+    more.insert(0, full_items(&base, 13).pop().unwrap());
+    served.set("/feed.xml", Route::Feed(rss("The Desk", &more)));
+    let mut f = follower(&db, clock.clone(), true);
+    let page_hits = served.hits(&format!("/page/{}", pages[0].0));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!(
+        (r.new_items, r.known_items, r.ingest.stored),
+        (1, items.len(), 1)
+    );
+    assert_eq!(
+        served.hits(&format!("/page/{}", pages[0].0)),
+        page_hits,
+        "page fetched again"
+    );
+    assert_eq!(
+        f.pipeline().store().counts().unwrap().articles as usize,
+        items.len() + 1
+    );
+}
