@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use storyline::follow::ManualClock;
+use storyline::follow::{Clock, ManualClock};
 use storyline::pipeline::{Pipeline, PipelineConfig};
 use storyline_follow::{ClientConfig, Follower, PollReport, Which};
 
@@ -385,4 +385,258 @@ async fn every_item_once_pages_fetched_validators_resent_and_restart_resumes() {
         f.pipeline().store().counts().unwrap().articles as usize,
         items.len() + 1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_guids_for_old_links_are_known_and_a_changed_report_is_an_update() {
+    let (base, served) = serve().await;
+    let items = full_items(&base, 5);
+    served.set("/f.xml", Route::Feed(rss("Wire", &items)));
+    let dir = tempfile::tempdir().unwrap();
+    let feed = format!("{base}/f.xml");
+    let mut f = follower(
+        &dir.path().join("s.db"),
+        Arc::new(ManualClock::new(t0())),
+        true,
+    );
+    add(&f, &feed);
+    assert_eq!(f.poll(Which::All).await.unwrap().new_items, 5);
+
+    // The feed renames every guid, links unchanged: nothing is new.
+    let renamed: Vec<Item> = items
+        .iter()
+        .map(|i| Item {
+            guid: Some(format!("new-{}", i.guid.as_deref().unwrap())),
+            ..i.clone()
+        })
+        .collect();
+    served.set("/f.xml", Route::Feed(rss("Wire", &renamed)));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.known_items, r.ingest.stored), (0, 5, 0));
+
+    // One report is corrected: its text changes. It is stored once more, as an update
+    // linked to the first version, and the first version stays.
+    let mut corrected = renamed.clone();
+    let text = corrected[2].content.clone().unwrap();
+    corrected[2].content = Some(format!("{text}\nCorrection: an earlier version of this report gave the wrong age for one of the victims."));
+    served.set("/f.xml", Route::Feed(rss("Wire", &corrected)));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.updated_items, r.known_items), (0, 1, 4));
+    assert_eq!(r.ingest.stored, 1);
+    let store = f.pipeline().store();
+    let first = format!("{feed}#{}", items[2].guid.as_deref().unwrap());
+    let update = format!("{first}#v2");
+    assert_eq!(store.item_update_of(&update).unwrap(), Some(first.clone()));
+    let (first_row, _) = store.article(&first).unwrap();
+    let (_, updated) = store.article(&update).unwrap();
+    assert!(updated.article.text.contains("Correction:"));
+    // The near-duplicate stage links the update to the first version, so the story counts
+    // the two as one source.
+    assert_eq!(updated.duplicate_of, Some(first_row.row_id));
+
+    // Polled again unchanged: nothing more.
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.updated_items, r.ingest.stored), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_on_429_is_obeyed_and_500s_back_off() {
+    let (base, served) = serve().await;
+    served.set("/busy.xml", Route::Status(429, Some("7200".into())));
+    served.set("/broken.xml", Route::Status(500, None));
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut f = follower(&dir.path().join("s.db"), clock.clone(), true);
+    let busy = format!("{base}/busy.xml");
+    let broken = format!("{base}/broken.xml");
+    add(&f, &busy);
+    add(&f, &broken);
+
+    let r = f.poll(Which::Due).await.unwrap();
+    assert_eq!(r.failures.len(), 2, "{:?}", reasons(&r));
+    assert!(reasons(&r).iter().any(|m| m.contains("HTTP 429")));
+    let row = f.pipeline().store().feed(&busy).unwrap().unwrap();
+    assert_eq!(row.next_check, Some(t0() + chrono::Duration::seconds(7200)));
+    assert_eq!(row.failures, 1);
+
+    // Follow the broken feed's schedule: each wait is about twice the one before, and the
+    // busy feed is not asked again before its hour is up.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let next = f
+            .pipeline()
+            .store()
+            .feed(&broken)
+            .unwrap()
+            .unwrap()
+            .next_check
+            .unwrap();
+        waits.push((next - Clock::now(&*clock)).num_seconds());
+        clock.advance(next - Clock::now(&*clock));
+        f.poll(Which::Due).await.unwrap();
+    }
+    assert_eq!(served.hits("/broken.xml"), 5);
+    for w in waits.windows(2) {
+        assert!(w[1] as f64 > 1.6 * w[0] as f64, "{waits:?}");
+    }
+    let row = f.pipeline().store().feed(&broken).unwrap().unwrap();
+    assert_eq!(row.failures, 5);
+    assert_eq!(row.last_error.as_deref(), Some("HTTP 500"));
+    assert!(Clock::now(&*clock) < t0() + chrono::Duration::seconds(7200));
+    assert_eq!(
+        served.hits("/busy.xml"),
+        1,
+        "asked again before Retry-After ran out"
+    );
+
+    // Past the hour, and the server is well again: polled, failures reset.
+    served.set("/busy.xml", Route::Feed(rss("Busy", &full_items(&base, 1))));
+    clock.advance(chrono::Duration::seconds(7200));
+    let r = f.poll(Which::Due).await.unwrap();
+    assert_eq!(served.hits("/busy.xml"), 2);
+    assert_eq!(r.new_items, 1);
+    assert_eq!(
+        f.pipeline().store().feed(&busy).unwrap().unwrap().failures,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_fail_their_feed_with_the_reason() {
+    let (base, served) = serve().await;
+    served.set("/loop/a", Route::Redirect(format!("{base}/loop/b")));
+    served.set("/loop/b", Route::Redirect(format!("{base}/loop/a")));
+    served.set("/slow.xml", Route::Slow(Duration::from_secs(30)));
+    served.set("/huge.xml", Route::Huge(100));
+    // 64 MiB of zeros, 64 KiB on the wire.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut bomb, &vec![0u8; 64 << 20]).unwrap();
+    served.set("/bomb.xml", Route::Gzip(bomb.finish().unwrap()));
+    served.set(
+        "/bad.xml",
+        Route::Text("<rss version=\"2.0\"><channel><title>x</title><item><title>y</item>".into()),
+    );
+    served.set("/ok.xml", Route::Feed(rss("Fine", &full_items(&base, 2))));
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = follower(
+        &dir.path().join("s.db"),
+        Arc::new(ManualClock::new(t0())),
+        true,
+    );
+    for p in [
+        "/loop/a",
+        "/slow.xml",
+        "/huge.xml",
+        "/bomb.xml",
+        "/bad.xml",
+        "/ok.xml",
+    ] {
+        add(&f, &format!("{base}{p}"));
+    }
+    let r = f.poll(Which::All).await.unwrap();
+    let reason = |p: &str| {
+        let url = format!("{base}{p}");
+        r.failures
+            .iter()
+            .find(|x| x.feed == url && x.item.is_none())
+            .map(|x| x.reason.clone())
+            .unwrap_or_else(|| panic!("{p} did not fail: {:?}", reasons(&r)))
+    };
+    assert_eq!(reason("/loop/a"), "more than 5 redirects");
+    assert_eq!(reason("/slow.xml"), "timed out");
+    assert_eq!(reason("/huge.xml"), "body over the 16 MiB limit");
+    assert_eq!(reason("/bomb.xml"), "body over the 16 MiB limit");
+    let bad = reason("/bad.xml");
+    assert!(
+        bad.starts_with(&format!("{base}/bad.xml: not a valid RSS/Atom/JSON feed")),
+        "{bad}"
+    );
+    // The good feed in the same poll is unharmed.
+    assert_eq!(r.new_items, 2);
+    assert_eq!(r.failures.len(), 5, "{:?}", reasons(&r));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_txt_is_obeyed_for_pages_not_for_the_feed() {
+    let (base, served) = serve().await;
+    served.set(
+        "/robots.txt",
+        Route::Text("User-agent: *\nDisallow: /private/\n".into()),
+    );
+    let pages = pages(2);
+    let mut items = Vec::new();
+    for (i, (stem, gz)) in pages.iter().enumerate() {
+        let path = if i == 0 {
+            format!("/private/{stem}")
+        } else {
+            format!("/page/{stem}")
+        };
+        served.set(&path, Route::Page(gz.clone()));
+        items.push(Item {
+            guid: None,
+            link: format!("{base}{path}"),
+            title: format!("Page {i}"),
+            published: None,
+            description: "Teaser.".into(),
+            content: None,
+        });
+    }
+    // The subscribed feed sits under the disallowed folder: the user asked for it.
+    served.set("/private/feed.xml", Route::Feed(rss("Desk", &items)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = follower(
+        &dir.path().join("s.db"),
+        Arc::new(ManualClock::new(t0())),
+        true,
+    );
+    add(&f, &format!("{base}/private/feed.xml"));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!(r.ingest.stored, 1);
+    let [failure] = &r.failures[..] else {
+        panic!("{:?}", reasons(&r))
+    };
+    assert_eq!(failure.item.as_deref(), Some(items[0].link.as_str()));
+    assert!(
+        failure.reason.contains("robots.txt disallows it"),
+        "{}",
+        failure.reason
+    );
+    assert_eq!(served.hits(&format!("/private/{}", pages[0].0)), 0);
+    assert_eq!(served.hits("/robots.txt"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_is_refused_without_the_flag() {
+    let (base, served) = serve().await;
+    served.set("/f.xml", Route::Feed(rss("Here", &full_items(&base, 1))));
+    let port = base.rsplit(':').next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = follower(
+        &dir.path().join("s.db"),
+        Arc::new(ManualClock::new(t0())),
+        false,
+    );
+    add(&f, &format!("{base}/f.xml"));
+    // A name that resolves to loopback: the resolver refuses it.
+    add(&f, &format!("http://localhost:{port}/f.xml"));
+    add(&f, "file:///etc/passwd");
+    let r = f.poll(Which::All).await.unwrap();
+    let msgs = reasons(&r);
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    for expected in [
+        "refused: 127.0.0.1 is not a public address",
+        "refused: localhost resolves only to non-public addresses",
+        "refused: only http and https",
+    ] {
+        assert!(
+            msgs.iter().any(|m| m.contains(expected)),
+            "{expected}: {msgs:?}"
+        );
+    }
+    assert_eq!(
+        served.hits("/f.xml"),
+        0,
+        "a request reached the loopback server"
+    );
+    assert_eq!(r.ingest.stored, 0);
 }
