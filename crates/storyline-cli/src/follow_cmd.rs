@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use storyline::follow::opml::{parse_opml, write_opml, Subscription};
 use storyline::follow::SystemClock;
-use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline::pipeline::PipelineConfig;
 use storyline::store::{FeedRow, Store};
 use storyline_follow::{ClientConfig, Follower, PollReport, Which};
 
@@ -152,17 +152,18 @@ fn feed_list(rows: &[FeedRow]) {
 
 pub fn follow(db: &Path, args: &FollowArgs, json: bool) -> Result<ExitCode> {
     let subs = subscriptions(&args.sources)?;
-    let pipeline = Pipeline::open(db, PipelineConfig::default())
-        .with_context(|| format!("cannot open the store {}", db.display()))?;
-    add(pipeline.store(), &subs)?;
-    if pipeline.store().feeds()?.is_empty() {
+    let store =
+        Store::open(db).with_context(|| format!("cannot open the store {}", db.display()))?;
+    add(&store, &subs)?;
+    if store.feeds()?.is_empty() {
         return Err(Usage("no feeds to follow: name a feed address or an OPML file".into()).into());
     }
     let config = ClientConfig {
         allow_private_addresses: args.allow_private_addresses,
         ..ClientConfig::default()
     };
-    let mut follower = Follower::new(pipeline, config, Arc::new(SystemClock))?;
+    let mut follower =
+        Follower::open(db, PipelineConfig::default(), config, Arc::new(SystemClock))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

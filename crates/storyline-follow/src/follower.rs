@@ -7,7 +7,7 @@
 //! its item, which the pipeline will not store twice.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +15,8 @@ use serde::Serialize;
 use storyline::error::Location;
 use storyline::follow::{next_after_failure, next_after_success, parse_feed, Clock, FeedItem};
 use storyline::ingest::{extract_page, Record};
-use storyline::pipeline::{IngestReport, Pipeline};
-use storyline::store::{FeedRow, FeedSuccess, NewFeedItem};
+use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
+use storyline::store::{FeedRow, FeedSuccess, NewFeedItem, Store};
 use storyline::Article;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -78,7 +78,10 @@ pub enum Which {
 pub struct Follower {
     fetcher: Arc<Fetcher>,
     clock: Arc<dyn Clock>,
-    pipeline: Pipeline,
+    db: PathBuf,
+    pipeline_config: PipelineConfig,
+    /// The feed tables' connection; the articles go through a pipeline opened per poll.
+    store: Store,
 }
 
 /// A feed's fetch, as the concurrent stage hands it back.
@@ -99,28 +102,32 @@ struct Pending {
 }
 
 impl Follower {
-    pub fn new(
-        pipeline: Pipeline,
+    /// A follower of the feeds followed in the store at `db` (created on first use).
+    pub fn open(
+        db: &Path,
+        pipeline_config: PipelineConfig,
         config: ClientConfig,
         clock: Arc<dyn Clock>,
-    ) -> Result<Follower, FetchError> {
+    ) -> storyline::Result<Follower> {
+        let fetcher = Fetcher::new(config).map_err(|e| storyline::Error::Invalid(e.to_string()))?;
         Ok(Follower {
-            fetcher: Arc::new(Fetcher::new(config)?),
+            fetcher: Arc::new(fetcher),
             clock,
-            pipeline,
+            db: db.to_path_buf(),
+            pipeline_config,
+            store: Store::open(db)?,
         })
     }
 
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// When the next feed falls due (`None`: no feed is followed).
     pub fn next_due(&self) -> storyline::Result<Option<DateTime<Utc>>> {
         let now = self.clock.now();
         Ok(self
-            .pipeline
-            .store()
+            .store
             .feeds()?
             .iter()
             .map(|f| f.next_check.unwrap_or(now))
@@ -132,8 +139,7 @@ impl Follower {
     pub async fn poll(&mut self, which: Which) -> storyline::Result<PollReport> {
         let now = self.clock.now();
         let feeds: Vec<FeedRow> = self
-            .pipeline
-            .store()
+            .store
             .feeds()?
             .into_iter()
             .filter(|f| which == Which::All || f.next_check.is_none_or(|t| t <= now))
@@ -142,7 +148,7 @@ impl Follower {
         let mut report = PollReport::default();
         let mut pending = Vec::new();
         let mut this_poll: HashSet<String> = HashSet::new();
-        let store = self.pipeline.store();
+        let store = &self.store;
         for f in &fetches {
             let Ok(Some((doc, _))) = &f.result else {
                 continue;
@@ -197,7 +203,15 @@ impl Follower {
             }
         }
         let (records, taken) = self.articles(pending, &mut report).await;
-        let ingest = tokio::task::block_in_place(|| self.pipeline.ingest(records, |_| {}))?;
+        // A pipeline per poll, restored from the store: a long-lived one would miss what
+        // another writer (`storyline ingest`, the server) stored between polls.
+        let ingest = if records.is_empty() {
+            IngestReport::default()
+        } else {
+            tokio::task::block_in_place(|| {
+                Pipeline::open(&self.db, self.pipeline_config.clone())?.ingest(records, |_| {})
+            })?
+        };
         for e in &ingest.errors {
             report.failures.push(Failure {
                 feed: e.split(": ").next().unwrap_or("").to_string(),
@@ -206,7 +220,7 @@ impl Follower {
             });
         }
         report.ingest = ingest;
-        let store = self.pipeline.store();
+        let store = &self.store;
         let seen_at = self.clock.now();
         let remembered: Vec<NewFeedItem> = taken
             .iter()

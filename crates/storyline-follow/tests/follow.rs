@@ -17,7 +17,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use storyline::follow::{Clock, ManualClock};
-use storyline::pipeline::{Pipeline, PipelineConfig};
+use storyline::pipeline::PipelineConfig;
 use storyline_follow::{ClientConfig, Follower, PollReport, Which};
 
 fn data() -> PathBuf {
@@ -267,17 +267,16 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn follower(db: &Path, clock: Arc<ManualClock>, allow_private: bool) -> Follower {
-    let pipeline = Pipeline::open(db, PipelineConfig::default()).unwrap();
     let config = ClientConfig {
         allow_private_addresses: allow_private,
         timeout: Duration::from_secs(2),
         ..ClientConfig::default()
     };
-    Follower::new(pipeline, config, clock).unwrap()
+    Follower::open(db, PipelineConfig::default(), config, clock).unwrap()
 }
 
 fn add(f: &Follower, url: &str) {
-    f.pipeline().store().add_feed(url, None, t0()).unwrap();
+    f.store().add_feed(url, None, t0()).unwrap();
 }
 
 fn reasons(r: &PollReport) -> Vec<String> {
@@ -326,7 +325,7 @@ async fn every_item_once_pages_fetched_validators_resent_and_restart_resumes() {
         served.max_in_flight.load(Ordering::SeqCst) <= 2,
         "more than 2 requests at once to one host"
     );
-    let store = f.pipeline().store();
+    let store = f.store();
     let (_, a) = store
         .article(&format!("{feed}#page-{}", pages[0].0))
         .unwrap();
@@ -360,7 +359,7 @@ async fn every_item_once_pages_fetched_validators_resent_and_restart_resumes() {
     assert!(feed_requests[1].1.is_some(), "no If-None-Match sent");
     assert_eq!(r.feeds[0].status, "not modified");
     assert_eq!((r.new_items, r.ingest.stored), (0, 0));
-    let row = f.pipeline().store().feed(&feed).unwrap().unwrap();
+    let row = f.store().feed(&feed).unwrap().unwrap();
     assert_eq!(row.items as usize, items.len());
     assert!(row.etag.is_some());
     drop(f);
@@ -382,7 +381,7 @@ async fn every_item_once_pages_fetched_validators_resent_and_restart_resumes() {
         "page fetched again"
     );
     assert_eq!(
-        f.pipeline().store().counts().unwrap().articles as usize,
+        f.store().counts().unwrap().articles as usize,
         items.len() + 1
     );
 }
@@ -423,7 +422,7 @@ async fn new_guids_for_old_links_are_known_and_a_changed_report_is_an_update() {
     let r = f.poll(Which::All).await.unwrap();
     assert_eq!((r.new_items, r.updated_items, r.known_items), (0, 1, 4));
     assert_eq!(r.ingest.stored, 1);
-    let store = f.pipeline().store();
+    let store = f.store();
     let first = format!("{feed}#{}", items[2].guid.as_deref().unwrap());
     let update = format!("{first}#v2");
     assert_eq!(store.item_update_of(&update).unwrap(), Some(first.clone()));
@@ -455,7 +454,7 @@ async fn retry_after_on_429_is_obeyed_and_500s_back_off() {
     let r = f.poll(Which::Due).await.unwrap();
     assert_eq!(r.failures.len(), 2, "{:?}", reasons(&r));
     assert!(reasons(&r).iter().any(|m| m.contains("HTTP 429")));
-    let row = f.pipeline().store().feed(&busy).unwrap().unwrap();
+    let row = f.store().feed(&busy).unwrap().unwrap();
     assert_eq!(row.next_check, Some(t0() + chrono::Duration::seconds(7200)));
     assert_eq!(row.failures, 1);
 
@@ -464,7 +463,6 @@ async fn retry_after_on_429_is_obeyed_and_500s_back_off() {
     let mut waits = Vec::new();
     for _ in 0..4 {
         let next = f
-            .pipeline()
             .store()
             .feed(&broken)
             .unwrap()
@@ -479,7 +477,7 @@ async fn retry_after_on_429_is_obeyed_and_500s_back_off() {
     for w in waits.windows(2) {
         assert!(w[1] as f64 > 1.6 * w[0] as f64, "{waits:?}");
     }
-    let row = f.pipeline().store().feed(&broken).unwrap().unwrap();
+    let row = f.store().feed(&broken).unwrap().unwrap();
     assert_eq!(row.failures, 5);
     assert_eq!(row.last_error.as_deref(), Some("HTTP 500"));
     assert!(Clock::now(&*clock) < t0() + chrono::Duration::seconds(7200));
@@ -495,10 +493,7 @@ async fn retry_after_on_429_is_obeyed_and_500s_back_off() {
     let r = f.poll(Which::Due).await.unwrap();
     assert_eq!(served.hits("/busy.xml"), 2);
     assert_eq!(r.new_items, 1);
-    assert_eq!(
-        f.pipeline().store().feed(&busy).unwrap().unwrap().failures,
-        0
-    );
+    assert_eq!(f.store().feed(&busy).unwrap().unwrap().failures, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,6 +538,7 @@ async fn hostile_servers_fail_their_feed_with_the_reason() {
             .unwrap_or_else(|| panic!("{p} did not fail: {:?}", reasons(&r)))
     };
     assert_eq!(reason("/loop/a"), "more than 5 redirects");
+    assert_eq!(served.hits("/loop/a") + served.hits("/loop/b"), 6);
     assert_eq!(reason("/slow.xml"), "timed out");
     assert_eq!(reason("/huge.xml"), "body over the 16 MiB limit");
     assert_eq!(reason("/bomb.xml"), "body over the 16 MiB limit");
@@ -639,4 +635,34 @@ async fn loopback_is_refused_without_the_flag() {
         "a request reached the loopback server"
     );
     assert_eq!(r.ingest.stored, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_commit_and_before_the_bookkeeping_stores_nothing_twice() {
+    let (base, served) = serve().await;
+    let items = full_items(&base, 6);
+    served.set("/f.xml", Route::Feed(rss("Wire", &items)));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let feed = format!("{base}/f.xml");
+    let mut f = follower(&db, clock.clone(), true);
+    add(&f, &feed);
+    assert_eq!(f.poll(Which::All).await.unwrap().ingest.stored, 6);
+    drop(f);
+    // What a kill -9 between the pipeline's commit and the follower's bookkeeping leaves:
+    // the articles, but neither the items remembered nor the feed's validators.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DELETE FROM feed_items; UPDATE feeds SET etag = NULL, last_modified = NULL;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut f = follower(&db, clock, true);
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!(served.requests("/f.xml")[1].1, None);
+    assert_eq!((r.ingest.stored, r.ingest.already_stored), (0, 6));
+    assert_eq!(f.store().counts().unwrap().articles, 6);
+    // And the items are remembered now.
+    assert_eq!(f.store().feed(&feed).unwrap().unwrap().items, 6);
 }
