@@ -251,14 +251,14 @@ fn poll_summary(r: &PollReport) {
         .filter(|f| f.status == "not modified")
         .count();
     println!(
-        "Polled {}: {} unchanged, {} failed. Items: {} new, {} updated, {} known; {}.",
+        "Polled {}: {} unchanged, {} failed. Items: {} new, {} updated, {} known; {} fetched.",
         print::plural(r.feeds.len(), "feed"),
         unchanged,
         failed,
         r.new_items,
         r.updated_items,
         r.known_items,
-        format!("{} fetched", print::plural(r.pages_fetched, "page"))
+        print::plural(r.pages_fetched, "page")
     );
     println!(
         "Stored {} ({} near-duplicates), {}, {}.",

@@ -139,7 +139,10 @@ fn follow_once_reports_stores_and_lists_feeds() {
     let row = |url: &str| rows.iter().find(|r| r["url"] == url).unwrap().clone();
     assert_eq!(row(&good)["items"], 8);
     assert_eq!(row(&good)["title"], "ECB desk");
-    assert_eq!(row(&missing)["failures"], 2);
+    assert_eq!(row(&missing)["failures"], 1);
+    assert_eq!(row(&missing)["last_error"], "HTTP 404");
+    // The loopback refusal counted as a failure; the good poll after it reset the count.
+    assert_eq!(row(&good)["failures"], 0);
 
     let out = storyline(&db, &["feeds", "export"]);
     let xml = String::from_utf8(out.stdout).unwrap();

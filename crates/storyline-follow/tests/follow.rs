@@ -42,11 +42,14 @@ enum Route {
     Text(String),
 }
 
+/// A request as logged: path, If-None-Match, User-Agent.
+type Logged = (String, Option<String>, Option<String>);
+
 #[derive(Default)]
 struct Served {
     routes: Mutex<HashMap<String, Route>>,
     /// Every request: path, If-None-Match, User-Agent.
-    log: Mutex<Vec<(String, Option<String>, Option<String>)>>,
+    log: Mutex<Vec<Logged>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -63,7 +66,7 @@ impl Served {
             .filter(|(p, _, _)| p == path)
             .count()
     }
-    fn requests(&self, path: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    fn requests(&self, path: &str) -> Vec<Logged> {
         self.log
             .lock()
             .unwrap()
