@@ -133,6 +133,7 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::search))
         .routes(routes!(api::ingest))
         .routes(routes!(api::stats))
+        .routes(routes!(api::list_feeds, api::add_feed, api::remove_feed))
         .split_for_parts()
 }
 

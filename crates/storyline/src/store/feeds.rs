@@ -7,6 +7,7 @@ use super::{time_from_sql, time_to_sql, Store};
 use crate::error::Result;
 
 /// A followed feed and its health.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FeedRow {
     pub url: String,
