@@ -29,6 +29,9 @@ use crate::robots::RobotsCache;
 /// Feeds, and pages, fetched at once at most (each host still gets at most two).
 const IN_FLIGHT: usize = 32;
 
+/// Feeds fetched, extracted and stored together within a poll.
+const FEEDS_PER_ROUND: usize = 100;
+
 /// What one poll did.
 #[derive(Debug, Default, Serialize)]
 pub struct PollReport {
@@ -144,10 +147,34 @@ impl Follower {
             .into_iter()
             .filter(|f| which == Which::All || f.next_check.is_none_or(|t| t <= now))
             .collect();
-        let fetches = self.fetch_feeds(feeds).await;
         let mut report = PollReport::default();
-        let mut pending = Vec::new();
         let mut this_poll: HashSet<String> = HashSet::new();
+        let mut pipeline = None;
+        // A round of feeds at a time, each stored before the next is fetched: memory stays
+        // bounded by a round, and a stop between rounds loses nothing.
+        for round in feeds.chunks(FEEDS_PER_ROUND) {
+            self.poll_round(
+                round.to_vec(),
+                now,
+                &mut report,
+                &mut this_poll,
+                &mut pipeline,
+            )
+            .await?;
+        }
+        Ok(report)
+    }
+
+    async fn poll_round(
+        &self,
+        feeds: Vec<FeedRow>,
+        now: DateTime<Utc>,
+        report: &mut PollReport,
+        this_poll: &mut HashSet<String>,
+        pipeline: &mut Option<Pipeline>,
+    ) -> storyline::Result<()> {
+        let fetches = self.fetch_feeds(feeds).await;
+        let mut pending = Vec::new();
         let store = &self.store;
         for f in &fetches {
             let Ok(Some((doc, _))) = &f.result else {
@@ -202,14 +229,20 @@ impl Follower {
                 });
             }
         }
-        let (records, taken) = self.articles(pending, &mut report).await;
-        // A pipeline per poll, restored from the store: a long-lived one would miss what
-        // another writer (`storyline ingest`, the server) stored between polls.
+        let (records, taken) = self.articles(pending, report).await;
         let ingest = if records.is_empty() {
             IngestReport::default()
         } else {
             tokio::task::block_in_place(|| {
-                Pipeline::open(&self.db, self.pipeline_config.clone())?.ingest(records, |_| {})
+                // A pipeline per poll, restored from the store: a long-lived one would miss
+                // what another writer (`storyline ingest`, the server) stored meanwhile.
+                let p = match pipeline {
+                    Some(p) => p,
+                    None => {
+                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
+                    }
+                };
+                p.ingest(records, |_| {})
             })?
         };
         for e in &ingest.errors {
@@ -219,7 +252,7 @@ impl Follower {
                 reason: e.clone(),
             });
         }
-        report.ingest = ingest;
+        add_ingest(&mut report.ingest, ingest);
         let store = &self.store;
         let seen_at = self.clock.now();
         let remembered: Vec<NewFeedItem> = taken
@@ -316,7 +349,7 @@ impl Follower {
             };
             report.feeds.push(outcome);
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn fetch_feeds(&self, feeds: Vec<FeedRow>) -> Vec<FeedFetch> {
@@ -497,4 +530,21 @@ fn host_of(url: &str) -> Option<String> {
         u.host_str()
             .map(|h| h.trim_start_matches("www.").to_string())
     })
+}
+
+/// Adds one round's ingest counts to the poll's.
+fn add_ingest(total: &mut IngestReport, round: IngestReport) {
+    total.read += round.read;
+    total.stored += round.stored;
+    total.already_stored += round.already_stored;
+    total.copies += round.copies;
+    total.new_events += round.new_events;
+    total.new_stories += round.new_stories;
+    total.errors.extend(round.errors);
+    total.warnings.extend(round.warnings);
+    total.seconds += round.seconds;
+    total.cluster_seconds += round.cluster_seconds;
+    total.embed_seconds += round.embed_seconds;
+    total.place_cpu_seconds += round.place_cpu_seconds;
+    total.write_cpu_seconds += round.write_cpu_seconds;
 }
