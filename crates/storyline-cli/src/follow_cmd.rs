@@ -274,3 +274,60 @@ fn poll_summary(r: &PollReport) {
         }
     }
 }
+
+/// Follows `sources` (and the feeds followed already) on a thread of its own until the
+/// process ends, ingesting under `writer`, the server's writer lock. A poll cut short by
+/// the end of the process repeats at the next start without storing anything twice.
+pub fn spawn_follower(
+    db: &Path,
+    sources: &[String],
+    allow_private_addresses: bool,
+    writer: Arc<std::sync::Mutex<()>>,
+) -> Result<()> {
+    let subs = subscriptions(sources)?;
+    let store =
+        Store::open(db).with_context(|| format!("cannot open the store {}", db.display()))?;
+    add(&store, &subs)?;
+    let config = ClientConfig {
+        allow_private_addresses,
+        ..ClientConfig::default()
+    };
+    let mut follower =
+        Follower::open(db, PipelineConfig::default(), config, Arc::new(SystemClock))?
+            .with_writer_lock(writer);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the follower's runtime")?;
+    std::thread::Builder::new()
+        .name("storyline-follow".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                loop {
+                    match follower.poll(Which::Due).await {
+                        Ok(r) if !r.feeds.is_empty() => eprintln!(
+                            "follow: {} polled, {} new, {} updated, {} stored, {} failed",
+                            print::plural(r.feeds.len(), "feed"),
+                            r.new_items,
+                            r.updated_items,
+                            r.ingest.stored,
+                            r.failures.len()
+                        ),
+                        Ok(_) => {}
+                        Err(e) => eprintln!("follow: {e}"),
+                    }
+                    let now = chrono::Utc::now();
+                    let wait = follower
+                        .next_due()
+                        .ok()
+                        .flatten()
+                        .map_or(3600, |t| (t - now).num_seconds())
+                        .clamp(1, 3600);
+                    tokio::time::sleep(std::time::Duration::from_secs(wait as u64)).await;
+                }
+            })
+        })
+        .context("cannot start the follower thread")?;
+    Ok(())
+}

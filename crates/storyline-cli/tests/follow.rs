@@ -224,3 +224,64 @@ fn sigterm_stops_following_after_the_poll_and_exits_0() {
     let feeds: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(feeds[0]["items"], 5);
 }
+
+/// A GET on the local server, as a plain HTTP/1.1 exchange; the body.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn serve_follow_stores_the_feeds_items_while_serving() {
+    let (base, _) = serve(feed(5));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "serve",
+            "--create",
+            "--addr",
+            "127.0.0.1:0",
+            "--allow-private-addresses",
+        ])
+        .args(["--follow", &format!("{base}/feed.xml")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    // The follower polls at once; a feed's last fetch is recorded after its articles and
+    // items are committed, so wait for that.
+    let feeds: Value = loop {
+        let feeds: Value = serde_json::from_str(&http_get(&addr, "/api/feeds")).unwrap();
+        if !feeds[0]["last_fetch"].is_null() {
+            break feeds;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stats: Value = serde_json::from_str(&http_get(&addr, "/api/stats")).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(stats["articles"], 5);
+    assert_eq!(feeds[0]["items"], 5);
+    assert_eq!(feeds[0]["title"], "ECB desk");
+}

@@ -85,6 +85,8 @@ pub struct Follower {
     pipeline_config: PipelineConfig,
     /// The feed tables' connection; the articles go through a pipeline opened per poll.
     store: Store,
+    /// Another writer's turn to share (the server's), when one ingests into the same store.
+    writer: Option<Arc<std::sync::Mutex<()>>>,
 }
 
 /// A feed's fetch, as the concurrent stage hands it back.
@@ -119,7 +121,15 @@ impl Follower {
             db: db.to_path_buf(),
             pipeline_config,
             store: Store::open(db)?,
+            writer: None,
         })
+    }
+
+    /// Ingests only while holding `lock`, with a pipeline restored under it, so another
+    /// writer in the process that holds the same lock never writes at the same time.
+    pub fn with_writer_lock(mut self, lock: Arc<std::sync::Mutex<()>>) -> Follower {
+        self.writer = Some(lock);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -234,6 +244,12 @@ impl Follower {
             IngestReport::default()
         } else {
             tokio::task::block_in_place(|| {
+                if let Some(lock) = &self.writer {
+                    // Restored under the lock, after whatever the other writer committed.
+                    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+                    return Pipeline::open(&self.db, self.pipeline_config.clone())?
+                        .ingest(records, |_| {});
+                }
                 // A pipeline per poll, restored from the store: a long-lived one would miss
                 // what another writer (`storyline ingest`, the server) stored meanwhile.
                 let p = match pipeline {

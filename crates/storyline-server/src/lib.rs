@@ -44,6 +44,10 @@ pub struct ServerConfig {
     pub loopback: bool,
     /// Limits on time and concurrency.
     pub limits: guard::Limits,
+    /// The one writer's turn: held for a whole ingest. Shared with anything else in the
+    /// process that ingests into the same store (the feed follower of `serve --follow`), so
+    /// no two pipelines write at once, each restored from what the other committed.
+    pub writer: Arc<Mutex<()>>,
 }
 
 impl ServerConfig {
@@ -56,6 +60,7 @@ impl ServerConfig {
             private: false,
             loopback: true,
             limits: guard::Limits::default(),
+            writer: Arc::new(Mutex::new(())),
         }
     }
 }
@@ -66,7 +71,7 @@ pub struct AppState {
     readers: Mutex<Vec<Store>>,
     /// Held for the whole of an ingest: the store refuses a second concurrent writer anyway,
     /// this makes the second request wait instead of failing.
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
 }
 
 impl AppState {
@@ -75,9 +80,9 @@ impl AppState {
     pub fn open(config: ServerConfig) -> storyline::Result<Arc<AppState>> {
         let store = Store::open(&config.db)?;
         Ok(Arc::new(AppState {
+            writer: Arc::clone(&config.writer),
             config,
             readers: Mutex::new(vec![store]),
-            writer: Mutex::new(()),
         }))
     }
 
