@@ -91,9 +91,9 @@ pub fn feeds(db: &Path, cmd: Option<FeedsCommand>, json: bool) -> Result<ExitCod
                 print::json(&serde_json::json!({ "added": added, "named": subs.len() }))?;
             } else {
                 println!(
-                    "Following {} more ({} named, the rest followed already).",
+                    "Now following {} more ({} followed already).",
                     print::plural(added, "feed"),
-                    subs.len()
+                    subs.len().saturating_sub(added)
                 );
             }
         }

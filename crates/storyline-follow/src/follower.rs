@@ -208,9 +208,13 @@ impl Follower {
                     continue;
                 };
                 let base = article_id(&f.row.url, item);
-                // The same item twice in this poll (two feeds carry it): once is enough.
+                // The same item twice in this poll (two feeds carry it): once is enough. A
+                // link names an item only when it has no guid: some feeds give every item
+                // the same link.
                 let mut names = vec![base.clone(), key.to_string()];
-                names.extend(item.link.clone());
+                if item.guid.is_none() {
+                    names.extend(item.link.clone());
+                }
                 if names.iter().any(|n| this_poll.contains(n)) {
                     report.known_items += 1;
                     continue;
@@ -218,10 +222,22 @@ impl Follower {
                 this_poll.extend(names);
                 let seen = store.seen_item(item.guid.as_deref(), item.link.as_deref())?;
                 let (article_id, version, update_of) = match seen {
+                    // Same guid, or same link and same words (a feed that renamed its
+                    // guids): known.
                     Some(s) if s.content_hash == item.content_hash => {
+                        if let Some(guid) = item
+                            .guid
+                            .as_deref()
+                            .filter(|g| s.guid.as_deref() != Some(*g))
+                        {
+                            store.rename_item_guid(&s.article_id, guid)?;
+                        }
                         report.known_items += 1;
                         continue;
                     }
+                    // Other words under another guid at the same link: another item (a feed
+                    // that gives every item its front page as link), not an update.
+                    Some(s) if item.guid.is_some() && s.guid != item.guid => (base, 1, None),
                     Some(s) => {
                         let base = s.article_id.split("#v").next().unwrap_or(&s.article_id);
                         let version = s.version + 1;

@@ -669,3 +669,28 @@ async fn a_crash_after_the_commit_and_before_the_bookkeeping_stores_nothing_twic
     // And the items are remembered now.
     assert_eq!(f.store().feed(&feed).unwrap().unwrap().items, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_sharing_one_link_under_their_own_guids_are_each_stored() {
+    let (base, served) = serve().await;
+    // Some feeds give every item the site's front page as its link.
+    let items: Vec<Item> = full_items(&base, 3)
+        .into_iter()
+        .map(|i| Item {
+            link: format!("{base}/"),
+            ..i
+        })
+        .collect();
+    served.set("/f.xml", Route::Feed(rss("Front", &items)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = follower(
+        &dir.path().join("s.db"),
+        Arc::new(ManualClock::new(t0())),
+        true,
+    );
+    add(&f, &format!("{base}/f.xml"));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.ingest.stored), (3, 3), "{:?}", reasons(&r));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.updated_items), (0, 0));
+}

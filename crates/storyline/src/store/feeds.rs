@@ -47,6 +47,8 @@ pub struct FeedSuccess {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenItem {
     pub article_id: String,
+    /// The guid it was stored under, if it had one.
+    pub guid: Option<String>,
     pub content_hash: String,
     pub version: u32,
 }
@@ -185,16 +187,18 @@ impl Store {
     pub fn seen_item(&self, guid: Option<&str>, link: Option<&str>) -> Result<Option<SeenItem>> {
         self.conn
             .query_row(
-                "SELECT article_id, content_hash, version FROM feed_items
+                "SELECT article_id, guid, content_hash, version FROM feed_items
                  WHERE (?1 IS NOT NULL AND guid = ?1)
                     OR (?2 IS NOT NULL AND (link = ?2 OR url = ?2))
-                 ORDER BY version DESC, rowid DESC LIMIT 1",
+                 ORDER BY (?1 IS NOT NULL AND guid = ?1) DESC, version DESC, rowid DESC
+                 LIMIT 1",
                 params![guid, link],
                 |r| {
                     Ok(SeenItem {
                         article_id: r.get(0)?,
-                        content_hash: r.get(1)?,
-                        version: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
+                        guid: r.get(1)?,
+                        content_hash: r.get(2)?,
+                        version: r.get::<_, i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
                     })
                 },
             )
@@ -231,6 +235,18 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| self.e(e))
+    }
+
+    /// Records that the feed now calls a stored item by another guid, so that a later
+    /// change under the new guid is known as an update of it.
+    pub fn rename_item_guid(&self, article_id: &str, guid: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE feed_items SET guid = ?2 WHERE article_id = ?1",
+                params![article_id, guid],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(())
     }
 
     /// The article a stored item version updates, if it is an update.
