@@ -693,4 +693,13 @@ async fn items_sharing_one_link_under_their_own_guids_are_each_stored() {
     assert_eq!((r.new_items, r.ingest.stored), (3, 3), "{:?}", reasons(&r));
     let r = f.poll(Which::All).await.unwrap();
     assert_eq!((r.new_items, r.updated_items), (0, 0));
+    // A later item at the same link is one more item, not an update of the others.
+    let mut more = items.clone();
+    more.push(Item {
+        link: format!("{base}/"),
+        ..full_items(&base, 4).pop().unwrap()
+    });
+    served.set("/f.xml", Route::Feed(rss("Front", &more)));
+    let r = f.poll(Which::All).await.unwrap();
+    assert_eq!((r.new_items, r.updated_items, r.ingest.stored), (1, 0, 1));
 }
