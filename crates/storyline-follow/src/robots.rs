@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use texting_robots::Robot;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::client::{FetchError, Fetched, Fetcher, ROBOTS_LIMIT};
 
@@ -19,10 +19,11 @@ enum Rules {
     Unavailable(String),
 }
 
-/// robots.txt rules by site.
+/// robots.txt rules by site. A site's file is fetched once, however many of its pages
+/// ask at the same time (the others wait for that one answer).
 #[derive(Default)]
 pub struct RobotsCache {
-    sites: Mutex<HashMap<String, Arc<Rules>>>,
+    sites: Mutex<HashMap<String, Arc<OnceCell<Rules>>>>,
 }
 
 impl RobotsCache {
@@ -30,19 +31,15 @@ impl RobotsCache {
     pub async fn check(&self, fetcher: &Fetcher, url: &str) -> Result<(), String> {
         let robots_url = texting_robots::get_robots_url(url)
             .map_err(|e| format!("cannot find robots.txt for {url}: {e}"))?;
-        let cached = self.sites.lock().await.get(&robots_url).cloned();
-        let rules = match cached {
-            Some(r) => r,
-            None => {
-                let r = Arc::new(fetch_rules(fetcher, &robots_url).await);
-                self.sites
-                    .lock()
-                    .await
-                    .insert(robots_url.clone(), r.clone());
-                r
-            }
-        };
-        match &*rules {
+        let cell = self
+            .sites
+            .lock()
+            .await
+            .entry(robots_url.clone())
+            .or_default()
+            .clone();
+        let rules = cell.get_or_init(|| fetch_rules(fetcher, &robots_url)).await;
+        match rules {
             Rules::AllowAll => Ok(()),
             Rules::Parsed(robot) if robot.allowed(url) => Ok(()),
             Rules::Parsed(_) => Err(format!("{robots_url} disallows it")),

@@ -272,7 +272,8 @@ fn t0() -> DateTime<Utc> {
 fn follower(db: &Path, clock: Arc<ManualClock>, allow_private: bool) -> Follower {
     let config = ClientConfig {
         allow_private_addresses: allow_private,
-        timeout: Duration::from_secs(2),
+        // Short, so the slow-server test is quick; long enough for a busy machine.
+        timeout: Duration::from_secs(5),
         ..ClientConfig::default()
     };
     Follower::open(db, PipelineConfig::default(), config, clock).unwrap()
