@@ -48,9 +48,12 @@ pub enum BenchCommand {
     Eval(crate::eval::BenchCommand),
     /// Time summaries and timelines per story at several story sizes (median).
     Summary(crate::summary_cmd::BenchArgs),
+    /// First full sync of many generated feeds from local servers on several loopback
+    /// addresses: time, CPU per item, peak memory, the most requests at once on a host.
+    Follow(crate::bench_follow::FollowBenchArgs),
 }
 
-fn splitmix(x: &mut u64) -> u64 {
+pub(crate) fn splitmix(x: &mut u64) -> u64 {
     *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *x;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -59,7 +62,7 @@ fn splitmix(x: &mut u64) -> u64 {
 }
 
 /// Full articles (not headline-only sets) under `data`.
-fn load_pool(data: &Path) -> Result<Vec<String>> {
+pub(crate) fn load_pool(data: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for sub in ["cluster/ecbplus-dev", "compare/newswcl50"] {
         files.push(data.join(sub).join("articles.jsonl"));
@@ -217,7 +220,7 @@ fn vary(text: &str, rng: &mut u64) -> String {
 
 /// A light rewrite: in later passes a third of capitalised words get a pass suffix (new
 /// names), digits shift, and a sentence in five is dropped.
-fn rewrite(text: &str, pass: usize, rng: &mut u64) -> String {
+pub(crate) fn rewrite(text: &str, pass: usize, rng: &mut u64) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         for (n, sentence) in line.split_inclusive(". ").enumerate() {
@@ -251,7 +254,7 @@ fn rewrite(text: &str, pass: usize, rng: &mut u64) -> String {
 }
 
 /// Current and peak resident memory in MiB, from /proc (Linux).
-fn memory_mib() -> (f64, f64) {
+pub(crate) fn memory_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -266,7 +269,7 @@ fn memory_mib() -> (f64, f64) {
 
 /// CPU seconds (user + system, all threads) this process has used, from /proc (Linux):
 /// less sensitive than wall time to other work on a shared machine.
-fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -280,6 +283,7 @@ pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::p
     let (articles, checkpoints, per_day, data, seed, write, story_size) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
+        BenchCommand::Follow(args) => return crate::bench_follow::run(args, json),
         BenchCommand::Ingest {
             articles,
             checkpoints,

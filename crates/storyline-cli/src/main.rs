@@ -9,10 +9,12 @@
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod bench;
+mod bench_follow;
 mod entities_cmd;
 mod eval;
 mod eval_cluster_all;
 mod eval_extract;
+mod follow_cmd;
 mod print;
 mod serve_cmd;
 mod summary_cmd;
@@ -158,6 +160,14 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Serve the JSON API (/api, /api/openapi.json), search and the web page over the store.
     Serve(serve_cmd::ServeArgs),
+    /// Follow news feeds (RSS, Atom, JSON Feed; OPML lists): fetch new items and their
+    /// pages, ingest them, and keep polling until Ctrl-C (or once, with `--once`).
+    Follow(follow_cmd::FollowArgs),
+    /// The followed feeds and their health; `add`, `remove`, `export` (OPML).
+    Feeds {
+        #[command(subcommand)]
+        command: Option<follow_cmd::FeedsCommand>,
+    },
     /// Cited summary of a JSONL file of articles taken as one story.
     Summarize(summary_cmd::SummarizeArgs),
     /// Dated timeline of a JSONL file of articles taken as one story.
@@ -324,6 +334,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
         Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
         Command::Serve(args) => serve_cmd::run(&g.db, &args),
+        Command::Follow(args) => follow_cmd::follow(&g.db, &args, g.json),
+        Command::Feeds { command } => follow_cmd::feeds(&g.db, command, g.json),
         Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
         Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
     }

@@ -30,6 +30,13 @@ pub struct ServeArgs {
     /// Reads need the key too; the web page asks for it once per browser session.
     #[arg(long)]
     private: bool,
+    /// Follow these feeds (addresses or OPML files) while serving, with those followed
+    /// already; new articles appear as they are stored.
+    #[arg(long, num_args = 1.., value_name = "SOURCE")]
+    follow: Vec<String>,
+    /// With `--follow`: also fetch loopback, private and link-local addresses.
+    #[arg(long, requires = "follow")]
+    allow_private_addresses: bool,
 }
 
 fn read_token(args: &ServeArgs) -> Result<Option<String>> {
@@ -61,6 +68,14 @@ pub fn run(db: &Path, args: &ServeArgs) -> Result<ExitCode> {
     let mut config = ServerConfig::new(db);
     config.token = read_token(args)?;
     config.private = args.private;
+    if !args.follow.is_empty() {
+        crate::follow_cmd::spawn_follower(
+            db,
+            &args.follow,
+            args.allow_private_addresses,
+            std::sync::Arc::clone(&config.writer),
+        )?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let served = runtime.block_on(storyline_server::bind_and_serve(
         config,

@@ -6,7 +6,7 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
 use storyline::read::{self, EntityFilter, StoryReport};
 pub use storyline::read::{ArticleHitOut, ArticleSummary, SearchResult, SnippetPart, StoryHitOut};
 use storyline::search::Query as SearchText;
-use storyline::store::{ArticleFilter, StoryFilter};
+use storyline::store::{ArticleFilter, FeedRow, Store, StoryFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -728,4 +728,90 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> AppResult<Stats> {
         events: c.events,
         stories: c.stories,
     }))
+}
+
+// ---------------------------------------------------------------- feeds
+
+/// A feed to follow.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FeedRequest {
+    /// The feed's address (http or https): RSS, Atom or JSON Feed.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedAdded {
+    pub url: String,
+    /// `false` when it was followed already.
+    pub added: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FeedQuery {
+    /// The followed feed's address, as listed.
+    pub url: String,
+}
+
+/// Runs `f` on a store connection of its own, holding the one writer lock.
+async fn write_store<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&Store) -> storyline::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || -> Result<T, ApiError> {
+        let _writer = state.writer.lock().map_err(ApiError::internal)?;
+        let store = Store::open(&state.config.db)?;
+        Ok(f(&store)?)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The followed feeds and their health: last fetch, last new item, next check, failures
+/// in a row, last error.
+#[utoipa::path(get, path = "/api/feeds", responses((status = 200, body = Vec<FeedRow>)))]
+pub async fn list_feeds(State(state): State<Arc<AppState>>) -> AppResult<Vec<FeedRow>> {
+    Ok(Json(state.read(|s| s.feeds()).await?))
+}
+
+/// Follows a feed. A write: it needs the key whenever the server has one.
+#[utoipa::path(post, path = "/api/feeds", request_body = FeedRequest,
+    responses((status = 200, body = FeedAdded),
+              (status = 400, body = ErrorBody, description = "not an http(s) address")))]
+pub async fn add_feed(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<FeedRequest>, JsonRejection>,
+) -> AppResult<FeedAdded> {
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let url = req.url.trim().to_string();
+    let lower = url.to_ascii_lowercase();
+    let web = lower.starts_with("http://") || lower.starts_with("https://");
+    if !web || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+        return Err(ApiError::bad_request(format!(
+            "not an http or https feed address: {url:?}"
+        )));
+    }
+    let u = url.clone();
+    let added = write_store(&state, move |s| s.add_feed(&u, None, Utc::now())).await?;
+    Ok(Json(FeedAdded { url, added }))
+}
+
+/// Stops following a feed; the articles it brought stay.
+#[utoipa::path(delete, path = "/api/feeds", params(FeedQuery),
+    responses((status = 204, description = "no longer followed"),
+              (status = 404, body = ErrorBody, description = "not followed")))]
+pub async fn remove_feed(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<FeedQuery>, QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(q) = q?;
+    let url = q.url.clone();
+    if write_store(&state, move |s| s.remove_feed(&url)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no followed feed {}", q.url),
+        ))
+    }
 }

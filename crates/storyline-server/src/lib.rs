@@ -48,6 +48,10 @@ pub struct ServerConfig {
     pub loopback: bool,
     /// Limits on time and concurrency.
     pub limits: guard::Limits,
+    /// The one writer's turn: held for a whole ingest. Shared with anything else in the
+    /// process that ingests into the same store (the feed follower of `serve --follow`), so
+    /// no two pipelines write at once, each restored from what the other committed.
+    pub writer: Arc<Mutex<()>>,
 }
 
 /// Decoded story reports by (story, revision), the most recently used last.
@@ -95,6 +99,7 @@ impl ServerConfig {
             private: false,
             loopback: true,
             limits: guard::Limits::default(),
+            writer: Arc::new(Mutex::new(())),
         }
     }
 }
@@ -105,7 +110,7 @@ pub struct AppState {
     readers: Mutex<Vec<Store>>,
     /// Held for the whole of an ingest: the store refuses a second concurrent writer anyway,
     /// this makes the second request wait instead of failing.
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
     pub(crate) reports: Mutex<ReportCache>,
     /// Turns for work that may be long (a story report not in memory): when all are taken a
     /// request is answered 503 with `Retry-After` at once rather than queued.
@@ -119,7 +124,7 @@ impl AppState {
         let store = Store::open(&config.db)?;
         Ok(Arc::new(AppState {
             readers: Mutex::new(vec![store]),
-            writer: Mutex::new(()),
+            writer: Arc::clone(&config.writer),
             reports: Mutex::new(ReportCache::default()),
             heavy: tokio::sync::Semaphore::new(config.limits.max_heavy.max(1)),
             config,
@@ -184,6 +189,7 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::search))
         .routes(routes!(api::ingest))
         .routes(routes!(api::stats))
+        .routes(routes!(api::list_feeds, api::add_feed, api::remove_feed))
         .split_for_parts()
 }
 

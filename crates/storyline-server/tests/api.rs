@@ -591,8 +591,22 @@ async fn every_documented_path_answers() {
             uri
         };
         for method in ops.as_object().expect("operations").keys() {
+            let feed = r#"{"url": "https://wire.example/feed.xml"}"#;
             let (s, v) = match method.as_str() {
                 "get" => app.get(&uri).await,
+                "post" if uri == "/api/feeds" => app.post(&uri, "application/json", feed).await,
+                "delete" if uri == "/api/feeds" => {
+                    app.post(&uri, "application/json", feed).await;
+                    let (s, v) = app
+                        .send(
+                            Request::delete("/api/feeds?url=https://wire.example/feed.xml")
+                                .body(Body::empty())
+                                .expect("request"),
+                        )
+                        .await;
+                    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+                    continue;
+                }
                 "post" => {
                     app.post(&uri, "application/x-ndjson", "{\"id\":\"doc-check\",\"text\":\"Checking that the documented ingest route answers.\"}\n")
                         .await
@@ -1019,4 +1033,55 @@ async fn a_story_is_sent_compressed_to_a_client_that_accepts_it() {
         .expect("gzip");
     let v: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(v, whole);
+}
+
+#[tokio::test]
+async fn feeds_are_listed_added_and_removed_and_writes_need_the_key() {
+    const KEY: &str = "k3y-for-the-tests-0123456789";
+    let app = guarded_app(|c| c.token = Some(KEY.into()));
+    let bearer = format!("Bearer {KEY}");
+    let (s, v) = app.get("/api/feeds").await;
+    assert_eq!((s, v), (StatusCode::OK, serde_json::json!([])));
+    let post = |auth: Option<&str>, body: &str| {
+        let mut req = Request::post("/api/feeds").header("content-type", "application/json");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.body(Body::from(body.to_string())).expect("request")
+    };
+    let feed = r#"{"url": "https://wire.example/feed.xml"}"#;
+    let (s, v) = app.send(post(None, feed)).await;
+    assert_error(s, &v, StatusCode::UNAUTHORIZED);
+    let (s, v) = app.send(post(Some(&bearer), feed)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["added"], true);
+    let (_, v) = app.send(post(Some(&bearer), feed)).await;
+    assert_eq!(v["added"], false);
+    for bad in [
+        r#"{"url": "file:///etc/passwd"}"#,
+        r#"{"link": "x"}"#,
+        "not json",
+    ] {
+        let (s, v) = app.send(post(Some(&bearer), bad)).await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST);
+    }
+    let (_, v) = app.get("/api/feeds").await;
+    assert_eq!(v[0]["url"], "https://wire.example/feed.xml");
+    assert_eq!(v[0]["failures"], 0);
+
+    let delete = |auth: Option<&str>| {
+        let mut req = Request::delete("/api/feeds?url=https%3A%2F%2Fwire.example%2Ffeed.xml");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.body(Body::empty()).expect("request")
+    };
+    let (s, v) = app.send(delete(None)).await;
+    assert_error(s, &v, StatusCode::UNAUTHORIZED);
+    let (s, _) = app.send(delete(Some(&bearer))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app.send(delete(Some(&bearer))).await;
+    assert_error(s, &v, StatusCode::NOT_FOUND);
+    let (_, v) = app.get("/api/feeds").await;
+    assert_eq!(v, serde_json::json!([]));
 }

@@ -27,6 +27,7 @@ pub mod dedup;
 pub mod embed;
 pub mod error;
 pub mod extract;
+pub mod follow;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;

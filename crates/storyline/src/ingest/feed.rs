@@ -84,7 +84,7 @@ pub(super) fn parse(
 }
 
 /// Text of an HTML fragment, one paragraph per block element.
-fn html_to_text(fragment: &str) -> String {
+pub(crate) fn html_to_text(fragment: &str) -> String {
     if !fragment.contains('<') && !fragment.contains('&') {
         return fragment.trim().to_string();
     }

@@ -4,7 +4,7 @@
 //! decide whether an article was seen before. A bad record becomes an [`IngestError`] naming
 //! the file and line, and reading goes on with the next record.
 
-mod feed;
+pub(crate) mod feed;
 mod html;
 mod jsonl;
 mod text;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -81,6 +81,8 @@ const MIGRATIONS: &[Migration] = &[
          );
          INSERT OR IGNORE INTO story_reports(story_id, revision) SELECT id, last_seq FROM stories;",
     ),
+    // 10 → 11: followed feeds and the items taken from them.
+    sql(include_str!("feeds.sql")),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -170,6 +172,8 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("schema.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("feeds.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

@@ -23,6 +23,7 @@ use crate::extract::Mention;
 mod annotations;
 mod codec;
 mod export;
+mod feeds;
 mod migrations;
 mod query;
 mod reads;
@@ -33,6 +34,7 @@ mod writes;
 
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
+pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use migrations::SCHEMA_VERSION;
 pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,

@@ -1,4 +1,4 @@
--- storyline store, schema version 10 (a fresh store; `MIGRATIONS` in mod.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 11 together with feeds.sql (a fresh store runs both; `MIGRATIONS` in migrations.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

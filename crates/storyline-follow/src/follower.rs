@@ -1,0 +1,582 @@
+//! The poll: fetch the feeds that are due, decide which items are new or updated, fetch the
+//! pages of those that carry no full text, ingest them through the ordinary pipeline, then
+//! remember them and each feed's validators and schedule.
+//!
+//! Articles are committed before their items are remembered, and validators are stored
+//! last, so a crash between the two repeats the poll: each article keeps an id derived from
+//! its item, which the pipeline will not store twice.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use storyline::error::Location;
+use storyline::follow::{next_after_failure, next_after_success, parse_feed, Clock, FeedItem};
+use storyline::ingest::{extract_page, Record};
+use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
+use storyline::store::{FeedRow, FeedSuccess, NewFeedItem, Store};
+use storyline::Article;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::client::{
+    ClientConfig, FetchError, Fetched, Fetcher, Validators, FEED_LIMIT, PAGE_LIMIT,
+};
+use crate::robots::RobotsCache;
+
+/// Feeds, and pages, fetched at once at most (each host still gets at most two).
+const IN_FLIGHT: usize = 32;
+
+/// Feeds fetched, extracted and stored together within a poll.
+const FEEDS_PER_ROUND: usize = 100;
+
+/// What one poll did.
+#[derive(Debug, Default, Serialize)]
+pub struct PollReport {
+    pub feeds: Vec<FeedOutcome>,
+    /// Items met for the first time, and stored (or refused by the pipeline, see `ingest`).
+    pub new_items: usize,
+    /// Items whose content changed since they were stored: kept as updates.
+    pub updated_items: usize,
+    /// Items already stored, unchanged.
+    pub known_items: usize,
+    /// Pages fetched for items that carried no full text.
+    pub pages_fetched: usize,
+    /// What the pipeline did with the articles.
+    pub ingest: IngestReport,
+    /// Every feed or item that failed, with the reason.
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedOutcome {
+    pub url: String,
+    /// `fetched`, `not modified` or `failed`.
+    pub status: &'static str,
+    pub new_items: usize,
+    pub updated_items: usize,
+    pub next_check: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub feed: String,
+    /// The item's link or guid; `None` when the whole feed failed.
+    pub item: Option<String>,
+    pub reason: String,
+}
+
+/// Which feeds a poll visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every followed feed (`--once`).
+    All,
+    /// Those whose next check has come.
+    Due,
+}
+
+pub struct Follower {
+    fetcher: Arc<Fetcher>,
+    clock: Arc<dyn Clock>,
+    db: PathBuf,
+    pipeline_config: PipelineConfig,
+    /// The feed tables' connection; the articles go through a pipeline opened per poll.
+    store: Store,
+    /// Another writer's turn to share (the server's), when one ingests into the same store.
+    writer: Option<Arc<std::sync::Mutex<()>>>,
+}
+
+/// A feed's fetch, as the concurrent stage hands it back.
+struct FeedFetch {
+    row: FeedRow,
+    result: Result<Option<(storyline::follow::FeedDoc, Validators)>, FetchError>,
+    parse_error: Option<String>,
+}
+
+/// An item to store.
+struct Pending {
+    feed: String,
+    source: Option<String>,
+    item: FeedItem,
+    article_id: String,
+    version: u32,
+    update_of: Option<String>,
+}
+
+impl Follower {
+    /// A follower of the feeds followed in the store at `db` (created on first use).
+    pub fn open(
+        db: &Path,
+        pipeline_config: PipelineConfig,
+        config: ClientConfig,
+        clock: Arc<dyn Clock>,
+    ) -> storyline::Result<Follower> {
+        let fetcher = Fetcher::new(config).map_err(|e| storyline::Error::Invalid(e.to_string()))?;
+        Ok(Follower {
+            fetcher: Arc::new(fetcher),
+            clock,
+            db: db.to_path_buf(),
+            pipeline_config,
+            store: Store::open(db)?,
+            writer: None,
+        })
+    }
+
+    /// Ingests only while holding `lock`, with a pipeline restored under it, so another
+    /// writer in the process that holds the same lock never writes at the same time.
+    pub fn with_writer_lock(mut self, lock: Arc<std::sync::Mutex<()>>) -> Follower {
+        self.writer = Some(lock);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// When the next feed falls due (`None`: no feed is followed).
+    pub fn next_due(&self) -> storyline::Result<Option<DateTime<Utc>>> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .feeds()?
+            .iter()
+            .map(|f| f.next_check.unwrap_or(now))
+            .min())
+    }
+
+    /// Polls the feeds `which` names once. Fails only when the store fails; a feed or an
+    /// item that fails is named in the report and tried again later.
+    pub async fn poll(&mut self, which: Which) -> storyline::Result<PollReport> {
+        let now = self.clock.now();
+        let feeds: Vec<FeedRow> = self
+            .store
+            .feeds()?
+            .into_iter()
+            .filter(|f| which == Which::All || f.next_check.is_none_or(|t| t <= now))
+            .collect();
+        let mut report = PollReport::default();
+        let mut this_poll: HashSet<String> = HashSet::new();
+        let mut pipeline = None;
+        // A round of feeds at a time, each stored before the next is fetched: memory stays
+        // bounded by a round, and a stop between rounds loses nothing.
+        for round in feeds.chunks(FEEDS_PER_ROUND) {
+            self.poll_round(
+                round.to_vec(),
+                now,
+                &mut report,
+                &mut this_poll,
+                &mut pipeline,
+            )
+            .await?;
+        }
+        Ok(report)
+    }
+
+    async fn poll_round(
+        &self,
+        feeds: Vec<FeedRow>,
+        now: DateTime<Utc>,
+        report: &mut PollReport,
+        this_poll: &mut HashSet<String>,
+        pipeline: &mut Option<Pipeline>,
+    ) -> storyline::Result<()> {
+        let fetches = self.fetch_feeds(feeds).await;
+        let mut pending = Vec::new();
+        let store = &self.store;
+        for f in &fetches {
+            let Ok(Some((doc, _))) = &f.result else {
+                continue;
+            };
+            if f.parse_error.is_some() {
+                continue;
+            }
+            let source = doc
+                .title
+                .clone()
+                .or_else(|| f.row.title.clone())
+                .or_else(|| host_of(doc.site.as_deref().unwrap_or(&f.row.url)));
+            for (i, item) in doc.items.iter().enumerate() {
+                let Some(key) = item.key() else {
+                    report.failures.push(Failure {
+                        feed: f.row.url.clone(),
+                        item: Some(format!("item {}", i + 1)),
+                        reason: "has neither a guid nor a link".into(),
+                    });
+                    continue;
+                };
+                let base = article_id(&f.row.url, item);
+                // The same item twice in this poll (two feeds carry it): once is enough. A
+                // link names an item only when it has no guid: some feeds give every item
+                // the same link.
+                let mut names = vec![base.clone(), key.to_string()];
+                if item.guid.is_none() {
+                    names.extend(item.link.clone());
+                }
+                if names.iter().any(|n| this_poll.contains(n)) {
+                    report.known_items += 1;
+                    continue;
+                }
+                this_poll.extend(names);
+                let seen = store.seen_item(item.guid.as_deref(), item.link.as_deref())?;
+                let (article_id, version, update_of) = match seen {
+                    // Same guid, or same link and same words (a feed that renamed its
+                    // guids): known.
+                    Some(s) if s.content_hash == item.content_hash => {
+                        if let Some(guid) = item
+                            .guid
+                            .as_deref()
+                            .filter(|g| s.guid.as_deref() != Some(*g))
+                        {
+                            store.rename_item_guid(&s.article_id, guid)?;
+                        }
+                        report.known_items += 1;
+                        continue;
+                    }
+                    // Other words under another guid at the same link: another item (a feed
+                    // that gives every item its front page as link), not an update.
+                    Some(s) if item.guid.is_some() && s.guid != item.guid => (base, 1, None),
+                    Some(s) => {
+                        let base = s.article_id.split("#v").next().unwrap_or(&s.article_id);
+                        let version = s.version + 1;
+                        (format!("{base}#v{version}"), version, Some(s.article_id))
+                    }
+                    None => (base, 1, None),
+                };
+                pending.push(Pending {
+                    feed: f.row.url.clone(),
+                    source: source.clone(),
+                    item: item.clone(),
+                    article_id,
+                    version,
+                    update_of,
+                });
+            }
+        }
+        let (records, taken) = self.articles(pending, report).await;
+        let ingest = if records.is_empty() {
+            IngestReport::default()
+        } else {
+            tokio::task::block_in_place(|| {
+                if let Some(lock) = &self.writer {
+                    // Restored under the lock, after whatever the other writer committed.
+                    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+                    return Pipeline::open(&self.db, self.pipeline_config.clone())?
+                        .ingest(records, |_| {});
+                }
+                // A pipeline per poll, restored from the store: a long-lived one would miss
+                // what another writer (`storyline ingest`, the server) stored meanwhile.
+                let p = match pipeline {
+                    Some(p) => p,
+                    None => {
+                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
+                    }
+                };
+                p.ingest(records, |_| {})
+            })?
+        };
+        for e in &ingest.errors {
+            report.failures.push(Failure {
+                feed: e.split(": ").next().unwrap_or("").to_string(),
+                item: None,
+                reason: e.clone(),
+            });
+        }
+        add_ingest(&mut report.ingest, ingest);
+        let store = &self.store;
+        let seen_at = self.clock.now();
+        let remembered: Vec<NewFeedItem> = taken
+            .iter()
+            .map(|(p, url)| NewFeedItem {
+                article_id: p.article_id.clone(),
+                feed_url: p.feed.clone(),
+                guid: p.item.guid.clone(),
+                link: p.item.link.clone(),
+                url: url.clone(),
+                content_hash: p.item.content_hash.clone(),
+                version: p.version,
+                update_of: p.update_of.clone(),
+                seen: seen_at,
+            })
+            .collect();
+        store.mark_items_seen(&remembered)?;
+        for f in fetches {
+            let url = f.row.url.clone();
+            let (new, updated) =
+                taken
+                    .iter()
+                    .filter(|(p, _)| p.feed == url)
+                    .fold((0, 0), |(n, u), (p, _)| {
+                        if p.update_of.is_some() {
+                            (n, u + 1)
+                        } else {
+                            (n + 1, u)
+                        }
+                    });
+            report.new_items += new;
+            report.updated_items += updated;
+            let failure = match (&f.result, &f.parse_error) {
+                (Err(e), _) => Some((e.to_string(), e.retry_after_secs())),
+                (Ok(_), Some(p)) => Some((p.clone(), None)),
+                _ => None,
+            };
+            let outcome = match failure {
+                Some((reason, retry_after)) => {
+                    let next = next_after_failure(
+                        &url,
+                        now,
+                        f.row.failures.saturating_add(1),
+                        retry_after,
+                    );
+                    store.record_feed_failure(&url, now, next, &reason)?;
+                    report.failures.push(Failure {
+                        feed: url.clone(),
+                        item: None,
+                        reason: reason.clone(),
+                    });
+                    FeedOutcome {
+                        url,
+                        status: "failed",
+                        new_items: 0,
+                        updated_items: 0,
+                        next_check: next,
+                        error: Some(reason),
+                    }
+                }
+                None => {
+                    let (next, interval) =
+                        next_after_success(&url, now, f.row.interval_secs, new + updated > 0);
+                    let (doc, validators) = match f.result {
+                        Ok(Some((doc, v))) => (Some(doc), v),
+                        _ => (None, Validators::default()),
+                    };
+                    store.record_feed_success(
+                        &url,
+                        &FeedSuccess {
+                            title: doc.as_ref().and_then(|d| d.title.clone()),
+                            site: doc.as_ref().and_then(|d| d.site.clone()),
+                            etag: validators.etag,
+                            last_modified: validators.last_modified,
+                            fetched: Some(now),
+                            next_check: Some(next),
+                            interval_secs: Some(interval),
+                            new_item_at: (new + updated > 0).then_some(now),
+                        },
+                    )?;
+                    FeedOutcome {
+                        url,
+                        status: if doc.is_some() {
+                            "fetched"
+                        } else {
+                            "not modified"
+                        },
+                        new_items: new,
+                        updated_items: updated,
+                        next_check: next,
+                        error: None,
+                    }
+                }
+            };
+            report.feeds.push(outcome);
+        }
+        Ok(())
+    }
+
+    async fn fetch_feeds(&self, feeds: Vec<FeedRow>) -> Vec<FeedFetch> {
+        let gate = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut tasks = JoinSet::new();
+        for (i, row) in feeds.into_iter().enumerate() {
+            let fetcher = self.fetcher.clone();
+            let gate = gate.clone();
+            tasks.spawn(async move {
+                let _turn = gate.acquire_owned().await;
+                let validators = Validators {
+                    etag: row.etag.clone(),
+                    last_modified: row.last_modified.clone(),
+                };
+                let fetched = fetcher.get(&row.url, Some(&validators), FEED_LIMIT).await;
+                let mut parse_error = None;
+                let result = fetched.map(|f| match f {
+                    Fetched::NotModified => None,
+                    Fetched::Body(body) => match parse_feed(&body.bytes, &row.url) {
+                        Ok(doc) => Some((doc, body.validators)),
+                        Err(e) => {
+                            parse_error = Some(e.to_string());
+                            None
+                        }
+                    },
+                });
+                (
+                    i,
+                    FeedFetch {
+                        row,
+                        result,
+                        parse_error,
+                    },
+                )
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(f) = done {
+                out.push(f);
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// The articles of the pending items, fetching pages where needed; with each item taken,
+    /// the address its article was found at. Items whose page failed are left out (named in
+    /// the report) and tried again at the next poll.
+    async fn articles(
+        &self,
+        pending: Vec<Pending>,
+        report: &mut PollReport,
+    ) -> (
+        Vec<Result<Record, storyline::IngestError>>,
+        Vec<(Pending, Option<String>)>,
+    ) {
+        let robots = Arc::new(RobotsCache::default());
+        let gate = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut tasks = JoinSet::new();
+        for (i, p) in pending.into_iter().enumerate() {
+            let fetcher = self.fetcher.clone();
+            let robots = robots.clone();
+            let gate = gate.clone();
+            tasks.spawn(async move {
+                let _turn = gate.acquire_owned().await;
+                let out = article_for(&fetcher, &robots, &p).await;
+                (i, p, out)
+            });
+        }
+        let mut done = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(r) = r {
+                done.push(r);
+            }
+        }
+        done.sort_by_key(|(i, _, _)| *i);
+        let mut records = Vec::new();
+        let mut taken = Vec::new();
+        for (_, p, out) in done {
+            match out {
+                Ok((article, fetched_page)) => {
+                    report.pages_fetched += usize::from(fetched_page);
+                    let url = article.url.clone();
+                    records.push(Ok(Record {
+                        article,
+                        origin: Location {
+                            path: PathBuf::from(&p.feed),
+                            line: None,
+                        },
+                        warnings: Vec::new(),
+                    }));
+                    taken.push((p, url));
+                }
+                Err(reason) => report.failures.push(Failure {
+                    feed: p.feed.clone(),
+                    item: p.item.link.clone().or(p.item.guid.clone()),
+                    reason,
+                }),
+            }
+        }
+        (records, taken)
+    }
+}
+
+/// The article for an item: its own full text, or the extracted text of its page; with
+/// whether a page was fetched.
+async fn article_for(
+    fetcher: &Fetcher,
+    robots: &RobotsCache,
+    p: &Pending,
+) -> Result<(Article, bool), String> {
+    let item = &p.item;
+    let from_item = |text: String, url: Option<String>| Article {
+        id: p.article_id.clone(),
+        title: item.title.clone(),
+        source: p.source.clone(),
+        url,
+        published: item.published,
+        lang: item.lang.clone(),
+        text,
+    };
+    if let Some(text) = &item.full_text {
+        return Ok((from_item(text.clone(), item.link.clone()), false));
+    }
+    let Some(link) = &item.link else {
+        // Nothing to fetch: the item's own words are all there is.
+        let text = item
+            .summary
+            .clone()
+            .or(item.title.clone())
+            .ok_or("has no text and no link")?;
+        return Ok((from_item(text, None), false));
+    };
+    robots.check(fetcher, link).await?;
+    let body = match fetcher.get(link, None, PAGE_LIMIT).await {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => return Err("page: unexpected 304".into()),
+        Err(e) => return Err(format!("page: {e}")),
+    };
+    let id = p.article_id.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        extract_page(&body.bytes, &id).map(|a| (a, body.final_url))
+    })
+    .await
+    .map_err(|e| format!("page extraction stopped: {e}"))?
+    .map_err(|e| format!("page: {e}"))?;
+    let (page, final_url) = page;
+    Ok((
+        Article {
+            id: p.article_id.clone(),
+            title: item.title.clone().or(page.title),
+            source: p.source.clone().or(page.source),
+            url: Some(final_url),
+            published: item.published.or(page.published),
+            lang: item.lang.clone().or(page.lang),
+            text: page.text,
+        },
+        true,
+    ))
+}
+
+/// The stored id of an item's article: a guid that names itself globally (a URL, a URN, a
+/// tag URI) as it is; a local guid ("1234") qualified by its feed; else the link.
+fn article_id(feed_url: &str, item: &FeedItem) -> String {
+    match (&item.guid, &item.link) {
+        (Some(g), _) if g.contains("://") || g.starts_with("urn:") || g.starts_with("tag:") => {
+            g.clone()
+        }
+        (Some(g), _) => format!("{feed_url}#{g}"),
+        (None, Some(link)) => link.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn host_of(url: &str) -> Option<String> {
+    url::Url::parse(url).ok().and_then(|u| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_string())
+    })
+}
+
+/// Adds one round's ingest counts to the poll's.
+fn add_ingest(total: &mut IngestReport, round: IngestReport) {
+    total.read += round.read;
+    total.stored += round.stored;
+    total.already_stored += round.already_stored;
+    total.copies += round.copies;
+    total.new_events += round.new_events;
+    total.new_stories += round.new_stories;
+    total.errors.extend(round.errors);
+    total.warnings.extend(round.warnings);
+    total.seconds += round.seconds;
+    total.cluster_seconds += round.cluster_seconds;
+    total.embed_seconds += round.embed_seconds;
+    total.place_cpu_seconds += round.place_cpu_seconds;
+    total.write_cpu_seconds += round.write_cpu_seconds;
+}

@@ -1,0 +1,264 @@
+//! Followed feeds and the items already taken from them (see `feeds.sql`).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{time_from_sql, time_to_sql, Store};
+use crate::error::Result;
+
+/// A followed feed and its health.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FeedRow {
+    pub url: String,
+    pub title: Option<String>,
+    pub site: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub added: Option<DateTime<Utc>>,
+    /// When it is due; `None`: at once.
+    pub next_check: Option<DateTime<Utc>>,
+    pub interval_secs: Option<i64>,
+    pub last_fetch: Option<DateTime<Utc>>,
+    pub last_new_item: Option<DateTime<Utc>>,
+    /// Failed polls in a row (0 after a good one).
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// Item versions stored from it.
+    pub items: u64,
+}
+
+/// What a good poll learnt about a feed.
+#[derive(Debug, Clone, Default)]
+pub struct FeedSuccess {
+    pub title: Option<String>,
+    pub site: Option<String>,
+    /// Validators for the next request; `None` keeps the stored ones (a 304 sends none).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub fetched: Option<DateTime<Utc>>,
+    pub next_check: Option<DateTime<Utc>>,
+    pub interval_secs: Option<i64>,
+    /// Set when the poll brought new items.
+    pub new_item_at: Option<DateTime<Utc>>,
+}
+
+/// The newest stored version of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenItem {
+    pub article_id: String,
+    /// The guid it was stored under, if it had one.
+    pub guid: Option<String>,
+    pub content_hash: String,
+    pub version: u32,
+}
+
+/// An item version to remember as taken.
+#[derive(Debug, Clone)]
+pub struct NewFeedItem {
+    pub article_id: String,
+    pub feed_url: String,
+    pub guid: Option<String>,
+    pub link: Option<String>,
+    /// The article's address after redirects.
+    pub url: Option<String>,
+    pub content_hash: String,
+    pub version: u32,
+    pub update_of: Option<String>,
+    pub seen: DateTime<Utc>,
+}
+
+const FEED_COLUMNS: &str =
+    "url, title, site, etag, last_modified, added, next_check, interval_secs,
+    last_fetch, last_new_item, failures, last_error,
+    (SELECT count(*) FROM feed_items i WHERE i.feed_url = feeds.url)";
+
+fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
+    Ok(FeedRow {
+        url: r.get(0)?,
+        title: r.get(1)?,
+        site: r.get(2)?,
+        etag: r.get(3)?,
+        last_modified: r.get(4)?,
+        added: time_from_sql(r.get(5)?),
+        next_check: time_from_sql(r.get(6)?),
+        interval_secs: r.get(7)?,
+        last_fetch: time_from_sql(r.get(8)?),
+        last_new_item: time_from_sql(r.get(9)?),
+        failures: r.get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
+        last_error: r.get(11)?,
+        items: r.get::<_, i64>(12)?.max(0) as u64,
+    })
+}
+
+impl Store {
+    /// Follows `url` (due at once); `false` when it was followed already.
+    pub fn add_feed(&self, url: &str, title: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO feeds(url, title, added) VALUES (?1, ?2, ?3)",
+                params![url, title, time_to_sql(Some(now))],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(n > 0)
+    }
+
+    /// Stops following `url`; what it brought in stays. `false` when it was not followed.
+    pub fn remove_feed(&self, url: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM feeds WHERE url = ?1", [url])
+            .map_err(|e| self.e(e))?;
+        Ok(n > 0)
+    }
+
+    /// Every followed feed, in the order they were added.
+    pub fn feeds(&self) -> Result<Vec<FeedRow>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY added, url");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.e(e))?;
+        let rows = stmt
+            .query_map([], feed_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        Ok(rows)
+    }
+
+    pub fn feed(&self, url: &str) -> Result<Option<FeedRow>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?1");
+        self.conn
+            .query_row(&sql, [url], feed_row)
+            .optional()
+            .map_err(|e| self.e(e))
+    }
+
+    /// Records a good poll: failures reset, validators kept for the next request.
+    pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE feeds SET title = coalesce(?2, title), site = coalesce(?3, site),
+                    etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
+                    last_fetch = ?6, next_check = ?7, interval_secs = ?8,
+                    last_new_item = coalesce(?9, last_new_item),
+                    failures = 0, last_error = NULL
+                 WHERE url = ?1",
+                params![
+                    url,
+                    s.title,
+                    s.site,
+                    s.etag,
+                    s.last_modified,
+                    time_to_sql(s.fetched),
+                    time_to_sql(s.next_check),
+                    s.interval_secs,
+                    time_to_sql(s.new_item_at),
+                ],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(())
+    }
+
+    /// Records a failed poll: one more failure in a row, the reason, and when to try again.
+    pub fn record_feed_failure(
+        &self,
+        url: &str,
+        at: DateTime<Utc>,
+        next_check: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE feeds SET failures = failures + 1, last_error = ?2, last_fetch = ?3,
+                    next_check = ?4
+                 WHERE url = ?1",
+                params![
+                    url,
+                    error,
+                    time_to_sql(Some(at)),
+                    time_to_sql(Some(next_check))
+                ],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(())
+    }
+
+    /// The newest stored version of an item known by this guid or address (as linked, or
+    /// where the link led), from any feed.
+    pub fn seen_item(&self, guid: Option<&str>, link: Option<&str>) -> Result<Option<SeenItem>> {
+        self.conn
+            .query_row(
+                "SELECT article_id, guid, content_hash, version FROM feed_items
+                 WHERE (?1 IS NOT NULL AND guid = ?1)
+                    OR (?2 IS NOT NULL AND (link = ?2 OR url = ?2))
+                 ORDER BY (?1 IS NOT NULL AND guid = ?1) DESC, version DESC, rowid DESC
+                 LIMIT 1",
+                params![guid, link],
+                |r| {
+                    Ok(SeenItem {
+                        article_id: r.get(0)?,
+                        guid: r.get(1)?,
+                        content_hash: r.get(2)?,
+                        version: r.get::<_, i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.e(e))
+    }
+
+    /// Remembers items as taken, in one transaction. An item remembered already is left
+    /// as it was (a poll repeated after a crash).
+    pub fn mark_items_seen(&self, items: &[NewFeedItem]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO feed_items(article_id, feed_url, guid, link, url,
+                        content_hash, version, update_of, seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(|e| self.e(e))?;
+            for i in items {
+                insert
+                    .execute(params![
+                        i.article_id,
+                        i.feed_url,
+                        i.guid,
+                        i.link,
+                        i.url,
+                        i.content_hash,
+                        i64::from(i.version),
+                        i.update_of,
+                        time_to_sql(Some(i.seen)),
+                    ])
+                    .map_err(|e| self.e(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.e(e))
+    }
+
+    /// Records that the feed now calls a stored item by another guid, so that a later
+    /// change under the new guid is known as an update of it.
+    pub fn rename_item_guid(&self, article_id: &str, guid: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE feed_items SET guid = ?2 WHERE article_id = ?1",
+                params![article_id, guid],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(())
+    }
+
+    /// The article a stored item version updates, if it is an update.
+    pub fn item_update_of(&self, article_id: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT update_of FROM feed_items WHERE article_id = ?1",
+                [article_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.e(e))
+    }
+}
