@@ -48,6 +48,10 @@ pub enum BenchCommand {
     Eval(crate::eval::BenchCommand),
     /// Time summaries and timelines per story at several story sizes (median).
     Summary(crate::summary_cmd::BenchArgs),
+    /// Concurrent readers of the store's biggest stories against the server on loopback
+    /// for a fixed time, optionally while a file is ingested: latency percentiles, 503s and
+    /// other failures.
+    Load(crate::load::LoadArgs),
 }
 
 fn splitmix(x: &mut u64) -> u64 {
@@ -276,10 +280,16 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
+pub fn run(
+    cmd: BenchCommand,
+    db: &Path,
+    json: bool,
+    model: Option<&Path>,
+) -> Result<std::process::ExitCode> {
     let (articles, checkpoints, per_day, data, seed, write, story_size) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
+        BenchCommand::Load(args) => return crate::load::run(db, &args, json),
         BenchCommand::Ingest {
             articles,
             checkpoints,

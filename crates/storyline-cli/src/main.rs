@@ -12,6 +12,7 @@ mod bench;
 mod entities_cmd;
 mod eval;
 mod eval_extract;
+mod load;
 mod print;
 mod serve_cmd;
 mod summary_cmd;
@@ -311,7 +312,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
-        Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
+        Command::Bench(cmd) => bench::run(cmd, &g.db, g.json, g.model.as_deref()),
         Command::Serve(args) => serve_cmd::run(&g.db, &args),
         Command::Summarize(args) => summary_cmd::summarize_cmd(args, g.json),
         Command::Timeline(args) => summary_cmd::timeline_cmd(args, g.json),
