@@ -65,6 +65,14 @@ impl ReportCache {
         Some(report)
     }
 
+    /// The story's report kept in memory, whatever its revision.
+    pub(crate) fn latest(&self, story: i64) -> Option<(u64, Arc<storyline::read::StoryReport>)> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.0 == story)
+            .map(|(k, r)| (k.1, Arc::clone(r)))
+    }
+
     pub(crate) fn put(&mut self, key: (i64, u64), report: Arc<storyline::read::StoryReport>) {
         // Older revisions of the story are of no more use.
         self.entries.retain(|(k, _)| k.0 != key.0);
