@@ -51,6 +51,10 @@ pub enum BenchCommand {
     /// First full sync of many generated feeds from local servers on several loopback
     /// addresses: time, CPU per item, peak memory, the most requests at once on a host.
     Follow(crate::bench_follow::FollowBenchArgs),
+    /// Concurrent readers of the store's biggest stories against the server on loopback
+    /// for a fixed time, optionally while a file is ingested: latency percentiles, 503s and
+    /// other failures.
+    Load(crate::load::LoadArgs),
 }
 
 pub(crate) fn splitmix(x: &mut u64) -> u64 {
@@ -279,11 +283,17 @@ pub(crate) fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-pub fn run(cmd: BenchCommand, json: bool, model: Option<&Path>) -> Result<std::process::ExitCode> {
+pub fn run(
+    cmd: BenchCommand,
+    db: &Path,
+    json: bool,
+    model: Option<&Path>,
+) -> Result<std::process::ExitCode> {
     let (articles, checkpoints, per_day, data, seed, write, story_size) = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
         BenchCommand::Follow(args) => return crate::bench_follow::run(args, json),
+        BenchCommand::Load(args) => return crate::load::run(db, &args, json),
         BenchCommand::Ingest {
             articles,
             checkpoints,

@@ -15,6 +15,7 @@ mod eval;
 mod eval_cluster_all;
 mod eval_extract;
 mod follow_cmd;
+mod load;
 mod print;
 mod serve_cmd;
 mod summary_cmd;
@@ -332,7 +333,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Export { out } => export(&open_existing(&g.db)?, &out, g.quiet),
         Command::Eval(cmd) => eval::run(cmd, g.json, g.quiet, g.model.as_deref()),
-        Command::Bench(cmd) => bench::run(cmd, g.json, g.model.as_deref()),
+        Command::Bench(cmd) => bench::run(cmd, &g.db, g.json, g.model.as_deref()),
         Command::Serve(args) => serve_cmd::run(&g.db, &args),
         Command::Follow(args) => follow_cmd::follow(&g.db, &args, g.json),
         Command::Feeds { command } => follow_cmd::feeds(&g.db, command, g.json),

@@ -441,21 +441,28 @@ pub async fn get_story(
         .and_then(|mut c| c.get((id, revision)));
     let (revision, report) = match cached {
         Some(report) => (revision, report),
-        None => {
+        None => match state.try_heavy_turn() {
             // Not in memory: decoding or making it may be long, so it takes one of a few
-            // turns, and without a free turn the answer is 503 now rather than a queue.
-            let Some(_turn) = state.try_heavy_turn() else {
-                return Err(ApiError::busy(
-                    "the server is at its bound on long work; try again in a second",
-                ));
-            };
-            let (revision, report) = state.read(move |s| read::story_report_at(s, id)).await?;
-            let report = Arc::new(report);
-            if let Ok(mut c) = state.reports.lock() {
-                c.put((id, revision), Arc::clone(&report));
+            // turns.
+            Some(_turn) => {
+                let (revision, report) = state.read(move |s| read::story_report_at(s, id)).await?;
+                let report = Arc::new(report);
+                if let Ok(mut c) = state.reports.lock() {
+                    c.put((id, revision), Arc::clone(&report));
+                }
+                (revision, report)
             }
-            (revision, report)
-        }
+            // No turn free: the story's last whole report in memory (a batch or so old,
+            // tagged with its own revision), else 503 now rather than a queue.
+            None => state
+                .reports
+                .lock()
+                .ok()
+                .and_then(|c| c.latest(id))
+                .ok_or_else(|| {
+                    ApiError::busy("the server is at its bound on long work; try again in a second")
+                })?,
+        },
     };
     let offset = q.offset.unwrap_or(0);
     let sources = page_of(&report.sources, offset, q.limit);

@@ -75,6 +75,17 @@ impl ReportCache {
         Some(report)
     }
 
+    /// The story's report kept in memory, whatever its revision.
+    pub(crate) fn latest(
+        &self,
+        story: storyline::core::StoryId,
+    ) -> Option<(u64, Arc<storyline::read::StoryReport>)> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.0 == story)
+            .map(|(k, r)| (k.1, Arc::clone(r)))
+    }
+
     pub(crate) fn put(
         &mut self,
         key: (storyline::core::StoryId, u64),

@@ -1010,10 +1010,36 @@ async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
     drop(turn);
     let res = app.clone().oneshot(get()).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
+    let tag = res.headers()["etag"].clone();
     // Now in memory: read without a turn even while all are taken.
-    let _turn = state.try_heavy_turn().expect("a free turn");
+    let turn = state.try_heavy_turn().expect("a free turn");
     let res = app.clone().oneshot(get()).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
+    drop(turn);
+    // A batch changes the story; while the turns are taken its last whole report is sent,
+    // under its own revision's tag, and once one is free the new one.
+    let seed = std::fs::read_to_string(common::ingest_files().first().expect("a seed file"))
+        .expect("seed text");
+    let line = serde_json::json!({"id": "again-2", "text": seed}).to_string();
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/ingest")
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from(line))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let turn = state.try_heavy_turn().expect("a free turn");
+    let res = app.clone().oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"], tag);
+    drop(turn);
+    let res = app.clone().oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_ne!(res.headers()["etag"], tag);
 }
 
 #[tokio::test]
