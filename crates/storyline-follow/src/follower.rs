@@ -284,7 +284,9 @@ impl Follower {
                 reason: e.clone(),
             });
         }
-        add_ingest(&mut report.ingest, ingest);
+        // Rounds run one after another, so their times add up.
+        report.ingest.seconds += ingest.seconds;
+        report.ingest.absorb(ingest);
         let store = &self.store;
         let seen_at = self.clock.now();
         let remembered: Vec<NewFeedItem> = taken
@@ -562,21 +564,4 @@ fn host_of(url: &str) -> Option<String> {
         u.host_str()
             .map(|h| h.trim_start_matches("www.").to_string())
     })
-}
-
-/// Adds one round's ingest counts to the poll's.
-fn add_ingest(total: &mut IngestReport, round: IngestReport) {
-    total.read += round.read;
-    total.stored += round.stored;
-    total.already_stored += round.already_stored;
-    total.copies += round.copies;
-    total.new_events += round.new_events;
-    total.new_stories += round.new_stories;
-    total.errors.extend(round.errors);
-    total.warnings.extend(round.warnings);
-    total.seconds += round.seconds;
-    total.cluster_seconds += round.cluster_seconds;
-    total.embed_seconds += round.embed_seconds;
-    total.place_cpu_seconds += round.place_cpu_seconds;
-    total.write_cpu_seconds += round.write_cpu_seconds;
 }

@@ -87,8 +87,9 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    /// Adds what another stage counted (the placer's share of a run).
-    fn absorb(&mut self, other: IngestReport) {
+    /// Adds what another part counted (the placer's share of a run, a poll's next round).
+    /// `seconds` is left to the caller: parts of one run overlap in time.
+    pub fn absorb(&mut self, other: IngestReport) {
         self.read += other.read;
         self.stored += other.stored;
         self.already_stored += other.already_stored;

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::Store;
 use crate::cluster::{EventSnapshot, Snapshot, StorySnapshot, TermId};
-use crate::core::{ArticleId, EventId, StoryId};
+use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::error::Result;
 
 /// Ids are stored as SQLite integers, as they are.
@@ -38,6 +38,20 @@ pub(super) fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<String> {
 pub(super) fn time_from_sql(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// An article from the columns `ext_id, title, source, url, published, lang, text` of a
+/// row, in that order from column `first` on: one place that knows how they decode.
+pub(super) fn article_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Article> {
+    Ok(Article {
+        id: r.get(first)?,
+        title: r.get(first + 1)?,
+        source: r.get(first + 2)?,
+        url: r.get(first + 3)?,
+        published: time_from_sql(r.get(first + 4)?),
+        lang: r.get(first + 5)?,
+        text: r.get(first + 6)?,
+    })
 }
 
 /// Centroid weights (by term id) as stored: `(term id u32, weight f32)` pairs,

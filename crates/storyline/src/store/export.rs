@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::codec::time_from_sql;
+use super::codec::article_at;
 use super::Store;
 use crate::core::{Article, EventId, StoryId};
 use crate::error::Result;
@@ -33,15 +33,7 @@ impl Store {
         while let Some(r) = rows.next().map_err(|e| self.e(e))? {
             let exported = (|| -> rusqlite::Result<ExportedArticle> {
                 Ok(ExportedArticle {
-                    article: Article {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        source: r.get(2)?,
-                        url: r.get(3)?,
-                        published: time_from_sql(r.get(4)?),
-                        lang: r.get(5)?,
-                        text: r.get(6)?,
-                    },
+                    article: article_at(r, 0)?,
                     event: r.get(7)?,
                     story: r.get(8)?,
                 })

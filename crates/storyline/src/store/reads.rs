@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, OptionalExtension};
 
-use super::codec::time_from_sql;
+use super::codec::{article_at, time_from_sql};
 use super::{annotations, Counts, Store, StoredArticle, StoredSignature, StoryRow};
-use crate::core::{Article, ArticleId, EventId, Sentence, StoryId};
+use crate::core::{ArticleId, EventId, Sentence, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
@@ -199,15 +199,7 @@ impl Store {
             .query_map([story], |r| {
                 Ok(StoredArticle {
                     row_id: r.get(0)?,
-                    article: Article {
-                        id: r.get(1)?,
-                        title: r.get(2)?,
-                        source: r.get(3)?,
-                        url: r.get(4)?,
-                        published: time_from_sql(r.get(5)?),
-                        lang: r.get(6)?,
-                        text: r.get(7)?,
-                    },
+                    article: article_at(r, 1)?,
                     event: r.get(8)?,
                     duplicate_of: r.get(9)?,
                     sentences: Vec::new(),

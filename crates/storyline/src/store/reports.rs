@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
-use super::codec::time_from_sql;
+use super::codec::{article_at, time_from_sql};
 use super::{Store, StoredArticle};
-use crate::core::{Article, ArticleId, EventId, StoryId};
+use crate::core::{ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
 
 /// A story's revision and, when it was made at that revision, its stored report.
@@ -169,15 +169,7 @@ impl Store {
                 .query_row([row_id], |r| {
                     Ok(StoredArticle {
                         row_id,
-                        article: Article {
-                            id: r.get(0)?,
-                            title: r.get(1)?,
-                            source: r.get(2)?,
-                            url: r.get(3)?,
-                            published: time_from_sql(r.get(4)?),
-                            lang: r.get(5)?,
-                            text: r.get(6)?,
-                        },
+                        article: article_at(r, 0)?,
                         event: r.get(7)?,
                         duplicate_of: r.get(8)?,
                         sentences: Vec::new(),
