@@ -20,30 +20,7 @@ use storyline::pipeline::{Pipeline, PipelineConfig};
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Ingest a generated stream of full articles and report articles/s and memory.
-    Ingest {
-        /// Articles to generate.
-        #[arg(long, default_value_t = 100_000)]
-        articles: usize,
-        /// Report at these article counts (comma-separated); the end is always reported.
-        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-        checkpoints: Vec<usize>,
-        /// Articles per day of simulated stream time.
-        #[arg(long, default_value_t = 100_000)]
-        per_day: usize,
-        /// Folder of evaluation data to draw articles from.
-        #[arg(long, default_value = "../shared/data")]
-        data: PathBuf,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Write the generated stream as JSONL instead of ingesting it.
-        #[arg(long)]
-        write: Option<PathBuf>,
-        /// Articles per story: the stream is then stories of this many distinct rewrites of
-        /// one article each (sentences dropped, words swapped: not near-duplicates),
-        /// interleaved, without syndicated copies.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        story_size: Option<u64>,
-    },
+    Ingest(IngestBenchArgs),
     #[command(flatten)]
     Eval(crate::eval::BenchCommand),
     /// Time summaries and timelines per story at several story sizes (median).
@@ -55,6 +32,33 @@ pub enum BenchCommand {
     /// for a fixed time, optionally while a file is ingested: latency percentiles, 503s and
     /// other failures.
     Load(crate::load::LoadArgs),
+}
+
+/// `bench ingest`: the generated stream and what to do with it.
+#[derive(clap::Args)]
+pub struct IngestBenchArgs {
+    /// Articles to generate.
+    #[arg(long, default_value_t = 100_000)]
+    articles: usize,
+    /// Report at these article counts (comma-separated); the end is always reported.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    checkpoints: Vec<usize>,
+    /// Articles per day of simulated stream time.
+    #[arg(long, default_value_t = 100_000)]
+    per_day: usize,
+    /// Folder of evaluation data to draw articles from.
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the generated stream as JSONL instead of ingesting it.
+    #[arg(long)]
+    write: Option<PathBuf>,
+    /// Articles per story: the stream is then stories of this many distinct rewrites of
+    /// one article each (sentences dropped, words swapped: not near-duplicates),
+    /// interleaved, without syndicated copies.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    story_size: Option<u64>,
 }
 
 pub(crate) fn splitmix(x: &mut u64) -> u64 {
@@ -289,29 +293,22 @@ pub fn run(
     json: bool,
     model: Option<&Path>,
 ) -> Result<std::process::ExitCode> {
-    let (articles, checkpoints, per_day, data, seed, write, story_size) = match cmd {
+    let args = match cmd {
         BenchCommand::Eval(cmd) => return crate::eval::bench(cmd, json, model),
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
         BenchCommand::Follow(args) => return crate::bench_follow::run(args, json),
         BenchCommand::Load(args) => return crate::load::run(db, &args, json),
-        BenchCommand::Ingest {
-            articles,
-            checkpoints,
-            per_day,
-            data,
-            seed,
-            write,
-            story_size,
-        } => (
-            articles,
-            checkpoints,
-            per_day,
-            data,
-            seed,
-            write,
-            story_size,
-        ),
+        BenchCommand::Ingest(args) => args,
     };
+    let IngestBenchArgs {
+        articles,
+        checkpoints,
+        per_day,
+        data,
+        seed,
+        write,
+        story_size,
+    } = args;
     let pool = load_pool(&data)?;
     let mut stream = Stream::new(pool, seed, per_day);
     if let Some(size) = story_size {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
 use crate::normalize::{content_terms, Stemmer};
+use crate::summarize::LEAD_IN;
 
 /// A clause of an article: its span and its distinct stemmed content terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,22 +94,6 @@ const CLAUSE_OPENERS: &[&str] = &[
     "according",
     "marking",
     "and",
-];
-/// Words that open a sentence with a lead-in clause, ended by its first comma.
-const LEAD_IN: &[&str] = &[
-    "as",
-    "amid",
-    "amidst",
-    "while",
-    "after",
-    "despite",
-    "following",
-    "although",
-    "though",
-    "since",
-    "when",
-    "during",
-    "before",
 ];
 
 /// The clauses of an article (per-article work: it needs nothing of the event).

@@ -27,19 +27,14 @@ impl Clusterer {
         let (vector, norm) = tfidf_with_norm(&counts, &self.vocab);
         // A report that names the day its news happened is placed at that day, when its
         // pace is slow enough for a day to mean something (the clock stays with publication).
-        let placed_at_named_day;
-        let features = match features.happened {
+        let time = match features.happened {
             Some(day)
                 if self.config.pace(vector.len()).1
                     >= ClusterConfig::NAMED_DAY_MIN_HALF_LIFE_DAYS =>
             {
-                placed_at_named_day = ArticleFeatures {
-                    time: Some(day),
-                    ..features.clone()
-                };
-                &placed_at_named_day
+                Some(day)
             }
-            _ => features,
+            _ => features.time,
         };
         let entities: HashSet<&str> = features.entities.iter().map(String::as_str).collect();
 
@@ -64,17 +59,17 @@ impl Clusterer {
                     counts.as_slice(),
                     self.protagonist_of_counts(&counts, &names),
                 );
-                self.best_event(&vector, &ranked, &entities, features, article)
+                self.best_event(&vector, &ranked, &entities, features, time, article)
             }
         };
         let (mut event, new_event, new_story) = match best {
             Some(event_id) => {
-                self.add_to_event(event_id, (&counts, &names), norm, features);
+                self.add_to_event(event_id, (&counts, &names), norm, features, time);
                 (event_id, false, false)
             }
             None => {
                 let (story, new_story) =
-                    self.story_for_new_event(&vector, &ranked, &entities, features.time);
+                    self.story_for_new_event(&vector, &ranked, &entities, time);
                 let id = self.next_event;
                 self.next_event = self.next_event.next();
                 let mut centroid = Centroid::default();
@@ -97,8 +92,8 @@ impl Clusterer {
                 let event = EventState {
                     id,
                     story,
-                    first_time: features.time,
-                    last_time: features.time,
+                    first_time: time,
+                    last_time: time,
                     n_articles: 1,
                     centroid,
                     entities: ents,
@@ -109,7 +104,7 @@ impl Clusterer {
                 self.index.file_event(&event);
                 self.events.insert(id, event);
                 self.dirty.events.insert(id);
-                self.update_story(story, &counts, norm, features.time, true);
+                self.update_story(story, &counts, norm, time, true);
                 (id, true, new_story)
             }
         };
@@ -158,9 +153,9 @@ impl Clusterer {
         ranked: &[TermId],
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
+        time: Option<DateTime<Utc>>,
         (counts, protagonist): (&[(TermId, f32)], Option<TermId>),
     ) -> (Option<EventId>, f32) {
-        let time = f.time;
         let candidates = self.index.candidate_events(entities, ranked);
         let cfg = &self.config;
         let threshold = cfg.blended(cfg.event_threshold, cfg.mean_threshold, vector.len());
@@ -182,7 +177,7 @@ impl Clusterer {
                 continue;
             }
             let half_lives = gap.map(|g| g / half_life);
-            let mut score = self.score(e, vector, entities, f, half_lives, threshold);
+            let mut score = self.score(e, vector, entities, f, (time, half_lives), threshold);
             if score < threshold {
                 continue;
             }
@@ -238,6 +233,7 @@ impl Clusterer {
         (counts, names): (&[(TermId, f32)], &[TermId]),
         norm: f32,
         f: &ArticleFeatures,
+        time: Option<DateTime<Utc>>,
     ) -> StoryId {
         let max_terms = self.config.max_centroid_terms;
         let Some(mut e) = self.events.remove(&id) else {
@@ -278,7 +274,7 @@ impl Clusterer {
         e.signals.add(&f.years, f.embedding.as_deref(), norm, level);
         e.signals.add_names(names, &e.centroid);
         e.n_articles += 1;
-        if let Some(t) = f.time {
+        if let Some(t) = time {
             e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));
             e.last_time = Some(e.last_time.map_or(t, |x| x.max(t)));
         }
@@ -286,7 +282,7 @@ impl Clusterer {
         let story = e.story;
         self.events.insert(id, e);
         self.dirty.events.insert(id);
-        self.update_story(story, counts, norm, f.time, false);
+        self.update_story(story, counts, norm, time, false);
         story
     }
 

@@ -8,8 +8,9 @@ use super::vector::{self, Centroid, StableMap, TermId};
 use super::{ArticleFeatures, Clusterer};
 
 impl Clusterer {
-    /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst, damped
-    /// by time distance (`half_lives` of the article's pace) and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
+    /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst (from
+    /// `time`, where the article is placed), damped by time distance (`half_lives` of the
+    /// article's pace) and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
     /// `threshold` (then the entities are never compared).
     pub(super) fn score(
         &self,
@@ -17,7 +18,7 @@ impl Clusterer {
         vector: &[(TermId, f32)],
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
-        half_lives: Option<f32>,
+        (time, half_lives): (Option<DateTime<Utc>>, Option<f32>),
         threshold: f32,
     ) -> f32 {
         let cfg = &self.config;
@@ -27,7 +28,7 @@ impl Clusterer {
             (Some(v), Some(sum)) => cfg.embedding_bonus(vector.len(), cosine_dense(v, sum)),
             _ => 0.0,
         };
-        let burst = match (f.time, e.last_time) {
+        let burst = match (time, e.last_time) {
             (Some(t), Some(last)) => {
                 let minutes = (t - last).num_seconds().unsigned_abs() as f32 / 60.0;
                 cfg.burst_weight * (-minutes / cfg.burst_minutes.max(1e-3)).exp()

@@ -15,25 +15,26 @@ const MIN_WORDS: usize = 5;
 /// A clause of a sentence at least this fraction as salient as the best one may headline.
 const SALIENCE_FLOOR: f32 = 0.5;
 
-/// Words that open a lead-in clause ("As talks resumed, …") a headline can do without.
-const LEAD_IN: &[&str] = &[
+/// Words that open a lead-in clause ("As talks resumed, …"), ended by its first comma: a
+/// headline can do without it, and statements leave it out of a clause.
+pub(crate) const LEAD_IN: &[&str] = &[
     "as",
     "amid",
     "amidst",
     "while",
     "after",
     "despite",
-    "with",
     "following",
     "although",
     "though",
     "since",
     "when",
-    "in",
-    "on",
     "during",
     "before",
 ];
+/// Prepositions that open a lead-in phrase a headline can also do without ("In Gaza, …");
+/// a statement keeps them, since the place or time is part of what it says.
+const PHRASE_LEAD_IN: &[&str] = &["with", "in", "on"];
 
 /// Words that, after a comma, open a trailing clause or phrase: the main clause ends there.
 /// Not "and": it also joins the last item of a list ("Saudi Arabia, Egypt, and Israel").
@@ -159,7 +160,7 @@ pub fn whole_clause(sentence: &str) -> Option<&str> {
     let s = sentence.trim();
     let first = s.split_whitespace().next()?.to_lowercase();
     let mut start = 0;
-    if LEAD_IN.contains(&first.as_str()) {
+    if LEAD_IN.contains(&first.as_str()) || PHRASE_LEAD_IN.contains(&first.as_str()) {
         // The lead-in ends at the first comma, and the subject after it is capitalised;
         // otherwise the comma was inside the lead-in and its end is unknown.
         start = s.find(", ")? + 2;

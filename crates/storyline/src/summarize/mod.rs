@@ -10,6 +10,7 @@
 
 mod concepts;
 mod headline;
+pub(crate) use headline::LEAD_IN;
 mod space;
 mod summary;
 mod timeline;
