@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::gazetteer::{
-    ALIASES, DEMONYMS, KNOWN_ORGS, NOT_NAMES, ORG_SUFFIXES, PERSON_TITLES, PLACES, PLACE_SUFFIXES,
+    ALIASES, DEMONYMS, FACILITY_NOUNS, KNOWN_ORGS, NOT_NAMES, NOT_NAMES_ALONE, ORG_SUFFIXES,
+    PERSON_TITLES, PLACES, PLACE_PREFIXES, PLACE_SUFFIXES, VENUE_SUFFIXES,
 };
 use crate::core::{Entity, EntityKind, Sentence, Span};
 
@@ -73,6 +74,34 @@ static PERSON_TITLE: WordSet = LazyLock::new(|| set(PERSON_TITLES));
 static PLACE: WordSet = LazyLock::new(|| set(PLACES));
 static PLACE_SUFFIX: WordSet = LazyLock::new(|| set(PLACE_SUFFIXES));
 static DEMONYM: WordSet = LazyLock::new(|| set(DEMONYMS));
+static PLACE_PREFIX: WordSet = LazyLock::new(|| set(PLACE_PREFIXES));
+static VENUE_SUFFIX: WordSet = LazyLock::new(|| set(VENUE_SUFFIXES));
+static FACILITY_NOUN: WordSet = LazyLock::new(|| set(FACILITY_NOUNS));
+static NOT_NAME_ALONE: WordSet = LazyLock::new(|| set(NOT_NAMES_ALONE));
+
+/// Words a page's dateline or time stamp leaves after a name ("Perris Saturday", "4 PM
+/// EDT"): never the end of one. Month names are not here: "Theresa May", "April".
+const TRAILING_TIME_WORDS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "am",
+    "pm",
+    "edt",
+    "est",
+    "cdt",
+    "cst",
+    "mdt",
+    "mst",
+    "pdt",
+    "pst",
+    "gmt",
+    "utc",
+];
 
 /// A title or a word that heads organisation or place names ("Center", "Ave"), in any case.
 pub(super) fn is_generic_name_word(word: &str) -> bool {
@@ -116,12 +145,23 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
                 }
             }
             let before = i.checked_sub(1).map(|b| tokens[b].word);
-            if let Some(mut m) = classify(text, &tokens[i..j], i == 0, before) {
+            let after = tokens
+                .get(j)
+                .filter(|_| !tokens[j - 1].breaks_after)
+                .map(|t| t.word);
+            let context = Context {
+                sentence_initial: i == 0,
+                before,
+                after,
+            };
+            let (name, place_after_of) = classify(text, &tokens[i..j], context);
+            if let Some(mut m) = name {
                 if matches!(m.kind, EntityKind::Person | EntityKind::Other) && m.role.is_none() {
                     m.role = apposition(text, m.span.end, sentence.span.end);
                 }
                 out.push(m);
             }
+            out.extend(place_after_of);
             i = j;
         }
     }
@@ -230,12 +270,39 @@ fn is_capitalised(word: &str) -> bool {
     }
 }
 
+/// The mention a run of capitalised words makes, and the place it names after "of" when
+/// the run is "Name of Place" ("Raymond Williams of Indianapolis"): both are mentioned.
 fn classify(
     text: &str,
     run: &[Token<'_>],
+    context: Context<'_>,
+) -> (Option<Mention>, Option<Mention>) {
+    let mut place_after_of = None;
+    let name = classify_run(text, run, context, &mut place_after_of);
+    (name, place_after_of)
+}
+
+/// Where a run of capitalised words stands in its sentence.
+#[derive(Clone, Copy)]
+struct Context<'a> {
     sentence_initial: bool,
-    before: Option<&str>,
+    /// The word before the run.
+    before: Option<&'a str>,
+    /// The word right after the run, unless punctuation parts them.
+    after: Option<&'a str>,
+}
+
+fn classify_run(
+    text: &str,
+    run: &[Token<'_>],
+    context: Context<'_>,
+    place_after_of: &mut Option<Mention>,
 ) -> Option<Mention> {
+    let Context {
+        sentence_initial,
+        before,
+        after,
+    } = context;
     let lower = |t: &Token<'_>| t.word.to_lowercase();
     // Drop leading words that are not names ("The", "Despite").
     let mut run = run;
@@ -251,8 +318,15 @@ fn classify(
             break;
         }
     }
-    while run.last().is_some_and(|t| CONNECTOR.contains(t.word)) {
+    while run.last().is_some_and(|t| {
+        CONNECTOR.contains(t.word) || TRAILING_TIME_WORDS.contains(&lower(t).as_str())
+    }) {
         run = &run[..run.len() - 1];
+    }
+    if let [only] = run {
+        if NOT_NAME_ALONE.contains(lower(only).as_str()) {
+            return None;
+        }
     }
     let mention = |run: &[Token<'_>], kind, initial: bool| {
         let (first, last) = (run.first()?, run.last()?);
@@ -280,6 +354,7 @@ fn classify(
             .collect::<Vec<_>>()
             .join(" ");
         if is_place(&after) {
+            *place_after_of = mention(&run[of + 1..], EntityKind::Place, false);
             run = &run[..of];
         }
     }
@@ -315,6 +390,28 @@ fn classify(
         }
         return mention(rest, EntityKind::Place, at_start);
     }
+    // A title after a modifier: "Judiciary Chairman Bob Goodlatte", "London Mayor Sadiq
+    // Khan". The name is the one to three words after the last title.
+    if k == 0 && !KNOWN_ORG.contains(full_lower.as_str()) {
+        let is_title = |t: &Token<'_>| PERSON_TITLE.contains(lower(t).trim_end_matches('.'));
+        if let Some(t) = run.iter().rposition(is_title).filter(|&t| t > 0) {
+            let rest = &run[t + 1..];
+            let rest_lower = rest.iter().map(lower).collect::<Vec<_>>().join(" ");
+            let plain = rest
+                .iter()
+                .all(|w| !CONNECTOR.contains(w.word) && w.word.chars().all(char::is_alphabetic));
+            if (1..=3).contains(&rest.len()) && plain && !is_place(&rest_lower) {
+                let role = Span {
+                    start: run[0].start,
+                    end: run[t].start + run[t].word.len(),
+                };
+                return mention(rest, EntityKind::Person, false).map(|m| Mention {
+                    role: Some(role.slice(text).to_string()),
+                    ..m
+                });
+            }
+        }
+    }
     if k == run.len() && !KNOWN_ORG.contains(full_lower.as_str()) {
         // Only titles ("Prime Minister"), or a title word alone ("Secretary").
         if !is_place(&full_lower) {
@@ -327,6 +424,17 @@ fn classify(
     if DEMONYM.contains(last_lower.as_str()) {
         // "Israeli", "North Korean": adjectives, not names.
         return None;
+    }
+    // "the Al Shifa hospital", "the Jabalia camp": a name before a lower-case word for a
+    // place or a building names that place.
+    if after.is_some_and(|a| FACILITY_NOUN.contains(a)) {
+        return mention(run, EntityKind::Place, at_start);
+    }
+    if VENUE_SUFFIX.contains(last_lower.as_str()) && run.len() > 1 {
+        return mention(run, EntityKind::Organization, at_start);
+    }
+    if (2..=3).contains(&run.len()) && PLACE_PREFIX.contains(lower(&run[0]).as_str()) {
+        return mention(run, EntityKind::Place, at_start);
     }
     // "in Newport Beach", "near Gaza City": a preposition of place before an unknown name.
     let place_cue = before.is_some_and(|b| PLACE_PREPOSITIONS.contains(&b));
@@ -356,6 +464,8 @@ fn classify(
 }
 
 fn is_place(lower: &str) -> bool {
+    // "N.Y." and "Fla." are listed without their last stop.
+    let lower = lower.strip_suffix('.').unwrap_or(lower);
     let canon = alias(lower).map(str::to_lowercase);
     let key = canon.as_deref().unwrap_or(lower);
     PLACE.contains(key)
@@ -602,6 +712,44 @@ mod tests {
             "{got:?}"
         );
         assert!(!got.iter().any(|(n, _)| n == "Tuesday"), "{got:?}");
+    }
+
+    #[test]
+    fn streets_towns_venues_and_facilities_are_not_people() {
+        let got = found(
+            "Police said the man was shot on Redbud Berry Way in West Haven. He was taken to \
+             the Al Shifa hospital, then to the Key Club Cabaret. The Red Cross came.",
+        );
+        for (name, kind) in [
+            ("Redbud Berry Way", EntityKind::Place),
+            ("West Haven", EntityKind::Place),
+            ("Al Shifa", EntityKind::Place),
+            ("Key Club Cabaret", EntityKind::Organization),
+            ("Red Cross", EntityKind::Organization),
+        ] {
+            assert!(got.contains(&(name.into(), kind)), "{name}: {got:?}");
+        }
+        // A common noun at the start of a sentence is no name.
+        assert!(!got.iter().any(|(n, _)| n == "Police"), "{got:?}");
+    }
+
+    #[test]
+    fn a_title_after_a_modifier_and_a_place_after_of_are_found() {
+        let got =
+            found("Judiciary Chairman Bob Goodlatte met Jane Smith of Texas in Perris Saturday.");
+        for (name, kind) in [
+            ("Bob Goodlatte", EntityKind::Person),
+            ("Jane Smith", EntityKind::Person),
+            ("Texas", EntityKind::Place),
+            ("Perris", EntityKind::Place),
+        ] {
+            assert!(got.contains(&(name.into(), kind)), "{name}: {got:?}");
+        }
+        let goodlatte = mentions(
+            "Judiciary Chairman Bob Goodlatte spoke.",
+            &split_sentences("Judiciary Chairman Bob Goodlatte spoke."),
+        );
+        assert_eq!(goodlatte[0].role.as_deref(), Some("Judiciary Chairman"));
     }
 
     #[test]
