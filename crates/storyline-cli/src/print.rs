@@ -253,6 +253,23 @@ pub fn story(r: &StoryReport) {
                 }
             }
         }
+        if ev.n_differ > 0 {
+            println!(
+                "\nWhere sources tell it differently{suffix}: {} statements",
+                ev.n_differ
+            );
+            for d in &ev.differ {
+                let values: Vec<String> = d
+                    .values
+                    .iter()
+                    .map(|v| format!("{} {}", v.value, cites(&v.quote)))
+                    .collect();
+                println!("  {}: {}", d.slot.as_str(), values.join(" vs "));
+                for v in &d.values {
+                    println!("      {} {}", v.quote.text, cites(&v.quote));
+                }
+            }
+        }
         if ev.n_single_source > 0 {
             println!(
                 "\nWhat only one source says{suffix}: {} statements, the first:",

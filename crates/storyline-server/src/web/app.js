@@ -301,9 +301,20 @@ function statementsView(report) {
         " ", st.sources.flatMap((n) => citations([n], st.quotes.find((q) => q.citations[0] === n) || st.quotes[0]))));
     }
   }
+  // Statements the sources tell differently: a place, a day, a person, yes against no.
+  const differ = [];
+  for (const ev of report.statements || []) {
+    for (const d of ev.differ || []) {
+      differ.push(el("li", {}, el("span", {}, `${d.slot}: `),
+        d.values.map((v, i) => el("span", {}, i ? " vs " : "",
+          el("span", { class: "value", title: v.quote.text }, v.value), " ", citations(v.quote.citations, v.quote)))));
+    }
+  }
   return el("section", { class: "agreed", id: "statements" },
     el("h3", {}, `Said by two or more independent sources (${items.length})`),
     items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Nothing said by two independent sources."),
+    differ.length ? el("h3", {}, `Told differently (${differ.length})`) : null,
+    differ.length ? el("ul", { class: "conflicts" }, differ) : null,
     el("p", { class: "muted" }, `${single} statements rest on a single source.`));
 }
 

@@ -18,6 +18,10 @@ use crate::corroborate::FactSource;
 use crate::normalize::{content_terms, Stemmer};
 use crate::summarize::LEAD_IN;
 
+mod differ;
+
+pub use differ::{Difference, DifferingValue, Slot};
+
 /// A clause of an article: its span and its distinct stemmed content terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clause {
@@ -55,6 +59,13 @@ pub struct EventStatements {
     /// The leading single-source statements (at most [`SINGLE_SOURCE_SHOWN`]), by how
     /// early their source says them.
     pub single_source: Vec<Statement>,
+    /// How many agreed statements some sources give differently (a place, a day, a person,
+    /// yes against no).
+    #[serde(default)]
+    pub n_differ: usize,
+    /// The leading ones (at most [`DIFFER_SHOWN`]), in the order of their statements.
+    #[serde(default)]
+    pub differ: Vec<Difference>,
 }
 
 /// Weighted Dice two clauses need to say the same thing.
@@ -69,6 +80,8 @@ const MIN_TERMS: usize = 4;
 pub const SINGLE_SOURCE_SHOWN: usize = 5;
 /// Most agreed statements a report lists per event.
 pub const AGREED_SHOWN: usize = 20;
+/// Most differences a report lists per event.
+pub const DIFFER_SHOWN: usize = 10;
 
 /// Words that, after a comma, open a new clause.
 const CLAUSE_OPENERS: &[&str] = &[
@@ -168,6 +181,9 @@ struct Said<'a> {
     original: usize,
     article: &'a str,
     text: &'a str,
+    /// The whole article's text and day, for what it names outside the clause.
+    full: &'a str,
+    published: Option<chrono::NaiveDate>,
     clause: &'a Clause,
     /// Term ids and their weights.
     weights: Vec<(u32, f32)>,
@@ -198,6 +214,7 @@ pub fn statements(
     sources: &[FactSource<'_>],
     clauses: &[Vec<Clause>],
 ) -> EventStatements {
+    let stemmer = Stemmer::english();
     // Copies say what their original says: only originals' clauses are compared, and a
     // copy is listed beside its original.
     let mut said: Vec<Said<'_>> = Vec::new();
@@ -225,6 +242,8 @@ pub fn statements(
                 original: s.original,
                 article: &s.article.id,
                 text: c.span.slice(&s.article.text),
+                full: &s.article.text,
+                published: s.article.date(),
                 clause: c,
                 weights: Vec::new(),
                 total: 0.0,
@@ -285,7 +304,7 @@ pub fn statements(
             .then(a.cmp(&b))
     });
     let mut used = vec![false; said.len()];
-    let mut agreed: Vec<(usize, Statement)> = Vec::new();
+    let mut agreed: Vec<(usize, Statement, Vec<Difference>)> = Vec::new();
     let mut singles: Vec<(usize, usize)> = Vec::new();
     for &seed in &order {
         if used[seed] {
@@ -316,10 +335,28 @@ pub fn statements(
         srcs.sort_unstable();
         srcs.dedup();
         let key = srcs.len();
-        agreed.push((key, statement(&said, seed, &members, sources)));
+        let st = statement(&said, seed, &members, sources);
+        let versions: Vec<differ::Version<'_>> = members
+            .iter()
+            .zip(&st.quotes)
+            .map(|(&m, q)| differ::Version {
+                clause: said[m].text,
+                article_text: said[m].full,
+                published: said[m].published,
+                quote: q.clone(),
+            })
+            .collect();
+        let differences = differ::differences(&st.text, &versions, &stemmer);
+        agreed.push((key, st, differences));
     }
     // Most sources first; ties in the order seeds were taken (most supported first).
     agreed.sort_by_key(|a| std::cmp::Reverse(a.0));
+    let n_differ = agreed.iter().filter(|a| !a.2.is_empty()).count();
+    let differ: Vec<Difference> = agreed
+        .iter()
+        .flat_map(|a| a.2.iter().cloned())
+        .take(DIFFER_SHOWN)
+        .collect();
     // Shown first: clauses that stand alone (not a lead-in "Amid the violence"), early in
     // their article.
     let leads = |i: usize| {
@@ -339,7 +376,7 @@ pub fn statements(
         n_agreed: agreed.len(),
         agreed: agreed
             .into_iter()
-            .map(|(_, s)| s)
+            .map(|(_, s, _)| s)
             .take(AGREED_SHOWN)
             .collect(),
         n_single_source: singles.len(),
@@ -348,6 +385,8 @@ pub fn statements(
             .take(SINGLE_SOURCE_SHOWN)
             .map(|&(i, _)| statement(&said, i, &[i], sources))
             .collect(),
+        n_differ,
+        differ,
     }
 }
 

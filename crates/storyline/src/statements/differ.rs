@@ -1,0 +1,386 @@
+//! Where sources that say the same thing differ: the clauses of one statement (matched as
+//! saying the same thing) that give different values for one slot: a place, a day, a
+//! person, or yes against no. Numbers are compared apart, by `corroborate`.
+//!
+//! A value differs only when the other source never names it anywhere in its article: a
+//! report that names both Rafah and Gaza does not disagree with one that says "Gaza"; one
+//! that gives both Monday and Tuesday tells of two days, not a different one. **Pure.**
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::{Claim, EntityKind};
+use crate::extract::{date_mentions, mentions, Granularity};
+use crate::normalize::{content_terms, split_sentences, Stemmer};
+
+/// What differs between two sources' versions of one statement.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// One source says it happened, the other that it did not ("agreed" / "rejected").
+    Negation,
+    Place,
+    Date,
+    /// Different people named in the same statement.
+    Person,
+}
+
+impl Slot {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::Negation => "negation",
+            Slot::Place => "place",
+            Slot::Date => "date",
+            Slot::Person => "person",
+        }
+    }
+}
+
+/// One source's version.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferingValue {
+    /// The value as the source gives it ("Rafah", "2024-03-21", "denied").
+    pub value: String,
+    /// Its clause, verbatim, with the citation.
+    pub quote: Claim,
+}
+
+/// Two sources' different versions of one statement.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    pub slot: Slot,
+    /// The statement both versions belong to.
+    pub statement: String,
+    /// Exactly two versions, from two independent sources.
+    pub values: Vec<DifferingValue>,
+}
+
+/// One source's clause of a statement, with the whole article it comes from.
+pub(super) struct Version<'a> {
+    pub clause: &'a str,
+    pub article_text: &'a str,
+    pub published: Option<chrono::NaiveDate>,
+    pub quote: Claim,
+}
+
+/// Words that negate the verb after them ("did not accept", "has never met").
+/// Not "no": it negates a noun phrase, often a list ("no obstruction, collusion").
+const NOT: &[&str] = &["not", "never", "cannot"];
+/// Verbs that negate what follows them ("denied colluding").
+const DENIALS: &[&str] = &["deni", "reject", "refus", "declin", "dismiss"];
+/// Words before a noun: "the questions" is no verb to negate.
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "his", "her", "their", "its", "our", "this", "that", "these", "those",
+];
+/// Words that may stand between a negation and its verb.
+const BETWEEN: &[&str] = &[
+    "be",
+    "been",
+    "being",
+    "have",
+    "yet",
+    "also",
+    "immediately",
+    "formally",
+    "publicly",
+    "officially",
+    "fully",
+    "even",
+    "ever",
+];
+/// Verbs that are the negative of another: a source saying one, another the other, differ.
+const OPPOSITES: &[(&str, &str)] = &[
+    ("reject", "accept"),
+    ("reject", "agre"),
+    ("reject", "approv"),
+    ("refus", "agre"),
+    ("refus", "accept"),
+    ("deni", "confirm"),
+    ("deni", "admit"),
+    ("declin", "accept"),
+];
+
+fn words(clause: &str) -> Vec<String> {
+    clause
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().replace('’', "'"))
+        .collect()
+}
+
+/// The stems of the verbs a clause negates: the word a negation governs ("did not
+/// *identify*", "hasn't *agreed*").
+fn negated_verbs(ws: &[String], stemmer: &Stemmer) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, w) in ws.iter().enumerate() {
+        if !(NOT.contains(&w.as_str()) || w.ends_with("n't")) {
+            continue;
+        }
+        if let Some(v) = ws[i + 1..]
+            .iter()
+            .take(3)
+            .find(|v| !BETWEEN.contains(&v.as_str()))
+        {
+            // "was not the target", "not in the firearm": no verb follows.
+            if !content_terms(v, stemmer).is_empty() {
+                out.push(stemmer.stem(v).into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Yes against no on the statement's own predicate: a verb one clause negates and the
+/// other says plainly ("did not agree" / "agreed"), or two opposite verbs ("rejected" /
+/// "accepted"). A negation elsewhere in a clause ("the child, whom police did not
+/// identify, was taken to…") is about something the other clause does not say.
+fn negation(a: &str, b: &str, stemmer: &Stemmer) -> Option<(String, String)> {
+    let (wa, wb) = (words(a), words(b));
+    let stems = |ws: &[String]| -> Vec<String> {
+        ws.iter().map(|w| stemmer.stem(w).into_owned()).collect()
+    };
+    let (sa, sb) = (stems(&wa), stems(&wb));
+    let (na, nb) = (negated_verbs(&wa, stemmer), negated_verbs(&wb, stemmer));
+    // The plain side must hold no negation at all: "denied his campaign colluded" is no
+    // plain "colluded".
+    let plain = |ws: &[String], ss: &[String]| {
+        !ws.iter()
+            .any(|w| NOT.contains(&w.as_str()) || w.ends_with("n't") || w == "no")
+            && !ss.iter().any(|s| DENIALS.iter().any(|d| s.starts_with(d)))
+    };
+    // The verb said plainly, not a noun of the same stem ("relayed the questions").
+    let said_as_verb = |ws: &[String], ss: &[String], v: &str| {
+        ss.iter().enumerate().any(|(i, s)| {
+            s == v
+                && !i
+                    .checked_sub(1)
+                    .is_some_and(|p| DETERMINERS.contains(&ws[p].as_str()))
+        })
+    };
+    if !na.is_empty() && plain(&wb, &sb) {
+        if let Some(v) = na.iter().find(|v| said_as_verb(&wb, &sb, v)) {
+            return Some((format!("not {v}…"), format!("{v}…")));
+        }
+    }
+    if !nb.is_empty() && plain(&wa, &sa) {
+        if let Some(v) = nb.iter().find(|v| said_as_verb(&wa, &sa, v)) {
+            return Some((format!("{v}…"), format!("not {v}…")));
+        }
+    }
+    for &(no, yes) in OPPOSITES {
+        let has = |ss: &[String], p: &str| ss.iter().find(|s| s.starts_with(p)).cloned();
+        if let (Some(x), Some(y), None) = (has(&sa, no), has(&sb, yes), has(&sb, no)) {
+            if !na.contains(&y) && !nb.contains(&y) {
+                return Some((
+                    wa[sa.iter().position(|s| *s == x)?].clone(),
+                    wb[sb.iter().position(|s| *s == y)?].clone(),
+                ));
+            }
+        }
+        if let (Some(y), Some(x), None) = (has(&sa, yes), has(&sb, no), has(&sa, no)) {
+            if !na.contains(&y) && !nb.contains(&y) {
+                return Some((
+                    wa[sa.iter().position(|s| *s == y)?].clone(),
+                    wb[sb.iter().position(|s| *s == x)?].clone(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The names of one kind a clause gives.
+fn names(clause: &str, kind: EntityKind) -> Vec<String> {
+    let sentences = split_sentences(clause);
+    let mut out: Vec<String> = mentions(clause, &sentences)
+        .into_iter()
+        .filter(|m| m.kind == kind)
+        .map(|m| m.name)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `text` names `name` (a word-bounded, case-blind match, or its last word for a
+/// person: "Netanyahu" names "Benjamin Netanyahu").
+fn names_in(text: &str, name: &str, kind: EntityKind) -> bool {
+    let lower = text.to_lowercase();
+    let name = name.to_lowercase();
+    let probe = match kind {
+        EntityKind::Person => name.rsplit(' ').next().unwrap_or(&name).to_string(),
+        _ => name,
+    };
+    lower.match_indices(&probe).any(|(i, _)| {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + probe.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The days a text names outright ("March 21", "21/3/2024"), not those it names relative to
+/// its publication ("Saturday", "yesterday"): a later report's "Saturday" is often a
+/// different day only because it was published later.
+fn days(text: &str, published: Option<chrono::NaiveDate>) -> Vec<chrono::NaiveDate> {
+    let mut out: Vec<_> = date_mentions(text, published)
+        .into_iter()
+        .filter(|m| m.granularity == Granularity::Day)
+        .filter(|m| m.span.slice(text).chars().any(|c| c.is_ascii_digit()))
+        .map(|m| m.date)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The first slot in which two versions differ, with the value each gives.
+fn differs(a: &Version<'_>, b: &Version<'_>, stemmer: &Stemmer) -> Option<(Slot, String, String)> {
+    if let Some((va, vb)) = negation(a.clause, b.clause, stemmer) {
+        return Some((Slot::Negation, va, vb));
+    }
+    for (slot, kind) in [
+        (Slot::Place, EntityKind::Place),
+        (Slot::Person, EntityKind::Person),
+    ] {
+        let (na, nb) = (names(a.clause, kind), names(b.clause, kind));
+        if na.is_empty() || nb.is_empty() {
+            continue;
+        }
+        // Every name of each is unknown to the other's whole article.
+        let unknown = |ns: &[String], other: &Version<'_>| {
+            ns.iter().all(|n| !names_in(other.article_text, n, kind))
+        };
+        if unknown(&na, b) && unknown(&nb, a) {
+            return Some((slot, na.join(", "), nb.join(", ")));
+        }
+    }
+    let (da, db) = (days(a.clause, a.published), days(b.clause, b.published));
+    if !da.is_empty() && !db.is_empty() && !da.iter().any(|d| db.contains(d)) {
+        let all_a = days(a.article_text, a.published);
+        let all_b = days(b.article_text, b.published);
+        if da.iter().all(|d| !all_b.contains(d)) && db.iter().all(|d| !all_a.contains(d)) {
+            let show = |ds: &[chrono::NaiveDate]| {
+                ds.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Some((Slot::Date, show(&da), show(&db)));
+        }
+    }
+    None
+}
+
+/// The differences among the versions of one statement: at most one per slot, the first
+/// pair (in source order) that differs in it.
+pub(super) fn differences(
+    statement: &str,
+    versions: &[Version<'_>],
+    stemmer: &Stemmer,
+) -> Vec<Difference> {
+    let mut out: Vec<Difference> = Vec::new();
+    for (i, a) in versions.iter().enumerate() {
+        for b in &versions[i + 1..] {
+            let Some((slot, va, vb)) = differs(a, b, stemmer) else {
+                continue;
+            };
+            if out.iter().any(|d| d.slot == slot) {
+                continue;
+            }
+            out.push(Difference {
+                slot,
+                statement: statement.to_string(),
+                values: vec![
+                    DifferingValue {
+                        value: va,
+                        quote: a.quote.clone(),
+                    },
+                    DifferingValue {
+                        value: vb,
+                        quote: b.quote.clone(),
+                    },
+                ],
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Span;
+
+    fn version<'a>(clause: &'a str, article: &'a str, n: usize) -> Version<'a> {
+        Version {
+            clause,
+            article_text: article,
+            published: chrono::NaiveDate::from_ymd_opt(2024, 3, 21),
+            quote: Claim {
+                text: clause.to_string(),
+                citations: vec![n],
+                article: n.to_string(),
+                span: Span { start: 0, end: 0 },
+            },
+        }
+    }
+
+    fn slots(a: &str, a_article: &str, b: &str, b_article: &str) -> Vec<Slot> {
+        let stemmer = Stemmer::english();
+        differences(
+            a,
+            &[version(a, a_article, 1), version(b, b_article, 2)],
+            &stemmer,
+        )
+        .into_iter()
+        .map(|d| d.slot)
+        .collect()
+    }
+
+    #[test]
+    fn yes_against_no_differs_and_two_denials_agree() {
+        let a = "Hamas accepted the ceasefire proposal from the mediators in Doha.";
+        let b = "Hamas rejected the ceasefire proposal from the mediators in Doha.";
+        let c = "Hamas did not accept the ceasefire proposal from the mediators in Doha.";
+        assert_eq!(slots(a, a, b, b), vec![Slot::Negation]);
+        assert_eq!(slots(a, a, c, c), vec![Slot::Negation]);
+        assert!(slots(b, b, c, c).is_empty());
+        // A negation in a part the other clause does not say is no difference.
+        let d = "The child, whom police did not name, was taken to the hospital in Chicago.";
+        let e = "The child was taken to the hospital in Chicago by the police officers.";
+        assert!(slots(d, d, e, e).is_empty());
+        // A denial is no plain statement, and a noun is no verb.
+        let f = "Trump has repeatedly denied that his campaign colluded with Russia.";
+        let g = "Trump has repeatedly said that his campaign did not collude with Russia.";
+        assert!(slots(f, f, g, g).is_empty());
+        let h = "The president has not been questioned by the special counsel yet.";
+        let i = "The special counsel relayed the questions to the president yesterday.";
+        assert!(slots(h, h, i, i).is_empty());
+    }
+
+    #[test]
+    fn places_differ_only_when_neither_report_knows_the_others() {
+        let a = "The gunman opened fire at a bar in Chicago late on Friday night.";
+        let b = "The gunman opened fire at a bar in Detroit late on Friday night.";
+        assert_eq!(slots(a, a, b, b), vec![Slot::Place]);
+        // The second report names both places: a detail, not a disagreement.
+        let b_article = "The gunman opened fire at a bar in Detroit late on Friday night. \
+                         He had driven from Chicago.";
+        assert!(slots(a, a, b, b_article).is_empty());
+    }
+
+    #[test]
+    fn days_differ_unless_the_other_report_names_that_day_too() {
+        let a = "The talks in Cairo between the delegations began on March 18.";
+        let b = "The talks in Cairo between the delegations began on March 20.";
+        assert_eq!(slots(a, a, b, b), vec![Slot::Date]);
+        let b_article = "The talks in Cairo between the delegations began on March 20. \
+                         Envoys had arrived on March 18.";
+        assert!(slots(a, a, b, b_article).is_empty());
+        // Days named relative to publication are not compared.
+        let c = "The talks in Cairo between the delegations began on Monday.";
+        assert!(slots(a, a, c, c).is_empty());
+    }
+}
