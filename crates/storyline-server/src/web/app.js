@@ -409,6 +409,13 @@ function renderLive() {
       el("span", { class: "muted" }, ` — ${origin(a)}, ${day(a.published)}`)))));
 }
 
+// Shown is seen: the next visit marks only what comes after. A page in a hidden tab has
+// shown nothing yet.
+function markSeen() {
+  if (live.cursor !== null && document.visibilityState === "visible") localStorage.setItem(SEEN, String(live.cursor));
+}
+document.addEventListener("visibilitychange", markSeen);
+
 // One answer of /api/live or /api/updates: what was stored after our cursor.
 function applyBatch(b, kind) {
   if (live.cursor !== null && b.last <= live.cursor) return;
@@ -420,8 +427,7 @@ function applyBatch(b, kind) {
     if (kind === "visit") live.sinceVisit += b.n_articles; else live.arrived += b.n_articles;
     for (const s of b.stories) live.fresh.set(s.id, s.revision);
   }
-  // Shown is seen: the next visit marks only what comes after.
-  localStorage.setItem(SEEN, String(b.last));
+  markSeen();
   renderLive();
   if (b.n_articles > 0) onNews(b).catch(() => { /* the next batch tries again */ });
 }
