@@ -147,7 +147,12 @@ pub(super) fn analyze(
     // Near-copies are found by shingles of words: kept apart the same way, so a text in
     // another language is never taken for a copy of an English one (nor the reverse).
     let signature = match &apart {
-        Some(_) => Signature::from_words(&words.iter().filter_map(|w| keep_apart(w)).collect::<Vec<_>>()),
+        Some(_) => Signature::from_words(
+            &words
+                .iter()
+                .filter_map(|w| keep_apart(w))
+                .collect::<Vec<_>>(),
+        ),
         None => Signature::from_words(&words),
     };
     let fingerprint = normalize::fingerprint_of(&words);

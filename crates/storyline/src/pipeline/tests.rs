@@ -413,8 +413,14 @@ fn articles_not_in_english_stay_out_of_english_events_and_stories() {
     // The two English reports are of one shooting, as GVC says; the German ones likewise.
     assert_eq!(en1.1, en2.1, "{placed:?}");
     assert_eq!((de1.1, de1.1), (de2.1, de3.1), "{placed:?}");
-    assert_ne!(de1.1, en1.1, "a German article in an English event: {placed:?}");
-    assert_ne!(de1.2, en1.2, "a German article in an English story: {placed:?}");
+    assert_ne!(
+        de1.1, en1.1,
+        "a German article in an English event: {placed:?}"
+    );
+    assert_ne!(
+        de1.2, en1.2,
+        "a German article in an English story: {placed:?}"
+    );
     assert_eq!(de1.3.as_deref(), Some("de"));
     // The German copy is a copy of the German original, not of the English one.
     let copy_of: Vec<(String, String, bool)> = copies(&db);
