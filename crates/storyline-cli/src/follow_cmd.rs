@@ -25,6 +25,10 @@ pub struct FollowArgs {
     /// Also fetch loopback, private and link-local addresses (tests, intranets).
     #[arg(long)]
     allow_private_addresses: bool,
+    /// Check every feed this often, in seconds, instead of as often as it publishes (10 min
+    /// to 6 h). For feeds of your own: a public site may take it for abuse.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    every: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +168,9 @@ pub fn follow(db: &Path, args: &FollowArgs, json: bool) -> Result<ExitCode> {
     };
     let mut follower =
         Follower::open(db, PipelineConfig::default(), config, Arc::new(SystemClock))?;
+    if let Some(secs) = args.every {
+        follower = follower.with_fixed_interval(secs);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -282,6 +289,7 @@ pub fn spawn_follower(
     db: &Path,
     sources: &[String],
     allow_private_addresses: bool,
+    every: Option<u64>,
     writer: Arc<std::sync::Mutex<()>>,
 ) -> Result<()> {
     let subs = subscriptions(sources)?;
@@ -295,6 +303,9 @@ pub fn spawn_follower(
     let mut follower =
         Follower::open(db, PipelineConfig::default(), config, Arc::new(SystemClock))?
             .with_writer_lock(writer);
+    if let Some(secs) = every {
+        follower = follower.with_fixed_interval(secs);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// With `--follow`: also fetch loopback, private and link-local addresses.
     #[arg(long, requires = "follow")]
     allow_private_addresses: bool,
+    /// With `--follow`: check every feed this often, in seconds (see `storyline follow`).
+    #[arg(long, value_name = "SECS", requires = "follow",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    every: Option<u64>,
 }
 
 fn read_token(args: &ServeArgs) -> Result<Option<String>> {
@@ -73,6 +77,7 @@ pub fn run(db: &Path, args: &ServeArgs) -> Result<ExitCode> {
             db,
             &args.follow,
             args.allow_private_addresses,
+            args.every,
             std::sync::Arc::clone(&config.writer),
         )?;
     }

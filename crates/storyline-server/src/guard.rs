@@ -8,7 +8,8 @@
 //! - **No DNS rebinding**: a loopback server answers only requests addressed to a loopback
 //!   name (`localhost`, `127.0.0.1`, `[::1]`); a page on `evil.example` that re-pointed its
 //!   name at 127.0.0.1 still sends `Host: evil.example`.
-//! - **Bounds**: a time-out per request and a cap on requests in flight.
+//! - **Bounds**: a time-out per request and a cap on requests in flight (the live stream,
+//!   long by nature, has its own cap instead: [`crate::live`]).
 //! - **Headers**: a content security policy that allows the page only itself.
 
 use std::sync::Arc;
@@ -173,6 +174,9 @@ fn security_headers(h: &mut HeaderMap) {
 pub async fn check(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     let mut response = match guard.admit(&req) {
         Err(e) => e.into_response(),
+        // A live stream lasts as long as the reader stays: no time-out, and its own cap
+        // instead of a turn among the requests in flight.
+        Ok(()) if req.uri().path() == crate::live::PATH => next.run(req).await,
         Ok(()) => {
             let write = !matches!(*req.method(), Method::GET | Method::HEAD);
             let limit = if write {

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod guard;
+pub mod live;
 mod web;
 
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub loopback: bool,
     /// Limits on time and concurrency.
     pub limits: guard::Limits,
+    /// The live stream's bounds and how often it looks for news.
+    pub live: live::LiveConfig,
     /// The one writer's turn: held for a whole ingest. Shared with anything else in the
     /// process that ingests into the same store (the feed follower of `serve --follow`), so
     /// no two pipelines write at once, each restored from what the other committed.
@@ -110,6 +113,7 @@ impl ServerConfig {
             private: false,
             loopback: true,
             limits: guard::Limits::default(),
+            live: live::LiveConfig::default(),
             writer: Arc::new(Mutex::new(())),
         }
     }
@@ -126,6 +130,7 @@ pub struct AppState {
     /// Turns for work that may be long (a story report not in memory): when all are taken a
     /// request is answered 503 with `Retry-After` at once rather than queued.
     heavy: tokio::sync::Semaphore,
+    pub(crate) live: live::Live,
 }
 
 impl AppState {
@@ -138,6 +143,7 @@ impl AppState {
             writer: Arc::clone(&config.writer),
             reports: Mutex::new(ReportCache::default()),
             heavy: tokio::sync::Semaphore::new(config.limits.max_heavy.max(1)),
+            live: live::Live::new(config.live.clone()),
             config,
         }))
     }
@@ -201,6 +207,8 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::ingest))
         .routes(routes!(api::stats))
         .routes(routes!(api::list_feeds, api::add_feed, api::remove_feed))
+        .routes(routes!(live::live_stream))
+        .routes(routes!(live::updates))
         .split_for_parts()
 }
 
@@ -235,12 +243,15 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Serves until the process is stopped (Ctrl-C ends it cleanly).
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
+    let app = router(Arc::clone(&state));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
             // An error here means no signal handler could be installed: serve until killed.
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+            // Live streams never end by themselves, and shutdown waits for them.
+            state.live.close();
         })
         .await
 }

@@ -62,6 +62,8 @@ function showError(e) {
 function route() {
   hidePopover();
   const hash = location.hash || "";
+  renderLive();
+  if (hash === "#/feeds") return showFeeds();
   const pathStory = location.pathname.match(/^\/story\/(\d+)$/);
   let m;
   if ((m = hash.match(/^#\/story\/(\d+)$/)) || (!hash && pathStory)) {
@@ -84,8 +86,8 @@ document.getElementById("search-form").addEventListener("submit", (ev) => {
 // ------------------------------------------------------------------ story list and search
 
 function storyCard(s) {
-  return el("article", { class: "card story-item" },
-    el("h3", {}, el("a", { href: `#/story/${s.id}`, class: "story-link" }, s.headline || `Story ${s.id}`)),
+  return el("article", { class: "card story-item", "data-story": s.id },
+    el("h3", {}, freshMark(s.id), el("a", { href: `#/story/${s.id}`, class: "story-link" }, s.headline || `Story ${s.id}`)),
     el("div", { class: "muted" },
       `${span(s.first_published, s.last_published)} · ${s.n_articles} article${s.n_articles === 1 ? "" : "s"}` +
       ` · ${s.n_events} event${s.n_events === 1 ? "" : "s"}`));
@@ -366,4 +368,203 @@ async function showStory(id) {
   } catch (e) { showError(e); }
 }
 
+// ------------------------------------------------------------------ live: news as it is stored
+
+// The server announces each stored batch on /api/live (server-sent events). It is read with
+// fetch rather than EventSource, which cannot send the key a private server wants; when the
+// stream fails the page polls /api/updates instead and tries the stream again later.
+const SEEN = "storyline-seen"; // the newest article id this browser has shown
+const LIVE_KEEP = 12; // articles listed under "Just in"
+const POLL_MS = 15000;
+const live = {
+  cursor: null, // the newest article id announced to this page
+  articles: [], // newest first, each with `kind`: "visit" (since the last visit) or "live"
+  sinceVisit: 0, // articles stored between the last visit and this one
+  arrived: 0, // articles stored while this page was open
+  fresh: new Map(), // story id → revision, for stories touched since the last visit
+  status: "connecting…",
+};
+const liveBox = document.getElementById("live");
+const liveStatus = document.getElementById("live-status");
+
+const onListView = () => !location.hash.replace(/^#\/?/, "") && !/^\/story\/\d+$/.test(location.pathname);
+
+function freshMark(storyId) {
+  return live.fresh.has(storyId) ? el("span", { class: "badge fresh", title: "New articles since your last visit" }, "new") : null;
+}
+
+function liveQuery() {
+  const seen = parseInt(localStorage.getItem(SEEN), 10);
+  const after = live.cursor !== null ? live.cursor : (Number.isFinite(seen) ? seen : null);
+  return after === null ? "limit=20" : `after=${after}&limit=20`;
+}
+
+function setLiveStatus(status) {
+  live.status = status;
+  liveStatus.textContent = status;
+  liveStatus.className = `live-status ${status === "live" ? "on" : "off"}`;
+}
+
+function renderLive() {
+  liveBox.hidden = !live.articles.length || !onListView();
+  if (liveBox.hidden) return;
+  const counts = [];
+  if (live.sinceVisit) counts.push(`${plural(live.sinceVisit, "new article")} since your last visit`);
+  if (live.arrived) counts.push(`${live.arrived} arrived while you were here`);
+  liveBox.replaceChildren(
+    el("h2", {}, "Just in"),
+    el("p", { class: "muted", id: "live-count" }, counts.join(" · ")),
+    el("ul", { id: "live-articles" }, live.articles.map((a) => el("li", { class: `live-item kind-${a.kind}` },
+      el("span", { class: "badge" }, a.kind === "visit" ? "since last visit" : "new"), " ",
+      el("a", { href: `#/story/${a.story}` }, a.title || a.id),
+      el("span", { class: "muted" }, ` — ${origin(a)}, ${day(a.published)}`)))));
+}
+
+// Shown is seen: the next visit marks only what comes after. A page in a hidden tab has
+// shown nothing yet.
+function markSeen() {
+  if (live.cursor !== null && document.visibilityState === "visible") localStorage.setItem(SEEN, String(live.cursor));
+}
+document.addEventListener("visibilitychange", markSeen);
+
+// One answer of /api/live or /api/updates: what was stored after our cursor.
+function applyBatch(b, kind) {
+  if (live.cursor !== null && b.last <= live.cursor) return;
+  live.cursor = b.last;
+  if (b.n_articles > 0) {
+    const ids = new Set(b.articles.map((a) => a.id));
+    const items = b.articles.map((a) => ({ ...a, kind }));
+    live.articles = [...items, ...live.articles.filter((a) => !ids.has(a.id))].slice(0, LIVE_KEEP);
+    if (kind === "visit") live.sinceVisit += b.n_articles; else live.arrived += b.n_articles;
+    for (const s of b.stories) live.fresh.set(s.id, s.revision);
+  }
+  markSeen();
+  renderLive();
+  if (b.n_articles > 0) onNews(b).catch(() => { /* the next batch tries again */ });
+}
+
+// Brings the view on screen up to date with a batch, without reloading it.
+async function onNews(b) {
+  const touched = new Set(b.stories.map((s) => s.id));
+  const list = document.getElementById("stories");
+  if (list && onListView()) {
+    const page = await api(`/api/stories?limit=${PAGE}`);
+    const cards = page.stories.filter((s) => touched.has(s.id)).map(storyCard);
+    for (const c of cards) list.querySelector(`[data-story="${c.dataset.story}"]`)?.remove();
+    list.prepend(...cards);
+    const count = document.getElementById("stories-count");
+    if (count) count.textContent = `${list.children.length} of ${page.total} stories, most recently active first.`;
+    return;
+  }
+  if (location.hash === "#/feeds") return showFeeds();
+  const m = location.hash.match(/^#\/story\/(\d+)$/) || location.pathname.match(/^\/story\/(\d+)$/);
+  if (m && touched.has(Number(m[1])) && !document.getElementById("story-updated")) {
+    app.prepend(el("p", { class: "notice", id: "story-updated" }, "This story has new articles. ",
+      el("button", { type: "button", onclick: () => showStory(m[1]) }, "Show them")));
+  }
+}
+
+function keyHeaders(accept) {
+  const headers = { Accept: accept };
+  const key = sessionStorage.getItem(KEY);
+  if (key) headers.Authorization = `Bearer ${key}`;
+  return headers;
+}
+
+// Like api(), but never asks for the key: the page's own requests do, once.
+async function liveApi(path) {
+  const res = await fetch(path, { headers: keyHeaders("application/json"), cache: "no-store" });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+// Reads the event stream until it ends or fails.
+async function liveStream(first) {
+  const res = await fetch(`/api/live?${liveQuery()}`, { headers: keyHeaders("text/event-stream"), cache: "no-store" });
+  if (!res.ok || !res.body) throw new Error(`live stream: ${res.status}`);
+  setLiveStatus("live");
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    let end;
+    while ((end = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        const i = line.indexOf(":");
+        if (i === 0) continue; // a keep-alive comment
+        const field = i < 0 ? line : line.slice(0, i);
+        const v = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+        if (field === "event") name = v;
+        else if (field === "data") data.push(v);
+      }
+      if (data.length && (name === "hello" || name === "batch")) {
+        applyBatch(JSON.parse(data.join("\n")), first && name === "hello" ? "visit" : "live");
+      }
+    }
+  }
+}
+
+const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+
+async function followLive() {
+  let first = true;
+  let failures = 0;
+  for (;;) {
+    try {
+      await liveStream(first);
+      failures = 0;
+    } catch (_) {
+      failures++;
+    }
+    first = live.cursor === null;
+    // Polls, more of them after each failure in a row, then tries the stream again.
+    setLiveStatus("polling");
+    if (!failures) await pause(1000); // the stream ended cleanly: reopen it, but not in a spin
+    for (let i = 0; i < Math.min(8, failures); i++) {
+      try {
+        applyBatch(await liveApi(`/api/updates?${liveQuery()}`), first ? "visit" : "live");
+        first = false;
+      } catch (_) { setLiveStatus("offline"); }
+      await pause(POLL_MS);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ feeds
+
+const when = (t) => (t ? `${t.slice(0, 10)} ${t.slice(11, 16)}` : "—");
+
+async function showFeeds() {
+  if (!document.getElementById("feeds")) app.replaceChildren(el("p", { class: "muted" }, "Loading feeds…"));
+  try {
+    const feeds = await api("/api/feeds");
+    document.title = "Feeds · storyline";
+    const rows = feeds.map((f) => el("tr", { class: f.failures ? "failing" : "healthy" },
+      el("td", {}, el("div", { class: "feed-title" }, f.title || f.url), el("div", { class: "muted" }, f.url)),
+      el("td", {}, when(f.last_fetch)),
+      el("td", {}, when(f.last_new_item)),
+      el("td", {}, when(f.next_check)),
+      el("td", { class: "num" }, String(f.failures)),
+      el("td", { class: "feed-error" }, f.last_error || "—"),
+      el("td", { class: "num" }, String(f.items))));
+    app.replaceChildren(
+      el("p", {}, el("a", { href: "#/" }, "← all stories")),
+      el("h1", {}, "Feeds"),
+      el("p", { class: "muted" }, `${plural(feeds.length, "feed")} followed; times in UTC.`),
+      feeds.length
+        ? el("div", { class: "table-wrap" }, el("table", { class: "feeds", id: "feeds" },
+            el("thead", {}, el("tr", {}, ["Feed", "Last fetch", "Last new item", "Next check",
+              "Failures in a row", "Last error", "Items"].map((h) => el("th", {}, h)))),
+            el("tbody", {}, rows)))
+        : el("p", { class: "muted" }, "No feed is followed: storyline feeds add URL."));
+  } catch (e) { showError(e); }
+}
+
 route();
+followLive();

@@ -7,6 +7,7 @@
 pub(crate) mod feed;
 mod html;
 mod jsonl;
+pub mod language;
 mod text;
 
 use std::fs::File;

@@ -6,7 +6,7 @@ use crate::core::{Article, Entity, EntityKind, Sentence};
 use crate::dedup::Signature;
 use crate::error::IngestError;
 use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
-use crate::ingest::Record;
+use crate::ingest::{language, Record};
 use crate::normalize::{self, Stemmer};
 
 /// An article after the pure stages, or why it could not be analysed.
@@ -96,6 +96,16 @@ pub(super) fn analyze(
             })
         }
     }
+    // The language the input gave, else the text's own when the detector is sure.
+    if record.article.lang.is_none() {
+        record.article.lang = language::detect(&record.article.text);
+    }
+    // A text not in English has its terms and names counted under its language: it then
+    // shares none with an English one, so no English event or story ever lists it as a
+    // candidate (candidates are found by shared terms and names), and English texts are
+    // counted exactly as before. Texts of the same language still cluster together.
+    let apart = language::apart_tag(record.article.lang.as_deref());
+    let keep_apart = |t: &str| apart.as_ref().map(|tag| format!("{tag}:{t}"));
     let article: &Article = &record.article;
     let sentences = normalize::split_sentences(&article.text);
     let found = mentions(&article.text, &sentences);
@@ -103,26 +113,48 @@ pub(super) fn analyze(
     let list = normalize::WordList::of(&article.text);
     let words: Vec<&str> = list.words();
     let mut terms = TermCounter::default();
-    normalize::for_each_content_term(&words, stemmer, |t| terms.add(t));
+    let mut add = |t: &str| match keep_apart(t) {
+        Some(apart) => terms.add(&apart),
+        None => terms.add(t),
+    };
+    normalize::for_each_content_term(&words, stemmer, &mut add);
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
-            normalize::for_each_content_term(normalize::words(title), stemmer, |t| terms.add(t));
+            normalize::for_each_content_term(normalize::words(title), stemmer, &mut add);
         }
     }
     let named: Vec<Entity> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
         .into_iter()
         .filter(|e| e.kind != EntityKind::Other)
         .collect();
-    let entities: Vec<String> = named.iter().map(|e| e.name.to_lowercase()).collect();
+    let entities: Vec<String> = named
+        .iter()
+        .map(|e| {
+            let name = e.name.to_lowercase();
+            keep_apart(&name).unwrap_or(name)
+        })
+        .collect();
     let mut name_keys: Vec<u64> = Vec::new();
     let name_words = named
         .iter()
         .flat_map(protagonist_words)
         .flat_map(normalize::words);
-    normalize::for_each_content_term(name_words, stemmer, |t| name_keys.push(term_key(t)));
+    normalize::for_each_content_term(name_words, stemmer, |t| {
+        name_keys.push(term_key(keep_apart(t).as_deref().unwrap_or(t)))
+    });
     name_keys.sort_unstable();
     name_keys.dedup();
-    let signature = Signature::from_words(&words);
+    // Near-copies are found by shingles of words: kept apart the same way, so a text in
+    // another language is never taken for a copy of an English one (nor the reverse).
+    let signature = match &apart {
+        Some(_) => Signature::from_words(
+            &words
+                .iter()
+                .filter_map(|w| keep_apart(w))
+                .collect::<Vec<_>>(),
+        ),
+        None => Signature::from_words(&words),
+    };
     let fingerprint = normalize::fingerprint_of(&words);
     let features = ArticleFeatures {
         terms: terms.finish(),

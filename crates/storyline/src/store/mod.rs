@@ -24,6 +24,7 @@ mod annotations;
 mod codec;
 mod export;
 mod feeds;
+mod live;
 mod migrations;
 mod query;
 mod reads;
@@ -35,6 +36,7 @@ mod writes;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
 pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
 pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,

@@ -106,13 +106,13 @@ pub const SNIPPET_END: char = '\u{3}';
 /// Title matches count more than body matches.
 const BM25: &str = "bm25(articles_fts, 4.0, 1.0)";
 
-const ARTICLE_COLUMNS: &str = "a.id, a.ext_id, a.title, a.source, a.url, a.published, \
+pub(super) const ARTICLE_COLUMNS: &str = "a.id, a.ext_id, a.title, a.source, a.url, a.published, \
      a.event_id, e.story_id, (SELECT d.ext_id FROM articles d WHERE d.id = a.duplicate_of)";
 
 const ARTICLE_WHERE: &str = "(?1 IS NULL OR a.published >= ?1) AND (?2 IS NULL OR a.published < ?2)
      AND (?3 IS NULL OR a.source = ?3 COLLATE NOCASE) AND (?4 IS NULL OR e.story_id = ?4)";
 
-fn article_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArticleRow> {
+pub(super) fn article_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArticleRow> {
     Ok(ArticleRow {
         row_id: r.get(0)?,
         id: r.get(1)?,
