@@ -13,6 +13,9 @@ use storyline_server::{AppState, ServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// Pages read of each story, spread evenly over its source list.
+const PAGES_PER_STORY: usize = 8;
+
 #[derive(Args)]
 pub struct LoadArgs {
     /// Readers at once, each on its own kept-alive connection.
@@ -140,9 +143,16 @@ pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitC
     if stories.is_empty() {
         bail!("{} holds no story to read", db.display());
     }
-    let paths: Vec<String> = stories
-        .iter()
-        .map(|s| format!("/api/stories/{}?limit={}", s.id, args.page))
+    // Pages from all along each story's source list, not only its first: a reader of a
+    // big story pages through it.
+    let page = args.page.max(1);
+    let paths: Vec<String> = (0..PAGES_PER_STORY)
+        .flat_map(|k| {
+            stories.iter().map(move |s| {
+                let offset = (s.n_articles as usize * k / PAGES_PER_STORY) / page * page;
+                format!("/api/stories/{}?offset={offset}&limit={page}", s.id)
+            })
+        })
         .collect();
     let runtime = tokio::runtime::Runtime::new()?;
     let state = AppState::open(ServerConfig::new(db))?;
@@ -207,7 +217,11 @@ pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitC
              503 {} ({:.2} %), other 5xx {}, other status {}, no answer {}",
             args.readers,
             args.seconds,
-            paths.join(" "),
+            stories
+                .iter()
+                .map(|s| s.id.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             total,
             ok.len(),
             percentile(&ok, 0.50),

@@ -130,6 +130,15 @@ enum Command {
     Show {
         /// Story id, as `storyline stories` lists it.
         story: StoryId,
+        /// First source to list (0-based); a big story's list is long.
+        #[arg(long, default_value_t = 0)]
+        sources_offset: usize,
+        /// Most sources to list; the rest are counted ("sources 1–100 of 50,000").
+        #[arg(long, default_value_t = 100, conflicts_with = "all_sources")]
+        sources_limit: usize,
+        /// List every source, however many.
+        #[arg(long)]
+        all_sources: bool,
     },
     /// People, organisations and places across the store, under canonical names.
     Entities(entities_cmd::EntitiesArgs),
@@ -310,14 +319,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { story } => {
+        Command::Show {
+            story,
+            sources_offset,
+            sources_limit,
+            all_sources,
+        } => {
             let store = open_existing(&g.db)?;
+            let limit = (!all_sources).then_some(sources_limit);
+            let (_, report) = read::story_report_page(&store, story, sources_offset, limit)?;
             if g.json {
-                // As stored: a big story's report is not decoded and encoded again.
-                let (_, json) = read::story_report_json(&store, story)?;
-                println!("{json}");
+                print::json(&report)?;
             } else {
-                print::story(&read::story_report(&store, story)?);
+                print::story(&report);
             }
             Ok(ExitCode::SUCCESS)
         }

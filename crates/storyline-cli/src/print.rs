@@ -125,7 +125,7 @@ fn cites(c: &Claim) -> String {
 pub fn story(r: &StoryReport) {
     let s = &r.story;
     println!("Story {}: {}", s.id, s.headline);
-    let undated = r.sources.iter().filter(|x| x.published.is_none()).count();
+    let undated = r.undated;
     println!(
         "{} · {}, {} · {} undated",
         span(s.first_published, s.last_published),
@@ -146,7 +146,13 @@ pub fn story(r: &StoryReport) {
     for c in &r.timeline.undated {
         // An undated entry cites its own article; dated sources that say much the same are
         // named as such, so no date is lent to it by citation.
-        let dated_n = |n: &usize| r.sources.get(n - 1).is_some_and(|x| x.published.is_some());
+        let dated_n = |n: &usize| {
+            r.cited
+                .iter()
+                .chain(&r.sources)
+                .find(|x| x.n == *n)
+                .is_some_and(|x| x.published.is_some())
+        };
         let own: Vec<usize> = c
             .citations
             .iter()
@@ -280,7 +286,17 @@ pub fn story(r: &StoryReport) {
             }
         }
     }
-    println!("\nSources");
+    match (r.sources.first(), r.sources.last()) {
+        (Some(first), Some(last)) if r.sources.len() < r.sources_total => println!(
+            "\nSources {}–{} of {} (more: --sources-offset {}, or --all-sources)",
+            first.n, last.n, r.sources_total, last.n
+        ),
+        (None, _) if r.sources_total > 0 => println!(
+            "\nSources: none on this page, {} in all (--sources-offset below {})",
+            r.sources_total, r.sources_total
+        ),
+        _ => println!("\nSources"),
+    }
     for src in &r.sources {
         let mut line = format!("  [{}] {}  {}", src.n, day(src.published), src.id);
         // Without a source name, the site of its address says where it is from.

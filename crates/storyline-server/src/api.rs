@@ -361,22 +361,24 @@ pub async fn list_stories(
 pub struct StoryQuery {
     /// First source and first dated timeline entry to send (0-based).
     pub offset: Option<usize>,
-    /// Most sources and dated timeline entries to send; all when absent.
+    /// Most sources and dated timeline entries to send; 100 when absent.
     pub limit: Option<usize>,
 }
+
+/// Sources (and dated timeline entries) a story read sends when no `limit` is asked: a
+/// read of a story of any size costs about the same.
+pub const STORY_PAGE: usize = 100;
 
 /// A story report, its long lists cut to the page asked for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoryOut {
     #[serde(flatten)]
     pub report: StoryReport,
-    /// Sources in the whole story; `sources` holds those from `offset` on.
-    pub sources_total: usize,
     /// Dated timeline entries in the whole story; `timeline.dated` holds those from
     /// `offset` on.
     pub timeline_total: usize,
     pub offset: usize,
-    pub limit: Option<usize>,
+    pub limit: usize,
 }
 
 /// The `ETag` of a story at a revision. The store's path is not in it: a client that keeps
@@ -413,11 +415,30 @@ pub async fn get_story(
     let Path(id) = id?;
     let id = StoryId(id);
     let Query(q) = q?;
-    let revision = state.read(move |s| read::story_revision(s, id)).await?;
-    let tag = story_etag(id, revision);
-    let cache_headers = |r: &mut Response, tag: &str| {
+    let sent = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(STORY_PAGE);
+    let st = Arc::clone(&state);
+    let (answer, make_current) = state
+        .read(move |s| story_read(&st, s, id, sent.as_deref(), offset, limit))
+        .await?;
+    if make_current {
+        // Behind the answer: the next reader gets the current report.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            if let Some(_turn) = state.try_heavy_turn() {
+                let _ = state
+                    .read(move |s| read::current_report(s, id).map(|_| ()))
+                    .await;
+            }
+        });
+    }
+    let cache_headers = |r: &mut Response, revision: u64| {
         let h = r.headers_mut();
-        if let Ok(v) = header::HeaderValue::from_str(tag) {
+        if let Ok(v) = header::HeaderValue::from_str(&story_etag(id, revision)) {
             h.insert(header::ETAG, v);
         }
         h.insert(
@@ -425,87 +446,105 @@ pub async fn get_story(
             header::HeaderValue::from_static("no-cache"),
         );
     };
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    if unchanged {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        cache_headers(&mut r, &tag);
-        return Ok(r);
+    match answer {
+        StoryAnswer::NotModified(revision) => {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            cache_headers(&mut r, revision);
+            Ok(r)
+        }
+        StoryAnswer::Busy => Err(ApiError::busy(
+            "the server is at its bound on long work; try again in a second",
+        )),
+        StoryAnswer::Page(revision, out) => {
+            let mut r = Json(*out).into_response();
+            cache_headers(&mut r, revision);
+            Ok(r)
+        }
     }
-    let cached = state
-        .reports
-        .lock()
-        .ok()
-        .and_then(|mut c| c.get((id, revision)));
-    let (revision, report) = match cached {
-        Some(report) => (revision, report),
-        None => match state.try_heavy_turn() {
-            // Not in memory: decoding or making it may be long, so it takes one of a few
-            // turns.
-            Some(_turn) => {
-                let (revision, report) = state.read(move |s| read::story_report_at(s, id)).await?;
-                let report = Arc::new(report);
-                if let Ok(mut c) = state.reports.lock() {
-                    c.put((id, revision), Arc::clone(&report));
-                }
-                (revision, report)
-            }
-            // No turn free: the story's last whole report in memory (a batch or so old,
-            // tagged with its own revision), else 503 now rather than a queue.
-            None => state
-                .reports
-                .lock()
-                .ok()
-                .and_then(|c| c.latest(id))
-                .ok_or_else(|| {
-                    ApiError::busy("the server is at its bound on long work; try again in a second")
-                })?,
-        },
-    };
-    let offset = q.offset.unwrap_or(0);
-    let sources = page_of(&report.sources, offset, q.limit);
-    let on_page = |n: &usize| {
-        sources.first().is_some_and(|f| f.n <= *n) && sources.last().is_some_and(|l| *n <= l.n)
-    };
-    let page = StoryReport {
-        story: report.story.clone(),
-        summary: report.summary.clone(),
-        timeline: storyline::summarize::Timeline {
-            dated: page_of(&report.timeline.dated, offset, q.limit),
-            undated: report.timeline.undated.clone(),
-        },
-        entities: report.entities.clone(),
-        // Paged, an event lists only its sources on the page (its count stays whole).
-        events: report
-            .events
-            .iter()
-            .map(|e| storyline::report::EventEntry {
-                id: e.id,
-                n_articles: e.n_articles,
-                sources: if q.limit.is_some() || offset > 0 {
-                    e.sources.iter().copied().filter(on_page).collect()
-                } else {
-                    e.sources.clone()
+}
+
+/// What a story read answers.
+enum StoryAnswer {
+    /// The client's copy is current.
+    NotModified(u64),
+    /// No report of the story is stored or in memory, and every turn for making one is
+    /// taken.
+    Busy,
+    /// The page, with the story revision its report was made at.
+    Page(u64, Box<StoryOut>),
+}
+
+/// A story read on a read connection: the report in memory or stored (a lookup, the
+/// current one or else the last one stored), a page of its sources read by row; a report
+/// is made here only when none was ever stored. The flag asks for the current report to be
+/// made behind the answer: the one given has been older than the story for a while.
+fn story_read(
+    state: &AppState,
+    s: &storyline::store::Store,
+    id: StoryId,
+    sent: Option<&str>,
+    offset: usize,
+    limit: usize,
+) -> storyline::Result<(StoryAnswer, bool)> {
+    let (revision, stored_at) = s.story_revisions(id)?;
+    let tag = story_etag(id, revision);
+    if sent.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*")) {
+        return Ok((StoryAnswer::NotModified(revision), false));
+    }
+    let in_memory = state.reports.lock().ok().and_then(|mut c| {
+        c.get((id, revision))
+            .or_else(|| stored_at.and_then(|at| c.get((id, at))))
+    });
+    let kept = match in_memory {
+        Some(kept) => kept,
+        None => match read::last_report(s, id)? {
+            Some(kept) => remember(state, id, kept),
+            None => match state.try_heavy_turn() {
+                Some(_turn) => remember(state, id, read::current_report(s, id)?),
+                None => match state.reports.lock().ok().and_then(|c| c.latest(id)) {
+                    Some((_, kept)) => kept,
+                    None => return Ok((StoryAnswer::Busy, false)),
                 },
-            })
-            .collect(),
-        facts: report.facts.clone(),
-        statements: report.statements.clone(),
-        placements: report.placements.clone(),
-        sources,
+            },
+        },
     };
+    let make_current = match state.stale_since.lock() {
+        Ok(mut stale) if kept.revision < revision => {
+            let since = *stale.entry(id).or_insert_with(std::time::Instant::now);
+            let due = since.elapsed() >= crate::STALE_GRACE;
+            if due {
+                // Once per grace period, not once per reader.
+                stale.insert(id, std::time::Instant::now());
+            }
+            due
+        }
+        Ok(mut stale) => {
+            stale.remove(&id);
+            false
+        }
+        Err(_) => false,
+    };
+    let mut report = kept.page(s, offset, Some(limit))?;
+    let timeline_total = report.timeline.dated.len();
+    report.timeline.dated = page_of(&report.timeline.dated, offset, Some(limit));
     let out = StoryOut {
-        sources_total: report.sources.len(),
-        timeline_total: report.timeline.dated.len(),
+        report,
+        timeline_total,
         offset,
-        limit: q.limit,
-        report: page,
+        limit,
     };
-    let mut r = Json(out).into_response();
-    cache_headers(&mut r, &story_etag(id, revision));
-    Ok(r)
+    Ok((
+        StoryAnswer::Page(kept.revision, Box::new(out)),
+        make_current,
+    ))
+}
+
+fn remember(state: &AppState, id: StoryId, kept: read::KeptReport) -> Arc<read::KeptReport> {
+    let kept = Arc::new(kept);
+    if let Ok(mut c) = state.reports.lock() {
+        c.put((id, kept.revision), Arc::clone(&kept));
+    }
+    kept
 }
 
 /// Articles, newest first.

@@ -33,8 +33,14 @@ pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 const READ_POOL: usize = 4;
 
 /// Story reports kept decoded in memory, by story and revision: a read of a big story
-/// that is in here costs a revision lookup and the encoding of the page asked for.
+/// that is in here costs a revision lookup, the rows of the page asked for and their
+/// encoding.
 const REPORT_CACHE: usize = 32;
+
+/// How long a story may be served from a report older than the story before the server
+/// makes the current one itself: an ingest's own refresh usually stores it well within
+/// this, and making it twice would take the readers' processor.
+pub(crate) const STALE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -62,7 +68,7 @@ pub struct ServerConfig {
 pub(crate) struct ReportCache {
     entries: std::collections::VecDeque<(
         (storyline::core::StoryId, u64),
-        Arc<storyline::read::StoryReport>,
+        Arc<storyline::read::KeptReport>,
     )>,
 }
 
@@ -70,7 +76,7 @@ impl ReportCache {
     pub(crate) fn get(
         &mut self,
         key: (storyline::core::StoryId, u64),
-    ) -> Option<Arc<storyline::read::StoryReport>> {
+    ) -> Option<Arc<storyline::read::KeptReport>> {
         let at = self.entries.iter().position(|(k, _)| *k == key)?;
         let entry = self.entries.remove(at)?;
         let report = Arc::clone(&entry.1);
@@ -82,7 +88,7 @@ impl ReportCache {
     pub(crate) fn latest(
         &self,
         story: storyline::core::StoryId,
-    ) -> Option<(u64, Arc<storyline::read::StoryReport>)> {
+    ) -> Option<(u64, Arc<storyline::read::KeptReport>)> {
         self.entries
             .iter()
             .find(|(k, _)| k.0 == story)
@@ -92,7 +98,7 @@ impl ReportCache {
     pub(crate) fn put(
         &mut self,
         key: (storyline::core::StoryId, u64),
-        report: Arc<storyline::read::StoryReport>,
+        report: Arc<storyline::read::KeptReport>,
     ) {
         // Older revisions of the story are of no more use.
         self.entries.retain(|(k, _)| k.0 != key.0);
@@ -131,6 +137,9 @@ pub struct AppState {
     /// request is answered 503 with `Retry-After` at once rather than queued.
     heavy: tokio::sync::Semaphore,
     pub(crate) live: live::Live,
+    /// Since when each story has been served from a report older than the story.
+    pub(crate) stale_since:
+        Mutex<std::collections::HashMap<storyline::core::StoryId, std::time::Instant>>,
 }
 
 impl AppState {
@@ -144,6 +153,7 @@ impl AppState {
             reports: Mutex::new(ReportCache::default()),
             heavy: tokio::sync::Semaphore::new(config.limits.max_heavy.max(1)),
             live: live::Live::new(config.live.clone()),
+            stale_since: Mutex::new(std::collections::HashMap::new()),
             config,
         }))
     }

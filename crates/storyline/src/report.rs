@@ -14,7 +14,10 @@ use crate::extract::canonical_entities;
 use crate::normalize::{content_terms, Stemmer};
 use crate::placement::{place_undated, PlaceSource, Placement};
 use crate::statements::{clauses, statements, EventStatements};
-use crate::store::{SourceRow, Store, StoredArticle, StoryFilter, StoryRow};
+use crate::store::{
+    decode_sources, encode_sources, ListedSource, OrderRow, Store, StoredArticle, StoredReport,
+    StoryFilter, StoryRow,
+};
 use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
@@ -41,7 +44,7 @@ pub struct EventEntry {
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: EventId,
     pub n_articles: usize,
-    /// Source numbers of its articles.
+    /// Source numbers of its articles among the sources given (all of them unless paged).
     pub sources: Vec<usize>,
 }
 
@@ -62,7 +65,80 @@ pub struct StoryReport {
     /// Undated articles whose text bounds when they were written ("after 2024-03-21"),
     /// with the reasons and quotes.
     pub placements: Vec<Placement>,
+    /// The sources the summary, timeline, facts and statements cite, whatever page of
+    /// `sources` is given.
+    #[serde(default)]
+    pub cited: Vec<SourceEntry>,
+    /// Undated sources in the whole story.
+    #[serde(default)]
+    pub undated: usize,
+    /// Sources in the whole story; `sources` holds a page of them (all unless paged).
+    #[serde(default)]
+    pub sources_total: usize,
     pub sources: Vec<SourceEntry>,
+}
+
+/// A story's report as stored: the report without its source list (bounded, whatever the
+/// story's size), and the list itself as row ids, from which a page is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptReport {
+    /// The story revision it was made at.
+    pub revision: u64,
+    /// `sources` and the events' `sources` empty.
+    pub report: StoryReport,
+    pub sources: Vec<ListedSource>,
+}
+
+impl KeptReport {
+    /// A stored report, when it decodes (one of another build may not).
+    fn from_stored(stored: StoredReport) -> Option<KeptReport> {
+        Some(KeptReport {
+            revision: stored.revision,
+            report: serde_json::from_str(&stored.report).ok()?,
+            sources: decode_sources(&stored.order)?,
+        })
+    }
+
+    /// The report with the sources from `offset` on (at most `limit` of them, all without),
+    /// read from the store by row, and each event's sources among them.
+    pub fn page(&self, store: &Store, offset: usize, limit: Option<usize>) -> Result<StoryReport> {
+        let start = offset.min(self.sources.len());
+        let end = limit.map_or(self.sources.len(), |l| {
+            start.saturating_add(l).min(self.sources.len())
+        });
+        let listed = &self.sources[start..end];
+        let rows = store.source_rows(&listed.iter().map(|l| l.row_id).collect::<Vec<_>>())?;
+        let sources: Vec<SourceEntry> = listed
+            .iter()
+            .zip(rows)
+            .enumerate()
+            .map(|(k, (l, r))| SourceEntry {
+                n: start + k + 1,
+                id: r.id,
+                title: r.title,
+                source: r.source,
+                url: r.url,
+                published: r.published,
+                event: l.event,
+                copy_of: l.copy_of,
+            })
+            .collect();
+        let mut report = self.report.clone();
+        let slot: HashMap<EventId, usize> = report
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id, i))
+            .collect();
+        for s in &sources {
+            if let Some(&i) = slot.get(&s.event) {
+                report.events[i].sources.push(s.n);
+            }
+        }
+        report.sources = sources;
+        report.sources_total = self.sources.len();
+        Ok(report)
+    }
 }
 
 /// Most entities a report lists: the main ones, by mentions.
@@ -166,7 +242,7 @@ fn by_centrality(
 /// [`REPORT_ARTICLES`]; beyond, originals only (a copy says what its original says), taken
 /// event by event, biggest events first, in rounds: each event's most central article,
 /// then its newest, then its next most central, until the bound.
-fn chosen_articles(store: &Store, rows: &[SourceRow]) -> Result<Vec<StoredArticle>> {
+fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle>> {
     if rows.len() <= REPORT_ARTICLES {
         let all: Vec<ArticleId> = rows.iter().map(|r| r.row_id).collect();
         return store.articles_by_row(&all);
@@ -283,10 +359,10 @@ pub fn find_stories(
 /// The headline `stories` and `show` give a story: the stored report's when it is current,
 /// else made from the articles a report would be made from.
 pub(crate) fn story_headline(store: &Store, id: StoryId) -> Result<String> {
-    if let Some((headline, _)) = store.story_report_row(id)?.current {
-        return Ok(headline);
+    if let Some(stored) = store.story_report_row(id)?.current {
+        return Ok(stored.headline);
     }
-    let chosen = chosen_articles(store, &store.story_sources(id)?)?;
+    let chosen = chosen_articles(store, &store.story_order(id)?)?;
     Ok(summarize::headline(&docs(&chosen)))
 }
 
@@ -305,60 +381,80 @@ fn with_headlines(store: &Store, rows: Vec<StoryRow>) -> Result<Vec<Story>> {
         .collect()
 }
 
-/// A story's report: the stored one when it was made at the story's current revision, else
-/// made now (and stored for the next reader).
+/// A story's report with all its sources: the stored one when it was made at the story's
+/// current revision, else made now (and stored for the next reader).
 pub fn story_report(store: &Store, id: StoryId) -> Result<StoryReport> {
     story_report_at(store, id).map(|(_, r)| r)
 }
 
 /// [`story_report`] with the story revision it belongs to (a server's `ETag`).
 pub fn story_report_at(store: &Store, id: StoryId) -> Result<(u64, StoryReport)> {
-    let (revision, report, made) = store.snapshot(|s| {
+    story_report_page(store, id, 0, None)
+}
+
+/// A story's report with the page of its sources from `offset` on (at most `limit`, all
+/// without), and the revision it belongs to: what `show` prints. Its cost does not grow
+/// with the story but for the page asked.
+pub fn story_report_page(
+    store: &Store,
+    id: StoryId,
+    offset: usize,
+    limit: Option<usize>,
+) -> Result<(u64, StoryReport)> {
+    let kept = current_report(store, id)?;
+    Ok((kept.revision, kept.page(store, offset, limit)?))
+}
+
+/// A story's report at its current revision: the stored one, else made now and stored for
+/// the next reader.
+pub fn current_report(store: &Store, id: StoryId) -> Result<KeptReport> {
+    let (kept, made) = store.snapshot(|s| {
         let row = s.story_report_row(id)?;
-        if let Some((_, json)) = &row.current {
-            // One that no longer decodes (another build's) is made again.
-            if let Ok(report) = serde_json::from_str::<StoryReport>(json) {
-                return Ok((row.revision, report, false));
-            }
+        // One that no longer decodes (another build's) is made again.
+        if let Some(kept) = row.current.and_then(KeptReport::from_stored) {
+            return Ok((kept, false));
         }
-        Ok((row.revision, make_report(s, id)?, true))
+        let (report, sources) = make_report(s, id)?;
+        let kept = KeptReport {
+            revision: row.revision,
+            report,
+            sources,
+        };
+        Ok((kept, true))
     })?;
     if made {
         // Without waiting for an ingest's write lock, and never failing the read (a
         // read-only file): a report not stored is made again by the next reader.
-        let _ = save(store, id, revision, &report, Duration::ZERO);
+        let _ = save(store, id, &kept, Duration::ZERO);
     }
-    Ok((revision, report))
+    Ok(kept)
 }
 
-/// [`story_report_at`] as JSON, the stored text as it is when current: a big story's
-/// report is read and written out without being decoded and encoded again.
-pub fn story_report_json(store: &Store, id: StoryId) -> Result<(u64, String)> {
-    let current = store.snapshot(|s| s.story_report_row(id))?;
-    if let Some((_, json)) = current.current {
-        return Ok((current.revision, json));
-    }
-    let (revision, report) = story_report_at(store, id)?;
-    let json = serde_json::to_string(&report)
-        .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
-    Ok((revision, json))
+/// The story's last stored report, whatever revision it was made at (`None` when none is
+/// stored, or it does not decode). Never makes one: what a busy server gives while the
+/// current one is being made.
+pub fn last_report(store: &Store, id: StoryId) -> Result<Option<KeptReport>> {
+    Ok(store
+        .last_story_report(id)?
+        .and_then(KeptReport::from_stored))
 }
 
 /// A story's current revision alone: a cheap check whether a reader's copy is current.
 pub fn story_revision(store: &Store, id: StoryId) -> Result<u64> {
-    Ok(store.story_report_row(id)?.revision)
+    Ok(store.story_revisions(id)?.0)
 }
 
-fn save(
-    store: &Store,
-    id: StoryId,
-    revision: u64,
-    report: &StoryReport,
-    wait: Duration,
-) -> Result<bool> {
-    let json = serde_json::to_string(report)
+fn save(store: &Store, id: StoryId, kept: &KeptReport, wait: Duration) -> Result<bool> {
+    let json = serde_json::to_string(&kept.report)
         .map_err(|e| Error::Invalid(format!("the report of story {id} does not encode: {e}")))?;
-    store.put_story_report(id, revision, &report.story.headline, &json, wait)
+    store.put_story_report(
+        id,
+        kept.revision,
+        &kept.report.story.headline,
+        &json,
+        &encode_sources(&kept.sources),
+        wait,
+    )
 }
 
 /// Makes again and stores the reports of those of `ids` that have an outdated one; returns
@@ -367,15 +463,20 @@ fn save(
 pub fn refresh_reports(store: &Store, ids: &[StoryId]) -> Result<usize> {
     let mut stored = 0;
     for id in store.stale_reports(ids)? {
-        let (revision, report) = match store.snapshot(|s| {
+        let kept = match store.snapshot(|s| {
             let revision = s.story_report_row(id)?.revision;
-            Ok((revision, make_report(s, id)?))
+            let (report, sources) = make_report(s, id)?;
+            Ok(KeptReport {
+                revision,
+                report,
+                sources,
+            })
         }) {
             // Merged away since: nothing to refresh.
             Err(Error::NotFound { .. }) => continue,
             other => other?,
         };
-        if save(store, id, revision, &report, REFRESH_WAIT)? {
+        if save(store, id, &kept, REFRESH_WAIT)? {
             stored += 1;
         }
     }
@@ -437,10 +538,11 @@ impl Drop for Refresher {
     }
 }
 
-/// Makes a story's report from the store (inside the caller's snapshot).
-fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
+/// Makes a story's report from the store (inside the caller's snapshot): the report
+/// without its sources, and the source list.
+fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSource>)> {
     let row = store.story(id)?;
-    let rows = store.story_sources(id)?;
+    let rows = store.story_order(id)?;
     let chosen = chosen_articles(store, &rows)?;
     let number_of: HashMap<ArticleId, usize> = rows
         .iter()
@@ -468,23 +570,17 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
     .filter(|e| e.kind != EntityKind::Other || e.articles.len() > 1)
     .take(MAX_ENTITIES)
     .collect();
-    let sources: Vec<SourceEntry> = rows
+    let listed: Vec<ListedSource> = rows
         .iter()
-        .enumerate()
-        .map(|(i, a)| SourceEntry {
-            n: i + 1,
-            id: a.id.clone(),
-            title: a.title.clone(),
-            source: a.source.clone(),
-            url: a.url.clone(),
-            published: a.published,
-            event: a.event,
-            copy_of: a.duplicate_of.and_then(|o| number_of.get(&o).copied()),
+        .map(|r| ListedSource {
+            row_id: r.row_id,
+            event: r.event,
+            copy_of: r.duplicate_of.and_then(|o| number_of.get(&o).copied()),
         })
         .collect();
     let mut events: Vec<EventEntry> = Vec::new();
     let mut event_slot: HashMap<EventId, usize> = HashMap::new();
-    for s in &sources {
+    for s in &listed {
         let k = *event_slot.entry(s.event).or_insert_with(|| {
             events.push(EventEntry {
                 id: s.event,
@@ -494,8 +590,24 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
             events.len() - 1
         });
         events[k].n_articles += 1;
-        events[k].sources.push(s.n);
     }
+    let cited: Vec<SourceEntry> = chosen
+        .iter()
+        .zip(&numbers)
+        .map(|(a, &n)| SourceEntry {
+            n,
+            id: a.article.id.clone(),
+            title: a.article.title.clone(),
+            source: a.article.source.clone(),
+            url: a.article.url.clone(),
+            published: a.article.published,
+            event: a.event,
+            copy_of: n
+                .checked_sub(1)
+                .and_then(|i| listed.get(i))
+                .and_then(|l| l.copy_of),
+        })
+        .collect();
     let stemmer = Stemmer::english();
     let mut chosen_in: HashMap<EventId, Vec<(usize, &StoredArticle)>> = HashMap::new();
     for (a, &n) in chosen.iter().zip(&numbers) {
@@ -512,7 +624,7 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
                     n,
                     original: n
                         .checked_sub(1)
-                        .and_then(|i| sources.get(i))
+                        .and_then(|i| listed.get(i))
                         .and_then(|s| s.copy_of)
                         .unwrap_or(n),
                     article: &a.article,
@@ -542,7 +654,7 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
             })
             .collect::<Vec<_>>(),
     );
-    Ok(StoryReport {
+    let report = StoryReport {
         story: Story {
             id,
             headline: summarize::headline(&docs),
@@ -558,8 +670,12 @@ fn make_report(store: &Store, id: StoryId) -> Result<StoryReport> {
         facts,
         statements,
         placements,
-        sources,
-    })
+        cited,
+        undated: rows.iter().filter(|r| !r.dated).count(),
+        sources_total: listed.len(),
+        sources: Vec::new(),
+    };
+    Ok((report, listed))
 }
 
 #[cfg(test)]
@@ -589,6 +705,21 @@ mod tests {
         let mut p = Pipeline::open(db, PipelineConfig::default()).unwrap();
         let report = p.ingest(records.into_iter().map(Ok), |_| {}).unwrap();
         assert!(report.errors.is_empty(), "{:?}", report.errors);
+    }
+
+    /// The story's report as a fresh make gives it, at its current revision.
+    fn made(store: &Store, id: StoryId) -> KeptReport {
+        store
+            .snapshot(|s| {
+                let revision = s.story_report_row(id)?.revision;
+                let (report, sources) = make_report(s, id)?;
+                Ok(KeptReport {
+                    revision,
+                    report,
+                    sources,
+                })
+            })
+            .unwrap()
     }
 
     fn biggest_story(store: &Store) -> StoryRow {
@@ -643,14 +774,16 @@ mod tests {
         let (revision, first) = story_report_at(&store, story.id).unwrap();
         assert_eq!(revision, before.revision);
         let stored = store.story_report_row(story.id).unwrap();
-        let (headline, json) = stored.current.expect("the first read stores the report");
-        assert_eq!(headline, first.story.headline);
-        let decoded: StoryReport = serde_json::from_str(&json).unwrap();
-        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
+        let stored = stored.current.expect("the first read stores the report");
+        assert_eq!(stored.headline, first.story.headline);
+        let decoded = KeptReport::from_stored(stored).unwrap();
+        let fresh = made(&store, story.id);
         assert_eq!(decoded, fresh);
-        assert_eq!(first, fresh);
+        let whole = fresh.page(&store, 0, None).unwrap();
+        assert_eq!(first, whole);
         assert_eq!(first.sources.len(), story.n_articles as usize);
-        assert_eq!(story_report(&store, story.id).unwrap(), fresh);
+        assert_eq!(first.sources_total, story.n_articles as usize);
+        assert_eq!(story_report(&store, story.id).unwrap(), whole);
 
         // A later batch adds to the story: a new revision, and the stored report (which a
         // reader had asked for) is made again behind the writer.
@@ -665,13 +798,15 @@ mod tests {
             revision,
             after.revision
         );
-        let (_, json) = after.current.expect("the ingest refreshed the read report");
-        let refreshed: StoryReport = serde_json::from_str(&json).unwrap();
-        assert_eq!(refreshed.story.n_articles, story.n_articles as usize + 1);
+        let stored = after.current.expect("the ingest refreshed the read report");
+        let refreshed = KeptReport::from_stored(stored).unwrap();
+        assert_eq!(
+            refreshed.report.story.n_articles,
+            story.n_articles as usize + 1
+        );
         assert_eq!(refreshed.sources.len(), story.n_articles as usize + 1);
-        let fresh = store.snapshot(|s| make_report(s, story.id)).unwrap();
-        assert_eq!(refreshed, fresh);
-        assert_ne!(refreshed, first);
+        assert_eq!(refreshed, made(&store, story.id));
+        assert_ne!(refreshed.page(&store, 0, None).unwrap(), first);
     }
 
     #[test]
@@ -684,7 +819,7 @@ mod tests {
         let revision = story_revision(&store, story.id).unwrap();
         // A report stored at another revision, as one left by a reader before a batch.
         assert!(store
-            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .put_story_report(story.id, revision, "old", "{}", &[], Duration::ZERO)
             .unwrap());
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute(
@@ -697,7 +832,7 @@ mod tests {
         assert_ne!(report.story.headline, "old");
         // And a report for a revision the story has moved past is not stored.
         assert!(!store
-            .put_story_report(story.id, revision, "old", "{}", Duration::ZERO)
+            .put_story_report(story.id, revision, "old", "{}", &[], Duration::ZERO)
             .unwrap());
     }
 
@@ -719,7 +854,7 @@ mod tests {
         let store = Store::open(&db).unwrap();
         let story = biggest_story(&store);
         assert!(story.n_articles as usize > 2 * REPORT_ARTICLES, "{story:?}");
-        let rows = store.story_sources(story.id).unwrap();
+        let rows = store.story_order(story.id).unwrap();
         let chosen = chosen_articles(&store, &rows).unwrap();
         assert_eq!(chosen.len(), REPORT_ARTICLES);
         let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();

@@ -183,9 +183,15 @@ async function closestSentence(id, text) {
   return best ? best.text : "";
 }
 
+// Source number `n` of the story on screen: from the pages of sources loaded, else from the
+// sources the report cites (a big story's list comes a page at a time).
+function sourceOf(report, n) {
+  return (report.sources || []).find((s) => s.n === n) || (report.cited || []).find((s) => s.n === n);
+}
+
 async function showCitation(anchor, n, claim) {
   if (!current) return;
-  const src = current.sources[n - 1];
+  const src = sourceOf(current, n);
   if (!src) return;
   document.querySelectorAll(".cite.active").forEach((c) => c.classList.remove("active"));
   anchor.classList.add("active");
@@ -283,7 +289,7 @@ function undatedEntry(report, c) {
   if (p && p.after && p.before) label = `undated, between ${p.after} and ${p.before}`;
   else if (p && p.after) label = `undated, after ${p.after}`;
   else if (p && p.before) label = `undated, before ${p.before}`;
-  const dated = (n) => Boolean(report.sources[n - 1] && report.sources[n - 1].published);
+  const dated = (n) => Boolean(sourceOf(report, n) && sourceOf(report, n).published);
   const own = (c.citations || []).filter((n) => !dated(n));
   const others = (c.citations || []).filter(dated);
   const why = p ? p.evidence.map((b) => b.reason).join("\n") : "";
@@ -329,17 +335,69 @@ function factsView(report) {
     factList(all.single_source.slice(0, 12), "single", "Single source", "None."));
 }
 
+// Sources and dated timeline entries asked for at a time: a story of 50,000 articles is
+// read a page at a time, each "more" button asking for the next one.
+const STORY_PAGE = 100;
+
+function sourceItem(s) {
+  return el("li", { id: `source-${s.n}` },
+    s.url ? el("a", { href: s.url, rel: "noopener noreferrer", target: "_blank" }, s.title || s.id) : (s.title || s.id),
+    el("span", { class: "muted" }, ` — ${origin(s)}, ${day(s.published)}`),
+    s.copy_of ? el("span", { class: "copy" }, ` (copy of [${s.copy_of}])`) : null);
+}
+
+function datedItem(e) {
+  return el("li", {}, el("time", {}, e.date), el("div", {}, e.sentences.map((c) => claimNode(c, "div"))));
+}
+
+// A "more" button under a paged list: `load(offset)` asks for the page from `offset` and
+// returns how many items it added; hidden once `total` are shown.
+function moreButton(id, label, shown, total, load) {
+  const button = el("button", { type: "button", class: "more", id }, label);
+  let offset = shown;
+  const update = () => {
+    button.hidden = offset >= total;
+    button.textContent = `${label} (${offset} of ${total} shown)`;
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const added = await load(offset);
+      offset += added;
+      if (added === 0) offset = total;
+    } catch (e) { showError(e); }
+    button.disabled = false;
+    update();
+  });
+  update();
+  return button;
+}
+
 async function showStory(id) {
   app.replaceChildren(el("p", { class: "muted" }, "Loading story…"));
   try {
-    const r = await api(`/api/stories/${id}`);
+    const r = await api(`/api/stories/${id}?limit=${STORY_PAGE}`);
     current = r;
     document.title = `${r.headline} · storyline`;
-    const timeline = [
-      ...(r.timeline.dated || []).map((e) => el("li", {}, el("time", {}, e.date),
-        el("div", {}, e.sentences.map((c) => claimNode(c, "div"))))),
-      ...(r.timeline.undated || []).map((c) => undatedEntry(r, c)),
-    ];
+    const undated = (r.timeline.undated || []).map((c) => undatedEntry(r, c));
+    const timelineList = el("ol", { class: "timeline", id: "timeline" },
+      [...(r.timeline.dated || []).map(datedItem), ...undated]);
+    const moreTimeline = moreButton("more-timeline", "More of the timeline",
+      (r.timeline.dated || []).length, r.timeline_total || 0, async (offset) => {
+        const page = await api(`/api/stories/${id}?offset=${offset}&limit=${STORY_PAGE}`);
+        const dated = page.timeline.dated || [];
+        // Dated entries before the undated ones, as on the first page.
+        for (const e of dated) timelineList.insertBefore(datedItem(e), undated[0] || null);
+        return dated.length;
+      });
+    const sourceList = el("ol", { class: "sources", id: "sources" }, r.sources.map(sourceItem));
+    const moreSources = moreButton("more-sources", "More sources", r.sources.length,
+      r.sources_total || r.sources.length, async (offset) => {
+        const page = await api(`/api/stories/${id}?offset=${offset}&limit=${STORY_PAGE}`);
+        current.sources.push(...page.sources);
+        for (const s of page.sources) sourceList.append(sourceItem(s));
+        return page.sources.length;
+      });
     app.replaceChildren(
       el("p", {}, el("a", { href: "#/" }, "← all stories")),
       el("h1", { id: "headline" }, r.headline),
@@ -349,7 +407,8 @@ async function showStory(id) {
       el("div", { class: "summary", id: "summary" }, r.summary.map((c) => claimNode(c, "p"))),
       el("h2", {}, "Timeline"),
       timelineChart(r),
-      el("ol", { class: "timeline", id: "timeline" }, timeline),
+      timelineList,
+      moreTimeline,
       el("h2", {}, "People, organisations, places"),
       el("div", { class: "chips", id: "entities" }, r.entities.map((e) =>
         el("a", { class: `chip ${e.kind}`, title: [e.kind, ...(e.aliases || [])].join(" · "),
@@ -360,10 +419,8 @@ async function showStory(id) {
       el("h2", {}, "Figures"),
       factsView(r),
       el("h2", {}, "Sources"),
-      el("ol", { class: "sources", id: "sources" }, r.sources.map((s) => el("li", { id: `source-${s.n}` },
-        s.url ? el("a", { href: s.url, rel: "noopener noreferrer", target: "_blank" }, s.title || s.id) : (s.title || s.id),
-        el("span", { class: "muted" }, ` — ${origin(s)}, ${day(s.published)}`),
-        s.copy_of ? el("span", { class: "copy" }, ` (copy of [${s.copy_of}])`) : null))));
+      sourceList,
+      moreSources);
     window.scrollTo(0, 0);
   } catch (e) { showError(e); }
 }

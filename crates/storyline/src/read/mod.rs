@@ -12,8 +12,8 @@ use crate::search::Query;
 use crate::store::{ArticleFilter, ArticleRow, Store, SNIPPET_END, SNIPPET_START};
 
 pub use crate::report::{
-    find_stories, list_stories, refresh_reports, story_report, story_report_at, story_report_json,
-    story_revision, StoryReport, REPORT_ARTICLES,
+    current_report, find_stories, last_report, list_stories, refresh_reports, story_report,
+    story_report_at, story_report_page, story_revision, KeptReport, StoryReport, REPORT_ARTICLES,
 };
 
 /// Stories a search lists beside its page of articles.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -83,6 +83,13 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 10 → 11: followed feeds and the items taken from them.
     sql(include_str!("feeds.sql")),
+    // 11 → 12: a story's articles in date order come from an index (the article rows hold
+    // the text a row walk passes), and a stored report keeps its story's source list. The
+    // reports stored before have none and are made again on their next read.
+    sql("DROP INDEX IF EXISTS articles_event;
+         CREATE INDEX IF NOT EXISTS articles_event_order
+             ON articles(event_id, published, seq, duplicate_of);
+         ALTER TABLE story_reports ADD COLUMN sources BLOB;"),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into

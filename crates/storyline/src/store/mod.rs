@@ -29,6 +29,7 @@ mod migrations;
 mod query;
 mod reads;
 mod reports;
+mod sources;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -42,7 +43,8 @@ pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,
     SNIPPET_START,
 };
-pub use reports::{ReportRow, SourceRow};
+pub use reports::{ReportRow, SourceRow, StoredReport};
+pub use sources::{decode_sources, encode_sources, ListedSource, OrderRow};
 
 /// A stored article's near-duplicate signature, for the dedup index on open.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,14 +1,14 @@
 //! Stored story reports and what a bounded report reads: a story's revision, its last
-//! report, the list of its sources without their text, and the full rows of the few
-//! articles a report is made from.
+//! report with its source list (`sources.rs`), and the full rows of the few articles a
+//! report is made from.
 
 use std::time::Duration;
 
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
-use super::codec::{article_at, time_from_sql};
+use super::codec::article_at;
 use super::{Store, StoredArticle};
-use crate::core::{ArticleId, EventId, StoryId};
+use crate::core::{ArticleId, StoryId};
 use crate::error::{Error, Result};
 
 /// A story's revision and, when it was made at that revision, its stored report.
@@ -16,8 +16,20 @@ use crate::error::{Error, Result};
 pub struct ReportRow {
     /// The sequence number of the ingest batch that last changed the story.
     pub revision: u64,
-    /// The report (JSON) and headline stored for this very revision, if any.
-    pub current: Option<(String, String)>,
+    /// The report stored for this very revision, if any.
+    pub current: Option<StoredReport>,
+}
+
+/// A report as stored: what a reader is given of it, whatever the story's size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    /// The story revision it was made at.
+    pub revision: u64,
+    pub headline: String,
+    /// The report without its source list (JSON).
+    pub report: String,
+    /// The story's source list at that revision ([`super::encode_sources`]).
+    pub order: Vec<u8>,
 }
 
 /// One article of a story as its source list shows it: no text.
@@ -29,12 +41,19 @@ pub struct SourceRow {
     pub source: Option<String>,
     pub url: Option<String>,
     pub published: Option<chrono::DateTime<chrono::Utc>>,
-    pub event: EventId,
-    pub duplicate_of: Option<ArticleId>,
 }
 
-/// Revision, the revision the report was made at, headline, report.
-type RawReportRow = (i64, Option<i64>, Option<String>, Option<String>);
+/// The revision a report was made at, headline, report, source list.
+type RawStoredReport = (Option<i64>, Option<String>, Option<String>, Option<Vec<u8>>);
+
+/// Revision, the revision the report was made at, headline, report, source list.
+type RawReportRow = (
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
 
 /// The store's usual busy wait (as `init` sets it), restored after a write that waits less.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
@@ -47,26 +66,65 @@ impl Store {
         let row: Option<RawReportRow> = self
             .conn
             .prepare_cached(
-                "SELECT coalesce(r.revision, s.last_seq), r.report_revision, r.headline, r.report
+                "SELECT coalesce(r.revision, s.last_seq), r.report_revision, r.headline, r.report,
+                        r.sources
                  FROM stories s LEFT JOIN story_reports r ON r.story_id = s.id WHERE s.id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+            })
+            .map_err(|e| self.e(e))?;
+        let (revision, made_at, headline, report, order) = row.ok_or(Error::NotFound {
+            what: "story",
+            id: id.to_string(),
+        })?;
+        let current =
+            stored(made_at, headline, report, order).filter(|r| r.revision == revision as u64);
+        Ok(ReportRow {
+            revision: revision as u64,
+            current,
+        })
+    }
+
+    /// The story's revision and the revision its stored report was made at, without
+    /// reading the report: what a reader checks its copy against.
+    pub fn story_revisions(&self, id: StoryId) -> Result<(u64, Option<u64>)> {
+        let row: Option<(i64, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(r.revision, s.last_seq), r.report_revision
+                 FROM stories s LEFT JOIN story_reports r ON r.story_id = s.id WHERE s.id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| self.e(e))?;
+        let (revision, made_at) = row.ok_or(Error::NotFound {
+            what: "story",
+            id: id.to_string(),
+        })?;
+        Ok((revision as u64, made_at.map(|r| r as u64)))
+    }
+
+    /// The story's last stored report, whatever revision it was made at: what a reader is
+    /// given while the current one is being made.
+    pub fn last_story_report(&self, id: StoryId) -> Result<Option<StoredReport>> {
+        let row: Option<RawStoredReport> = self
+            .conn
+            .prepare_cached(
+                "SELECT report_revision, headline, report, sources FROM story_reports
+                 WHERE story_id = ?1",
             )
             .and_then(|mut stmt| {
                 stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                     .optional()
             })
             .map_err(|e| self.e(e))?;
-        let (revision, made_at, headline, report) = row.ok_or(Error::NotFound {
-            what: "story",
-            id: id.to_string(),
-        })?;
-        let current = match (made_at, headline, report) {
-            (Some(at), Some(h), Some(r)) if at == revision => Some((h, r)),
-            _ => None,
-        };
-        Ok(ReportRow {
-            revision: revision as u64,
-            current,
-        })
+        Ok(row.and_then(|(at, h, r, o)| stored(at, h, r, o)))
     }
 
     /// Stores a story's report (JSON) and headline made at `revision`, replacing the one
@@ -80,19 +138,24 @@ impl Store {
         revision: u64,
         headline: &str,
         report: &str,
+        order: &[u8],
         wait: Duration,
     ) -> Result<bool> {
         self.conn.busy_timeout(wait).map_err(|e| self.e(e))?;
         let written = self
             .conn
             .prepare_cached(
-                "INSERT INTO story_reports(story_id, revision, report_revision, headline, report)
-                 SELECT ?1, ?2, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?1)
+                "INSERT INTO story_reports(story_id, revision, report_revision, headline, report,
+                                           sources)
+                 SELECT ?1, ?2, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM stories WHERE id = ?1)
                  ON CONFLICT(story_id) DO UPDATE SET report_revision = excluded.report_revision,
-                   headline = excluded.headline, report = excluded.report
+                   headline = excluded.headline, report = excluded.report,
+                   sources = excluded.sources
                  WHERE story_reports.revision = excluded.report_revision",
             )
-            .and_then(|mut stmt| stmt.execute(params![id, revision as i64, headline, report]));
+            .and_then(|mut stmt| {
+                stmt.execute(params![id, revision as i64, headline, report, order])
+            });
         self.conn.busy_timeout(BUSY_WAIT).map_err(|e| self.e(e))?;
         match written {
             Ok(n) => Ok(n > 0),
@@ -125,35 +188,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Every article of a story without its text, in date order (undated last), as
-    /// [`Store::story_articles`] orders them.
-    pub fn story_sources(&self, story: StoryId) -> Result<Vec<SourceRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT a.id, a.ext_id, a.title, a.source, a.url, a.published, a.event_id,
-                        a.duplicate_of
-                 FROM articles a JOIN events e ON a.event_id = e.id
-                 WHERE e.story_id = ?1
-                 ORDER BY a.published IS NULL, a.published, a.seq",
-            )
-            .map_err(|e| self.e(e))?;
-        stmt.query_map([story], |r| {
-            Ok(SourceRow {
-                row_id: r.get(0)?,
-                id: r.get(1)?,
-                title: r.get(2)?,
-                source: r.get(3)?,
-                url: r.get(4)?,
-                published: time_from_sql(r.get(5)?),
-                event: r.get(6)?,
-                duplicate_of: r.get(7)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.e(e))
-    }
-
     /// These article rows in full, with sentences and mentions, in the order asked.
     pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
         let mut stmt = self
@@ -181,5 +215,24 @@ impl Store {
             out.push(a);
         }
         Ok(out)
+    }
+}
+
+/// A stored report from its columns, when it is whole: a row a report was never stored in,
+/// or one written before source lists were stored with reports, is none.
+fn stored(
+    made_at: Option<i64>,
+    headline: Option<String>,
+    report: Option<String>,
+    order: Option<Vec<u8>>,
+) -> Option<StoredReport> {
+    match (made_at, headline, report, order) {
+        (Some(at), Some(headline), Some(report), Some(order)) => Some(StoredReport {
+            revision: at as u64,
+            headline,
+            report,
+            order,
+        }),
+        _ => None,
     }
 }

@@ -1,4 +1,4 @@
--- storyline store, schema version 11 together with feeds.sql (a fresh store runs both; `MIGRATIONS` in migrations.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store, schema version 12 together with feeds.sql (a fresh store runs both; `MIGRATIONS` in migrations.rs upgrades old ones). Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -49,7 +49,10 @@ CREATE TABLE IF NOT EXISTS articles (
     event_id      INTEGER NOT NULL REFERENCES events(id),
     seq           INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_event ON articles(event_id);
+-- A story's articles in date order, read from this index alone (`store/sources.rs`): the
+-- rows hold the text, which a row walk to `event_id` or `seq` passes.
+CREATE INDEX IF NOT EXISTS articles_event_order
+    ON articles(event_id, published, seq, duplicate_of);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 -- Search reads these instead of the wide rows: match → event → story, and its filters.
 CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
@@ -66,12 +69,15 @@ CREATE TABLE IF NOT EXISTS annotations (
 -- Per story: its revision (the clusterer sequence of the batch that last changed it, set by
 -- `commit_batch`) and the last report computed for it, with the revision it was computed at.
 -- A read is a lookup when the two agree; a report is replaced whole, never in parts.
+-- `sources`: the story's articles in date order at that revision (row id, event, number of
+-- the original of a copy; store/sources.rs), so a page of the source list is a lookup.
 CREATE TABLE IF NOT EXISTS story_reports (
     story_id         INTEGER PRIMARY KEY,
     revision         INTEGER NOT NULL,
     report_revision  INTEGER,
     headline         TEXT,
-    report           TEXT
+    report           TEXT,
+    sources          BLOB
 );
 
 -- Term ids are handed out densely by the clusterer, which finds terms by hash in memory:

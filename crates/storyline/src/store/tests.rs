@@ -74,12 +74,29 @@ fn schema_v3(schema: &str) -> String {
     v3 + FTS_TRIGGER
 }
 
+/// `schema` without what version 12 added: the date-order index on articles (an index on
+/// the event alone before) and the source list stored with a report.
+fn schema_v11(schema: &str) -> String {
+    let order = "CREATE INDEX IF NOT EXISTS articles_event_order\n    ON articles(event_id, published, seq, duplicate_of);";
+    let list = ",\n    sources          BLOB\n";
+    assert!(
+        schema.contains(order) && schema.contains(list),
+        "v11 schema rebuilt"
+    );
+    schema
+        .replace(
+            order,
+            "CREATE INDEX IF NOT EXISTS articles_event ON articles(event_id);",
+        )
+        .replace(list, "\n")
+}
+
 /// A store at `dir/v{version}.db` as an older build left it: `schema`, then `rows`, then
 /// the version in `meta`.
 fn old_store(dir: &Path, version: i64, schema: &str, rows: &str) -> PathBuf {
     let path = dir.join(format!("v{version}.db"));
     let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(schema).unwrap();
+    conn.execute_batch(&schema_v11(schema)).unwrap();
     conn.execute_batch(rows).unwrap();
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
@@ -395,4 +412,72 @@ fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
         Err(other) => panic!("wrong error {other}"),
         Ok(_) => panic!("a store from a newer version must be refused"),
     }
+}
+
+#[test]
+fn a_version_11_store_reads_story_order_from_an_index_and_makes_its_reports_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!(
+        "{}{}",
+        include_str!("schema.sql"),
+        include_str!("feeds.sql")
+    );
+    let path = old_store(
+        dir.path(),
+        11,
+        &schema,
+        "INSERT INTO stories(id, n_articles, n_events, centroid, last_seq) VALUES (1, 3, 1, x'', 4);
+         INSERT INTO events(id, story_id, n_articles, centroid, entities, last_seq)
+             VALUES (1, 1, 3, x'', '[]', 4);
+         INSERT INTO articles(id, ext_id, published, text, origin, fingerprint, event_id, seq)
+             VALUES (1, 'late', '2024-03-22T08:00:00Z', 'x', 'o', 0, 1, 1),
+                    (2, 'undated', NULL, 'x', 'o', 0, 1, 2),
+                    (3, 'early', '2024-03-21T09:30:00Z', 'x', 'o', 0, 1, 3);
+         INSERT INTO story_reports(story_id, revision, report_revision, headline, report)
+             VALUES (1, 4, 4, 'old', '{}');",
+    );
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.meta("schema_version").unwrap(),
+        Some(SCHEMA_VERSION.to_string())
+    );
+    let index = |name: &str| -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        (index("articles_event"), index("articles_event_order")),
+        (0, 1)
+    );
+    // Date order, undated last, from the index.
+    let order: Vec<(ArticleId, bool)> = store
+        .story_order(StoryId(1))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.row_id, r.dated))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (ArticleId(3), true),
+            (ArticleId(1), true),
+            (ArticleId(2), false)
+        ]
+    );
+    // The report stored without a source list is not served, current or last.
+    assert_eq!(store.story_report_row(StoryId(1)).unwrap().current, None);
+    assert_eq!(store.last_story_report(StoryId(1)).unwrap(), None);
+    assert_eq!(store.story_revisions(StoryId(1)).unwrap(), (4, Some(4)));
+    // The rows of a page, in the order asked.
+    let page = store.source_rows(&[ArticleId(2), ArticleId(3)]).unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["undated", "early"]
+    );
 }
