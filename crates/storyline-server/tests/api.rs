@@ -1069,6 +1069,15 @@ async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
     let res = app.clone().oneshot(get()).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["etag"], refreshed);
+    // A server that has nothing in memory reads that last stored report too, without a turn.
+    let mut config = ServerConfig::new(db_path);
+    config.limits.max_heavy = 1;
+    let fresh = AppState::open(config).expect("open state");
+    let fresh_app = router(std::sync::Arc::clone(&fresh));
+    let _turn = fresh.try_heavy_turn().expect("a free turn");
+    let res = fresh_app.oneshot(get()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"], refreshed);
 }
 
 #[tokio::test]
