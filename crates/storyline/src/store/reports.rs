@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
 use super::codec::{article_at, time_from_sql};
-use super::{Store, StoredArticle};
+use super::{SqliteStore, StoredArticle};
 use crate::core::{ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
 
@@ -39,7 +39,7 @@ type RawReportRow = (i64, Option<i64>, Option<String>, Option<String>);
 /// The store's usual busy wait (as `init` sets it), restored after a write that waits less.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
 
-impl Store {
+impl SqliteStore {
     /// The story's revision and its report stored at that revision. A story without a
     /// revision row (none is missing after the upgrade, but a row may be lost to nothing
     /// else) falls back to its last sequence number.
@@ -126,7 +126,7 @@ impl Store {
     }
 
     /// Every article of a story without its text, in date order (undated last), as
-    /// [`Store::story_articles`] orders them.
+    /// [`SqliteStore::story_articles`] orders them.
     pub fn story_sources(&self, story: StoryId) -> Result<Vec<SourceRow>> {
         let mut stmt = self
             .conn
