@@ -44,3 +44,10 @@ require_shared() {
         exit 1
     }
 }
+
+# PostgreSQL's server programs (initdb, pg_ctl): the tests of the PostgreSQL store start a
+# throw-away cluster of their own, and fail (never skip) under CI=true without them. Running
+# storyline against a PostgreSQL server elsewhere needs nothing installed here.
+ensure_postgresql() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
+}

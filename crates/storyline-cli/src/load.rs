@@ -134,7 +134,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitCode> {
-    if !db.exists() {
+    if !storyline::store::Store::is_url(db) && !db.exists() {
         bail!("no store at {}", db.display());
     }
     let mut stories = Store::open(db)?.stories(usize::MAX >> 1, 0)?;

@@ -59,7 +59,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct Global {
-    /// The store: one SQLite file, created on first use.
+    /// The store: a SQLite file, or a PostgreSQL database as a `postgres://` URL; created on
+    /// first use.
     #[arg(
         long,
         global = true,
@@ -398,7 +399,7 @@ fn export(store: &Store, out: &Path, quiet: bool) -> Result<ExitCode> {
 
 /// Reading commands must not create an empty store by accident.
 fn open_existing(db: &Path) -> Result<Store> {
-    if !db.exists() {
+    if !Store::is_url(db) && !db.exists() {
         anyhow::bail!(
             "no store at {}: ingest some articles first (`storyline ingest PATH --db {}`)",
             db.display(),

@@ -61,7 +61,8 @@ fn read_token(args: &ServeArgs) -> Result<Option<String>> {
 }
 
 pub fn run(db: &Path, args: &ServeArgs) -> Result<ExitCode> {
-    if !args.create && !db.exists() {
+    // A PostgreSQL URL names no file: its store is made or checked when it opens.
+    if !args.create && !storyline::store::Store::is_url(db) && !db.exists() {
         anyhow::bail!(
             "no store at {}: ingest some articles first (`storyline ingest PATH --db {}`), \
              or give --create to serve an empty one",

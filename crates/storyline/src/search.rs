@@ -59,7 +59,7 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
-fn words_of(s: &str) -> Vec<String> {
+pub(crate) fn words_of(s: &str) -> Vec<String> {
     s.split(|c: char| !is_word_char(c))
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

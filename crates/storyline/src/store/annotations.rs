@@ -204,6 +204,17 @@ pub fn decode_mentions(bytes: &[u8]) -> Result<Vec<Mention>, Corrupt> {
     Ok(out)
 }
 
+/// Whether an encoded mention list names `wanted` (ASCII case aside): the test behind
+/// [`MENTIONS_NAME_FN`], and the PostgreSQL engine's entity filter.
+pub fn mentions_name(blob: &[u8], wanted: &str) -> Result<bool, Corrupt> {
+    let mut found = false;
+    for_each_mention(blob, |name, _, _, _| {
+        found = name.eq_ignore_ascii_case(wanted);
+        !found
+    })?;
+    Ok(found)
+}
+
 /// Registers [`MENTIONS_NAME_FN`] on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
@@ -215,15 +226,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             let Some(wanted) = ctx.get_raw(1).as_str_or_null()? else {
                 return Ok(false);
             };
-            let mut found = false;
-            for_each_mention(blob, |name, _, _, _| {
-                found = name.eq_ignore_ascii_case(wanted);
-                !found
-            })
-            .map_err(|Corrupt| {
+            mentions_name(blob, wanted).map_err(|Corrupt| {
                 rusqlite::Error::UserFunctionError("a mentions blob does not decode".into())
-            })?;
-            Ok(found)
+            })
         },
     )
 }

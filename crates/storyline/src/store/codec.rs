@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::Connection;
 
-use super::Store;
+use super::SqliteStore;
 use crate::cluster::{EventSnapshot, Snapshot, StorySnapshot, TermId};
 use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::error::Result;
@@ -60,7 +60,7 @@ pub(super) fn weights_to_bytes(weights: &[(TermId, f32)]) -> Vec<u8> {
     pairs_to_bytes(weights, |&(id, w)| (id.to_le_bytes(), w.to_le_bytes()))
 }
 
-fn weights_from_bytes(bytes: &[u8]) -> Vec<(TermId, f32)> {
+pub(super) fn weights_from_bytes(bytes: &[u8]) -> Vec<(TermId, f32)> {
     pairs_from_bytes(bytes, |id, w| {
         (u32::from_le_bytes(id), f32::from_le_bytes(w))
     })
@@ -72,7 +72,7 @@ pub(super) fn increments_to_bytes(increments: &[(u32, u32)]) -> Vec<u8> {
     pairs_to_bytes(increments, |&(id, n)| (id.to_le_bytes(), n.to_le_bytes()))
 }
 
-fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+pub(super) fn increments_from_bytes(bytes: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
     pairs_from_bytes(bytes, |id, n| {
         (u32::from_le_bytes(id), u32::from_le_bytes(n))
     })
@@ -122,7 +122,7 @@ pub(super) fn signals_to_sql(e: &EventSnapshot) -> String {
     serde_json::to_string(&e.signals).unwrap_or_else(|_| "{}".into())
 }
 
-impl Store {
+impl SqliteStore {
     /// What the clusterer restores itself from: the live events and stories and the
     /// vocabulary.
     pub fn cluster_snapshot(&self) -> Result<Snapshot> {

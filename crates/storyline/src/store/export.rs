@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::codec::article_at;
-use super::Store;
+use super::SqliteStore;
 use crate::core::{Article, EventId, StoryId};
 use crate::error::Result;
 
@@ -17,7 +17,7 @@ pub struct ExportedArticle {
     pub story: StoryId,
 }
 
-impl Store {
+impl SqliteStore {
     /// Hands every article to `visit`, in ingest order, one at a time (memory stays flat at
     /// any store size). Stops at the first error `visit` returns.
     pub fn export(&self, mut visit: impl FnMut(ExportedArticle) -> Result<()>) -> Result<()> {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{time_from_sql, time_to_sql, Store};
+use super::{time_from_sql, time_to_sql, SqliteStore};
 use crate::error::Result;
 
 /// A followed feed and its health.
@@ -91,7 +91,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Follows `url` (due at once); `false` when it was followed already.
     pub fn add_feed(&self, url: &str, title: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
         let n = self

@@ -6,7 +6,7 @@
 use rusqlite::params;
 
 use super::query::{article_row, ARTICLE_COLUMNS};
-use super::{ArticleRow, Store};
+use super::{ArticleRow, SqliteStore};
 use crate::core::{ArticleId, StoryId};
 use crate::error::Result;
 
@@ -26,7 +26,7 @@ pub struct Changes {
     pub stories: Vec<(StoryId, u64)>,
 }
 
-impl Store {
+impl SqliteStore {
     /// The newest article's id (0 in an empty store).
     pub fn last_article(&self) -> Result<ArticleId> {
         self.conn

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::{annotations, Store};
+use super::{annotations, SqliteStore};
 use crate::core::{EntityKind, Sentence, Span};
 use crate::error::{Error, Result};
 use crate::extract::Mention;
@@ -142,7 +142,7 @@ fn fold_annotations(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("DROP TABLE mentions; DROP TABLE sentences;")
 }
 
-impl Store {
+impl SqliteStore {
     /// Sets the connection up and creates or upgrades the schema.
     pub(super) fn init(&self) -> Result<()> {
         self.conn

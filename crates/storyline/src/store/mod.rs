@@ -1,20 +1,24 @@
-//! The embedded store: one SQLite file. The only module that writes SQL.
+//! The store: one SQLite file (the default), or a PostgreSQL database shared by many
+//! machines. The only module that writes SQL.
 //!
 //! Each ingest batch is one transaction holding its articles, their sentences and mentions
 //! (one `annotations` row an article),
 //! and the clusterer's changed state, so a crash leaves either the whole batch or none of it.
-//! WAL mode lets readers (CLI, API) read while an ingest writes.
+//! Readers (CLI, API) read while an ingest writes (SQLite's WAL mode; PostgreSQL's MVCC).
 //!
-//! Modules: `migrations` (the schema and its upgrades), `writes` (an ingest batch, one
-//! function per table), `codec` (the clusterer's snapshot and the row encodings), `reads`
-//! and `query` (what the CLI and the API ask). No rusqlite type is part of the public
-//! interface, so that another engine can stand behind it.
+//! [`Store`] dispatches each call to its engine: `sqlite` (with the SQLite modules
+//! `migrations`, the schema and its upgrades; `writes`, an ingest batch, one function per
+//! table; `codec`, the clusterer's snapshot and the row encodings; `reads`, `query`,
+//! `reports`, `feeds` and `export`, what the CLI and the API ask) or `pg` (the same on
+//! PostgreSQL, schema in `schema_pg.sql`). No engine's type is part of the public interface.
 
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
 
+use crate::cluster::{ChangeSet, Snapshot};
 use crate::core::{Article, ArticleId, EventId, Sentence, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
@@ -22,14 +26,18 @@ use crate::extract::Mention;
 
 mod annotations;
 mod codec;
+#[cfg(test)]
+mod engines;
 mod export;
 mod feeds;
 mod live;
 mod migrations;
+mod pg;
 mod query;
 mod reads;
 mod reports;
 mod sources;
+mod sqlite;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -39,12 +47,15 @@ pub use export::ExportedArticle;
 pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
+pub use pg::PG_SCHEMA_VERSION;
+use pg::{is_url, PgStore};
 pub use query::{
     ArticleFilter, ArticleHit, ArticleRow, SearchHits, StoryFilter, StoryHit, SNIPPET_END,
     SNIPPET_START,
 };
 pub use reports::{ReportRow, SourceRow, StoredReport};
 pub use sources::{decode_sources, encode_sources, ListedSource, OrderRow};
+use sqlite::SqliteStore;
 
 /// A stored article's near-duplicate signature, for the dedup index on open.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,9 +68,16 @@ pub struct StoredSignature {
     pub original_event: EventId,
 }
 
+/// The store, on one of its engines: a SQLite file (the default) or a PostgreSQL database
+/// (`--db postgres://…`). Callers see only this type; each method asks the engine.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    engine: Engine,
+}
+
+enum Engine {
+    Sqlite(SqliteStore),
+    // Boxed: its client is three times the size of a SQLite connection.
+    Postgres(Box<PgStore>),
 }
 
 /// An article ready to be written, with everything the stages found.
@@ -106,72 +124,334 @@ pub struct Counts {
     pub stories: u64,
 }
 
+/// Calls the same method on whichever engine stands behind the store.
+macro_rules! engine {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.engine {
+            Engine::Sqlite(s) => s.$method($($arg),*),
+            Engine::Postgres(p) => p.$method($($arg),*),
+        }
+    };
+}
+
 impl Store {
-    /// Opens the store at `path`, creating it (and its schema) on first use.
-    pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|e| Self::err(path, e))?;
-        let store = Store {
-            conn,
-            path: path.to_path_buf(),
+    /// Opens the store `db` names, creating it (and its schema) on first use: a
+    /// `postgres://` or `postgresql://` URL is a PostgreSQL database, anything else a
+    /// SQLite file.
+    pub fn open(db: &Path) -> Result<Store> {
+        let engine = if is_url(db) {
+            Engine::Postgres(Box::new(PgStore::open(db)?))
+        } else {
+            Engine::Sqlite(SqliteStore::open(db)?)
         };
-        store.init()?;
-        Ok(store)
+        Ok(Store { engine })
     }
 
-    fn err(path: &Path, source: rusqlite::Error) -> Error {
-        Error::Store {
-            path: path.to_path_buf(),
-            source: Box::new(source),
+    /// Whether `db` names a PostgreSQL store (a URL) rather than a SQLite file.
+    pub fn is_url(db: &Path) -> bool {
+        is_url(db)
+    }
+
+    /// Which engine this store runs on: "SQLite" or "PostgreSQL".
+    pub fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite(_) => "SQLite",
+            Engine::Postgres(_) => "PostgreSQL",
         }
     }
 
-    fn e(&self, source: rusqlite::Error) -> Error {
-        Self::err(&self.path, source)
-    }
-
-    /// How many pages the write-ahead log may hold before a commit on this connection copies
-    /// them into the database file itself (a checkpoint, with its disk syncs).
+    /// How many pages SQLite's write-ahead log may hold before a commit on this connection
+    /// copies them into the database file itself. PostgreSQL checkpoints on its own.
     pub fn set_auto_checkpoint(&self, pages: u32) -> Result<()> {
-        self.conn
-            .pragma_update(None, "wal_autocheckpoint", pages)
-            .map_err(|e| self.e(e))
+        match &self.engine {
+            Engine::Sqlite(s) => s.set_auto_checkpoint(pages),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
-    /// Copies what is committed in the write-ahead log into the database file, without
-    /// waiting for readers or blocking the writer (frames a reader may still need are left
-    /// for the next call).
+    /// Copies what is committed in SQLite's write-ahead log into the database file, without
+    /// waiting for readers or blocking the writer. Nothing to do on PostgreSQL.
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .map_err(|e| self.e(e))
+        match &self.engine {
+            Engine::Sqlite(s) => s.checkpoint(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
+    /// What `--db` named: the file, or the URL (to open more connections to it).
     pub fn path(&self) -> &Path {
-        &self.path
+        engine!(self.path())
     }
 
     /// Runs `f` inside one read transaction, so all its queries see the same committed state
     /// even while another connection commits an ingest batch: a reader never sees a story
-    /// row from before a batch beside articles from after it. Savepoints nest, so a snapshot
-    /// may run inside another.
+    /// row from before a batch beside articles from after it. Snapshots nest.
     pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn
-            .execute_batch("SAVEPOINT snapshot")
-            .map_err(|e| self.e(e))?;
-        let out = f(self);
-        // Nothing was written, so releasing only ends the read. Should that fail, roll back:
-        // a pooled connection left inside a transaction would keep serving an old snapshot.
-        if let Err(e) = self.conn.execute_batch("RELEASE snapshot") {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return out.and(Err(self.e(e)));
+        match &self.engine {
+            Engine::Sqlite(s) => s.snapshot(|_| f(self)),
+            Engine::Postgres(p) => p.snapshot(|| f(self)),
         }
-        out
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.e(e))
+    /// Writes one batch and the clusterer's changes in a single transaction. `seq_before` is
+    /// the sequence the writer started the batch from; if the store has moved on, another
+    /// writer got there first and nothing is written.
+    pub fn commit_batch(
+        &mut self,
+        batch: &[NewArticle<'_>],
+        changes: &ChangeSet,
+        seq_before: u64,
+        seq_after: u64,
+        clock: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        match &mut self.engine {
+            Engine::Sqlite(s) => s.commit_batch(batch, changes, seq_before, seq_after, clock),
+            Engine::Postgres(p) => p.commit_batch(batch, changes, seq_before, seq_after, clock),
+        }
+    }
+
+    /// What the clusterer restores itself from: the live events and stories and the
+    /// vocabulary.
+    pub fn cluster_snapshot(&self) -> Result<Snapshot> {
+        engine!(self.cluster_snapshot())
+    }
+
+    /// The clusterer sequence number as last committed; a writer compares it with its own
+    /// to notice another writer.
+    pub fn committed_seq(&self) -> Result<u64> {
+        engine!(self.committed_seq())
+    }
+
+    /// The `limit` most recent signatures, oldest first, each with its copy chain's
+    /// original and that original's event. Those of the first MinHash family are made again.
+    pub fn recent_signatures(&self, limit: usize) -> Result<Vec<StoredSignature>> {
+        engine!(self.recent_signatures(limit))
+    }
+
+    /// Which of these external ids are stored already.
+    pub fn existing_ids(&self, ids: &[&str]) -> Result<HashSet<String>> {
+        engine!(self.existing_ids(ids))
+    }
+
+    pub fn next_article_id(&self) -> Result<ArticleId> {
+        engine!(self.next_article_id())
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        engine!(self.counts())
+    }
+
+    /// Stories, most recently active first (undated ones after dated, then by size).
+    pub fn stories(&self, limit: usize, offset: usize) -> Result<Vec<StoryRow>> {
+        engine!(self.stories(limit, offset))
+    }
+
+    pub fn story(&self, id: StoryId) -> Result<StoryRow> {
+        engine!(self.story(id))
+    }
+
+    /// Every article of a story, in date order (undated last), with sentences and mentions.
+    pub fn story_articles(&self, story: StoryId) -> Result<Vec<StoredArticle>> {
+        engine!(self.story_articles(story))
+    }
+
+    /// Every mention in the store with its article's external id.
+    pub fn all_mentions(&self) -> Result<Vec<(String, Mention)>> {
+        engine!(self.all_mentions())
+    }
+
+    /// The mentions in one story's articles.
+    pub fn story_mentions(&self, story: StoryId) -> Result<Vec<(String, Mention)>> {
+        engine!(self.story_mentions(story))
+    }
+
+    /// `(external id, event, story)` for every stored article, in ingest order.
+    pub fn assignments(&self) -> Result<Vec<(String, EventId, StoryId)>> {
+        engine!(self.assignments())
+    }
+
+    /// Number of articles per event, for the events of one story.
+    pub fn story_events(&self, story: StoryId) -> Result<HashMap<EventId, u64>> {
+        engine!(self.story_events(story))
+    }
+
+    /// Hands every article to `visit`, in ingest order, one at a time (memory stays flat at
+    /// any store size). Stops at the first error `visit` returns.
+    pub fn export(&self, visit: impl FnMut(ExportedArticle) -> Result<()>) -> Result<()> {
+        engine!(self.export(visit))
+    }
+
+    /// A page of stories, most recently active first, and how many match in all.
+    pub fn stories_filtered(
+        &self,
+        filter: &StoryFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<StoryRow>, u64)> {
+        engine!(self.stories_filtered(filter, limit, offset))
+    }
+
+    /// A page of articles, newest first (undated last), and how many match in all.
+    pub fn articles_page(
+        &self,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<ArticleRow>, u64)> {
+        engine!(self.articles_page(filter, limit, offset))
+    }
+
+    /// One article by its external id, with text, sentences and mentions.
+    pub fn article(&self, ext_id: &str) -> Result<(ArticleRow, StoredArticle)> {
+        engine!(self.article(ext_id))
+    }
+
+    /// [`Store::search_query`] of what a person typed ([`crate::search::Query::parse`]); a
+    /// query with no word to search for is `Error::Invalid`.
+    pub fn search(
+        &self,
+        typed: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        let query =
+            crate::search::Query::parse(typed).map_err(|e| Error::Invalid(e.to_string()))?;
+        self.search_query(&query, filter, limit, offset, story_limit)
+    }
+
+    /// Full-text search over titles and texts: a page of articles, best first, and the
+    /// stories ranked by their best-matching article (FTS5's BM25 on SQLite, `ts_rank` on
+    /// PostgreSQL; lower scores are better on both).
+    pub fn search_query(
+        &self,
+        query: &crate::search::Query,
+        filter: &ArticleFilter,
+        limit: usize,
+        offset: usize,
+        story_limit: usize,
+    ) -> Result<SearchHits> {
+        engine!(self.search_query(query, filter, limit, offset, story_limit))
+    }
+
+    /// The story's revision and its report stored at that revision.
+    pub fn story_report_row(&self, id: StoryId) -> Result<ReportRow> {
+        engine!(self.story_report_row(id))
+    }
+
+    /// The story's revision and the revision its stored report was made at, without
+    /// reading the report.
+    pub fn story_revisions(&self, id: StoryId) -> Result<(u64, Option<u64>)> {
+        engine!(self.story_revisions(id))
+    }
+
+    /// The story's last stored report, whatever revision it was made at.
+    pub fn last_story_report(&self, id: StoryId) -> Result<Option<StoredReport>> {
+        engine!(self.last_story_report(id))
+    }
+
+    /// Stores a story's report (JSON), headline and source list made at `revision`, unless
+    /// the story has moved past it; waits at most `wait` for a lock. `Ok(false)` when
+    /// nothing was stored.
+    pub fn put_story_report(
+        &self,
+        id: StoryId,
+        revision: u64,
+        headline: &str,
+        report: &str,
+        order: &[u8],
+        wait: Duration,
+    ) -> Result<bool> {
+        engine!(self.put_story_report(id, revision, headline, report, order, wait))
+    }
+
+    /// Those of `ids` whose stored report is older than the story.
+    pub fn stale_reports(&self, ids: &[StoryId]) -> Result<Vec<StoryId>> {
+        engine!(self.stale_reports(ids))
+    }
+
+    /// Every article of a story in date order (undated last, then by ingest order), from
+    /// an index alone: no article row is read.
+    pub fn story_order(&self, story: StoryId) -> Result<Vec<OrderRow>> {
+        engine!(self.story_order(story))
+    }
+
+    /// These articles without their text, in the order asked: a page of a source list.
+    pub fn source_rows(&self, rows: &[ArticleId]) -> Result<Vec<SourceRow>> {
+        engine!(self.source_rows(rows))
+    }
+
+    /// The newest article's id (0 in an empty store).
+    pub fn last_article(&self) -> Result<ArticleId> {
+        engine!(self.last_article())
+    }
+
+    /// The articles stored after `after` and the stories they touched, at most `limit` of
+    /// each: what the live page is told after a batch.
+    pub fn changes_since(&self, after: ArticleId, limit: usize) -> Result<Changes> {
+        engine!(self.changes_since(after, limit))
+    }
+
+    /// These article rows in full, with sentences and mentions, in the order asked.
+    pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
+        engine!(self.articles_by_row(rows))
+    }
+
+    /// Follows `url` (due at once); `false` when it was followed already.
+    pub fn add_feed(&self, url: &str, title: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        engine!(self.add_feed(url, title, now))
+    }
+
+    /// Stops following `url`; what it brought in stays. `false` when it was not followed.
+    pub fn remove_feed(&self, url: &str) -> Result<bool> {
+        engine!(self.remove_feed(url))
+    }
+
+    /// Every followed feed, in the order they were added.
+    pub fn feeds(&self) -> Result<Vec<FeedRow>> {
+        engine!(self.feeds())
+    }
+
+    pub fn feed(&self, url: &str) -> Result<Option<FeedRow>> {
+        engine!(self.feed(url))
+    }
+
+    /// Records a good poll: failures reset, validators kept for the next request.
+    pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
+        engine!(self.record_feed_success(url, s))
+    }
+
+    /// Records a failed poll: one more failure in a row, the reason, and when to try again.
+    pub fn record_feed_failure(
+        &self,
+        url: &str,
+        at: DateTime<Utc>,
+        next_check: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
+        engine!(self.record_feed_failure(url, at, next_check, error))
+    }
+
+    /// The newest stored version of an item known by this guid or address (as linked, or
+    /// where the link led), from any feed.
+    pub fn seen_item(&self, guid: Option<&str>, link: Option<&str>) -> Result<Option<SeenItem>> {
+        engine!(self.seen_item(guid, link))
+    }
+
+    /// Remembers items as taken, in one transaction. An item remembered already is left
+    /// as it was (a poll repeated after a crash).
+    pub fn mark_items_seen(&self, items: &[NewFeedItem]) -> Result<()> {
+        engine!(self.mark_items_seen(items))
+    }
+
+    /// Records that the feed now calls a stored item by another guid.
+    pub fn rename_item_guid(&self, article_id: &str, guid: &str) -> Result<()> {
+        engine!(self.rename_item_guid(article_id, guid))
+    }
+
+    /// The article a stored item version updates, if it is an update.
+    pub fn item_update_of(&self, article_id: &str) -> Result<Option<String>> {
+        engine!(self.item_update_of(article_id))
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{time_from_sql, time_to_sql, Store, StoredArticle, StoryRow};
+use super::{time_from_sql, time_to_sql, SqliteStore, StoredArticle, StoryRow};
 use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
 use crate::search::{Query, Term};
@@ -82,10 +82,10 @@ pub struct SearchHits {
 
 /// One matching article as the ranking sees it.
 #[derive(Debug, Clone, Copy)]
-struct Match {
-    score: f64,
-    article: ArticleId,
-    story: StoryId,
+pub(super) struct Match {
+    pub(super) score: f64,
+    pub(super) article: ArticleId,
+    pub(super) story: StoryId,
 }
 
 impl Match {
@@ -126,7 +126,7 @@ pub(super) fn article_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArticleRow>
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// A page of stories, most recently active first, and how many match in all.
     pub fn stories_filtered(
         &self,
@@ -270,20 +270,6 @@ impl Store {
         Ok((row, stored))
     }
 
-    /// [`Store::search_query`] of what a person typed ([`Query::parse`]); a query with no
-    /// word to search for is `Error::Invalid`.
-    pub fn search(
-        &self,
-        typed: &str,
-        filter: &ArticleFilter,
-        limit: usize,
-        offset: usize,
-        story_limit: usize,
-    ) -> Result<SearchHits> {
-        let query = Query::parse(typed).map_err(|e| Error::Invalid(e.to_string()))?;
-        self.search_query(&query, filter, limit, offset, story_limit)
-    }
-
     /// Full-text search over titles and texts: a page of articles, best BM25 first, and the
     /// stories ranked by their best-matching article.
     ///
@@ -323,7 +309,7 @@ impl Store {
                        AND e.id = a.event_id AND {ARTICLE_WHERE}"
             ))
             .map_err(|e| self.e(e))?;
-        let mut matches: Vec<Match> = stmt
+        let matches: Vec<Match> = stmt
             .query_map(
                 params![
                     time_to_sql(filter.since),
@@ -342,41 +328,7 @@ impl Store {
             )
             .and_then(|rows| rows.collect())
             .map_err(|e| self.search_error(e, query))?;
-        let total = matches.len() as u64;
-
-        // Stories: best (lowest) score, ties to the lower article id, and the match count.
-        let mut by_story: HashMap<StoryId, (Match, u64)> = HashMap::new();
-        for m in &matches {
-            by_story
-                .entry(m.story)
-                .and_modify(|(best, n)| {
-                    *n += 1;
-                    if m.rank_cmp(best).is_lt() {
-                        *best = *m;
-                    }
-                })
-                .or_insert((*m, 1));
-        }
-        let mut stories: Vec<(Match, u64)> = by_story.into_values().collect();
-        stories.sort_unstable_by(|a, b| {
-            a.0.score
-                .total_cmp(&b.0.score)
-                .then(a.0.story.cmp(&b.0.story))
-        });
-        stories.truncate(story_limit);
-
-        // The article page: partition around its end, then sort only what is kept.
-        let end = offset.saturating_add(limit).min(matches.len());
-        if offset >= end {
-            matches.clear();
-        } else {
-            if end < matches.len() {
-                matches.select_nth_unstable_by(end, Match::rank_cmp);
-                matches.truncate(end);
-            }
-            matches.sort_unstable_by(Match::rank_cmp);
-            matches.drain(..offset);
-        }
+        let (total, matches, stories) = rank(matches, limit, offset, story_limit);
 
         let mut row_stmt = self
             .conn
@@ -449,6 +401,54 @@ impl Store {
     }
 }
 
+/// The ranking both engines share: how many matched, the page of articles `offset..`
+/// `offset + limit` best first, and the best `story_limit` stories with their best match and
+/// match count.
+pub(super) fn rank(
+    mut matches: Vec<Match>,
+    limit: usize,
+    offset: usize,
+    story_limit: usize,
+) -> (u64, Vec<Match>, Vec<(Match, u64)>) {
+    let total = matches.len() as u64;
+
+    // Stories: best (lowest) score, ties to the lower article id, and the match count.
+    let mut by_story: HashMap<StoryId, (Match, u64)> = HashMap::new();
+    for m in &matches {
+        by_story
+            .entry(m.story)
+            .and_modify(|(best, n)| {
+                *n += 1;
+                if m.rank_cmp(best).is_lt() {
+                    *best = *m;
+                }
+            })
+            .or_insert((*m, 1));
+    }
+    let mut stories: Vec<(Match, u64)> = by_story.into_values().collect();
+    stories.sort_unstable_by(|a, b| {
+        a.0.score
+            .total_cmp(&b.0.score)
+            .then(a.0.story.cmp(&b.0.story))
+    });
+    stories.truncate(story_limit);
+
+    // The article page: partition around its end, then sort only what is kept.
+    let end = offset.saturating_add(limit).min(matches.len());
+    if offset >= end {
+        matches.clear();
+    } else {
+        if end < matches.len() {
+            matches.select_nth_unstable_by(end, Match::rank_cmp);
+            matches.truncate(end);
+        }
+        matches.sort_unstable_by(Match::rank_cmp);
+        matches.drain(..offset);
+    }
+
+    (total, matches, stories)
+}
+
 /// One term as an FTS5 string: its words quoted, so FTS5 reads them as a phrase and never as
 /// syntax, with `*` after the closing quote for a prefix.
 fn fts5_term(t: &Term) -> String {
@@ -494,7 +494,7 @@ mod tests {
     #[test]
     fn search_on_an_empty_store_finds_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        let store = crate::store::Store::open(&dir.path().join("s.db")).expect("open");
         let f = ArticleFilter::default();
         for q in ["blinken", "\"two words\""] {
             let hits = store.search(q, &f, 10, 0, 10).expect("search");
@@ -505,7 +505,11 @@ mod tests {
 
     /// The two statements search used before it ran the match once: the ranking the single
     /// pass must reproduce.
-    fn reference(store: &Store, q: &str, f: &ArticleFilter) -> (Vec<(String, f64)>, Vec<StoryHit>) {
+    fn reference(
+        store: &SqliteStore,
+        q: &str,
+        f: &ArticleFilter,
+    ) -> (Vec<(String, f64)>, Vec<StoryHit>) {
         let p = params![
             time_to_sql(f.since),
             time_to_sql(f.before),
@@ -555,7 +559,7 @@ mod tests {
     #[test]
     fn one_pass_search_ranks_pages_and_filters_like_the_plain_queries() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        let store = SqliteStore::open(&dir.path().join("s.db")).expect("open");
         // 60 synthetic articles over 6 stories (12 events), with repeated texts so that
         // scores tie, two sources and dates over two years.
         let words = ["ferry", "harbour", "storm", "council", "budget", "bridge"];

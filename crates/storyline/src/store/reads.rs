@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, OptionalExtension};
 
 use super::codec::{article_at, time_from_sql};
-use super::{annotations, Counts, Store, StoredArticle, StoredSignature, StoryRow};
+use super::{annotations, Counts, SqliteStore, StoredArticle, StoredSignature, StoryRow};
 use crate::core::{ArticleId, EventId, Sentence, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
 
-impl Store {
+impl SqliteStore {
     /// The clusterer sequence number as last committed; a writer compares it with its own
     /// to notice another writer.
     pub fn committed_seq(&self) -> Result<u64> {
@@ -21,7 +21,7 @@ impl Store {
 
     /// The `limit` most recent signatures, oldest first, each with its copy chain's
     /// original and that original's event. Those of the first MinHash family are made again
-    /// ([`Store::sign_again`]).
+    /// ([`SqliteStore::sign_again`]).
     pub fn recent_signatures(&self, limit: usize) -> Result<Vec<StoredSignature>> {
         let mut stmt = self
             .conn

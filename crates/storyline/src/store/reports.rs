@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
 use super::codec::article_at;
-use super::{Store, StoredArticle};
+use super::{SqliteStore, StoredArticle};
 use crate::core::{ArticleId, StoryId};
 use crate::error::{Error, Result};
 
@@ -58,7 +58,7 @@ type RawReportRow = (
 /// The store's usual busy wait (as `init` sets it), restored after a write that waits less.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
 
-impl Store {
+impl SqliteStore {
     /// The story's revision and its report stored at that revision. A story without a
     /// revision row (none is missing after the upgrade, but a row may be lost to nothing
     /// else) falls back to its last sequence number.
@@ -220,7 +220,7 @@ impl Store {
 
 /// A stored report from its columns, when it is whole: a row a report was never stored in,
 /// or one written before source lists were stored with reports, is none.
-fn stored(
+pub(super) fn stored(
     made_at: Option<i64>,
     headline: Option<String>,
     report: Option<String>,

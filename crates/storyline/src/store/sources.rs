@@ -6,7 +6,7 @@
 use rusqlite::OptionalExtension;
 
 use super::codec::time_from_sql;
-use super::{SourceRow, Store};
+use super::{SourceRow, SqliteStore};
 use crate::core::{ArticleId, EventId, StoryId};
 use crate::error::{Error, Result};
 
@@ -74,14 +74,14 @@ pub fn decode_sources(blob: &[u8]) -> Option<Vec<ListedSource>> {
 
 /// A stored time ("2024-03-21T09:30:00Z": one format, UTC, seconds) as a number in the same
 /// order: its digits. Undated sorts after every date as `u64::MAX`.
-fn time_key(t: &str) -> u64 {
+pub(super) fn time_key(t: &str) -> u64 {
     t.bytes()
         .filter(u8::is_ascii_digit)
         .take(19)
         .fold(0u64, |k, d| k * 10 + u64::from(d - b'0'))
 }
 
-impl Store {
+impl SqliteStore {
     /// Every article of a story in date order (undated last, then by ingest order), from
     /// the index alone: the order [`Store::story_articles`] gives. Sorted here, on times
     /// read without a copy, rather than by SQLite, whose sorter took longer than the read.

@@ -13,7 +13,7 @@ const FTS_TRIGGER: &str = "
             INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
         END;";
 
-fn triggers(store: &Store) -> i64 {
+fn triggers(store: &SqliteStore) -> i64 {
     store
         .conn
         .query_row(
@@ -106,7 +106,7 @@ fn old_store(dir: &Path, version: i64, schema: &str, rows: &str) -> PathBuf {
     path
 }
 
-fn key_indexes(store: &Store) -> i64 {
+fn key_indexes(store: &SqliteStore) -> i64 {
     store
         .conn
         .query_row(
@@ -131,9 +131,9 @@ const ONE_STORY: &str = "
 fn a_snapshot_reads_one_state_while_another_connection_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     store.conn.execute_batch(ONE_STORY).unwrap();
-    let writer = Store::open(&path).unwrap();
+    let writer = SqliteStore::open(&path).unwrap();
     let seen = store
         .snapshot(|s| {
             let row = s.story(StoryId(1))?;
@@ -167,7 +167,7 @@ fn a_snapshot_reads_one_state_while_another_connection_commits() {
 #[test]
 fn signatures_of_the_first_minhash_family_are_made_again_from_the_text_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
     store.conn.execute_batch(ONE_STORY).unwrap();
     let words: Vec<String> = crate::normalize::words("The ferry line opened today.").collect();
     let fresh = Signature::from_words(&words).unwrap();
@@ -205,7 +205,7 @@ fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         &schema_v3(include_str!("schema.sql")),
         ONE_STORY,
     );
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         store.meta("schema_version").unwrap(),
         Some(SCHEMA_VERSION.to_string())
@@ -222,8 +222,9 @@ fn a_version_3_store_gains_the_search_indexes_and_story_norms() {
         norm, 0.0,
         "old stories read as 0: the clusterer estimates it"
     );
+    let ferry = crate::search::Query::parse("ferry").unwrap();
     let hits = store
-        .search("ferry", &query::ArticleFilter::default(), 10, 0, 10)
+        .search_query(&ferry, &query::ArticleFilter::default(), 10, 0, 10)
         .unwrap();
     assert_eq!(hits.total, 1);
     assert_eq!(hits.articles[0].article.id, "a1");
@@ -248,7 +249,7 @@ fn a_version_6_store_keeps_its_vocabulary_without_the_text_index() {
              INSERT INTO vocab(id, term, df) VALUES (0, 'ferri', 3), (1, 'harbour', 1);
              INSERT INTO meta(key, value) VALUES ('n_docs', '3');",
     );
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         store.meta("schema_version").unwrap(),
         Some(SCHEMA_VERSION.to_string())
@@ -276,7 +277,7 @@ fn a_version_6_store_keeps_its_vocabulary_without_the_text_index() {
 }
 
 /// An FTS5 setting as the index stores it.
-fn fts_setting(store: &Store, key: &str) -> Option<i64> {
+fn fts_setting(store: &SqliteStore, key: &str) -> Option<i64> {
     store
         .conn
         .query_row(
@@ -291,7 +292,7 @@ fn fts_setting(store: &Store, key: &str) -> Option<i64> {
 #[test]
 fn the_search_index_merges_sixteen_segments_at_a_time_in_new_and_migrated_stores() {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = Store::open(&dir.path().join("new.db")).unwrap();
+    let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
     assert_eq!(fts_setting(&fresh, "automerge"), Some(16));
     // As version 7 left it: FTS5's default merge width.
     let path = old_store(
@@ -300,7 +301,7 @@ fn the_search_index_merges_sixteen_segments_at_a_time_in_new_and_migrated_stores
         &schema_v8(include_str!("schema.sql")),
         "DELETE FROM articles_fts_config WHERE k = 'automerge';",
     );
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(fts_setting(&store, "automerge"), Some(16));
     assert_eq!(fts_setting(&store, "hashsize"), Some(8_388_608));
 }
@@ -316,7 +317,7 @@ fn a_version_8_store_folds_its_sentence_and_mention_rows_into_annotations() {
                       (1, 'Harbour Board', 'organization', 10, 23, 0, 'the operator');"
     );
     let path = old_store(dir.path(), 8, &schema_v8(include_str!("schema.sql")), &rows);
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     let (_, stored) = store.article("a1").unwrap();
     assert_eq!(
         stored.sentences,
@@ -388,7 +389,7 @@ fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
         "v1 schema rebuilt"
     );
     let path = old_store(dir.path(), 1, &v1, "");
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         store.meta("schema_version").unwrap(),
         Some(SCHEMA_VERSION.to_string())
@@ -407,7 +408,7 @@ fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
         )
         .unwrap();
     drop(store);
-    match Store::open(&path) {
+    match SqliteStore::open(&path) {
         Err(Error::SchemaVersion { found: 99, .. }) => {}
         Err(other) => panic!("wrong error {other}"),
         Ok(_) => panic!("a store from a newer version must be refused"),
@@ -436,7 +437,7 @@ fn a_version_11_store_reads_story_order_from_an_index_and_makes_its_reports_agai
          INSERT INTO story_reports(story_id, revision, report_revision, headline, report)
              VALUES (1, 4, 4, 'old', '{}');",
     );
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         store.meta("schema_version").unwrap(),
         Some(SCHEMA_VERSION.to_string())

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::codec::{
     entities_to_sql, increments_to_bytes, pending_df, signals_to_sql, time_to_sql, weights_to_bytes,
 };
-use super::{annotations, NewArticle, Store};
+use super::{annotations, NewArticle, SqliteStore};
 use crate::cluster::{ChangeSet, EventSnapshot, StorySnapshot, VocabChanges};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 /// and a store opens by summing at most this many small rows.
 const VOCAB_FOLD_BATCHES: i64 = 32;
 
-impl Store {
+impl SqliteStore {
     /// Writes one batch and the clusterer's changes in a single transaction. `seq_before` is
     /// the sequence the writer started the batch from; if the store has moved on, another
     /// writer got there first and nothing is written.

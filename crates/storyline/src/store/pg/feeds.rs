@@ -1,0 +1,175 @@
+//! Followed feeds and the items taken from them, on PostgreSQL (SQLite's `feeds`).
+
+use chrono::{DateTime, Utc};
+use postgres::Row;
+
+use super::reads::count;
+use super::PgStore;
+use crate::error::Result;
+use crate::store::codec::{time_from_sql, time_to_sql};
+use crate::store::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+
+type PgResult<T> = std::result::Result<T, postgres::Error>;
+
+const FEED_COLUMNS: &str =
+    "url, title, site, etag, last_modified, added, next_check, interval_secs,
+    last_fetch, last_new_item, failures, last_error,
+    (SELECT count(*) FROM feed_items i WHERE i.feed_url = feeds.url)";
+
+fn feed_row(r: &Row) -> PgResult<FeedRow> {
+    Ok(FeedRow {
+        url: r.try_get(0)?,
+        title: r.try_get(1)?,
+        site: r.try_get(2)?,
+        etag: r.try_get(3)?,
+        last_modified: r.try_get(4)?,
+        added: time_from_sql(r.try_get(5)?),
+        next_check: time_from_sql(r.try_get(6)?),
+        interval_secs: r.try_get(7)?,
+        last_fetch: time_from_sql(r.try_get(8)?),
+        last_new_item: time_from_sql(r.try_get(9)?),
+        failures: r.try_get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
+        last_error: r.try_get(11)?,
+        items: count(r.try_get(12)?),
+    })
+}
+
+impl PgStore {
+    fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
+        self.c().execute(sql, params).map_err(|e| self.e(e))
+    }
+
+    pub fn add_feed(&self, url: &str, title: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO feeds(url, title, added) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&url, &title, &time_to_sql(Some(now))],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn remove_feed(&self, url: &str) -> Result<bool> {
+        Ok(self.execute("DELETE FROM feeds WHERE url = $1", &[&url])? > 0)
+    }
+
+    pub fn feeds(&self) -> Result<Vec<FeedRow>> {
+        self.rows(
+            &format!("SELECT {FEED_COLUMNS} FROM feeds ORDER BY added, url"),
+            &[],
+            feed_row,
+        )
+    }
+
+    pub fn feed(&self, url: &str) -> Result<Option<FeedRow>> {
+        self.row(
+            &format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = $1"),
+            &[&url],
+            feed_row,
+        )
+    }
+
+    pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
+        self.execute(
+            "UPDATE feeds SET title = coalesce($2, title), site = coalesce($3, site),
+                etag = coalesce($4, etag), last_modified = coalesce($5, last_modified),
+                last_fetch = $6, next_check = $7, interval_secs = $8,
+                last_new_item = coalesce($9, last_new_item),
+                failures = 0, last_error = NULL
+             WHERE url = $1",
+            &[
+                &url,
+                &s.title,
+                &s.site,
+                &s.etag,
+                &s.last_modified,
+                &time_to_sql(s.fetched),
+                &time_to_sql(s.next_check),
+                &s.interval_secs,
+                &time_to_sql(s.new_item_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_feed_failure(
+        &self,
+        url: &str,
+        at: DateTime<Utc>,
+        next_check: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE feeds SET failures = failures + 1, last_error = $2, last_fetch = $3,
+                next_check = $4
+             WHERE url = $1",
+            &[
+                &url,
+                &error,
+                &time_to_sql(Some(at)),
+                &time_to_sql(Some(next_check)),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// As on SQLite; `seen_order` stands in for SQLite's rowid (insertion order).
+    pub fn seen_item(&self, guid: Option<&str>, link: Option<&str>) -> Result<Option<SeenItem>> {
+        self.row(
+            "SELECT article_id, guid, content_hash, version FROM feed_items
+             WHERE ($1::text IS NOT NULL AND guid = $1)
+                OR ($2::text IS NOT NULL AND (link = $2 OR url = $2))
+             ORDER BY ($1::text IS NOT NULL AND guid = $1) DESC, version DESC, seen_order DESC
+             LIMIT 1",
+            &[&guid, &link],
+            |r| {
+                Ok(SeenItem {
+                    article_id: r.try_get(0)?,
+                    guid: r.try_get(1)?,
+                    content_hash: r.try_get(2)?,
+                    version: r.try_get::<_, i64>(3)?.clamp(0, i64::from(u32::MAX)) as u32,
+                })
+            },
+        )
+    }
+
+    pub fn mark_items_seen(&self, items: &[NewFeedItem]) -> Result<()> {
+        self.write(|| {
+            for i in items {
+                self.execute(
+                    "INSERT INTO feed_items(article_id, feed_url, guid, link, url,
+                        content_hash, version, update_of, seen)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    &[
+                        &i.article_id,
+                        &i.feed_url,
+                        &i.guid,
+                        &i.link,
+                        &i.url,
+                        &i.content_hash,
+                        &i64::from(i.version),
+                        &i.update_of,
+                        &time_to_sql(Some(i.seen)),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn rename_item_guid(&self, article_id: &str, guid: &str) -> Result<()> {
+        self.execute(
+            "UPDATE feed_items SET guid = $2 WHERE article_id = $1",
+            &[&article_id, &guid],
+        )?;
+        Ok(())
+    }
+
+    pub fn item_update_of(&self, article_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .row(
+                "SELECT update_of FROM feed_items WHERE article_id = $1",
+                &[&article_id],
+                |r| r.try_get::<_, Option<String>>(0),
+            )?
+            .flatten())
+    }
+}
