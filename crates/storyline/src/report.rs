@@ -1,7 +1,7 @@
 //! The read side: assembles what a reader sees of a story (headline, cited summary,
 //! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -197,10 +197,12 @@ fn by_centrality(
     texts: &HashMap<usize, StoredArticle>,
     stemmer: &Stemmer,
 ) -> Vec<usize> {
-    let vectors: Vec<HashMap<String, f32>> = picks
+    // Ordered maps: sums of floats taken in hash order differ in their last bits from run
+    // to run, and near-ties then pick different articles (and headlines) for one story.
+    let vectors: Vec<BTreeMap<String, f32>> = picks
         .iter()
         .map(|i| {
-            let mut v: HashMap<String, f32> = HashMap::new();
+            let mut v: BTreeMap<String, f32> = BTreeMap::new();
             if let Some(a) = texts.get(i) {
                 let text = &a.article.text;
                 let mut end = text.len().min(CENTRALITY_BYTES);
@@ -216,7 +218,7 @@ fn by_centrality(
             v
         })
         .collect();
-    let mut centroid: HashMap<&str, f32> = HashMap::new();
+    let mut centroid: BTreeMap<&str, f32> = BTreeMap::new();
     for v in &vectors {
         for (t, x) in v {
             *centroid.entry(t.as_str()).or_default() += x;

@@ -460,29 +460,56 @@ fn fts5_term(t: &Term) -> String {
     }
 }
 
-fn fts5_any(terms: &[Term]) -> String {
-    match terms {
-        [one] => fts5_term(one),
-        _ => format!(
-            "({})",
-            terms.iter().map(fts5_term).collect::<Vec<_>>().join(" OR ")
-        ),
+/// How an engine's query language spells a term and the three operators: the one shape
+/// both FTS5 and `tsquery` share, `all AND … NOT (any of the excluded)`.
+pub(crate) struct BooleanSyntax {
+    pub term: fn(&Term) -> String,
+    pub or: &'static str,
+    pub and: &'static str,
+    /// Between the wanted part (in brackets) and the excluded terms.
+    pub and_not: &'static str,
+}
+
+impl BooleanSyntax {
+    fn any(&self, terms: &[Term]) -> String {
+        match terms {
+            [one] => (self.term)(one),
+            _ => format!(
+                "({})",
+                terms
+                    .iter()
+                    .map(self.term)
+                    .collect::<Vec<_>>()
+                    .join(self.or)
+            ),
+        }
+    }
+
+    /// `q` in this syntax: the groups joined by `and`, each group's terms by `or`.
+    pub(crate) fn render(&self, q: &Query) -> String {
+        let all = q
+            .all
+            .iter()
+            .map(|g| self.any(g))
+            .collect::<Vec<_>>()
+            .join(self.and);
+        if q.exclude.is_empty() {
+            all
+        } else {
+            format!("({all}){}{}", self.and_not, self.any(&q.exclude))
+        }
     }
 }
 
 /// A [`Query`] in FTS5 syntax: `"a" AND ("b" OR "c")`, and `(…) NOT (…)` for exclusions.
 pub(crate) fn fts5_query(q: &Query) -> String {
-    let all = q
-        .all
-        .iter()
-        .map(|g| fts5_any(g))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    if q.exclude.is_empty() {
-        all
-    } else {
-        format!("({all}) NOT {}", fts5_any(&q.exclude))
+    BooleanSyntax {
+        term: fts5_term,
+        or: " OR ",
+        and: " AND ",
+        and_not: " NOT ",
     }
+    .render(q)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::search::{Query, Term};
 use crate::store::annotations;
 use crate::store::codec::{time_from_sql, time_to_sql};
-use crate::store::query::{rank, Match};
+use crate::store::query::{rank, BooleanSyntax, Match};
 use crate::store::{
     ArticleFilter, ArticleHit, ArticleRow, Changes, SearchHits, StoredArticle, StoryFilter,
     StoryHit, StoryRow,
@@ -310,29 +310,15 @@ fn ts_term(t: &Term) -> String {
     }
 }
 
-fn ts_any(terms: &[Term]) -> String {
-    match terms {
-        [one] => ts_term(one),
-        _ => format!(
-            "({})",
-            terms.iter().map(ts_term).collect::<Vec<_>>().join(" | ")
-        ),
-    }
-}
-
 /// A [`Query`] in `tsquery` syntax: `'a' & ('b' | 'c')`, and `(…) & !(…)` for exclusions.
 pub(crate) fn tsquery(q: &Query) -> String {
-    let all = q
-        .all
-        .iter()
-        .map(|g| ts_any(g))
-        .collect::<Vec<_>>()
-        .join(" & ");
-    if q.exclude.is_empty() {
-        all
-    } else {
-        format!("({all}) & !{}", ts_any(&q.exclude))
+    BooleanSyntax {
+        term: ts_term,
+        or: " | ",
+        and: " & ",
+        and_not: " & !",
     }
+    .render(q)
 }
 
 /// What changed after a point, as SQLite's `live.rs` answers it.
