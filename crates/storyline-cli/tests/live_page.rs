@@ -146,23 +146,10 @@ fn wait_for_articles(addr: &str, n: u64) {
     panic!("the server never held {n} articles");
 }
 
-/// The text of the first element matching `css` that passes `ok`.
+/// The text of the first element matching `css` that passes `ok`, over the same time
+/// as [`LOOKS`] looks 100 ms apart.
 async fn wait_for(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
-    let mut last = String::new();
-    for _ in 0..LOOKS {
-        if let Ok(els) = c.find_all(Locator::Css(css)).await {
-            for e in els {
-                if let Ok(t) = e.text().await {
-                    if ok(&t) {
-                        return t;
-                    }
-                    last = t;
-                }
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no {css} with the expected text; last seen: {last:?}");
+    chromium::wait_text_polls(c, css, 2 * LOOKS, ok).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

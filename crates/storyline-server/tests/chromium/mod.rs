@@ -76,8 +76,18 @@ pub async fn browser(port: u16, profile: &Path) -> Client {
 
 /// The first element matching `css` whose text passes `ok`, polling a bounded number of times.
 pub async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    wait_text_polls(c, css, POLLS, ok).await
+}
+
+/// [`wait_text`] with its own bound on polls (50 ms apart), for pages that wait on a server.
+pub async fn wait_text_polls(
+    c: &Client,
+    css: &str,
+    polls: usize,
+    ok: impl Fn(&str) -> bool,
+) -> String {
     let mut last = String::new();
-    for _ in 0..POLLS {
+    for _ in 0..polls {
         if let Ok(els) = c.find_all(Locator::Css(css)).await {
             for e in els {
                 if let Ok(t) = e.text().await {

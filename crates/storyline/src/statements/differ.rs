@@ -169,23 +169,20 @@ fn negation(a: &str, b: &str, stemmer: &Stemmer) -> Option<(String, String)> {
             return Some((format!("{v}…"), format!("not {v}…")));
         }
     }
+    // The word (as written) of the first stem opening with `p`.
+    let find = |ss: &[String], p: &str| ss.iter().position(|s| s.starts_with(p));
     for &(no, yes) in OPPOSITES {
-        let has = |ss: &[String], p: &str| ss.iter().find(|s| s.starts_with(p)).cloned();
-        if let (Some(x), Some(y), None) = (has(&sa, no), has(&sb, yes), has(&sb, no)) {
-            if !na.contains(&y) && !nb.contains(&y) {
-                return Some((
-                    wa[sa.iter().position(|s| *s == x)?].clone(),
-                    wb[sb.iter().position(|s| *s == y)?].clone(),
-                ));
-            }
+        // One clause says `no`; the other says `yes`, never `no`, and negates `yes` nowhere.
+        let opposed = |(wn, sn): (&[String], &[String]), (wy, sy): (&[String], &[String])| {
+            let (x, y) = (find(sn, no)?, find(sy, yes)?);
+            let yes_negated = na.contains(&sy[y]) || nb.contains(&sy[y]);
+            (find(sy, no).is_none() && !yes_negated).then(|| (wn[x].clone(), wy[y].clone()))
+        };
+        if let Some(pair) = opposed((&wa, &sa), (&wb, &sb)) {
+            return Some(pair);
         }
-        if let (Some(y), Some(x), None) = (has(&sa, yes), has(&sb, no), has(&sa, no)) {
-            if !na.contains(&y) && !nb.contains(&y) {
-                return Some((
-                    wa[sa.iter().position(|s| *s == y)?].clone(),
-                    wb[sb.iter().position(|s| *s == x)?].clone(),
-                ));
-            }
+        if let Some((said_no, said_yes)) = opposed((&wb, &sb), (&wa, &sa)) {
+            return Some((said_yes, said_no));
         }
     }
     None

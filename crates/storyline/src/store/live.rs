@@ -37,18 +37,14 @@ impl SqliteStore {
     }
 
     /// The articles stored after `after` and the stories they touched, at most `limit` of
-    /// each.
-    pub fn changes_since(&self, after: ArticleId, limit: usize) -> Result<Changes> {
-        let last = self.last_article()?;
-        if last <= after {
-            return Ok(Changes {
-                after,
-                last: last.max(after),
-                n_articles: 0,
-                articles: Vec::new(),
-                stories: Vec::new(),
-            });
-        }
+    /// each, when the store's newest article, `last`, is past `after` (`Store::changes_since`
+    /// answers the common case, nothing new, for both engines).
+    pub fn changes_between(
+        &self,
+        after: ArticleId,
+        last: ArticleId,
+        limit: usize,
+    ) -> Result<Changes> {
         let n_articles: u64 = self
             .conn
             .query_row(

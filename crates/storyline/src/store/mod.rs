@@ -390,7 +390,17 @@ impl Store {
     /// The articles stored after `after` and the stories they touched, at most `limit` of
     /// each: what the live page is told after a batch.
     pub fn changes_since(&self, after: ArticleId, limit: usize) -> Result<Changes> {
-        engine!(self.changes_since(after, limit))
+        let last = self.last_article()?;
+        if last <= after {
+            return Ok(Changes {
+                after,
+                last: last.max(after),
+                n_articles: 0,
+                articles: Vec::new(),
+                stories: Vec::new(),
+            });
+        }
+        engine!(self.changes_between(after, last, limit))
     }
 
     /// These article rows in full, with sentences and mentions, in the order asked.
