@@ -1,5 +1,6 @@
 //! The HTTP client: polite (one User-Agent, conditional requests, at most two requests at a
-//! time per host, time-outs, size limits counted after decompression) and safe (only http
+//! time per host — across every process sharing the store when given [`SharedHostSlots`] —
+//! time-outs, size limits counted after decompression) and safe (only http
 //! and https; no loopback, private, link-local or other non-public address unless allowed,
 //! checked on the addresses a name resolves to and on the address actually connected to).
 
@@ -118,10 +119,74 @@ enum Refusal {
     Redirects(usize),
 }
 
+/// Turns at a host that other processes share (the store's host slots): taken before each
+/// request, after this process's own turn, and freed after it. A turn is a lease, so one
+/// held by a process that died frees itself.
+pub trait SharedHostSlots: Send + Sync + 'static {
+    /// One of `host`'s `limit` turns for `holder`, leased for `lease`; `None`: all taken.
+    fn take(
+        &self,
+        host: &str,
+        limit: u32,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<u32>, String>;
+    fn release(&self, host: &str, slot: u32, holder: &str);
+}
+
+/// The longest wait between two tries for a shared turn at a busy host.
+const SHARED_WAIT_MAX: Duration = Duration::from_millis(250);
+
 pub struct Fetcher {
     client: reqwest::Client,
     config: ClientConfig,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    shared: Option<Arc<dyn SharedHostSlots>>,
+    /// Who this fetcher is, to the shared slots.
+    holder: String,
+}
+
+/// A shared turn at a host: given back after the request, or when dropped (a fetch
+/// abandoned midway) on a blocking thread, since the store is synchronous.
+struct SharedTurn {
+    slots: Arc<dyn SharedHostSlots>,
+    host: String,
+    slot: u32,
+    holder: String,
+    given_back: bool,
+}
+
+impl SharedTurn {
+    async fn give_back(mut self) {
+        self.given_back = true;
+        let (slots, host, holder, slot) = self.parts();
+        // Failing to give it back leaves the lease to run out: the host waits, no more.
+        let _ = tokio::task::spawn_blocking(move || slots.release(&host, slot, &holder)).await;
+    }
+
+    fn parts(&mut self) -> (Arc<dyn SharedHostSlots>, String, String, u32) {
+        (
+            self.slots.clone(),
+            std::mem::take(&mut self.host),
+            std::mem::take(&mut self.holder),
+            self.slot,
+        )
+    }
+}
+
+impl Drop for SharedTurn {
+    fn drop(&mut self) {
+        if self.given_back {
+            return;
+        }
+        let (slots, host, holder, slot) = self.parts();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(move || slots.release(&host, slot, &holder));
+            }
+            Err(_) => slots.release(&host, slot, &holder),
+        }
+    }
 }
 
 impl Fetcher {
@@ -153,28 +218,66 @@ impl Fetcher {
         let client = builder
             .build()
             .map_err(|e| FetchError::Transport(format!("cannot build the HTTP client: {e}")))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         Ok(Fetcher {
             client,
             config,
             hosts: Mutex::new(HashMap::new()),
+            shared: None,
+            holder: format!("{}-{nanos:x}", std::process::id()),
         })
+    }
+
+    /// Takes a turn from `slots` too before each request, so this fetcher and every other
+    /// process sharing them keep to `per_host` together.
+    pub fn with_shared_slots(mut self, slots: Arc<dyn SharedHostSlots>) -> Fetcher {
+        self.shared = Some(slots);
+        self
     }
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }
 
-    fn host_slots(&self, url: &Url) -> Arc<Semaphore> {
-        let key = format!(
-            "{}:{}",
-            url.host_str().unwrap_or(""),
-            url.port_or_known_default().unwrap_or(0)
-        );
+    fn host_slots(&self, key: &str) -> Arc<Semaphore> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         hosts
-            .entry(key)
+            .entry(key.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_host.max(1))))
             .clone()
+    }
+
+    /// Waits for a shared turn at `host`, trying again with growing pauses while other
+    /// processes hold them all. The lease outlasts the request's own time-out.
+    async fn shared_turn(
+        &self,
+        slots: &Arc<dyn SharedHostSlots>,
+        host: &str,
+    ) -> Result<SharedTurn, FetchError> {
+        let limit = u32::try_from(self.config.per_host.max(1)).unwrap_or(u32::MAX);
+        let lease = self.config.timeout + Duration::from_secs(30);
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let (s, h, who) = (slots.clone(), host.to_string(), self.holder.clone());
+            let taken = tokio::task::spawn_blocking(move || s.take(&h, limit, &who, lease))
+                .await
+                .map_err(|e| FetchError::Transport(e.to_string()))?
+                .map_err(|e| FetchError::Transport(format!("no turn at {host}: {e}")))?;
+            if let Some(slot) = taken {
+                return Ok(SharedTurn {
+                    slots: slots.clone(),
+                    host: host.to_string(),
+                    slot,
+                    holder: self.holder.clone(),
+                    given_back: false,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(SHARED_WAIT_MAX);
+        }
     }
 
     /// GETs `url`, reading at most `limit` bytes of (decompressed) body.
@@ -187,11 +290,35 @@ impl Fetcher {
         let parsed =
             Url::parse(url).map_err(|e| FetchError::Refused(format!("not a web address ({e})")))?;
         check_url(&parsed, self.config.allow_private_addresses).map_err(FetchError::Refused)?;
-        let slots = self.host_slots(&parsed);
+        let host = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or(""),
+            parsed.port_or_known_default().unwrap_or(0)
+        );
+        let slots = self.host_slots(&host);
         let _slot = slots
             .acquire_owned()
             .await
             .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let shared = match &self.shared {
+            Some(shared) => Some(self.shared_turn(shared, &host).await?),
+            None => None,
+        };
+        let result = self.send(parsed, validators, limit).await;
+        // Given back before the answer, so a caller that has it finds the turn free; a
+        // fetch dropped midway gives it back from `Drop`.
+        if let Some(turn) = shared {
+            turn.give_back().await;
+        }
+        result
+    }
+
+    async fn send(
+        &self,
+        parsed: Url,
+        validators: Option<&Validators>,
+        limit: usize,
+    ) -> Result<Fetched, FetchError> {
         let mut request = self.client.get(parsed);
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {

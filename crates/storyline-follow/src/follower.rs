@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::client::{
-    ClientConfig, FetchError, Fetched, Fetcher, Validators, FEED_LIMIT, PAGE_LIMIT,
+    ClientConfig, FetchError, Fetched, Fetcher, SharedHostSlots, Validators, FEED_LIMIT, PAGE_LIMIT,
 };
 use crate::robots::RobotsCache;
 
@@ -117,7 +117,12 @@ impl Follower {
         config: ClientConfig,
         clock: Arc<dyn Clock>,
     ) -> storyline::Result<Follower> {
-        let fetcher = Fetcher::new(config).map_err(|e| storyline::Error::Invalid(e.to_string()))?;
+        // Turns at a host are taken in the store, so followers sharing it (several
+        // `follow`s, a server's) keep to one per-host limit together.
+        let slots = Arc::new(StoreHostSlots::open(db)?);
+        let fetcher = Fetcher::new(config)
+            .map_err(|e| storyline::Error::Invalid(e.to_string()))?
+            .with_shared_slots(slots);
         Ok(Follower {
             fetcher: Arc::new(fetcher),
             clock,
@@ -580,4 +585,40 @@ fn host_of(url: &str) -> Option<String> {
         u.host_str()
             .map(|h| h.trim_start_matches("www.").to_string())
     })
+}
+
+/// The store's host slots, on a connection of their own (the follower's is busy with a
+/// poll's bookkeeping when a request wants a turn).
+pub struct StoreHostSlots(std::sync::Mutex<Store>);
+
+impl StoreHostSlots {
+    pub fn open(db: &Path) -> storyline::Result<StoreHostSlots> {
+        Ok(StoreHostSlots(std::sync::Mutex::new(Store::open(db)?)))
+    }
+}
+
+impl SharedHostSlots for StoreHostSlots {
+    fn take(
+        &self,
+        host: &str,
+        limit: u32,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<u32>, String> {
+        // Leases are real time between processes, not the follower's (injectable) clock.
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let store = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        store
+            .take_host_slot(host, limit, holder, now, until)
+            .map_err(|e| e.to_string())
+    }
+
+    fn release(&self, host: &str, slot: u32, holder: &str) {
+        let store = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // A release that fails leaves the lease to run out: the host waits, nothing is lost.
+        if let Err(e) = store.release_host_slot(host, slot, holder) {
+            tracing::warn!("could not free a turn at {host}: {e}");
+        }
+    }
 }

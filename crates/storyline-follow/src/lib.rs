@@ -7,5 +7,6 @@ pub mod client;
 pub mod follower;
 pub mod robots;
 
-pub use client::{ClientConfig, FetchError, Fetcher};
+pub use client::{ClientConfig, FetchError, Fetcher, SharedHostSlots};
+pub use follower::StoreHostSlots;
 pub use follower::{Failure, FeedOutcome, Follower, PollReport, Which};

@@ -704,3 +704,51 @@ async fn items_sharing_one_link_under_their_own_guids_are_each_stored() {
     let r = f.poll(Which::All).await.unwrap();
     assert_eq!((r.new_items, r.updated_items, r.ingest.stored), (1, 0, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_sharing_a_store_keep_to_two_requests_per_host_together() {
+    use storyline_follow::{Fetcher, StoreHostSlots};
+    let (base, served) = serve().await;
+    served.set("/slow", Route::Slow(Duration::from_millis(150)));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    // Two fetchers, as in two processes: each has its own in-process limit of two, and
+    // only the store's slots stand between them.
+    let fetcher = || {
+        let config = ClientConfig {
+            allow_private_addresses: true,
+            ..ClientConfig::default()
+        };
+        Arc::new(
+            Fetcher::new(config)
+                .unwrap()
+                .with_shared_slots(Arc::new(StoreHostSlots::open(&db).unwrap())),
+        )
+    };
+    let (a, b) = (fetcher(), fetcher());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let f = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let url = format!("{base}/slow");
+        tasks.spawn(async move { f.get(&url, None, 1 << 20).await.map(|_| ()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    assert_eq!(served.hits("/slow"), 8);
+    assert_eq!(
+        served.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "the two fetchers together must have had exactly two requests at the host at once"
+    );
+    // Every turn was given back.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let held: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM host_slots WHERE holder IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 0);
+}

@@ -466,3 +466,46 @@ fn every_typed_query_parses_as_a_postgres_tsquery() {
         })
         .unwrap();
 }
+
+#[test]
+fn host_slots_are_leases_shared_by_every_connection_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start();
+    let mut dbs = vec![dir.path().join("s.db")];
+    dbs.extend(cluster.as_ref().map(|c| PathBuf::from(c.url())));
+    for db in &dbs {
+        // Two connections, as two followers of one store would have.
+        let (a, b) = (Store::open(db).unwrap(), Store::open(db).unwrap());
+        let t = |s| Utc.with_ymd_and_hms(2024, 3, 1, 8, 0, s).unwrap();
+        let host = "news.example:443";
+        assert_eq!(
+            a.take_host_slot(host, 2, "a", t(0), t(30)).unwrap(),
+            Some(0)
+        );
+        assert_eq!(
+            a.take_host_slot(host, 2, "a", t(0), t(30)).unwrap(),
+            Some(1)
+        );
+        assert_eq!(b.take_host_slot(host, 2, "b", t(1), t(31)).unwrap(), None);
+        // Another host has its own slots.
+        assert_eq!(
+            b.take_host_slot("other.example:443", 2, "b", t(1), t(31))
+                .unwrap(),
+            Some(0)
+        );
+        a.release_host_slot(host, 1, "a").unwrap();
+        assert_eq!(
+            b.take_host_slot(host, 2, "b", t(2), t(32)).unwrap(),
+            Some(1)
+        );
+        // `a` died holding slot 0: its lease runs out and `b` takes the slot over, and a
+        // late release by `a` does not free what `b` now holds.
+        assert_eq!(b.take_host_slot(host, 2, "b", t(29), t(59)).unwrap(), None);
+        assert_eq!(
+            b.take_host_slot(host, 2, "b", t(31), t(59)).unwrap(),
+            Some(0)
+        );
+        a.release_host_slot(host, 0, "a").unwrap();
+        assert_eq!(a.take_host_slot(host, 2, "a", t(32), t(59)).unwrap(), None);
+    }
+}

@@ -261,4 +261,49 @@ impl SqliteStore {
             .map(Option::flatten)
             .map_err(|e| self.e(e))
     }
+
+    pub fn take_host_slot(
+        &self,
+        host: &str,
+        limit: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>> {
+        for slot in 0..limit.max(1) {
+            // One statement: taken only if free or its lease ran out, so two followers
+            // racing for a slot cannot both get it.
+            let n = self
+                .conn
+                .execute(
+                    "INSERT INTO host_slots(host, slot, holder, until) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(host, slot) DO UPDATE
+                         SET holder = excluded.holder, until = excluded.until
+                         WHERE host_slots.holder IS NULL OR host_slots.until < ?5",
+                    params![
+                        host,
+                        slot,
+                        holder,
+                        until.timestamp_millis(),
+                        now.timestamp_millis()
+                    ],
+                )
+                .map_err(|e| self.e(e))?;
+            if n > 0 {
+                return Ok(Some(slot));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn release_host_slot(&self, host: &str, slot: u32, holder: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE host_slots SET holder = NULL, until = NULL
+                 WHERE host = ?1 AND slot = ?2 AND holder = ?3",
+                params![host, slot, holder],
+            )
+            .map_err(|e| self.e(e))?;
+        Ok(())
+    }
 }

@@ -464,4 +464,25 @@ impl Store {
     pub fn item_update_of(&self, article_id: &str) -> Result<Option<String>> {
         engine!(self.item_update_of(article_id))
     }
+
+    /// Takes one of `host`'s `limit` slots for `holder` until `until`, if one is free or
+    /// its lease ran out before `now` (its holder died); `None` when all are taken. Every
+    /// follower of the store takes a slot before a request, so together they keep to the
+    /// limit.
+    pub fn take_host_slot(
+        &self,
+        host: &str,
+        limit: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>> {
+        engine!(self.take_host_slot(host, limit, holder, now, until))
+    }
+
+    /// Frees a slot `holder` took; a slot taken over since (its lease ran out) stays with
+    /// its new holder.
+    pub fn release_host_slot(&self, host: &str, slot: u32, holder: &str) -> Result<()> {
+        engine!(self.release_host_slot(host, slot, holder))
+    }
 }

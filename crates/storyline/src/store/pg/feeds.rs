@@ -172,4 +172,44 @@ impl PgStore {
             )?
             .flatten())
     }
+
+    pub fn take_host_slot(
+        &self,
+        host: &str,
+        limit: u32,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<u32>> {
+        for slot in 0..limit.max(1) {
+            // One statement: the row lock of `ON CONFLICT … DO UPDATE` lets only one of
+            // two racing followers take the slot.
+            let n = self.execute(
+                "INSERT INTO host_slots(host, slot, holder, until) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (host, slot) DO UPDATE
+                     SET holder = excluded.holder, until = excluded.until
+                     WHERE host_slots.holder IS NULL OR host_slots.until < $5",
+                &[
+                    &host,
+                    &i64::from(slot),
+                    &holder,
+                    &until.timestamp_millis(),
+                    &now.timestamp_millis(),
+                ],
+            )?;
+            if n > 0 {
+                return Ok(Some(slot));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn release_host_slot(&self, host: &str, slot: u32, holder: &str) -> Result<()> {
+        self.execute(
+            "UPDATE host_slots SET holder = NULL, until = NULL
+             WHERE host = $1 AND slot = $2 AND holder = $3",
+            &[&host, &i64::from(slot), &holder],
+        )?;
+        Ok(())
+    }
 }

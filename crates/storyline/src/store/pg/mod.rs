@@ -22,10 +22,22 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 2;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
-const PG_MIGRATIONS: &[&str] = &[];
+const PG_MIGRATIONS: &[&str] = &[
+    // 1 → 2: turns at a host, shared by every follower of the store.
+    HOST_SLOTS,
+];
+
+/// The table of turns at a host (SQLite's `hosts.sql`), in a fresh store and as step 1 → 2.
+const HOST_SLOTS: &str = "CREATE TABLE IF NOT EXISTS host_slots (
+    host    TEXT NOT NULL,
+    slot    BIGINT NOT NULL,
+    holder  TEXT,
+    until   BIGINT,
+    PRIMARY KEY (host, slot)
+);";
 
 /// Serialises writers of one store (ingest batches) across machines: held for the length of
 /// a batch's transaction. An arbitrary constant, the same in every build.
@@ -179,6 +191,7 @@ impl PgStore {
                 let mut c = self.c();
                 c.batch_execute("SELECT pg_advisory_xact_lock(1)")
                     .and_then(|()| c.batch_execute(include_str!("../schema_pg.sql")))
+                    .and_then(|()| c.batch_execute(HOST_SLOTS))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)
