@@ -174,7 +174,7 @@ fn live_events(conn: &Connection) -> rusqlite::Result<Vec<EventSnapshot>> {
     conn.prepare(
         "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
                 signals
-         FROM events WHERE live = 1",
+         FROM events WHERE live = 1 ORDER BY id",
     )?
     .query_map([], |r| {
         Ok(EventSnapshot {
@@ -195,7 +195,7 @@ fn live_events(conn: &Connection) -> rusqlite::Result<Vec<EventSnapshot>> {
 fn live_stories(conn: &Connection) -> rusqlite::Result<Vec<StorySnapshot>> {
     conn.prepare(
         "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum
-         FROM stories WHERE live = 1",
+         FROM stories WHERE live = 1 ORDER BY id",
     )?
     .query_map([], |r| {
         Ok(StorySnapshot {

@@ -211,7 +211,8 @@ impl Store {
     }
 
     /// What the clusterer restores itself from: the live events and stories and the
-    /// vocabulary.
+    /// vocabulary. Events and stories come in id order on both engines (PostgreSQL's heap
+    /// order moves with updates), so a restored clusterer files and breaks ties alike.
     pub fn cluster_snapshot(&self) -> Result<Snapshot> {
         engine!(self.cluster_snapshot())
     }

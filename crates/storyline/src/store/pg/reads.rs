@@ -101,7 +101,7 @@ impl PgStore {
         let events = self.rows(
             "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
                     signals
-             FROM events WHERE live = 1",
+             FROM events WHERE live = 1 ORDER BY id",
             &[],
             |r| {
                 Ok(EventSnapshot {
@@ -119,7 +119,7 @@ impl PgStore {
         )?;
         let stories = self.rows(
             "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum
-             FROM stories WHERE live = 1",
+             FROM stories WHERE live = 1 ORDER BY id",
             &[],
             |r| {
                 Ok(StorySnapshot {
