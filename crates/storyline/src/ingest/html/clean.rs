@@ -1,6 +1,7 @@
 //! Line-level clean-up of the chosen text: the shared debris rules of `normalize::clean`,
-//! plus what only web pages carry — photo captions with credits, "you may also like" link
-//! lists, tag and source lines at the end, left-over CMS shortcodes.
+//! plus what only web pages carry — photo captions with credits (unless the page is a photo
+//! gallery, where the captions are the story), "you may also like" link lists, the buttons
+//! and labels of comment threads, tag and source lines at the end, left-over CMS shortcodes.
 
 use crate::normalize;
 
@@ -62,6 +63,27 @@ const FURNITURE_PREFIXES: &[&str] = &[
     "タグ:",
 ];
 
+/// Whole lines (their words, lower-cased) that are the controls and labels of a comment
+/// thread or a photo viewer, never article text.
+const THREAD_FURNITURE: &[&str] = &[
+    "reply",
+    "reply to this comment",
+    "log in to reply",
+    "permalink",
+    "post a comment",
+    "add a comment",
+    "no comments yet",
+    "report abuse",
+    "name required",
+    "mail will not be published required",
+    "email will not be published required",
+    "website",
+    "like this",
+    "share this post",
+    "hide caption",
+    "show caption",
+];
+
 /// Words that mark a bracketed or parenthesised tail as a photo credit: "[File: Reuters]",
 /// "(AP Photo/Jane Doe)", "(Getty Images)".
 const CREDIT_WORDS: &[&str] = &[
@@ -83,10 +105,29 @@ const CREDIT_WORDS: &[&str] = &[
 const HEADLINE_MAX_WORDS: usize = 16;
 /// Lines of this many words or fewer at the very end are tags, sources and ids.
 const TAIL_MAX_WORDS: usize = 3;
+/// Credited captions making up this share of a text's words or more are a photo gallery's
+/// story, and stay.
+const GALLERY_CAPTION_SHARE: f64 = 0.5;
+
+/// Whether credited captions stay when they are most of the text (a photo gallery).
+/// Candidates are compared without them, so that an extractor that kept only a gallery's
+/// captions does not outweigh one that found the story; the text kept then has them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Galleries {
+    Keep,
+    Drop,
+}
 
 /// The article text with debris lines removed and paragraphs one per line.
-pub fn clean(text: &str, title: Option<&str>) -> String {
+pub fn clean(text: &str, title: Option<&str>, galleries: Galleries) -> String {
     let text = normalize::clean(text);
+    let gallery = galleries == Galleries::Keep && {
+        let (caption_words, all_words) = text.lines().fold((0, 0), |(c, a), l| {
+            let n = word_count(l);
+            (c + if is_credited_caption(l) { n } else { 0 }, a + n)
+        });
+        caption_words as f64 >= GALLERY_CAPTION_SHARE * all_words.max(1) as f64
+    };
     let mut lines: Vec<&str> = Vec::new();
     let mut in_related = false;
     for line in text.lines() {
@@ -102,7 +143,8 @@ pub fn clean(text: &str, title: Option<&str>) -> String {
             in_related = false;
         }
         if is_furniture(line, &key)
-            || is_credited_caption(line)
+            || is_thread_furniture(line)
+            || (is_credited_caption(line) && !gallery)
             || is_shortcode(line)
             || is_shouted_promo(line)
             || is_date_only(line)
@@ -160,6 +202,26 @@ fn is_furniture(line: &str, key: &str) -> bool {
     FURNITURE_PREFIXES
         .iter()
         .any(|p| lower.starts_with(p) || key == p.trim_end_matches(':'))
+}
+
+/// A comment thread's button or label: "Reply", "Name (required)", "12 comments",
+/// "October 3, 2012 Permalink".
+fn is_thread_furniture(line: &str) -> bool {
+    let words: Vec<String> = normalize::words(line).take(8).collect();
+    if words.is_empty() || words.len() > 7 {
+        return false;
+    }
+    let joined = words.join(" ");
+    if THREAD_FURNITURE.contains(&joined.as_str()) {
+        return true;
+    }
+    let count = |w: &str| w.chars().all(|c| c.is_ascii_digit());
+    let comments = |w: &str| w == "comment" || w == "comments";
+    match words.as_slice() {
+        [a, b] if (count(a) && comments(b)) || (comments(a) && count(b)) => true,
+        [date @ .., last] if last == "permalink" => is_date_only(&date.join(" ")),
+        _ => false,
+    }
 }
 
 /// A caption: a line ending in a bracketed photo credit.
@@ -235,11 +297,11 @@ mod tests {
     fn title_line_and_debris_go() {
         let text = "Budget passes!\n\nThe council voted.\nAdvertisement\nIt was late.";
         assert_eq!(
-            clean(text, Some("Budget passes")),
+            clean(text, Some("Budget passes"), Galleries::Keep),
             "The council voted.\nIt was late."
         );
         assert_eq!(
-            clean("Budget passes soon.", Some("Budget")),
+            clean("Budget passes soon.", Some("Budget"), Galleries::Keep),
             "Budget passes soon."
         );
     }
@@ -256,17 +318,49 @@ mod tests {
             [button link=\"x\"] Send us your review[/button]\n\
             SOURCE:\nNews agencies\nAsia";
         assert_eq!(
-            clean(text, None),
+            clean(text, None, Galleries::Keep),
             "Two soldiers died in a crash on Wednesday, officials said.\n\
              The crash is under investigation, the statement said."
         );
     }
 
     #[test]
+    fn comment_thread_controls_go() {
+        let text = "The minister spoke on Monday about the plan.\n\
+            12 Comments\nOctober 3, 2012 Permalink\nReply\nName (required)\n\
+            Mail (will not be published) (required)\nHide caption\n\
+            She said the plan would start in May.\nReply to her, the mayor said, was easy.";
+        assert_eq!(
+            clean(text, None, Galleries::Keep),
+            "The minister spoke on Monday about the plan.\n\
+             She said the plan would start in May.\nReply to her, the mayor said, was easy."
+        );
+    }
+
+    #[test]
+    fn a_gallery_keeps_its_captions() {
+        let text = "Scenes from the parade on Sunday.\n\
+            Hong Kongers attend a charity parade downtown. (Jane Doe/AFP/Getty Images)\n\
+            A mother carries her baby dressed up for the parade. (John Roe/AP Photo)\n\
+            A man waits in a shopping mall during the festival. (Kin Lee/Reuters)";
+        assert_eq!(clean(text, None, Galleries::Keep), text);
+        assert_eq!(
+            clean(text, None, Galleries::Drop),
+            "Scenes from the parade on Sunday."
+        );
+        // One credited photo in a story: its caption goes.
+        let story = format!(
+            "{}\nHong Kongers attend a charity parade downtown. (Jane Doe/AFP/Getty Images)",
+            "The parade drew thousands of people to the harbour on Sunday afternoon.\n".repeat(4)
+        );
+        assert!(!clean(&story, None, Galleries::Keep).contains("Getty"));
+    }
+
+    #[test]
     fn ordinary_parentheses_and_short_sentences_stay() {
         let text =
             "The vote (the third this year) passed.\nIt passed (narrowly).\nThe end of it all.";
-        assert_eq!(clean(text, None), text);
+        assert_eq!(clean(text, None, Galleries::Keep), text);
     }
 
     #[test]
@@ -275,7 +369,7 @@ mod tests {
             READ MORE ON FOX BUSINESS BY CLICKING HERE\n05\nOct\n\
             She said the plan would start in May.\nLeave a Reply Cancel reply";
         assert_eq!(
-            clean(text, None),
+            clean(text, None, Galleries::Keep),
             "PARIS\nThe minister spoke on Monday about the plan.\n\
              She said the plan would start in May."
         );

@@ -1,4 +1,5 @@
-//! What a page says about itself: title, publication date, site, canonical URL, language.
+//! What a page says about itself: title, description, publication date, site, canonical
+//! URL, language.
 //! Each comes from the most explicit statement found: JSON-LD, then meta tags, then
 //! `<time>` / `itemprop` markup, then a byline-like element's text, then a dated URL path.
 //! Modification dates are never taken for publication dates, and nothing is guessed.
@@ -9,6 +10,9 @@ use dom_query::{Document, Selection};
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PageMeta {
     pub title: Option<String>,
+    /// The page's own summary (`og:description`, `description`, JSON-LD): what the article
+    /// is about, in the site's words.
+    pub description: Option<String>,
     pub published: Option<DateTime<Utc>>,
     pub site: Option<String>,
     pub url: Option<String>,
@@ -59,6 +63,9 @@ pub fn page_meta(html: &str) -> PageMeta {
         .or_else(|| first_text(&doc, "h1"))
         .or_else(|| first_text(&doc, "title"))
         .map(|t| collapse(&t));
+    let description = meta(&["og:description", "twitter:description", "description"])
+        .or_else(|| ld.iter().find_map(|o| str_field(o, "description")))
+        .map(|d| collapse(&d));
     let url = meta(&["og:url"])
         .or_else(|| attr(&doc, "link[rel='canonical']", "href"))
         .filter(|u| u.starts_with("http"));
@@ -86,6 +93,7 @@ pub fn page_meta(html: &str) -> PageMeta {
 
     PageMeta {
         title: title.filter(|t| !t.is_empty()),
+        description: description.filter(|d| !d.is_empty()),
         published,
         site: site.map(|s| collapse(&s)).filter(|s| !s.is_empty()),
         url,
@@ -435,6 +443,16 @@ mod tests {
         assert_eq!(day(m.published).as_deref(), Some("2019-11-19"));
         assert_eq!(m.title.as_deref(), Some("Quake hits"));
         assert_eq!(m.site.as_deref(), Some("The Post"));
+        assert_eq!(m.description, None);
+
+        let page = r#"<meta name="description" content="  A quake  hit the coast. ">
+            <script type="application/ld+json">{"@type":"NewsArticle","description":"LD"}</script>"#;
+        assert_eq!(
+            page_meta(page).description.as_deref(),
+            Some("A quake hit the coast.")
+        );
+        let page = r#"<script type="application/ld+json">{"@type":"NewsArticle","description":"LD"}</script>"#;
+        assert_eq!(page_meta(page).description.as_deref(), Some("LD"));
 
         let page = r#"<meta name="pubdate" content="2019-11-18T10:00:00+0000"><h1>T</h1>"#;
         assert_eq!(

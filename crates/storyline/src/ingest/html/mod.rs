@@ -3,8 +3,9 @@
 //! Two extractors read every page: `rs-trafilatura` (a port of trafilatura) and
 //! `libreadability` (a port of Readability.js by way of readeck's Go port, the best single
 //! extractor on the news sets we measure). Each text loses its page debris line by line
-//! ([`clean`]), then [`choose`] compares the two and keeps one. Title and date come from
-//! [`meta`]. Bytes become text in [`decode`], which does not trust charset declarations
+//! ([`clean`]), then [`choose`] compares the two and keeps one. Title, description and date
+//! come from [`meta`]. A `<title>` left open, which would swallow the page, is closed first
+//! ([`runaway`]). Bytes become text in [`decode`], which does not trust charset declarations
 //! blindly.
 
 mod choose;
@@ -13,6 +14,7 @@ mod decode;
 mod meta;
 mod nesting;
 mod not_article;
+mod runaway;
 
 use std::panic::catch_unwind;
 use std::path::Path;
@@ -20,6 +22,7 @@ use std::path::Path;
 use super::{check_size, file_id, location, Record};
 use crate::core::Article;
 use crate::error::IngestError;
+use clean::Galleries;
 
 pub use decode::DecodeError;
 pub use not_article::NotArticle;
@@ -71,6 +74,7 @@ pub fn extract_page(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
 
 fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
     let (html, _encoding) = decode::decode_page(bytes)?;
+    let html = runaway::close_runaway_title(&html);
     let html = nesting::limit_nesting(&html, MAX_NESTING);
     let page_meta = meta::page_meta(&html);
 
@@ -88,10 +92,18 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
     // Each candidate is judged as the store would keep it, debris lines removed.
     let title = page_meta.title.as_deref();
     let (traf_clean, readable_clean) = (
-        clean::clean(traf_text, title),
-        clean::clean(&readable, title),
+        clean::clean(traf_text, title, Galleries::Drop),
+        clean::clean(&readable, title, Galleries::Drop),
     );
-    let text = choose::choose(&traf_clean, &readable_clean).to_string();
+    let about = [title, page_meta.description.as_deref()];
+    let chosen = choose::choose(&traf_clean, &readable_clean, &about);
+    // Both empty (a page of captions only): Readability's captions, if a gallery.
+    let raw = if !chosen.is_empty() && std::ptr::eq(chosen, traf_clean.as_str()) {
+        traf_text
+    } else {
+        readable.as_str()
+    };
+    let text = clean::clean(raw, title, Galleries::Keep);
     if text.is_empty() {
         return Err(ExtractError::NoText);
     }
