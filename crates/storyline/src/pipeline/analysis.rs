@@ -41,17 +41,18 @@ pub(super) fn lead(text: &str) -> &str {
 /// The day before publication that an article's lead names as when what it reports
 /// happened ("on Saturday", "the April 18 shooting"), up to a year back. Follow-up reports
 /// of an incident come out days or weeks later and name its day; that day, not the
-/// report's, is what they share with the first reports.
+/// report's, is what they share with the first reports. The earliest day named: a
+/// follow-up's lead names its own news first ("reports released Monday detail how…") and
+/// the incident after it ("on the morning of July 14").
 fn happened(article: &Article) -> Option<chrono::DateTime<chrono::Utc>> {
     let published = article.published?;
     let day = published.date_naive();
-    let named = crate::extract::date_mentions(lead(&article.text), Some(day))
+    crate::extract::date_mentions(lead(&article.text), Some(day))
         .into_iter()
         .filter(|m| m.granularity == crate::extract::Granularity::Day)
         .map(|m| m.date)
-        .find(|d| *d <= day && (day - *d).num_days() <= HAPPENED_MAX_DAYS);
-    named
-        .filter(|d| *d < day)
+        .filter(|d| *d < day && (day - *d).num_days() <= HAPPENED_MAX_DAYS)
+        .min()
         .and_then(|d| d.and_hms_opt(12, 0, 0))
         .map(|t| t.and_utc())
 }

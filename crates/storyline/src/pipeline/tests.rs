@@ -367,6 +367,22 @@ fn reports_name_the_day_their_incident_happened() {
     );
 }
 
+#[test]
+fn a_follow_up_is_placed_at_the_incident_not_at_its_own_news() {
+    // A follow-up's lead names its own news ("released Monday") before the incident's day.
+    let mut r = record("follow-up", 0).unwrap();
+    r.article.published = "2016-09-13T10:00:00Z".parse().ok();
+    r.article.text = "Reports released Monday by the sheriff's office detail how the boy found \
+        his father's gun.\nOn the morning of July 14, his father was building a deck outside \
+        the family home."
+        .into();
+    let a = analyze(r, &Stemmer::english()).unwrap();
+    let want = "2016-07-14T12:00:00Z"
+        .parse::<DateTime<chrono::Utc>>()
+        .unwrap();
+    assert_eq!(a.features.happened, Some(want));
+}
+
 /// (id, event, story, lang) of every stored article.
 fn placements(db: &Path) -> Vec<(String, i64, i64, Option<String>)> {
     rows(
