@@ -1,0 +1,275 @@
+//! What story reads are answered from in memory: decoded reports by story and revision,
+//! the encoded answers (JSON, and gzip once a client asks for it) by story, revision and
+//! page, and a gate per key so that concurrent readers of something not yet in memory wait
+//! for the one reader making it instead of each making it again.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use axum::body::Bytes;
+use storyline::core::StoryId;
+use storyline::read::KeptReport;
+
+/// Story reports kept decoded in memory: a page not yet encoded costs the rows of the page
+/// and their encoding, not the report's decoding.
+const REPORT_CACHE: usize = 32;
+
+/// Bytes of encoded JSON kept (the gzip copies made on demand add less than as much again).
+const BODY_BYTES: usize = 64 << 20;
+
+/// A page bigger than this share of the budget is sent but not kept: one huge page asked
+/// once would otherwise push out every page being read.
+const BODY_SHARE: usize = 8;
+
+/// A poisoned lock still guards consistent data here: every update is a single call.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Decoded story reports by (story, revision), the most recently used last.
+#[derive(Default)]
+pub(crate) struct ReportCache {
+    entries: VecDeque<((StoryId, u64), Arc<KeptReport>)>,
+}
+
+impl ReportCache {
+    pub(crate) fn get(&mut self, key: (StoryId, u64)) -> Option<Arc<KeptReport>> {
+        let at = self.entries.iter().position(|(k, _)| *k == key)?;
+        let entry = self.entries.remove(at)?;
+        let report = Arc::clone(&entry.1);
+        self.entries.push_back(entry);
+        Some(report)
+    }
+
+    /// The story's report kept in memory, whatever its revision.
+    pub(crate) fn latest(&self, story: StoryId) -> Option<Arc<KeptReport>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.0 == story)
+            .map(|(_, r)| Arc::clone(r))
+    }
+
+    pub(crate) fn put(&mut self, key: (StoryId, u64), report: Arc<KeptReport>) {
+        // Older revisions of the story are of no more use.
+        self.entries.retain(|(k, _)| k.0 != key.0);
+        if self.entries.len() >= REPORT_CACHE {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((key, report));
+    }
+}
+
+/// One page of a story as sent.
+pub(crate) struct Encoded {
+    pub(crate) json: Bytes,
+    gzip: OnceLock<Bytes>,
+}
+
+impl Encoded {
+    pub(crate) fn new(json: Vec<u8>) -> Encoded {
+        Encoded {
+            json: Bytes::from(json),
+            gzip: OnceLock::new(),
+        }
+    }
+
+    /// The JSON gzipped, made on the first call: most readers of a page ask for the same.
+    pub(crate) fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| {
+                let mut z = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.json.len() / 4),
+                    flate2::Compression::fast(),
+                );
+                // Writing to a Vec cannot fail.
+                let done = z.write_all(&self.json).and_then(|()| z.finish());
+                Bytes::from(done.unwrap_or_default())
+            })
+            .clone()
+    }
+}
+
+/// What a page of a story is kept under: the revision is the report's, not the story's, so
+/// a story read while its new report is being made is still a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PageKey {
+    pub(crate) story: StoryId,
+    pub(crate) revision: u64,
+    pub(crate) offset: usize,
+    pub(crate) limit: usize,
+}
+
+/// Encoded pages, bounded in bytes, the least recently used dropped first.
+#[derive(Default)]
+pub(crate) struct BodyCache {
+    entries: HashMap<PageKey, (Arc<Encoded>, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+impl BodyCache {
+    pub(crate) fn get(&mut self, key: &PageKey) -> Option<Arc<Encoded>> {
+        self.clock += 1;
+        let (body, used) = self.entries.get_mut(key)?;
+        *used = self.clock;
+        Some(Arc::clone(body))
+    }
+
+    pub(crate) fn put(&mut self, key: PageKey, body: Arc<Encoded>) {
+        let size = body.json.len();
+        if size > BODY_BYTES / BODY_SHARE {
+            return;
+        }
+        self.clock += 1;
+        if let Some((old, _)) = self.entries.insert(key, (body, self.clock)) {
+            self.bytes -= old.json.len();
+        }
+        self.bytes += size;
+        while self.bytes > BODY_BYTES {
+            // A scan: the cache holds a few hundred pages at most.
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            if let Some((gone, _)) = self.entries.remove(&oldest) {
+                self.bytes -= gone.json.len();
+            }
+        }
+    }
+
+    /// Drops the story's pages of other revisions than `revision`: they are not sent again.
+    pub(crate) fn keep_only(&mut self, story: StoryId, revision: u64) {
+        let mut freed = 0;
+        self.entries.retain(|k, (body, _)| {
+            let keep = k.story != story || k.revision == revision;
+            if !keep {
+                freed += body.json.len();
+            }
+            keep
+        });
+        self.bytes -= freed;
+    }
+}
+
+/// One async lock per key, made on demand and dropped when nobody holds or awaits it.
+pub(crate) struct Gates<K> {
+    map: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<K> Default for Gates<K> {
+    fn default() -> Self {
+        Gates {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Removes its gate from the map when the last user is done with it, cancelled or not.
+struct GateUse<'a, K: Eq + Hash + Copy> {
+    gates: &'a Gates<K>,
+    key: K,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<K: Eq + Hash + Copy> Drop for GateUse<'_, K> {
+    fn drop(&mut self) {
+        let mut map = lock(&self.gates.map);
+        // The map's and this one: nobody else holds or awaits it. Clones are only taken
+        // under the map's lock, held here.
+        if Arc::strong_count(&self.gate) == 2 {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl<K: Eq + Hash + Copy> Gates<K> {
+    /// Runs `work` holding the key's gate: one at a time per key, in turn.
+    pub(crate) async fn run<T>(&self, key: K, work: impl std::future::Future<Output = T>) -> T {
+        let using = GateUse {
+            gates: self,
+            key,
+            gate: Arc::clone(lock(&self.map).entry(key).or_default()),
+        };
+        let _held = using.gate.lock().await;
+        work.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(story: i64, revision: u64, offset: usize) -> PageKey {
+        PageKey {
+            story: StoryId(story),
+            revision,
+            offset,
+            limit: 50,
+        }
+    }
+
+    #[test]
+    fn pages_past_the_byte_bound_push_out_the_least_recently_used() {
+        let page = BODY_BYTES / BODY_SHARE;
+        let mut c = BodyCache::default();
+        for k in 0..BODY_SHARE {
+            c.put(key(1, 1, k), Arc::new(Encoded::new(vec![b' '; page])));
+        }
+        assert!(c.get(&key(1, 1, 0)).is_some());
+        c.put(key(2, 1, 0), Arc::new(Encoded::new(vec![b' '; page])));
+        assert!(c.bytes <= BODY_BYTES);
+        // Page 0 was just read; page 1 was the least recently used.
+        assert!(c.get(&key(1, 1, 0)).is_some());
+        assert!(c.get(&key(1, 1, 1)).is_none());
+        assert!(c.get(&key(2, 1, 0)).is_some());
+        // Too big to keep at all.
+        c.put(key(3, 1, 0), Arc::new(Encoded::new(vec![b' '; page + 1])));
+        assert!(c.get(&key(3, 1, 0)).is_none());
+        c.keep_only(StoryId(1), 2);
+        assert!(c.get(&key(1, 1, 0)).is_none());
+        assert_eq!(c.bytes, page);
+    }
+
+    #[test]
+    fn a_gzip_copy_decodes_to_the_json() {
+        let e =
+            Encoded::new(br#"{"a":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#.to_vec());
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&e.gzip()[..]), &mut back)
+            .expect("gzip");
+        assert_eq!(back, e.json);
+    }
+
+    #[tokio::test]
+    async fn a_gate_is_held_by_one_at_a_time_and_dropped_after_its_last_user() {
+        let gates: Arc<Gates<i64>> = Arc::new(Gates::default());
+        let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (gates, inside, most) = (gates.clone(), inside.clone(), most.clone());
+                tokio::spawn(async move {
+                    gates
+                        .run(7, async {
+                            let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                            most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                            tokio::task::yield_now().await;
+                            inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(lock(&gates.map).is_empty());
+    }
+}
