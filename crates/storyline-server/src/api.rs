@@ -424,15 +424,20 @@ pub async fn get_story(
         let tag = story_etag(id, revision);
         sent.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
     };
-    let page = (q.offset.unwrap_or(0), q.limit.unwrap_or(STORY_PAGE));
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(STORY_PAGE));
     // The one read of the store a repeated read makes: only the store knows whether the
     // story has changed (an ingest may run in another process).
     let (revision, stored_at) = state.read(move |s| s.story_revisions(id)).await?;
     if matches(revision) {
         return Ok(not_modified(id, revision));
     }
-    let kept = story_report(&state, id, revision, stored_at).await?;
-    if due_for_current(&state, id, kept.revision < revision) {
+    let key = PageKey {
+        story: id,
+        offset,
+        limit,
+    };
+    let (served, body) = story_page(&state, id, revision, stored_at, key).await?;
+    if due_for_current(&state, id, served < revision) {
         // Behind the answer: the next reader gets the current report.
         let state = Arc::clone(&state);
         tokio::spawn(async move {
@@ -450,11 +455,9 @@ pub async fn get_story(
         });
     }
     // The last whole report, older than the story: the client may hold it already.
-    if matches(kept.revision) {
-        return Ok(not_modified(id, kept.revision));
+    if matches(served) {
+        return Ok(not_modified(id, served));
     }
-    let served = kept.revision;
-    let body = story_page(&state, id, kept, page).await?;
     let (bytes, gzip) = if accepts_gzip(&headers) {
         (body.gzip(), true)
     } else {
@@ -525,70 +528,67 @@ fn not_modified(id: StoryId, revision: u64) -> Response {
     r
 }
 
-/// The report a story is answered from: in memory at the story's revision or at its stored
-/// report's; else the last stored one (a lookup); else made here, once, however many
-/// readers ask at the same time, within the bound on long work.
-async fn story_report(
+/// The story's report in memory at its revision or at its stored report's.
+fn report_in_memory(
+    state: &AppState,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+) -> Option<Arc<read::KeptReport>> {
+    let mut c = lock(&state.reports);
+    c.get((id, revision))
+        .or_else(|| stored_at.and_then(|at| c.get((id, at))))
+}
+
+/// The report a story is answered from, for the one reader holding the story's gate: the
+/// last stored one (a lookup), else made here within the bound on long work.
+async fn get_report(
     state: &Arc<AppState>,
     id: StoryId,
     revision: u64,
     stored_at: Option<u64>,
 ) -> Result<Arc<read::KeptReport>, ApiError> {
-    let in_memory = || {
-        let mut c = lock(&state.reports);
-        c.get((id, revision))
-            .or_else(|| stored_at.and_then(|at| c.get((id, at))))
-    };
-    if let Some(kept) = in_memory() {
+    // Got by the reader this one waited for.
+    if let Some(kept) = report_in_memory(state, id, revision, stored_at) {
         return Ok(kept);
     }
-    state
-        .report_gates
-        .run(id, async {
-            // Got by the reader this one waited for.
-            if let Some(kept) = in_memory() {
-                return Ok(kept);
-            }
-            let latest = lock(&state.reports).latest(id);
-            if let Some(stored) = state.read(move |s| read::last_report(s, id)).await? {
-                // One made here but not stored (an ingest held the write lock) may be newer.
-                return Ok(match latest {
-                    Some(kept) if kept.revision > stored.revision => kept,
-                    _ => remember(state, id, stored),
-                });
-            }
-            // Never stored. One in memory is given rather than waited for a turn: it is
-            // made again behind the answer when it stays old (`due_for_current`).
-            let turn = match latest {
-                Some(kept) => match Arc::clone(&state.heavy).try_acquire_owned() {
-                    Ok(turn) => turn,
-                    Err(_) => return Ok(kept),
-                },
-                None => {
-                    let wait = state.config.limits.heavy_wait;
-                    match tokio::time::timeout(wait, Arc::clone(&state.heavy).acquire_owned()).await
-                    {
-                        Ok(Ok(turn)) => turn,
-                        _ => {
-                            return Err(ApiError::busy(
-                                "the server is at its bound on long work; try again in a second",
-                            ))
-                        }
-                    }
+    let latest = lock(&state.reports).latest(id);
+    if let Some(stored) = state.read(move |s| read::last_report(s, id)).await? {
+        // One made here but not stored (an ingest held the write lock) may be newer.
+        return Ok(match latest {
+            Some(kept) if kept.revision > stored.revision => kept,
+            _ => remember(state, id, stored),
+        });
+    }
+    // Never stored. One in memory is given rather than waited for a turn: it is made again
+    // behind the answer when it stays old (`due_for_current`).
+    let turn = match latest {
+        Some(kept) => match Arc::clone(&state.heavy).try_acquire_owned() {
+            Ok(turn) => turn,
+            Err(_) => return Ok(kept),
+        },
+        None => {
+            let wait = state.config.limits.heavy_wait;
+            match tokio::time::timeout(wait, Arc::clone(&state.heavy).acquire_owned()).await {
+                Ok(Ok(turn)) => turn,
+                _ => {
+                    return Err(ApiError::busy(
+                        "the server is at its bound on long work; try again in a second",
+                    ))
                 }
-            };
-            // The turn goes with the work, which runs to its end even if this reader stops
-            // waiting for it.
-            let made = state
-                .read(move |s| {
-                    let _turn = turn;
-                    read::current_report(s, id)
-                })
-                .await?;
-            state.counts.reports_made.fetch_add(1, Ordering::Relaxed);
-            Ok(remember(state, id, made))
+            }
+        }
+    };
+    // The turn goes with the work, which runs to its end even if this reader stops
+    // waiting for it.
+    let made = state
+        .read(move |s| {
+            let _turn = turn;
+            read::current_report(s, id)
         })
-        .await
+        .await?;
+    state.counts.reports_made.fetch_add(1, Ordering::Relaxed);
+    Ok(remember(state, id, made))
 }
 
 /// Whether the story has been answered from a report older than it for longer than the
@@ -608,65 +608,101 @@ fn due_for_current(state: &AppState, id: StoryId, stale: bool) -> bool {
     due
 }
 
-/// The page of a story's report as sent: kept in memory, or read (the rows of its sources)
-/// and encoded once for all the readers asking for it at the same time.
+/// The page of a story as sent, with the revision of the report it was encoded from: kept
+/// in memory, or read (the rows of its sources) and encoded once for all the readers asking
+/// for it at the same time. When a newer report than the kept page's is to be had, one
+/// reader encodes the page of it while the others are sent the page as it was.
 async fn story_page(
     state: &Arc<AppState>,
     id: StoryId,
-    kept: Arc<read::KeptReport>,
-    (offset, limit): (usize, usize),
-) -> Result<Arc<Encoded>, ApiError> {
-    let key = PageKey {
-        story: id,
-        revision: kept.revision,
-        offset,
-        limit,
+    revision: u64,
+    stored_at: Option<u64>,
+    key: PageKey,
+) -> Result<(u64, Arc<Encoded>), ApiError> {
+    let newest = stored_at.max(lock(&state.reports).latest(id).map(|k| k.revision));
+    let kept_page = lock(&state.pages).get(&key);
+    if let Some((at, page)) = kept_page {
+        if newest.is_some_and(|n| at < n) {
+            if let Some(_held) = state.page_gates.try_hold(key) {
+                // On failure the page as it was still serves.
+                if let Ok(Some(fresh)) =
+                    fresh_page(state, id, revision, stored_at, key, false).await
+                {
+                    return Ok(fresh);
+                }
+            }
+        }
+        state
+            .counts
+            .pages_from_memory
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok((at, page));
+    }
+    let _held = state.page_gates.hold(key).await;
+    fresh_page(state, id, revision, stored_at, key, true)
+        .await?
+        .ok_or_else(|| ApiError::internal("a story page was not made"))
+}
+
+/// The page of the newest report to be had, for the one reader holding the page's gate.
+/// Without `wait`, `None` when another reader is getting the story's report.
+async fn fresh_page(
+    state: &Arc<AppState>,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+    key: PageKey,
+    wait: bool,
+) -> Result<Option<(u64, Arc<Encoded>)>, ApiError> {
+    let kept = match report_in_memory(state, id, revision, stored_at) {
+        Some(kept) => kept,
+        None => {
+            let _held = if wait {
+                state.report_gates.hold(id).await
+            } else {
+                match state.report_gates.try_hold(id) {
+                    Some(held) => held,
+                    None => return Ok(None),
+                }
+            };
+            get_report(state, id, revision, stored_at).await?
+        }
     };
-    let kept_page = || {
-        let page = lock(&state.pages).get(&key);
-        if page.is_some() {
+    // Encoded meanwhile by the reader this one waited for.
+    if let Some((at, page)) = lock(&state.pages).get(&key) {
+        if at >= kept.revision {
             state
                 .counts
                 .pages_from_memory
                 .fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((at, page)));
         }
-        page
-    };
-    if let Some(page) = kept_page() {
-        return Ok(page);
     }
-    state
-        .page_gates
-        .run(key, async {
-            if let Some(page) = kept_page() {
-                return Ok(page);
-            }
-            let json = state
-                .read(move |s| {
-                    let mut report = kept.page(s, offset, Some(limit))?;
-                    let timeline_total = report.timeline.dated.len();
-                    report.timeline.dated = page_of(&report.timeline.dated, offset, Some(limit));
-                    Ok(serde_json::to_vec(&StoryOut {
-                        report,
-                        timeline_total,
-                        offset,
-                        limit,
-                    }))
-                })
-                .await?
-                .map_err(ApiError::internal)?;
-            state.counts.pages_encoded.fetch_add(1, Ordering::Relaxed);
-            let page = Arc::new(Encoded::new(json));
-            lock(&state.pages).put(key, Arc::clone(&page));
-            Ok(page)
+    let (offset, limit) = (key.offset, key.limit);
+    let at = kept.revision;
+    let json = state
+        .read(move |s| {
+            let mut report = kept.page(s, offset, Some(limit))?;
+            let timeline_total = report.timeline.dated.len();
+            report.timeline.dated = page_of(&report.timeline.dated, offset, Some(limit));
+            Ok(serde_json::to_vec(&StoryOut {
+                report,
+                timeline_total,
+                offset,
+                limit,
+            }))
         })
-        .await
+        .await?
+        .map_err(ApiError::internal)?;
+    state.counts.pages_encoded.fetch_add(1, Ordering::Relaxed);
+    let page = Arc::new(Encoded::new(json));
+    lock(&state.pages).put(key, at, Arc::clone(&page));
+    Ok(Some((at, page)))
 }
 
 fn remember(state: &AppState, id: StoryId, kept: read::KeptReport) -> Arc<read::KeptReport> {
     let kept = Arc::new(kept);
     lock(&state.reports).put((id, kept.revision), Arc::clone(&kept));
-    lock(&state.pages).keep_only(id, kept.revision);
     kept
 }
 /// Articles, newest first.
@@ -981,5 +1017,84 @@ pub async fn remove_feed(
             StatusCode::NOT_FOUND,
             format!("no followed feed {}", q.url),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn seed_files() -> Vec<std::path::PathBuf> {
+        let seeds = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+        ingest::expand_paths(&[seeds]).expect("seed files")
+    }
+
+    /// A fresh store holding the seed reports; the directory lives as long as the guard.
+    fn seeded_store() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("serve.db");
+        let mut p = Pipeline::open(&db, PipelineConfig::default()).expect("pipeline");
+        let records = seed_files()
+            .into_iter()
+            .flat_map(|f| ingest::read_path(&f, None).collect::<Vec<_>>());
+        p.ingest(records, |_| {}).expect("ingest seeds");
+        (dir, db)
+    }
+
+    async fn send(app: &axum::Router, req: Request<Body>) -> Response {
+        app.clone().oneshot(req).await.expect("response")
+    }
+
+    async fn tag_of(app: &axum::Router, id: StoryId) -> String {
+        let res = send(
+            app,
+            Request::get(format!("/api/stories/{id}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.headers()[header::ETAG]
+            .to_str()
+            .expect("etag")
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn while_one_reader_gets_a_newer_report_the_others_are_sent_the_page_as_it_was() {
+        let (_dir, db) = seeded_store();
+        let state = AppState::open(crate::ServerConfig::new(db)).expect("state");
+        let app = crate::router(Arc::clone(&state));
+        let id = state.read(|s| s.stories(1, 0)).await.expect("stories")[0].id;
+        let old = tag_of(&app, id).await;
+        // A batch joins the story; the ingest's refresh stores its new report.
+        let seed = std::fs::read_to_string(&seed_files()[0]).expect("seed text");
+        let line = serde_json::json!({"id": "again-3", "text": seed}).to_string();
+        let res = send(
+            &app,
+            Request::post("/api/ingest")
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from(line))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let (revision, stored_at) = state
+            .read(move |s| s.story_revisions(id))
+            .await
+            .expect("revisions");
+        assert_eq!(
+            stored_at,
+            Some(revision),
+            "the refresh stored the new report"
+        );
+        // Another reader is reading that report: this one is not kept waiting for it.
+        let held = state.report_gates.try_hold(id).expect("a free gate");
+        assert_eq!(tag_of(&app, id).await, old);
+        drop(held);
+        assert_eq!(tag_of(&app, id).await, story_etag(id, revision));
     }
 }

@@ -31,8 +31,9 @@ use utoipa_axum::routes;
 /// through `storyline ingest`, which streams.
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 
-/// Idle read connections kept open between requests.
-const READ_POOL: usize = 4;
+/// Idle read connections kept open between requests: opening one reads the schema, which
+/// costs more than most reads, so there are enough for the reads of many readers at once.
+const READ_POOL: usize = 16;
 
 /// How long a story may be served from a report older than the story before the server
 /// makes the current one itself: an ingest's own refresh usually stores it well within
@@ -87,9 +88,9 @@ pub struct AppState {
     /// Encoded story pages: a repeated read at a revision is a lookup and a copy.
     pub(crate) pages: Mutex<story_cache::BodyCache>,
     /// Readers of a story whose report is not in memory wait for one of them to get it.
-    pub(crate) report_gates: story_cache::Gates<storyline::core::StoryId>,
+    pub(crate) report_gates: Arc<story_cache::Gates<storyline::core::StoryId>>,
     /// Readers of a page not yet encoded wait for one of them to encode it.
-    pub(crate) page_gates: story_cache::Gates<story_cache::PageKey>,
+    pub(crate) page_gates: Arc<story_cache::Gates<story_cache::PageKey>>,
     pub(crate) counts: ReadCounters,
     /// Turns for work that may be long (making a story report, an ingest): a bound on how
     /// many run at once; past it a request waits a little, then is answered 503 with
@@ -111,8 +112,8 @@ impl AppState {
             writer: Arc::clone(&config.writer),
             reports: Mutex::new(story_cache::ReportCache::default()),
             pages: Mutex::new(story_cache::BodyCache::default()),
-            report_gates: story_cache::Gates::default(),
-            page_gates: story_cache::Gates::default(),
+            report_gates: Arc::default(),
+            page_gates: Arc::default(),
             counts: ReadCounters::default(),
             heavy: Arc::new(tokio::sync::Semaphore::new(config.limits.max_heavy.max(1))),
             live: live::Live::new(config.live.clone()),

@@ -91,39 +91,49 @@ impl Encoded {
     }
 }
 
-/// What a page of a story is kept under: the revision is the report's, not the story's, so
-/// a story read while its new report is being made is still a lookup.
+/// What a page of a story is kept under: one slot per page, holding the page of the newest
+/// report it was encoded from, so that readers of a story whose newer report is being read
+/// are sent the page as it was meanwhile instead of waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct PageKey {
     pub(crate) story: StoryId,
-    pub(crate) revision: u64,
     pub(crate) offset: usize,
     pub(crate) limit: usize,
 }
 
+/// A page as kept: the report revision it was encoded from, the page, when last sent.
+type KeptPage = (u64, Arc<Encoded>, u64);
+
 /// Encoded pages, bounded in bytes, the least recently used dropped first.
 #[derive(Default)]
 pub(crate) struct BodyCache {
-    entries: HashMap<PageKey, (Arc<Encoded>, u64)>,
+    entries: HashMap<PageKey, KeptPage>,
     bytes: usize,
     clock: u64,
 }
 
 impl BodyCache {
-    pub(crate) fn get(&mut self, key: &PageKey) -> Option<Arc<Encoded>> {
+    /// The page and the report revision it was encoded from.
+    pub(crate) fn get(&mut self, key: &PageKey) -> Option<(u64, Arc<Encoded>)> {
         self.clock += 1;
-        let (body, used) = self.entries.get_mut(key)?;
+        let (revision, body, used) = self.entries.get_mut(key)?;
         *used = self.clock;
-        Some(Arc::clone(body))
+        Some((*revision, Arc::clone(body)))
     }
 
-    pub(crate) fn put(&mut self, key: PageKey, body: Arc<Encoded>) {
+    /// Keeps the page unless one of a newer report is kept already.
+    pub(crate) fn put(&mut self, key: PageKey, revision: u64, body: Arc<Encoded>) {
         let size = body.json.len();
-        if size > BODY_BYTES / BODY_SHARE {
+        if size > BODY_BYTES / BODY_SHARE
+            || self
+                .entries
+                .get(&key)
+                .is_some_and(|(kept, _, _)| *kept > revision)
+        {
             return;
         }
         self.clock += 1;
-        if let Some((old, _)) = self.entries.insert(key, (body, self.clock)) {
+        if let Some((_, old, _)) = self.entries.insert(key, (revision, body, self.clock)) {
             self.bytes -= old.json.len();
         }
         self.bytes += size;
@@ -132,28 +142,15 @@ impl BodyCache {
             let Some(oldest) = self
                 .entries
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, (_, _, used))| *used)
                 .map(|(k, _)| *k)
             else {
                 break;
             };
-            if let Some((gone, _)) = self.entries.remove(&oldest) {
+            if let Some((_, gone, _)) = self.entries.remove(&oldest) {
                 self.bytes -= gone.json.len();
             }
         }
-    }
-
-    /// Drops the story's pages of other revisions than `revision`: they are not sent again.
-    pub(crate) fn keep_only(&mut self, story: StoryId, revision: u64) {
-        let mut freed = 0;
-        self.entries.retain(|k, (body, _)| {
-            let keep = k.story != story || k.revision == revision;
-            if !keep {
-                freed += body.json.len();
-            }
-            keep
-        });
-        self.bytes -= freed;
     }
 }
 
@@ -170,15 +167,18 @@ impl<K> Default for Gates<K> {
     }
 }
 
-/// Removes its gate from the map when the last user is done with it, cancelled or not.
-struct GateUse<'a, K: Eq + Hash + Copy> {
-    gates: &'a Gates<K>,
+/// A key's gate, held (or being waited for); removed from the map when its last user is
+/// done with it, whether it finished or was cancelled.
+pub(crate) struct Held<K: Eq + Hash + Copy> {
+    gates: Arc<Gates<K>>,
     key: K,
     gate: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl<K: Eq + Hash + Copy> Drop for GateUse<'_, K> {
+impl<K: Eq + Hash + Copy> Drop for Held<K> {
     fn drop(&mut self) {
+        self.guard.take();
         let mut map = lock(&self.gates.map);
         // The map's and this one: nobody else holds or awaits it. Clones are only taken
         // under the map's lock, held here.
@@ -189,15 +189,28 @@ impl<K: Eq + Hash + Copy> Drop for GateUse<'_, K> {
 }
 
 impl<K: Eq + Hash + Copy> Gates<K> {
-    /// Runs `work` holding the key's gate: one at a time per key, in turn.
-    pub(crate) async fn run<T>(&self, key: K, work: impl std::future::Future<Output = T>) -> T {
-        let using = GateUse {
-            gates: self,
+    fn user(self: &Arc<Self>, key: K) -> Held<K> {
+        let gate = Arc::clone(lock(&self.map).entry(key).or_default());
+        Held {
+            gates: Arc::clone(self),
             key,
-            gate: Arc::clone(lock(&self.map).entry(key).or_default()),
-        };
-        let _held = using.gate.lock().await;
-        work.await
+            gate,
+            guard: None,
+        }
+    }
+
+    /// The key's gate, once those before have let it go.
+    pub(crate) async fn hold(self: &Arc<Self>, key: K) -> Held<K> {
+        let mut held = self.user(key);
+        held.guard = Some(Arc::clone(&held.gate).lock_owned().await);
+        held
+    }
+
+    /// The key's gate if nobody holds it.
+    pub(crate) fn try_hold(self: &Arc<Self>, key: K) -> Option<Held<K>> {
+        let mut held = self.user(key);
+        held.guard = Some(Arc::clone(&held.gate).try_lock_owned().ok()?);
+        Some(held)
     }
 }
 
@@ -205,35 +218,52 @@ impl<K: Eq + Hash + Copy> Gates<K> {
 mod tests {
     use super::*;
 
-    fn key(story: i64, revision: u64, offset: usize) -> PageKey {
+    fn key(story: i64, offset: usize) -> PageKey {
         PageKey {
             story: StoryId(story),
-            revision,
             offset,
             limit: 50,
         }
     }
 
+    fn page(bytes: usize) -> Arc<Encoded> {
+        Arc::new(Encoded::new(vec![b' '; bytes]))
+    }
+
     #[test]
     fn pages_past_the_byte_bound_push_out_the_least_recently_used() {
-        let page = BODY_BYTES / BODY_SHARE;
+        let size = BODY_BYTES / BODY_SHARE;
         let mut c = BodyCache::default();
         for k in 0..BODY_SHARE {
-            c.put(key(1, 1, k), Arc::new(Encoded::new(vec![b' '; page])));
+            c.put(key(1, k), 1, page(size));
         }
-        assert!(c.get(&key(1, 1, 0)).is_some());
-        c.put(key(2, 1, 0), Arc::new(Encoded::new(vec![b' '; page])));
+        assert!(c.get(&key(1, 0)).is_some());
+        c.put(key(2, 0), 1, page(size));
         assert!(c.bytes <= BODY_BYTES);
         // Page 0 was just read; page 1 was the least recently used.
-        assert!(c.get(&key(1, 1, 0)).is_some());
-        assert!(c.get(&key(1, 1, 1)).is_none());
-        assert!(c.get(&key(2, 1, 0)).is_some());
+        assert!(c.get(&key(1, 0)).is_some());
+        assert!(c.get(&key(1, 1)).is_none());
+        assert!(c.get(&key(2, 0)).is_some());
         // Too big to keep at all.
-        c.put(key(3, 1, 0), Arc::new(Encoded::new(vec![b' '; page + 1])));
-        assert!(c.get(&key(3, 1, 0)).is_none());
-        c.keep_only(StoryId(1), 2);
-        assert!(c.get(&key(1, 1, 0)).is_none());
-        assert_eq!(c.bytes, page);
+        c.put(key(3, 0), 1, page(size + 1));
+        assert!(c.get(&key(3, 0)).is_none());
+    }
+
+    #[test]
+    fn a_slot_keeps_the_page_of_the_newest_report() {
+        let mut c = BodyCache::default();
+        c.put(key(1, 0), 5, page(10));
+        c.put(key(1, 0), 4, page(20));
+        assert_eq!(
+            c.get(&key(1, 0)).map(|(r, p)| (r, p.json.len())),
+            Some((5, 10))
+        );
+        c.put(key(1, 0), 6, page(30));
+        assert_eq!(
+            c.get(&key(1, 0)).map(|(r, p)| (r, p.json.len())),
+            Some((6, 30))
+        );
+        assert_eq!(c.bytes, 30);
     }
 
     #[test]
@@ -255,14 +285,11 @@ mod tests {
             .map(|_| {
                 let (gates, inside, most) = (gates.clone(), inside.clone(), most.clone());
                 tokio::spawn(async move {
-                    gates
-                        .run(7, async {
-                            let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                            most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                            tokio::task::yield_now().await;
-                            inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                        })
-                        .await
+                    let _held = gates.hold(7).await;
+                    let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 })
             })
             .collect();
@@ -270,6 +297,11 @@ mod tests {
             t.await.expect("task");
         }
         assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(lock(&gates.map).is_empty());
+        let held = gates.try_hold(7).expect("free");
+        assert!(gates.try_hold(7).is_none(), "held");
+        assert!(gates.try_hold(8).is_some(), "another key");
+        drop(held);
         assert!(lock(&gates.map).is_empty());
     }
 }
