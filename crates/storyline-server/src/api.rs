@@ -425,9 +425,17 @@ pub async fn get_story(
         sent.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
     };
     let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(STORY_PAGE));
-    // The one read of the store a repeated read makes: only the store knows whether the
-    // story has changed (an ingest may run in another process).
-    let (revision, stored_at) = state.read(move |s| s.story_revisions(id)).await?;
+    // Only the store knows whether the story has changed (an ingest may run in another
+    // process); what was read of it holds until anything is committed.
+    let (known, version) = lock(&state.revisions).get(id);
+    let (revision, stored_at) = match known {
+        Some(revisions) => revisions,
+        None => {
+            let revisions = state.read(move |s| s.story_revisions(id)).await?;
+            lock(&state.revisions).put(id, revisions, version);
+            revisions
+        }
+    };
     if matches(revision) {
         return Ok(not_modified(id, revision));
     }

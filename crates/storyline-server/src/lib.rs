@@ -92,6 +92,7 @@ pub struct AppState {
     /// Readers of a page not yet encoded wait for one of them to encode it.
     pub(crate) page_gates: Arc<story_cache::Gates<story_cache::PageKey>>,
     pub(crate) counts: ReadCounters,
+    pub(crate) revisions: Mutex<story_cache::RevisionMemo>,
     /// Turns for work that may be long (making a story report, an ingest): a bound on how
     /// many run at once; past it a request waits a little, then is answered 503 with
     /// `Retry-After` rather than queued.
@@ -107,6 +108,7 @@ impl AppState {
     /// newer storyline fails at start-up rather than on the first request.
     pub fn open(config: ServerConfig) -> storyline::Result<Arc<AppState>> {
         let store = Store::open(&config.db)?;
+        let memo = story_cache::RevisionMemo::new(Store::open(&config.db)?);
         Ok(Arc::new(AppState {
             readers: Mutex::new(vec![store]),
             writer: Arc::clone(&config.writer),
@@ -115,6 +117,7 @@ impl AppState {
             report_gates: Arc::default(),
             page_gates: Arc::default(),
             counts: ReadCounters::default(),
+            revisions: Mutex::new(memo),
             heavy: Arc::new(tokio::sync::Semaphore::new(config.limits.max_heavy.max(1))),
             live: live::Live::new(config.live.clone()),
             stale_since: Mutex::new(std::collections::HashMap::new()),

@@ -61,6 +61,54 @@ impl ReportCache {
     }
 }
 
+/// Story revisions as last read, on a connection of their own, and the store's
+/// `data_version` then: while it stays the same nothing was committed since, and a story
+/// read needs no trip to the blocking pool to learn whether the story changed.
+pub(crate) struct RevisionMemo {
+    store: storyline::store::Store,
+    version: Option<u64>,
+    known: HashMap<StoryId, (u64, Option<u64>)>,
+}
+
+/// Stories whose revisions are remembered between two commits, at most.
+const REVISIONS_KEPT: usize = 10_000;
+
+impl RevisionMemo {
+    pub(crate) fn new(store: storyline::store::Store) -> RevisionMemo {
+        RevisionMemo {
+            store,
+            version: None,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The story's revision and its stored report's, if known current; and the version to
+    /// remember a fresh read of them under.
+    ///
+    /// On the async thread: `PRAGMA data_version` reads a counter SQLite keeps in shared
+    /// memory and waits for no lock.
+    pub(crate) fn get(&mut self, id: StoryId) -> (Option<(u64, Option<u64>)>, Option<u64>) {
+        let version = self.store.data_version().ok().flatten();
+        if version.is_none() || version != self.version {
+            self.known.clear();
+            self.version = version;
+        }
+        (version.and(self.known.get(&id).copied()), version)
+    }
+
+    /// Remembers revisions read after `get` gave `version`: a commit in between changed
+    /// the version, so they are not taken for current past it.
+    pub(crate) fn put(&mut self, id: StoryId, revisions: (u64, Option<u64>), version: Option<u64>) {
+        if version.is_none() || version != self.version {
+            return;
+        }
+        if self.known.len() >= REVISIONS_KEPT {
+            self.known.clear();
+        }
+        self.known.insert(id, revisions);
+    }
+}
+
 /// One page of a story as sent.
 pub(crate) struct Encoded {
     pub(crate) json: Bytes,
