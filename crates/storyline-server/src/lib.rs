@@ -92,10 +92,11 @@ pub struct AppState {
     /// Readers of a page not yet encoded wait for one of them to encode it.
     pub(crate) page_gates: Arc<story_cache::Gates<story_cache::PageKey>>,
     pub(crate) counts: ReadCounters,
+    /// Story revisions as last read, good until the next commit.
     pub(crate) revisions: Mutex<story_cache::RevisionMemo>,
     /// Turns for work that may be long (making a story report, an ingest): a bound on how
-    /// many run at once; past it a request waits a little, then is answered 503 with
-    /// `Retry-After` rather than queued.
+    /// many run at once. Past it a story read waits up to `heavy_wait` and an ingest not at
+    /// all; then the answer is 503 with `Retry-After` rather than a queue.
     pub(crate) heavy: Arc<tokio::sync::Semaphore>,
     pub(crate) live: live::Live,
     /// Since when each story has been served from a report older than the story.
