@@ -3,6 +3,7 @@
 
 use std::io::Cursor;
 use std::path::Path as FsPath;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -22,6 +23,7 @@ use storyline::search::Query as SearchText;
 use storyline::store::{ArticleFilter, FeedRow, Store, StoryFilter};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::story_cache::{lock, Encoded, PageKey};
 use crate::AppState;
 
 type AppResult<T> = Result<Json<T>, ApiError>;
@@ -417,136 +419,300 @@ pub async fn get_story(
     let Query(q) = q?;
     let sent = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(STORY_PAGE);
-    let st = Arc::clone(&state);
-    let (answer, make_current) = state
-        .read(move |s| story_read(&st, s, id, sent.as_deref(), offset, limit))
-        .await?;
-    if make_current {
-        // Behind the answer: the next reader gets the current report.
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            if let Some(_turn) = state.try_heavy_turn() {
-                let _ = state
-                    .read(move |s| read::current_report(s, id).map(|_| ()))
-                    .await;
-            }
-        });
-    }
-    let cache_headers = |r: &mut Response, revision: u64| {
-        let h = r.headers_mut();
-        if let Ok(v) = header::HeaderValue::from_str(&story_etag(id, revision)) {
-            h.insert(header::ETAG, v);
-        }
-        h.insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-cache"),
-        );
+        .and_then(|v| v.to_str().ok());
+    let matches = |revision: u64| {
+        let tag = story_etag(id, revision);
+        sent.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
     };
-    match answer {
-        StoryAnswer::NotModified(revision) => {
-            let mut r = StatusCode::NOT_MODIFIED.into_response();
-            cache_headers(&mut r, revision);
-            Ok(r)
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(STORY_PAGE));
+    // Only the store knows whether the story has changed (an ingest may run in another
+    // process); what was read of it holds until anything is committed.
+    let (known, version) = lock(&state.revisions).get(id);
+    let (revision, stored_at) = match known {
+        Some(revisions) => revisions,
+        None => {
+            let revisions = state.read(move |s| s.story_revisions(id)).await?;
+            lock(&state.revisions).put(id, revisions, version);
+            revisions
         }
-        StoryAnswer::Busy => Err(ApiError::busy(
-            "the server is at its bound on long work; try again in a second",
-        )),
-        StoryAnswer::Page(revision, out) => {
-            let mut r = Json(*out).into_response();
-            cache_headers(&mut r, revision);
-            Ok(r)
-        }
-    }
-}
-
-/// What a story read answers.
-enum StoryAnswer {
-    /// The client's copy is current.
-    NotModified(u64),
-    /// No report of the story is stored or in memory, and every turn for making one is
-    /// taken.
-    Busy,
-    /// The page, with the story revision its report was made at.
-    Page(u64, Box<StoryOut>),
-}
-
-/// A story read on a read connection: the report in memory or stored (a lookup, the
-/// current one or else the last one stored), a page of its sources read by row; a report
-/// is made here only when none was ever stored. The flag asks for the current report to be
-/// made behind the answer: the one given has been older than the story for a while.
-fn story_read(
-    state: &AppState,
-    s: &storyline::store::Store,
-    id: StoryId,
-    sent: Option<&str>,
-    offset: usize,
-    limit: usize,
-) -> storyline::Result<(StoryAnswer, bool)> {
-    let (revision, stored_at) = s.story_revisions(id)?;
-    let tag = story_etag(id, revision);
-    if sent.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*")) {
-        return Ok((StoryAnswer::NotModified(revision), false));
-    }
-    let in_memory = state.reports.lock().ok().and_then(|mut c| {
-        c.get((id, revision))
-            .or_else(|| stored_at.and_then(|at| c.get((id, at))))
-    });
-    let kept = match in_memory {
-        Some(kept) => kept,
-        None => match read::last_report(s, id)? {
-            Some(kept) => remember(state, id, kept),
-            None => match state.try_heavy_turn() {
-                Some(_turn) => remember(state, id, read::current_report(s, id)?),
-                None => match state.reports.lock().ok().and_then(|c| c.latest(id)) {
-                    Some((_, kept)) => kept,
-                    None => return Ok((StoryAnswer::Busy, false)),
-                },
-            },
-        },
     };
-    let make_current = match state.stale_since.lock() {
-        Ok(mut stale) if kept.revision < revision => {
-            let since = *stale.entry(id).or_insert_with(std::time::Instant::now);
-            let due = since.elapsed() >= crate::STALE_GRACE;
-            if due {
-                // Once per grace period, not once per reader.
-                stale.insert(id, std::time::Instant::now());
-            }
-            due
-        }
-        Ok(mut stale) => {
-            stale.remove(&id);
-            false
-        }
-        Err(_) => false,
-    };
-    let mut report = kept.page(s, offset, Some(limit))?;
-    let timeline_total = report.timeline.dated.len();
-    report.timeline.dated = page_of(&report.timeline.dated, offset, Some(limit));
-    let out = StoryOut {
-        report,
-        timeline_total,
+    if matches(revision) {
+        return Ok(not_modified(id, revision));
+    }
+    let key = PageKey {
+        story: id,
         offset,
         limit,
     };
-    Ok((
-        StoryAnswer::Page(kept.revision, Box::new(out)),
-        make_current,
-    ))
+    let (served, body) = story_page(&state, id, revision, stored_at, key).await?;
+    if due_for_current(&state, id, served < revision) {
+        // Behind the answer: the next reader gets the current report.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            if let Ok(turn) = Arc::clone(&state.heavy).try_acquire_owned() {
+                if let Ok(made) = state
+                    .read(move |s| {
+                        let _turn = turn;
+                        read::current_report(s, id)
+                    })
+                    .await
+                {
+                    remember(&state, id, made);
+                }
+            }
+        });
+    }
+    // The last whole report, older than the story: the client may hold it already.
+    if matches(served) {
+        return Ok(not_modified(id, served));
+    }
+    let (bytes, gzip) = if accepts_gzip(&headers) {
+        (body.gzip(), true)
+    } else {
+        (body.json.clone(), false)
+    };
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response();
+    if gzip {
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+        h.insert(
+            header::VARY,
+            header::HeaderValue::from_static("accept-encoding"),
+        );
+    }
+    cache_headers(&mut r, id, served);
+    Ok(r)
+}
+
+/// A client that takes gzip (`Accept-Encoding: gzip`, not `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            !refused
+                && (name.eq_ignore_ascii_case("gzip")
+                    || name.eq_ignore_ascii_case("x-gzip")
+                    || name == "*")
+        })
+}
+
+/// `ETag` and `Cache-Control` of a story answer: a client revalidates, and a big story is
+/// sent once per revision.
+fn cache_headers(r: &mut Response, id: StoryId, revision: u64) {
+    let h = r.headers_mut();
+    if let Ok(v) = header::HeaderValue::from_str(&story_etag(id, revision)) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+}
+
+fn not_modified(id: StoryId, revision: u64) -> Response {
+    let mut r = StatusCode::NOT_MODIFIED.into_response();
+    cache_headers(&mut r, id, revision);
+    r
+}
+
+/// The story's report in memory at its revision or at its stored report's.
+fn report_in_memory(
+    state: &AppState,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+) -> Option<Arc<read::KeptReport>> {
+    let mut c = lock(&state.reports);
+    c.get((id, revision))
+        .or_else(|| stored_at.and_then(|at| c.get((id, at))))
+}
+
+/// The report a story is answered from, for the one reader holding the story's gate: the
+/// last stored one (a lookup), else made here within the bound on long work.
+async fn get_report(
+    state: &Arc<AppState>,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+) -> Result<Arc<read::KeptReport>, ApiError> {
+    // Got by the reader this one waited for.
+    if let Some(kept) = report_in_memory(state, id, revision, stored_at) {
+        return Ok(kept);
+    }
+    let latest = lock(&state.reports).latest(id);
+    if let Some(stored) = state.read(move |s| read::last_report(s, id)).await? {
+        // One made here but not stored (an ingest held the write lock) may be newer.
+        return Ok(match latest {
+            Some(kept) if kept.revision > stored.revision => kept,
+            _ => remember(state, id, stored),
+        });
+    }
+    // Never stored. One in memory is given rather than waited for a turn: it is made again
+    // behind the answer when it stays old (`due_for_current`).
+    let turn = match latest {
+        Some(kept) => match Arc::clone(&state.heavy).try_acquire_owned() {
+            Ok(turn) => turn,
+            Err(_) => return Ok(kept),
+        },
+        None => {
+            let wait = state.config.limits.heavy_wait;
+            match tokio::time::timeout(wait, Arc::clone(&state.heavy).acquire_owned()).await {
+                Ok(Ok(turn)) => turn,
+                _ => {
+                    return Err(ApiError::busy(
+                        "the server is at its bound on long work; try again in a second",
+                    ))
+                }
+            }
+        }
+    };
+    // The turn goes with the work, which runs to its end even if this reader stops
+    // waiting for it.
+    let made = state
+        .read(move |s| {
+            let _turn = turn;
+            read::current_report(s, id)
+        })
+        .await?;
+    state.counts.reports_made.fetch_add(1, Ordering::Relaxed);
+    Ok(remember(state, id, made))
+}
+
+/// Whether the story has been answered from a report older than it for longer than the
+/// grace an ingest's refresh is given; then the server makes the current one itself, once
+/// per grace period, not once per reader.
+fn due_for_current(state: &AppState, id: StoryId, stale: bool) -> bool {
+    let mut since = lock(&state.stale_since);
+    if !stale {
+        since.remove(&id);
+        return false;
+    }
+    let first = *since.entry(id).or_insert_with(std::time::Instant::now);
+    let due = first.elapsed() >= crate::STALE_GRACE;
+    if due {
+        since.insert(id, std::time::Instant::now());
+    }
+    due
+}
+
+/// The page of a story as sent, with the revision of the report it was encoded from: kept
+/// in memory, or read (the rows of its sources) and encoded once for all the readers asking
+/// for it at the same time. When a newer report than the kept page's is to be had, one
+/// reader encodes the page of it while the others are sent the page as it was.
+async fn story_page(
+    state: &Arc<AppState>,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+    key: PageKey,
+) -> Result<(u64, Arc<Encoded>), ApiError> {
+    let newest = stored_at.max(lock(&state.reports).latest(id).map(|k| k.revision));
+    let kept_page = lock(&state.pages).get(&key);
+    if let Some((at, page)) = kept_page {
+        if newest.is_some_and(|n| at < n) {
+            if let Some(_held) = state.page_gates.try_hold(key) {
+                // On failure the page as it was still serves.
+                if let Ok(Some(fresh)) =
+                    fresh_page(state, id, revision, stored_at, key, false).await
+                {
+                    return Ok(fresh);
+                }
+            }
+        }
+        state
+            .counts
+            .pages_from_memory
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok((at, page));
+    }
+    let _held = state.page_gates.hold(key).await;
+    fresh_page(state, id, revision, stored_at, key, true)
+        .await?
+        .ok_or_else(|| ApiError::internal("a story page was not made"))
+}
+
+/// The page of the newest report to be had, for the one reader holding the page's gate.
+/// Without `wait`, `None` when another reader is getting the story's report.
+async fn fresh_page(
+    state: &Arc<AppState>,
+    id: StoryId,
+    revision: u64,
+    stored_at: Option<u64>,
+    key: PageKey,
+    wait: bool,
+) -> Result<Option<(u64, Arc<Encoded>)>, ApiError> {
+    let kept = match report_in_memory(state, id, revision, stored_at) {
+        Some(kept) => kept,
+        None => {
+            let _held = if wait {
+                state.report_gates.hold(id).await
+            } else {
+                match state.report_gates.try_hold(id) {
+                    Some(held) => held,
+                    None => return Ok(None),
+                }
+            };
+            get_report(state, id, revision, stored_at).await?
+        }
+    };
+    // Encoded meanwhile by the reader this one waited for.
+    if let Some((at, page)) = lock(&state.pages).get(&key) {
+        if at >= kept.revision {
+            state
+                .counts
+                .pages_from_memory
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((at, page)));
+        }
+    }
+    let (offset, limit) = (key.offset, key.limit);
+    let at = kept.revision;
+    let json = state
+        .read(move |s| {
+            let mut report = kept.page(s, offset, Some(limit))?;
+            let timeline_total = report.timeline.dated.len();
+            report.timeline.dated = page_of(&report.timeline.dated, offset, Some(limit));
+            Ok(serde_json::to_vec(&StoryOut {
+                report,
+                timeline_total,
+                offset,
+                limit,
+            }))
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+    state.counts.pages_encoded.fetch_add(1, Ordering::Relaxed);
+    let page = Arc::new(Encoded::new(json));
+    lock(&state.pages).put(key, at, Arc::clone(&page));
+    Ok(Some((at, page)))
 }
 
 fn remember(state: &AppState, id: StoryId, kept: read::KeptReport) -> Arc<read::KeptReport> {
     let kept = Arc::new(kept);
-    if let Ok(mut c) = state.reports.lock() {
-        c.put((id, kept.revision), Arc::clone(&kept));
-    }
+    lock(&state.reports).put((id, kept.revision), Arc::clone(&kept));
     kept
 }
-
 /// Articles, newest first.
 #[utoipa::path(get, path = "/api/articles", params(ArticlesQuery),
     responses((status = 200, body = ArticlePage), (status = 400, body = ErrorBody)))]
@@ -859,5 +1025,84 @@ pub async fn remove_feed(
             StatusCode::NOT_FOUND,
             format!("no followed feed {}", q.url),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn seed_files() -> Vec<std::path::PathBuf> {
+        let seeds = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+        ingest::expand_paths(&[seeds]).expect("seed files")
+    }
+
+    /// A fresh store holding the seed reports; the directory lives as long as the guard.
+    fn seeded_store() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("serve.db");
+        let mut p = Pipeline::open(&db, PipelineConfig::default()).expect("pipeline");
+        let records = seed_files()
+            .into_iter()
+            .flat_map(|f| ingest::read_path(&f, None).collect::<Vec<_>>());
+        p.ingest(records, |_| {}).expect("ingest seeds");
+        (dir, db)
+    }
+
+    async fn send(app: &axum::Router, req: Request<Body>) -> Response {
+        app.clone().oneshot(req).await.expect("response")
+    }
+
+    async fn tag_of(app: &axum::Router, id: StoryId) -> String {
+        let res = send(
+            app,
+            Request::get(format!("/api/stories/{id}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.headers()[header::ETAG]
+            .to_str()
+            .expect("etag")
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn while_one_reader_gets_a_newer_report_the_others_are_sent_the_page_as_it_was() {
+        let (_dir, db) = seeded_store();
+        let state = AppState::open(crate::ServerConfig::new(db)).expect("state");
+        let app = crate::router(Arc::clone(&state));
+        let id = state.read(|s| s.stories(1, 0)).await.expect("stories")[0].id;
+        let old = tag_of(&app, id).await;
+        // A batch joins the story; the ingest's refresh stores its new report.
+        let seed = std::fs::read_to_string(&seed_files()[0]).expect("seed text");
+        let line = serde_json::json!({"id": "again-3", "text": seed}).to_string();
+        let res = send(
+            &app,
+            Request::post("/api/ingest")
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from(line))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let (revision, stored_at) = state
+            .read(move |s| s.story_revisions(id))
+            .await
+            .expect("revisions");
+        assert_eq!(
+            stored_at,
+            Some(revision),
+            "the refresh stored the new report"
+        );
+        // Another reader is reading that report: this one is not kept waiting for it.
+        let held = state.report_gates.try_hold(id).expect("a free gate");
+        assert_eq!(tag_of(&app, id).await, old);
+        drop(held);
+        assert_eq!(tag_of(&app, id).await, story_etag(id, revision));
     }
 }

@@ -33,9 +33,11 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// Requests handled at once; the others wait their turn within their time-out.
     pub max_concurrent: usize,
-    /// Long reads (a story report not yet in memory) run at once; past that a request is
-    /// answered 503 with `Retry-After` rather than queued.
+    /// Long work (making a story report, an ingest) run at once.
     pub max_heavy: usize,
+    /// How long a story read that must make a report waits for a turn of long work; past
+    /// that it is answered 503 with `Retry-After`. (An ingest is refused at once.)
+    pub heavy_wait: Duration,
 }
 
 impl Default for Limits {
@@ -45,6 +47,7 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(600),
             max_concurrent: 64,
             max_heavy: 4,
+            heavy_wait: Duration::from_secs(5),
         }
     }
 }

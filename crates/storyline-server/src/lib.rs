@@ -12,10 +12,12 @@
 pub mod api;
 pub mod guard;
 pub mod live;
+mod story_cache;
 mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
@@ -29,13 +31,9 @@ use utoipa_axum::routes;
 /// through `storyline ingest`, which streams.
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 
-/// Idle read connections kept open between requests.
-const READ_POOL: usize = 4;
-
-/// Story reports kept decoded in memory, by story and revision: a read of a big story
-/// that is in here costs a revision lookup, the rows of the page asked for and their
-/// encoding.
-const REPORT_CACHE: usize = 32;
+/// Idle read connections kept open between requests: opening one reads the schema, which
+/// costs more than most reads, so there are enough for the reads of many readers at once.
+const READ_POOL: usize = 16;
 
 /// How long a story may be served from a report older than the story before the server
 /// makes the current one itself: an ingest's own refresh usually stores it well within
@@ -63,52 +61,6 @@ pub struct ServerConfig {
     pub writer: Arc<Mutex<()>>,
 }
 
-/// Decoded story reports by (story, revision), the most recently used last.
-#[derive(Default)]
-pub(crate) struct ReportCache {
-    entries: std::collections::VecDeque<(
-        (storyline::core::StoryId, u64),
-        Arc<storyline::read::KeptReport>,
-    )>,
-}
-
-impl ReportCache {
-    pub(crate) fn get(
-        &mut self,
-        key: (storyline::core::StoryId, u64),
-    ) -> Option<Arc<storyline::read::KeptReport>> {
-        let at = self.entries.iter().position(|(k, _)| *k == key)?;
-        let entry = self.entries.remove(at)?;
-        let report = Arc::clone(&entry.1);
-        self.entries.push_back(entry);
-        Some(report)
-    }
-
-    /// The story's report kept in memory, whatever its revision.
-    pub(crate) fn latest(
-        &self,
-        story: storyline::core::StoryId,
-    ) -> Option<(u64, Arc<storyline::read::KeptReport>)> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.0 == story)
-            .map(|(k, r)| (k.1, Arc::clone(r)))
-    }
-
-    pub(crate) fn put(
-        &mut self,
-        key: (storyline::core::StoryId, u64),
-        report: Arc<storyline::read::KeptReport>,
-    ) {
-        // Older revisions of the story are of no more use.
-        self.entries.retain(|(k, _)| k.0 != key.0);
-        if self.entries.len() >= REPORT_CACHE {
-            self.entries.pop_front();
-        }
-        self.entries.push_back((key, report));
-    }
-}
-
 impl ServerConfig {
     /// A loopback server without a key: writes only from its own page or from programs.
     pub fn new(db: impl Into<PathBuf>) -> Self {
@@ -132,10 +84,20 @@ pub struct AppState {
     /// Held for the whole of an ingest: the store refuses a second concurrent writer anyway,
     /// this makes the second request wait instead of failing.
     writer: Arc<Mutex<()>>,
-    pub(crate) reports: Mutex<ReportCache>,
-    /// Turns for work that may be long (a story report not in memory): when all are taken a
-    /// request is answered 503 with `Retry-After` at once rather than queued.
-    heavy: tokio::sync::Semaphore,
+    pub(crate) reports: Mutex<story_cache::ReportCache>,
+    /// Encoded story pages: a repeated read at a revision is a lookup and a copy.
+    pub(crate) pages: Mutex<story_cache::BodyCache>,
+    /// Readers of a story whose report is not in memory wait for one of them to get it.
+    pub(crate) report_gates: Arc<story_cache::Gates<storyline::core::StoryId>>,
+    /// Readers of a page not yet encoded wait for one of them to encode it.
+    pub(crate) page_gates: Arc<story_cache::Gates<story_cache::PageKey>>,
+    pub(crate) counts: ReadCounters,
+    /// Story revisions as last read, good until the next commit.
+    pub(crate) revisions: Mutex<story_cache::RevisionMemo>,
+    /// Turns for work that may be long (making a story report, an ingest): a bound on how
+    /// many run at once. Past it a story read waits up to `heavy_wait` and an ingest not at
+    /// all; then the answer is 503 with `Retry-After` rather than a queue.
+    pub(crate) heavy: Arc<tokio::sync::Semaphore>,
     pub(crate) live: live::Live,
     /// Since when each story has been served from a report older than the story.
     pub(crate) stale_since:
@@ -147,11 +109,17 @@ impl AppState {
     /// newer storyline fails at start-up rather than on the first request.
     pub fn open(config: ServerConfig) -> storyline::Result<Arc<AppState>> {
         let store = Store::open(&config.db)?;
+        let memo = story_cache::RevisionMemo::new(Store::open(&config.db)?);
         Ok(Arc::new(AppState {
             readers: Mutex::new(vec![store]),
             writer: Arc::clone(&config.writer),
-            reports: Mutex::new(ReportCache::default()),
-            heavy: tokio::sync::Semaphore::new(config.limits.max_heavy.max(1)),
+            reports: Mutex::new(story_cache::ReportCache::default()),
+            pages: Mutex::new(story_cache::BodyCache::default()),
+            report_gates: Arc::default(),
+            page_gates: Arc::default(),
+            counts: ReadCounters::default(),
+            revisions: Mutex::new(memo),
+            heavy: Arc::new(tokio::sync::Semaphore::new(config.limits.max_heavy.max(1))),
             live: live::Live::new(config.live.clone()),
             stale_since: Mutex::new(std::collections::HashMap::new()),
             config,
@@ -162,6 +130,16 @@ impl AppState {
     /// `None` when all are taken: the caller then answers 503 rather than queue.
     pub fn try_heavy_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
         self.heavy.try_acquire().ok()
+    }
+
+    /// How story reads have been answered since the server started.
+    pub fn story_read_counts(&self) -> StoryReadCounts {
+        let c = &self.counts;
+        StoryReadCounts {
+            reports_made: c.reports_made.load(Ordering::Relaxed),
+            pages_encoded: c.pages_encoded.load(Ordering::Relaxed),
+            pages_from_memory: c.pages_from_memory.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `f` with a read connection on the blocking pool, inside one read transaction.
@@ -191,6 +169,24 @@ impl AppState {
         .map_err(api::ApiError::internal)?
         .map_err(api::ApiError::from)
     }
+}
+
+#[derive(Default)]
+pub(crate) struct ReadCounters {
+    pub(crate) reports_made: AtomicU64,
+    pub(crate) pages_encoded: AtomicU64,
+    pub(crate) pages_from_memory: AtomicU64,
+}
+
+/// How story reads have been answered: what the caches save is seen here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoryReadCounts {
+    /// Story reports made by readers (not the ones an ingest's refresh makes).
+    pub reports_made: u64,
+    /// Pages of stories read from the store and encoded.
+    pub pages_encoded: u64,
+    /// Pages of stories sent as kept in memory.
+    pub pages_from_memory: u64,
 }
 
 #[derive(OpenApi)]

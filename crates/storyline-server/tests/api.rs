@@ -999,6 +999,8 @@ async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
     let db_path = db.clone();
     let mut config = ServerConfig::new(db);
     config.limits.max_heavy = 1;
+    // Past this wait for the turn held below, a first read is refused.
+    config.limits.heavy_wait = std::time::Duration::from_millis(50);
     let state = AppState::open(config).expect("open state");
     let app = router(std::sync::Arc::clone(&state));
     let id = {
@@ -1068,6 +1070,19 @@ async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
     drop(turn);
     let res = app.clone().oneshot(get()).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"], refreshed);
+    // A client holding that report already is told so.
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/stories/{id}"))
+                .header("if-none-match", refreshed.clone())
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(res.headers()["etag"], refreshed);
     // A server that has nothing in memory reads that last stored report too, without a turn.
     let mut config = ServerConfig::new(db_path);
@@ -1148,4 +1163,173 @@ async fn feeds_are_listed_added_and_removed_and_writes_need_the_key() {
     assert_error(s, &v, StatusCode::NOT_FOUND);
     let (_, v) = app.get("/api/feeds").await;
     assert_eq!(v, serde_json::json!([]));
+}
+
+async fn story_bytes(
+    router: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = router
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (status, bytes.to_vec())
+}
+
+#[tokio::test]
+async fn a_repeated_story_read_at_one_revision_is_sent_from_memory() {
+    let (_dir, db) = common::seeded_store();
+    let state = AppState::open(ServerConfig::new(db)).expect("open state");
+    let app = router(std::sync::Arc::clone(&state));
+    let (_, page) = story_bytes(&app, "/api/stories", &[]).await;
+    let page: Value = serde_json::from_slice(&page).expect("JSON");
+    let id = page["stories"][0]["id"].as_i64().expect("id");
+    let uri = format!("/api/stories/{id}?offset=1&limit=2");
+
+    let (s, first) = story_bytes(&app, &uri, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let after_first = state.story_read_counts();
+    assert_eq!(after_first.reports_made, 1);
+    assert_eq!(after_first.pages_encoded, 1);
+    let (s, again) = story_bytes(&app, &uri, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, first);
+    let after_again = state.story_read_counts();
+    assert_eq!(
+        after_again.pages_encoded, 1,
+        "the page is not encoded again"
+    );
+    assert_eq!(
+        after_again.pages_from_memory,
+        after_first.pages_from_memory + 1
+    );
+    assert_eq!(after_again.reports_made, 1);
+
+    // Gzipped for a client that takes it, from the same page in memory.
+    let (s, zipped) = story_bytes(&app, &uri, &[("accept-encoding", "br, gzip")]).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .expect("gzip");
+    assert_eq!(unzipped, first);
+    assert_eq!(state.story_read_counts().pages_encoded, 1);
+    // Not for one that refuses it.
+    let (_, plain) = story_bytes(&app, &uri, &[("accept-encoding", "gzip;q=0")]).await;
+    assert_eq!(plain, first);
+
+    // Another page is another entry.
+    let (s, other) = story_bytes(&app, &format!("/api/stories/{id}?limit=2"), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(other, first);
+    assert_eq!(state.story_read_counts().pages_encoded, 2);
+
+    // A client holding the page is answered 304 without it being read or encoded.
+    let res = app
+        .clone()
+        .oneshot(Request::get(&uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let tag = res.headers()["etag"].to_str().expect("etag").to_string();
+    let before = state.story_read_counts();
+    let (s, body) = story_bytes(&app, &uri, &[("if-none-match", &tag)]).await;
+    assert_eq!(s, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    let after = state.story_read_counts();
+    assert_eq!(after.pages_encoded, before.pages_encoded);
+    assert_eq!(after.pages_from_memory, before.pages_from_memory);
+}
+
+/// The store's story ids, after `extra` unrelated one-article stories are posted.
+async fn story_ids(router: &Router, extra: &[&str]) -> Vec<i64> {
+    for (k, text) in extra.iter().enumerate() {
+        let line = serde_json::json!({"id": format!("extra-{k}"), "text": text}).to_string();
+        let res = router
+            .clone()
+            .oneshot(
+                Request::post("/api/ingest")
+                    .header("content-type", "application/x-ndjson")
+                    .body(Body::from(line))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (_, page) = story_bytes(router, "/api/stories?limit=100", &[]).await;
+    let page: Value = serde_json::from_slice(&page).expect("JSON");
+    page["stories"]
+        .as_array()
+        .expect("stories")
+        .iter()
+        .map(|s| s["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_reads_of_a_story_make_its_report_once() {
+    let (_dir, db) = common::seeded_store();
+    let mut config = ServerConfig::new(db);
+    // Enough turns for every reader to make its own, were they not made to wait for one.
+    config.limits.max_heavy = 8;
+    let state = AppState::open(config).expect("open state");
+    let app = router(std::sync::Arc::clone(&state));
+    let id = story_ids(&app, &[]).await[0];
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            let uri = format!("/api/stories/{id}");
+            tokio::spawn(async move { story_bytes(&app, &uri, &[]).await })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for r in readers {
+        let (s, body) = r.await.expect("reader");
+        assert_eq!(s, StatusCode::OK);
+        bodies.push(body);
+    }
+    let counts = state.story_read_counts();
+    assert_eq!(counts.reports_made, 1, "{counts:?}");
+    assert_eq!(counts.pages_encoded, 1, "{counts:?}");
+    assert!(bodies.iter().all(|b| b == &bodies[0]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_first_read_waits_for_a_turn_of_long_work_rather_than_being_refused() {
+    let (_dir, db) = common::seeded_store();
+    let mut config = ServerConfig::new(db);
+    config.limits.max_heavy = 1;
+    let state = AppState::open(config).expect("open state");
+    let app = router(std::sync::Arc::clone(&state));
+    let ids = story_ids(
+        &app,
+        &[
+            "The harbour reopened on Monday after three weeks of repairs to the sea wall.",
+            "A rare orchid flowered in the city's botanical garden for the first time in a decade.",
+        ],
+    )
+    .await;
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let readers: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let app = app.clone();
+            let uri = format!("/api/stories/{id}");
+            tokio::spawn(async move { story_bytes(&app, &uri, &[]).await.0 })
+        })
+        .collect();
+    for r in readers {
+        assert_eq!(r.await.expect("reader"), StatusCode::OK);
+    }
+    assert_eq!(state.story_read_counts().reports_made, 3);
 }

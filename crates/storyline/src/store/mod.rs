@@ -347,6 +347,17 @@ impl Store {
         engine!(self.story_revisions(id))
     }
 
+    /// A number that changes when another connection commits (SQLite's `data_version`):
+    /// what was read on this connection is still current while it stays the same. `None`
+    /// where the engine gives no such number (PostgreSQL): then nothing read is known
+    /// current without reading it again.
+    pub fn data_version(&self) -> Result<Option<u64>> {
+        match &self.engine {
+            Engine::Sqlite(s) => s.data_version().map(Some),
+            Engine::Postgres(_) => Ok(None),
+        }
+    }
+
     /// The story's last stored report, whatever revision it was made at.
     pub fn last_story_report(&self, id: StoryId) -> Result<Option<StoredReport>> {
         engine!(self.last_story_report(id))

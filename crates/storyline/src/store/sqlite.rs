@@ -44,6 +44,15 @@ impl SqliteStore {
             .map_err(|e| self.e(e))
     }
 
+    /// A number that differs from the one this connection last gave whenever another
+    /// connection (of any process) has committed since.
+    pub fn data_version(&self) -> Result<u64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .map(|v| v as u64)
+            .map_err(|e| self.e(e))
+    }
+
     /// Copies what is committed in the write-ahead log into the database file, without
     /// waiting for readers or blocking the writer (frames a reader may still need are left
     /// for the next call).
