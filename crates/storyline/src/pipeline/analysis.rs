@@ -43,18 +43,32 @@ pub(super) fn lead(text: &str) -> &str {
 /// of an incident come out days or weeks later and name its day; that day, not the
 /// report's, is what they share with the first reports. The earliest day named: a
 /// follow-up's lead names its own news first ("reports released Monday detail how…") and
-/// the incident after it ("on the morning of July 14").
+/// the incident after it ("on the morning of July 14"). A day a span of time runs from
+/// ("since the escalation on October 7") is background, not what is reported.
 fn happened(article: &Article) -> Option<chrono::DateTime<chrono::Utc>> {
     let published = article.published?;
     let day = published.date_naive();
-    crate::extract::date_mentions(lead(&article.text), Some(day))
+    let lead = lead(&article.text);
+    crate::extract::date_mentions(lead, Some(day))
         .into_iter()
         .filter(|m| m.granularity == crate::extract::Granularity::Day)
+        .filter(|m| !starts_a_span(lead.get(..m.span.start).unwrap_or("")))
         .map(|m| m.date)
         .filter(|d| *d < day && (day - *d).num_days() <= HAPPENED_MAX_DAYS)
         .min()
         .and_then(|d| d.and_hms_opt(12, 0, 0))
         .map(|t| t.and_utc())
+}
+
+/// Whether the clause a day is named in, up to the day (`before`), opens a span of time
+/// with "since": "since the conflict's escalation on October 7".
+fn starts_a_span(before: &str) -> bool {
+    let clause = before
+        .rfind(['.', ',', ';', ':', '!', '?', '\n'])
+        .map_or(before, |i| &before[i + 1..]);
+    clause
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("since"))
 }
 
 /// How far back a named day may lie and still be taken for when the reported thing happened.

@@ -383,6 +383,20 @@ fn a_follow_up_is_placed_at_the_incident_not_at_its_own_news() {
     assert_eq!(a.features.happened, Some(want));
 }
 
+#[test]
+fn a_day_a_span_runs_from_is_background_not_the_news() {
+    let mut r = record("since", 0).unwrap();
+    r.article.published = "2024-03-21T10:00:00Z".parse().ok();
+    r.article.text = "The envoy said on Wednesday that the talks were close to a deal. He landed \
+        in the capital on his sixth visit since the escalation on October 7."
+        .into();
+    let a = analyze(r, &Stemmer::english()).unwrap();
+    let want = "2024-03-20T12:00:00Z"
+        .parse::<DateTime<chrono::Utc>>()
+        .unwrap();
+    assert_eq!(a.features.happened, Some(want));
+}
+
 /// (id, event, story, lang) of every stored article.
 fn placements(db: &Path) -> Vec<(String, i64, i64, Option<String>)> {
     rows(
