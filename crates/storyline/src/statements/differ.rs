@@ -6,6 +6,8 @@
 //! report that names both Rafah and Gaza does not disagree with one that says "Gaza"; one
 //! that gives both Monday and Tuesday tells of two days, not a different one. **Pure.**
 
+use std::cell::OnceCell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EntityKind};
@@ -24,6 +26,9 @@ pub enum Slot {
     /// Different people named in the same statement.
     Person,
 }
+
+/// How many slots there are: once each differs, no later pair can add one.
+const SLOTS: usize = 4;
 
 impl Slot {
     pub fn as_str(self) -> &'static str {
@@ -136,20 +141,10 @@ fn negated_verbs(ws: &[String], stemmer: &Stemmer) -> Vec<String> {
 /// other says plainly ("did not agree" / "agreed"), or two opposite verbs ("rejected" /
 /// "accepted"). A negation elsewhere in a clause ("the child, whom police did not
 /// identify, was taken to…") is about something the other clause does not say.
-fn negation(a: &str, b: &str, stemmer: &Stemmer) -> Option<(String, String)> {
-    let (wa, wb) = (words(a), words(b));
-    let stems = |ws: &[String]| -> Vec<String> {
-        ws.iter().map(|w| stemmer.stem(w).into_owned()).collect()
-    };
-    let (sa, sb) = (stems(&wa), stems(&wb));
-    let (na, nb) = (negated_verbs(&wa, stemmer), negated_verbs(&wb, stemmer));
-    // The plain side must hold no negation at all: "denied his campaign colluded" is no
-    // plain "colluded".
-    let plain = |ws: &[String], ss: &[String]| {
-        !ws.iter()
-            .any(|w| NOT.contains(&w.as_str()) || w.ends_with("n't") || w == "no")
-            && !ss.iter().any(|s| DENIALS.iter().any(|d| s.starts_with(d)))
-    };
+fn negation(a: &Prepared<'_, '_>, b: &Prepared<'_, '_>) -> Option<(String, String)> {
+    let (wa, wb) = (&a.words, &b.words);
+    let (sa, sb) = (&a.stems, &b.stems);
+    let (na, nb) = (&a.negated, &b.negated);
     // The verb said plainly, not a noun of the same stem ("relayed the questions").
     let said_as_verb = |ws: &[String], ss: &[String], v: &str| {
         ss.iter().enumerate().any(|(i, s)| {
@@ -159,33 +154,101 @@ fn negation(a: &str, b: &str, stemmer: &Stemmer) -> Option<(String, String)> {
                     .is_some_and(|p| DETERMINERS.contains(&ws[p].as_str()))
         })
     };
-    if !na.is_empty() && plain(&wb, &sb) {
-        if let Some(v) = na.iter().find(|v| said_as_verb(&wb, &sb, v)) {
+    if !na.is_empty() && b.plain {
+        if let Some(v) = na.iter().find(|v| said_as_verb(wb, sb, v)) {
             return Some((format!("not {v}…"), format!("{v}…")));
         }
     }
-    if !nb.is_empty() && plain(&wa, &sa) {
-        if let Some(v) = nb.iter().find(|v| said_as_verb(&wa, &sa, v)) {
+    if !nb.is_empty() && a.plain {
+        if let Some(v) = nb.iter().find(|v| said_as_verb(wa, sa, v)) {
             return Some((format!("{v}…"), format!("not {v}…")));
         }
     }
-    // The word (as written) of the first stem opening with `p`.
-    let find = |ss: &[String], p: &str| ss.iter().position(|s| s.starts_with(p));
-    for &(no, yes) in OPPOSITES {
+    for k in 0..OPPOSITES.len() {
         // One clause says `no`; the other says `yes`, never `no`, and negates `yes` nowhere.
-        let opposed = |(wn, sn): (&[String], &[String]), (wy, sy): (&[String], &[String])| {
-            let (x, y) = (find(sn, no)?, find(sy, yes)?);
-            let yes_negated = na.contains(&sy[y]) || nb.contains(&sy[y]);
-            (find(sy, no).is_none() && !yes_negated).then(|| (wn[x].clone(), wy[y].clone()))
+        let opposed = |n: &Prepared<'_, '_>, y: &Prepared<'_, '_>| {
+            let ((x, _), (no_in_y, yes_in_y)) = (n.opposites[k], y.opposites[k]);
+            let (x, i) = (x?, yes_in_y?);
+            let yes_negated = na.contains(&y.stems[i]) || nb.contains(&y.stems[i]);
+            (no_in_y.is_none() && !yes_negated).then(|| (n.words[x].clone(), y.words[i].clone()))
         };
-        if let Some(pair) = opposed((&wa, &sa), (&wb, &sb)) {
+        if let Some(pair) = opposed(a, b) {
             return Some(pair);
         }
-        if let Some((said_no, said_yes)) = opposed((&wb, &sb), (&wa, &sa)) {
+        if let Some((said_no, said_yes)) = opposed(b, a) {
             return Some((said_yes, said_no));
         }
     }
     None
+}
+
+/// A version with what every comparison of it reads worked out once: a statement of v
+/// versions makes v(v-1)/2 comparisons, and tagging or dating a clause (or a whole
+/// article) costs far more than comparing the results.
+struct Prepared<'v, 'a> {
+    version: &'v Version<'a>,
+    words: Vec<String>,
+    stems: Vec<String>,
+    negated: Vec<String>,
+    /// No negation at all: "denied his campaign colluded" is no plain "colluded".
+    plain: bool,
+    /// Per pair of `OPPOSITES`: where the first stem opening with each side's stem is.
+    opposites: Vec<(Option<usize>, Option<usize>)>,
+    places: Vec<String>,
+    persons: Vec<String>,
+    days: Vec<chrono::NaiveDate>,
+    /// Needed only when a clause's names or days differ: made on first use.
+    article_lower: OnceCell<String>,
+    article_days: OnceCell<Vec<chrono::NaiveDate>>,
+}
+
+impl<'v, 'a> Prepared<'v, 'a> {
+    fn new(version: &'v Version<'a>, stemmer: &Stemmer) -> Self {
+        let words = words(version.clause);
+        let stems: Vec<String> = words.iter().map(|w| stemmer.stem(w).into_owned()).collect();
+        let negated = negated_verbs(&words, stemmer);
+        let plain = !words
+            .iter()
+            .any(|w| NOT.contains(&w.as_str()) || w.ends_with("n't") || w == "no")
+            && !stems
+                .iter()
+                .any(|s| DENIALS.iter().any(|d| s.starts_with(d)));
+        let first = |p: &str| stems.iter().position(|s| s.starts_with(p));
+        let opposites = OPPOSITES
+            .iter()
+            .map(|&(no, yes)| (first(no), first(yes)))
+            .collect();
+        Prepared {
+            version,
+            negated,
+            plain,
+            opposites,
+            stems,
+            words,
+            places: names(version.clause, EntityKind::Place),
+            persons: names(version.clause, EntityKind::Person),
+            days: days(version.clause, version.published),
+            article_lower: OnceCell::new(),
+            article_days: OnceCell::new(),
+        }
+    }
+
+    fn names(&self, kind: EntityKind) -> &[String] {
+        match kind {
+            EntityKind::Place => &self.places,
+            _ => &self.persons,
+        }
+    }
+
+    fn article_lower(&self) -> &str {
+        self.article_lower
+            .get_or_init(|| self.version.article_text.to_lowercase())
+    }
+
+    fn article_days(&self) -> &[chrono::NaiveDate] {
+        self.article_days
+            .get_or_init(|| days(self.version.article_text, self.version.published))
+    }
 }
 
 /// The names of one kind a clause gives.
@@ -201,10 +264,9 @@ fn names(clause: &str, kind: EntityKind) -> Vec<String> {
     out
 }
 
-/// Whether `text` names `name` (a word-bounded, case-blind match, or its last word for a
-/// person: "Netanyahu" names "Benjamin Netanyahu").
-fn names_in(text: &str, name: &str, kind: EntityKind) -> bool {
-    let lower = text.to_lowercase();
+/// Whether `lower` (a text in lower case) names `name` (a word-bounded, case-blind match,
+/// or its last word for a person: "Netanyahu" names "Benjamin Netanyahu").
+fn names_in(lower: &str, name: &str, kind: EntityKind) -> bool {
     let name = name.to_lowercase();
     let probe = match kind {
         EntityKind::Person => name.rsplit(' ').next().unwrap_or(&name).to_string(),
@@ -233,30 +295,29 @@ fn days(text: &str, published: Option<chrono::NaiveDate>) -> Vec<chrono::NaiveDa
 }
 
 /// The first slot in which two versions differ, with the value each gives.
-fn differs(a: &Version<'_>, b: &Version<'_>, stemmer: &Stemmer) -> Option<(Slot, String, String)> {
-    if let Some((va, vb)) = negation(a.clause, b.clause, stemmer) {
+fn differs(a: &Prepared<'_, '_>, b: &Prepared<'_, '_>) -> Option<(Slot, String, String)> {
+    if let Some((va, vb)) = negation(a, b) {
         return Some((Slot::Negation, va, vb));
     }
     for (slot, kind) in [
         (Slot::Place, EntityKind::Place),
         (Slot::Person, EntityKind::Person),
     ] {
-        let (na, nb) = (names(a.clause, kind), names(b.clause, kind));
+        let (na, nb) = (a.names(kind), b.names(kind));
         if na.is_empty() || nb.is_empty() {
             continue;
         }
         // Every name of each is unknown to the other's whole article.
-        let unknown = |ns: &[String], other: &Version<'_>| {
-            ns.iter().all(|n| !names_in(other.article_text, n, kind))
+        let unknown = |ns: &[String], other: &Prepared<'_, '_>| {
+            ns.iter().all(|n| !names_in(other.article_lower(), n, kind))
         };
-        if unknown(&na, b) && unknown(&nb, a) {
+        if unknown(na, b) && unknown(nb, a) {
             return Some((slot, na.join(", "), nb.join(", ")));
         }
     }
-    let (da, db) = (days(a.clause, a.published), days(b.clause, b.published));
+    let (da, db) = (&a.days, &b.days);
     if !da.is_empty() && !db.is_empty() && !da.iter().any(|d| db.contains(d)) {
-        let all_a = days(a.article_text, a.published);
-        let all_b = days(b.article_text, b.published);
+        let (all_a, all_b) = (a.article_days(), b.article_days());
         if da.iter().all(|d| !all_b.contains(d)) && db.iter().all(|d| !all_a.contains(d)) {
             let show = |ds: &[chrono::NaiveDate]| {
                 ds.iter()
@@ -264,7 +325,7 @@ fn differs(a: &Version<'_>, b: &Version<'_>, stemmer: &Stemmer) -> Option<(Slot,
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            return Some((Slot::Date, show(&da), show(&db)));
+            return Some((Slot::Date, show(da), show(db)));
         }
     }
     None
@@ -277,10 +338,15 @@ pub(super) fn differences(
     versions: &[Version<'_>],
     stemmer: &Stemmer,
 ) -> Vec<Difference> {
+    let prepared: Vec<Prepared<'_, '_>> =
+        versions.iter().map(|v| Prepared::new(v, stemmer)).collect();
     let mut out: Vec<Difference> = Vec::new();
-    for (i, a) in versions.iter().enumerate() {
-        for b in &versions[i + 1..] {
-            let Some((slot, va, vb)) = differs(a, b, stemmer) else {
+    for (i, a) in prepared.iter().enumerate() {
+        if out.len() == SLOTS {
+            break;
+        }
+        for b in &prepared[i + 1..] {
+            let Some((slot, va, vb)) = differs(a, b) else {
                 continue;
             };
             if out.iter().any(|d| d.slot == slot) {
@@ -292,11 +358,11 @@ pub(super) fn differences(
                 values: vec![
                     DifferingValue {
                         value: va,
-                        quote: a.quote.clone(),
+                        quote: a.version.quote.clone(),
                     },
                     DifferingValue {
                         value: vb,
-                        quote: b.quote.clone(),
+                        quote: b.version.quote.clone(),
                     },
                 ],
             });
