@@ -1035,18 +1035,7 @@ async fn at_its_bound_on_long_work_the_server_answers_503_with_retry_after() {
     // a lookup: sent under the new tag even while every turn is taken.
     let seed = std::fs::read_to_string(common::ingest_files().first().expect("a seed file"))
         .expect("seed text");
-    let line = serde_json::json!({"id": "again-2", "text": seed}).to_string();
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post("/api/ingest")
-                .header("content-type", "application/x-ndjson")
-                .body(Body::from(line))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    assert_eq!(res.status(), StatusCode::OK);
+    post_article(&app, "again-2", &seed).await;
     let turn = state.try_heavy_turn().expect("a free turn");
     let res = app.clone().oneshot(get()).await.expect("response");
     assert_eq!(res.status(), StatusCode::OK);
@@ -1250,21 +1239,26 @@ async fn a_repeated_story_read_at_one_revision_is_sent_from_memory() {
     assert_eq!(after.pages_from_memory, before.pages_from_memory);
 }
 
+/// Ingests one article through the API, which must take it.
+async fn post_article(router: &Router, id: &str, text: &str) {
+    let line = serde_json::json!({"id": id, "text": text}).to_string();
+    let res = router
+        .clone()
+        .oneshot(
+            Request::post("/api/ingest")
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from(line))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK, "ingest of {id}");
+}
+
 /// The store's story ids, after `extra` unrelated one-article stories are posted.
 async fn story_ids(router: &Router, extra: &[&str]) -> Vec<i64> {
     for (k, text) in extra.iter().enumerate() {
-        let line = serde_json::json!({"id": format!("extra-{k}"), "text": text}).to_string();
-        let res = router
-            .clone()
-            .oneshot(
-                Request::post("/api/ingest")
-                    .header("content-type", "application/x-ndjson")
-                    .body(Body::from(line))
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        assert_eq!(res.status(), StatusCode::OK);
+        post_article(router, &format!("extra-{k}"), text).await;
     }
     let (_, page) = story_bytes(router, "/api/stories?limit=100", &[]).await;
     let page: Value = serde_json::from_slice(&page).expect("JSON");
