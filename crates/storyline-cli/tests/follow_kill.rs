@@ -7,13 +7,16 @@
 //! stored and a request of the second is under way, whatever the machine's speed.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Write};
+mod request;
+
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use request::request_line;
 use serde_json::Value;
 
 /// Feeds followed: more than the 100 a round holds.
@@ -108,16 +111,7 @@ fn answer(
     held: &AtomicUsize,
     release: &(Mutex<bool>, Condvar),
 ) {
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut first = String::new();
-    let _ = reader.read_line(&mut first);
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-        line.clear();
-    }
+    let first = request_line(&stream);
     let feed = first
         .strip_prefix("GET /f/")
         .and_then(|rest| rest.split(".xml").next())

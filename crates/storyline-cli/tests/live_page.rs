@@ -10,6 +10,7 @@
 
 #[path = "../../storyline-server/tests/chromium/mod.rs"]
 mod chromium;
+mod request;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use chromium::{browser, screenshot_dir, start_chromedriver};
 use fantoccini::{Client, Locator};
+use request::request_line;
 use serde_json::Value;
 
 /// Looks at the page or the API before giving up: generous, since the machine may be busy.
@@ -81,16 +83,7 @@ fn serve_feed(body: Arc<Mutex<String>>) -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let Ok(read_half) = stream.try_clone() else {
-                continue;
-            };
-            let mut reader = BufReader::new(read_half);
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
+            let first = request_line(&stream);
             let payload = if first.starts_with("GET /feed.xml ") {
                 body.lock().map(|b| b.clone()).unwrap_or_default()
             } else {
