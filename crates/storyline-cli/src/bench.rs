@@ -32,6 +32,11 @@ pub enum BenchCommand {
     /// for a fixed time, optionally while a file is ingested: latency percentiles, 503s and
     /// other failures.
     Load(crate::load::LoadArgs),
+    /// Sentence-embedding throughput (needs `--model` and a build with `--features
+    /// embeddings`): each article's title and lead, as ingest embeds them, in batches of
+    /// 500; articles/s and tokens/s, median of the runs. `scripts/bench_embed_torch.py` runs
+    /// PyTorch on the same texts.
+    Embed(crate::bench_embed::EmbedBenchArgs),
 }
 
 /// `bench ingest`: the generated stream and what to do with it.
@@ -298,6 +303,7 @@ pub fn run(
         BenchCommand::Summary(args) => return crate::summary_cmd::bench_cmd(args, json),
         BenchCommand::Follow(args) => return crate::bench_follow::run(args, json),
         BenchCommand::Load(args) => return crate::load::run(db, &args, json),
+        BenchCommand::Embed(args) => return crate::bench_embed::run(&args, model, json),
         BenchCommand::Ingest(args) => args,
     };
     let IngestBenchArgs {

@@ -1,6 +1,6 @@
 //! The seam for an optional dense text signal (sentence embeddings). The library defines
 //! only the trait, so the default build carries no model runtime; `storyline-embed`
-//! implements it with all-MiniLM-L6-v2 on candle.
+//! implements it with all-MiniLM-L6-v2 (int8) on ONNX Runtime.
 
 use crate::error::Result;
 

@@ -74,8 +74,9 @@ fn starts_a_span(before: &str) -> bool {
 /// How far back a named day may lie and still be taken for when the reported thing happened.
 const HAPPENED_MAX_DAYS: i64 = 365;
 
-/// Title and lead of an article, as the embedder sees it.
-pub(super) fn embed_text(a: &Article) -> String {
+/// Title and lead of an article, as the embedder sees it (`bench embed` gives the same
+/// text to the model it is compared with).
+pub fn embed_text(a: &Article) -> String {
     let mut out = String::new();
     if let Some(t) = &a.title {
         if !a.text.starts_with(t.as_str()) {

@@ -31,6 +31,7 @@ use crate::normalize::Stemmer;
 use crate::store::{NewArticle, Store};
 
 use analysis::analyze;
+pub use analysis::embed_text;
 use placement::{AnalysedBatch, PlacedBatch, Placer};
 pub(crate) use threads::lower_this_thread_priority;
 use threads::{analysis_pool, join_stage, spawn_stage, thread_cpu_seconds};
