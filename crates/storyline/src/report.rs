@@ -5,20 +5,21 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::core::{ArticleId, Claim, Entity, EntityKind, EventId, Story, StoryId};
 use crate::corroborate::{corroborate, EventFacts, FactSource};
 use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
-use crate::normalize::{content_terms, Stemmer};
+use crate::normalize::{for_each_content_term, words, Stemmer};
 use crate::placement::{place_undated, PlaceSource, Placement};
 use crate::statements::{clauses, statements, EventStatements};
 use crate::store::{
     decode_sources, encode_sources, ListedSource, OrderRow, Store, StoredArticle, StoredReport,
     StoryFilter, StoryRow,
 };
-use crate::summarize::{self, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
+use crate::summarize::{self, SentenceSpace, SourceDoc, SummaryConfig, Timeline, TimelineConfig};
 
 /// One numbered source of a story.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -209,9 +210,13 @@ fn by_centrality(
                 while !text.is_char_boundary(end) {
                     end -= 1;
                 }
-                for t in content_terms(&text[..end], stemmer) {
-                    *v.entry(t).or_default() += 1.0;
-                }
+                // A term is owned only when new: most are repeats.
+                for_each_content_term(words(&text[..end]), stemmer, |t| match v.get_mut(t) {
+                    Some(x) => *x += 1.0,
+                    None => {
+                        v.insert(t.to_string(), 1.0);
+                    }
+                });
             }
             let norm = v.values().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
             v.values_mut().for_each(|x| *x /= norm);
@@ -249,9 +254,10 @@ fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle
         let all: Vec<ArticleId> = rows.iter().map(|r| r.row_id).collect();
         return store.articles_by_row(&all);
     }
-    let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
+    // Fx maps: these are looked up once per article of the story, and never iterated.
+    let in_story: FxHashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
     let mut events: Vec<(EventId, Vec<usize>)> = Vec::new();
-    let mut slot: HashMap<EventId, usize> = HashMap::new();
+    let mut slot: FxHashMap<EventId, usize> = FxHashMap::default();
     for (i, r) in rows.iter().enumerate() {
         if r.duplicate_of.is_some_and(|o| in_story.contains(&o)) {
             continue;
@@ -546,7 +552,8 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
     let row = store.story(id)?;
     let rows = store.story_order(id)?;
     let chosen = chosen_articles(store, &rows)?;
-    let number_of: HashMap<ArticleId, usize> = rows
+    // Fx maps: looked up once per article of the story, never iterated.
+    let number_of: FxHashMap<ArticleId, usize> = rows
         .iter()
         .enumerate()
         .map(|(i, r)| (r.row_id, i + 1))
@@ -556,9 +563,12 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
         .map(|a| number_of.get(&a.row_id).copied().unwrap_or(0))
         .collect();
     let docs = docs(&chosen);
-    let mut summary = summarize::summarize(&docs, &SummaryConfig::default());
+    // One sentence space for the summary, the timeline and the headline: the same TF-IDF
+    // vectors each would make apart.
+    let space = SentenceSpace::new(&docs);
+    let mut summary = summarize::summarize_in(&space, &SummaryConfig::default());
     renumber(&mut summary, &numbers);
-    let mut timeline = summarize::timeline(&docs, &TimelineConfig::default());
+    let mut timeline = summarize::timeline_in(&space, &TimelineConfig::default());
     for entry in &mut timeline.dated {
         renumber(&mut entry.sentences, &numbers);
     }
@@ -581,7 +591,7 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
         })
         .collect();
     let mut events: Vec<EventEntry> = Vec::new();
-    let mut event_slot: HashMap<EventId, usize> = HashMap::new();
+    let mut event_slot: FxHashMap<EventId, usize> = FxHashMap::default();
     for s in &listed {
         let k = *event_slot.entry(s.event).or_insert_with(|| {
             events.push(EventEntry {
@@ -659,7 +669,7 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
     let report = StoryReport {
         story: Story {
             id,
-            headline: summarize::headline(&docs),
+            headline: summarize::headline_in(&space),
             first_published: row.first_time,
             last_published: row.last_time,
             n_articles: row.n_articles as usize,

@@ -299,8 +299,43 @@ pub fn date_mentions(text: &str, published: Option<NaiveDate>) -> Vec<DateMentio
     out
 }
 
+/// Words one of which, or an ASCII digit, every day-precise mention holds: a weekday,
+/// "today", "tonight", "this morning/afternoon/evening", "yesterday", "tomorrow", "last
+/// night", "N days ago"; a month's day and an ISO date have digits.
+const DAY_WORDS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "yesterday",
+    "tomorrow",
+    "night",
+    "ago",
+];
+
+/// Whether a text may mention a day: most sentences hold neither a digit nor a
+/// [`DAY_WORDS`] word and need no tokenising (a token's lower case is part of the text's).
+fn may_name_a_day(text: &str) -> bool {
+    if text.bytes().any(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    DAY_WORDS.iter().any(|w| lower.contains(w))
+}
+
 /// The days a text mentions (day-precise mentions only), without repeats.
 pub fn mentioned_days(text: &str, published: Option<NaiveDate>) -> Vec<NaiveDate> {
+    if !may_name_a_day(text) {
+        return Vec::new();
+    }
     let mut days: Vec<NaiveDate> = date_mentions(text, published)
         .into_iter()
         .filter(|m| m.granularity == Granularity::Day)
@@ -329,6 +364,44 @@ mod tests {
     // 2010-03-10 was a Wednesday.
     fn wed() -> Option<NaiveDate> {
         Some(d(2010, 3, 10))
+    }
+
+    #[test]
+    fn texts_passed_over_untokenised_name_no_day() {
+        // Each way of naming a day, with and without a publication day; the quick check
+        // must let every one through to the tokeniser.
+        for text in [
+            "The talks resumed on MONDAY in Geneva.",
+            "Officials met Sunday.",
+            "The vote is set for today.",
+            "Rebels attacked the town tonight.",
+            "The minister resigned this afternoon.",
+            "Troops withdrew yesterday.",
+            "The court rules tomorrow.",
+            "Shelling resumed last night.",
+            "The ceasefire began two days ago.",
+            "The dam burst on March 3.",
+            "The dam burst on 3 March 2010.",
+            "Filed 2010-03-03 by the agency.",
+            "No day is named in this sentence at all.",
+        ] {
+            for published in [wed(), None] {
+                let full: Vec<NaiveDate> = {
+                    let mut v: Vec<NaiveDate> = date_mentions(text, published)
+                        .into_iter()
+                        .filter(|m| m.granularity == Granularity::Day)
+                        .map(|m| m.date)
+                        .collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                assert_eq!(mentioned_days(text, published), full, "{text}");
+                if published.is_some() && !text.starts_with("No day") {
+                    assert!(!full.is_empty(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

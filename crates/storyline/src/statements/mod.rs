@@ -299,11 +299,14 @@ pub fn statements(
     };
     let mut order: Vec<usize> = (0..said.len()).collect();
     let supports: Vec<usize> = order.iter().map(|&i| support(i)).collect();
-    let weight_sum = |i: usize| matches[i].iter().map(|m| m.1).sum::<f32>();
+    // Summed once each, not per comparison: a clause of many sources has many matches.
+    let weight_sums: Vec<f32> = (0..said.len())
+        .map(|i| matches[i].iter().map(|m| m.1).sum::<f32>())
+        .collect();
     order.sort_by(|&a, &b| {
         supports[b]
             .cmp(&supports[a])
-            .then(weight_sum(b).total_cmp(&weight_sum(a)))
+            .then(weight_sums[b].total_cmp(&weight_sums[a]))
             .then(a.cmp(&b))
     });
     let mut used = vec![false; said.len()];

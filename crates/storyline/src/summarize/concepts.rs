@@ -4,7 +4,7 @@
 //! weighs concepts by both, so what many sources report, and report first, counts most.
 //! Concepts that few articles share are dropped: they are one source's detail, not the story.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::normalize::{is_stopword, words, Stemmer};
 
@@ -17,7 +17,10 @@ pub struct TextConcepts {
 /// Interns concepts and counts the articles that use each.
 #[derive(Default)]
 pub struct ConceptTable {
-    ids: HashMap<(String, String), u32>,
+    /// A content word's stem, or a bigram's two stems joined by a space (a word has none).
+    ids: FxHashMap<String, u32>,
+    /// Scratch for a key being looked up: a concept is owned only when new.
+    key: String,
     /// Whether a concept is a single content word (else a bigram).
     pub unigram: Vec<bool>,
     /// Independent articles using the concept.
@@ -45,12 +48,18 @@ impl ConceptTable {
         for i in 0..toks.len() {
             // The content word ending here, then the bigram ending here.
             if !is_stopword(&toks[i]) && toks[i].chars().count() > 1 {
-                let id = self.intern((stems[i].clone(), String::new()), true);
+                self.key.clear();
+                self.key.push_str(&stems[i]);
+                let id = self.intern(true);
                 self.count(id, doc, counted, position);
                 items.push((id, i));
             }
             if i > 0 && !(is_stopword(&toks[i - 1]) && is_stopword(&toks[i])) {
-                let id = self.intern((stems[i - 1].clone(), stems[i].clone()), false);
+                self.key.clear();
+                self.key.push_str(&stems[i - 1]);
+                self.key.push(' ');
+                self.key.push_str(&stems[i]);
+                let id = self.intern(false);
                 self.count(id, doc, counted, position);
                 items.push((id, i));
             }
@@ -58,9 +67,16 @@ impl ConceptTable {
         TextConcepts { items }
     }
 
-    fn intern(&mut self, key: (String, String), unigram: bool) -> u32 {
-        let next = self.ids.len() as u32;
-        let id = *self.ids.entry(key).or_insert(next);
+    /// The id of the concept in `self.key`.
+    fn intern(&mut self, unigram: bool) -> u32 {
+        let id = match self.ids.get(&self.key) {
+            Some(&id) => id,
+            None => {
+                let id = self.ids.len() as u32;
+                self.ids.insert(self.key.clone(), id);
+                id
+            }
+        };
         if id as usize == self.docs.len() {
             self.docs.push(0);
             self.early_docs.push(0.0);

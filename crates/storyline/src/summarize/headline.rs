@@ -78,8 +78,21 @@ pub fn headline(docs: &[SourceDoc<'_>]) -> String {
     if let Some(title) = representative_title(docs) {
         return title;
     }
-    let space = SentenceSpace::new(docs);
-    let pool = candidates(&space, MIN_WORDS, 80);
+    headline_of_sentences(&SentenceSpace::new(docs))
+}
+
+/// [`headline`] with the space of the story's sentences already made (a report's summary,
+/// timeline and headline share one).
+pub fn headline_in(space: &SentenceSpace<'_>) -> String {
+    match representative_title(space.docs) {
+        Some(title) => title,
+        None => headline_of_sentences(space),
+    }
+}
+
+/// Without titles: a short whole clause of a salient sentence.
+fn headline_of_sentences(space: &SentenceSpace<'_>) -> String {
+    let pool = candidates(space, MIN_WORDS, 80);
     let Some(best) = pool.first() else {
         return "(untitled story)".to_string();
     };

@@ -15,7 +15,7 @@ mod space;
 mod summary;
 mod timeline;
 
-pub use headline::{headline, whole_clause, HEADLINE_CHARS};
+pub use headline::{headline, headline_in, whole_clause, HEADLINE_CHARS};
 pub use space::{SentenceSpace, SourceDoc};
-pub use summary::{summarize, SummaryConfig};
-pub use timeline::{timeline, Timeline, TimelineConfig, TimelineEntry};
+pub use summary::{summarize, summarize_in, SummaryConfig};
+pub use timeline::{timeline, timeline_in, Timeline, TimelineConfig, TimelineEntry};

@@ -1,9 +1,9 @@
 //! The shared sentence vector space of a story.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::core::{Article, Claim, Sentence};
-use crate::normalize::{content_terms, Stemmer};
+use crate::normalize::{for_each_content_term, words, Stemmer};
 
 /// One article given to the summarizer.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +18,8 @@ pub struct SourceDoc<'a> {
 /// A sentence with its sparse, L2-normalised TF-IDF vector (sorted by term id).
 #[derive(Debug, Clone)]
 pub struct SentenceVec {
+    /// Its place in [`SentenceSpace::sentences`].
+    pub index: usize,
     pub doc: usize,
     pub sentence: Sentence,
     pub words: usize,
@@ -37,30 +39,44 @@ const LEAD_BONUS: f32 = 0.15;
 impl<'a> SentenceSpace<'a> {
     pub fn new(docs: &'a [SourceDoc<'a>]) -> SentenceSpace<'a> {
         let stemmer = Stemmer::english();
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        // Terms are looked up by reference and owned only when new: most are repeats.
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut df: Vec<u32> = Vec::new();
         let mut sentences: Vec<SentenceVec> = Vec::new();
+        let mut terms: Vec<u32> = Vec::new();
         for (d, doc) in docs.iter().enumerate() {
             for s in doc.sentences {
                 let mut s = *s;
                 s.span.start += dateline_len(s.span.slice(&doc.article.text));
                 let text = s.span.slice(&doc.article.text);
-                let terms = content_terms(text, &stemmer);
-                let mut counts: HashMap<u32, f32> = HashMap::new();
-                for t in terms {
-                    let next = ids.len() as u32;
-                    let id = *ids.entry(t).or_insert(next);
-                    if id as usize == df.len() {
-                        df.push(0);
+                terms.clear();
+                for_each_content_term(words(text), &stemmer, |t| {
+                    let id = match ids.get(t) {
+                        Some(&id) => id,
+                        None => {
+                            let id = ids.len() as u32;
+                            ids.insert(t.to_string(), id);
+                            df.push(0);
+                            id
+                        }
+                    };
+                    terms.push(id);
+                });
+                // Term counts, sorted by id: a sort of the sentence's few terms rather than
+                // a hash map per sentence.
+                terms.sort_unstable();
+                let mut v: Vec<(u32, f32)> = Vec::new();
+                for &id in &terms {
+                    match v.last_mut() {
+                        Some((last, c)) if *last == id => *c += 1.0,
+                        _ => {
+                            df[id as usize] += 1;
+                            v.push((id, 1.0));
+                        }
                     }
-                    *counts.entry(id).or_default() += 1.0;
                 }
-                for id in counts.keys() {
-                    df[*id as usize] += 1;
-                }
-                let mut v: Vec<(u32, f32)> = counts.into_iter().collect();
-                v.sort_unstable_by_key(|e| e.0);
                 sentences.push(SentenceVec {
+                    index: sentences.len(),
                     doc: d,
                     sentence: s,
                     words: text.split_whitespace().count(),

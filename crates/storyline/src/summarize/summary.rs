@@ -111,15 +111,18 @@ pub(crate) fn candidates<'s>(
     cfg_min: usize,
     cfg_max: usize,
 ) -> Vec<&'s SentenceVec> {
-    let mut c: Vec<&SentenceVec> = space
+    // Sorted on copies of the saliences, not through the references: in a big story each
+    // comparison would fetch two sentences from memory. Ties keep the space's order.
+    let mut c: Vec<(f32, usize)> = space
         .sentences
         .iter()
         .filter(|s| !space.docs[s.doc].is_copy)
         .filter(|s| (cfg_min..=cfg_max).contains(&s.words))
         .filter(|s| !space.text(s).trim_end().ends_with('?'))
+        .map(|s| (s.salience, s.index))
         .collect();
-    c.sort_by(|a, b| b.salience.total_cmp(&a.salience));
-    c
+    c.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    c.into_iter().map(|(_, i)| &space.sentences[i]).collect()
 }
 
 /// Concept weights and repeat decays.
@@ -392,11 +395,17 @@ fn swap_search(
 
 /// An extractive summary of `docs` with citations (1-based indices into `docs`).
 pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
-    let space = SentenceSpace::new(docs);
-    let mut pool = candidates(&space, cfg.min_sentence_words, cfg.max_sentence_words);
+    summarize_in(&SentenceSpace::new(docs), cfg)
+}
+
+/// [`summarize`] in a space already made (a report's summary, timeline and headline share
+/// one).
+pub fn summarize_in(space: &SentenceSpace<'_>, cfg: &SummaryConfig) -> Vec<Claim> {
+    let docs = space.docs;
+    let mut pool = candidates(space, cfg.min_sentence_words, cfg.max_sentence_words);
     if pool.is_empty() {
         // Headline-only stories: fall back to whatever sentences there are.
-        pool = candidates(&space, 1, usize::MAX);
+        pool = candidates(space, 1, usize::MAX);
     }
     let stemmer = Stemmer::english();
     let mut table = ConceptTable::default();
@@ -428,20 +437,14 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
             }
         })
         .collect();
-    // Sentences are stored in `space.sentences` order; find each candidate's concepts.
-    let index_of = |s: &SentenceVec| {
-        space
-            .sentences
-            .binary_search_by_key(&(s.doc, s.sentence.idx), |x| (x.doc, x.sentence.idx))
-            .ok()
-    };
+    // `per_sentence` is in `space.sentences` order: a candidate's concepts are at its index.
     let cands: Vec<Cand<'_>> = pool
         .iter()
         .filter(|s| cfg.max_position == 0 || s.sentence.idx < cfg.max_position)
         .filter_map(|s| {
-            index_of(s).map(|i| Cand {
+            per_sentence.get(s.index).map(|concepts| Cand {
                 s,
-                concepts: per_sentence[i]
+                concepts: concepts
                     .items
                     .iter()
                     .copied()
@@ -513,6 +516,44 @@ mod tests {
             published: None,
             lang: None,
             text: text.into(),
+        }
+    }
+
+    #[test]
+    fn candidates_run_from_the_most_salient_with_ties_in_story_order() {
+        // Forty reports of the same two sentences: each copy of a sentence is exactly as
+        // salient as the others, and copies must come in story order, which is how the
+        // summary and the timeline break ties between them.
+        let text = "The dam burst after days of heavy rain in the valley. Rescue teams searched the flooded town for survivors.";
+        let arts: Vec<Article> = (0..40).map(|i| article(&format!("a{i}"), text)).collect();
+        let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
+        let docs: Vec<SourceDoc<'_>> = arts
+            .iter()
+            .zip(&sents)
+            .map(|(article, sentences)| SourceDoc {
+                article,
+                sentences,
+                is_copy: false,
+            })
+            .collect();
+        let space = SentenceSpace::new(&docs);
+        assert!(space
+            .sentences
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.index == i));
+        let pool = candidates(&space, 1, usize::MAX);
+        assert_eq!(pool.len(), 80);
+        for w in pool.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            assert!(
+                a.salience > b.salience || (a.salience == b.salience && a.index < b.index),
+                "{} ({}) before {} ({})",
+                a.index,
+                a.salience,
+                b.index,
+                b.salience
+            );
         }
     }
 

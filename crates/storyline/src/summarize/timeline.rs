@@ -83,10 +83,16 @@ struct Dated<'s> {
 }
 
 pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
-    let space = SentenceSpace::new(docs);
-    let mut pool = candidates(&space, cfg.min_sentence_words, cfg.max_sentence_words);
+    timeline_in(&SentenceSpace::new(docs), cfg)
+}
+
+/// [`timeline`] in a space already made (a report's summary, timeline and headline share
+/// one).
+pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline {
+    let docs = space.docs;
+    let mut pool = candidates(space, cfg.min_sentence_words, cfg.max_sentence_words);
     if pool.is_empty() {
-        pool = candidates(&space, 1, usize::MAX);
+        pool = candidates(space, 1, usize::MAX);
     }
     let in_span = |d: &NaiveDate| cfg.span.is_none_or(|(a, b)| (a..=b).contains(d));
     let mut by_date: BTreeMap<NaiveDate, Vec<Dated<'_>>> = BTreeMap::new();
@@ -99,16 +105,29 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
             published_on.entry(p).or_default().insert(d);
         }
     }
+    // The days each dated candidate mentions, found in the space's order, the order the
+    // texts lie in memory: in the pool's (salience) order each would be a fetch from
+    // anywhere in a big story.
+    let mut in_pool = vec![false; space.sentences.len()];
+    for s in &pool {
+        in_pool[s.index] = true;
+    }
+    let mut mentions: Vec<Vec<NaiveDate>> = vec![Vec::new(); space.sentences.len()];
+    for s in space.sentences.iter().filter(|s| in_pool[s.index]) {
+        if let Some(published) = docs[s.doc].article.date() {
+            mentions[s.index] = mentioned_days(space.text(s), Some(published))
+                .into_iter()
+                .filter(|d| in_span(d))
+                .collect();
+        }
+    }
     for s in &pool {
         let Some(published) = docs[s.doc].article.date() else {
             // Never dated: not even by a date it mentions, which could be a past event's.
             undated.entry(s.doc).or_insert(s);
             continue;
         };
-        let days: Vec<NaiveDate> = mentioned_days(space.text(s), Some(published))
-            .into_iter()
-            .filter(|d| in_span(d))
-            .collect();
+        let days = std::mem::take(&mut mentions[s.index]);
         if days.is_empty() {
             by_date.entry(published).or_default().push(Dated {
                 s,
@@ -164,10 +183,13 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
                 + cfg.salience_weight * x.s.salience
                 + if x.mentioned { cfg.mention_bonus } else { 0.0 }
         };
-        let mut ranked: Vec<&Dated<'_>> = ss.iter().collect();
-        ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        // Scored once each: a comparator that rescored would cost N log N dot products, and
+        // one day of a big story holds most of its sentences. The sort is stable, so ties
+        // keep the pool's order (most salient first) as before.
+        let mut ranked: Vec<(f32, &Dated<'_>)> = ss.iter().map(|x| (score(x), x)).collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut picked: Vec<&SentenceVec> = Vec::new();
-        for x in ranked {
+        for (_, x) in ranked {
             if picked.len() >= k {
                 break;
             }
