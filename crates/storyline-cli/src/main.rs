@@ -20,6 +20,7 @@ mod load;
 mod print;
 mod serve_cmd;
 mod summary_cmd;
+mod worker_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,13 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
     },
+    /// Queue files for `storyline worker` (a PostgreSQL store only): each record becomes an
+    /// "analyse" job, in input order; returns at once.
+    Enqueue(worker_cmd::EnqueueArgs),
+    /// Run queued jobs on a PostgreSQL store, with any number of workers at once; the one
+    /// holding the clusterer lock also files the analysed articles into events and stories,
+    /// batch by batch in queue order (a standby takes over when it dies).
+    Worker(worker_cmd::WorkerArgs),
     /// List stories, most recently active first.
     Stories {
         #[arg(long, default_value_t = 50)]
@@ -288,6 +296,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(exit_for(&report))
         }
+        Command::Enqueue(args) => worker_cmd::enqueue(&g.db, &args, g.json),
+        Command::Worker(args) => worker_cmd::worker(&g.db, &args, g.json, g.quiet),
         Command::Stories { limit, offset } => {
             let store = open_existing(&g.db)?;
             let stories = read::list_stories(&store, limit, offset)?;
@@ -456,16 +466,10 @@ fn embedder(
     }
 }
 
-pub(crate) fn ingest_with(
-    db: &Path,
-    paths: &[PathBuf],
-    format: Option<Format>,
-    quiet: bool,
-    model: Option<&Path>,
-) -> Result<IngestReport> {
+/// The files `paths` name and hold that are read as articles: a README or a PDF in a folder
+/// of news is not one, so only what is named as one is read, unless a format was given.
+pub(crate) fn article_files(paths: &[PathBuf], format: Option<Format>) -> Result<Vec<PathBuf>> {
     let mut files = ingest::expand_paths(paths)?;
-    // A README or a PDF in a folder of news is not an article: read only what is named as
-    // one, unless a format was given.
     let mut skipped = Vec::new();
     if format.is_none() {
         files.retain(|f| {
@@ -484,6 +488,17 @@ pub(crate) fn ingest_with(
             ingest::KNOWN_EXTENSIONS
         );
     }
+    Ok(files)
+}
+
+pub(crate) fn ingest_with(
+    db: &Path,
+    paths: &[PathBuf],
+    format: Option<Format>,
+    quiet: bool,
+    model: Option<&Path>,
+) -> Result<IngestReport> {
+    let files = article_files(paths, format)?;
     let mut config = PipelineConfig::default();
     // Expert knob for experiments: override clustering settings with a JSON object.
     if let Ok(json) = std::env::var("STORYLINE_CLUSTER_CONFIG") {

@@ -48,10 +48,11 @@ pub fn ingest_summary(r: &IngestReport, counts: &Counts) {
     );
 }
 
-/// `1 story`, `2 stories`, `0 articles`.
+/// `1 story`, `2 stories`, `0 articles`, `3 batches`.
 pub fn plural(n: usize, word: &str) -> String {
     match (n, word.strip_suffix('y')) {
         (1, _) => format!("1 {word}"),
+        _ if word.ends_with("ch") || word.ends_with('s') => format!("{n} {word}es"),
         (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
         _ => format!("{n} {word}s"),
     }

@@ -23,10 +23,25 @@ const SHORT_TEXT_WORDS: usize = 20;
 const SHORT_DUPLICATE_JACCARD: f32 = 0.8;
 
 /// A MinHash signature of an article's word shingles.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// Serialised as its stored bytes (a queued analysis carries it between machines).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Vec<u8>", try_from = "Vec<u8>")]
 pub struct Signature {
     mins: [u32; N_HASHES],
     short: bool,
+}
+
+impl From<Signature> for Vec<u8> {
+    fn from(s: Signature) -> Vec<u8> {
+        s.to_bytes()
+    }
+}
+
+impl TryFrom<Vec<u8>> for Signature {
+    type Error = &'static str;
+    fn try_from(bytes: Vec<u8>) -> Result<Signature, Self::Error> {
+        Signature::from_bytes(&bytes).ok_or("not a signature of the current family")
+    }
 }
 
 impl Signature {

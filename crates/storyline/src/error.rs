@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Where a bad record came from: a file, and a line when the format has lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub path: PathBuf,
     pub line: Option<usize>,
@@ -19,7 +19,7 @@ impl std::fmt::Display for Location {
 }
 
 /// One input record that could not be read. The run records it and goes on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{location}: {message}")]
 pub struct IngestError {
     pub location: Location,

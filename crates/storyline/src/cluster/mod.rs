@@ -48,7 +48,7 @@ use index::CandidateIndex;
 use state::{estimated_norm_sum, EventState, StoryState};
 
 /// What the clusterer needs to know about one article.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ArticleFeatures {
     /// Stemmed content terms with their counts.
     pub terms: TermBag,

@@ -222,7 +222,7 @@ fn idf_level_of(ln_docs: f32) -> f32 {
 /// A document's distinct terms with their counts and keys, in order of first occurrence.
 /// Built in the parallel analysis stage, so that the clusterer's one thread neither hashes
 /// term text nor counts repeats (that was a tenth of its time on full articles).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TermBag {
     terms: Vec<(u64, Box<str>, f32)>,
 }

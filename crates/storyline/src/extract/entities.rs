@@ -18,7 +18,7 @@ use super::gazetteer::{
 use crate::core::{Entity, EntityKind, Sentence, Span};
 
 /// One mention of a name in an article.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mention {
     /// The name as written, without titles or possessive.
     pub name: String,

@@ -24,7 +24,7 @@ pub use html::{extract_page, read_page_bytes};
 pub const MAX_ARTICLE_BYTES: usize = 8 << 20;
 
 /// An article as read, with where it came from and any problems that did not stop reading.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub article: Article,
     pub origin: Location,

@@ -12,7 +12,9 @@ use crate::normalize::{self, Stemmer};
 /// An article after the pure stages, or why it could not be analysed.
 pub(super) type Analysis = std::result::Result<Analyzed, IngestError>;
 
-/// One article after the pure stages.
+/// One article after the pure stages. Serialised when a worker's analysis is queued for the
+/// clusterer (`worker.rs`).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct Analyzed {
     pub(super) record: Record,
     pub(super) sentences: Vec<Sentence>,

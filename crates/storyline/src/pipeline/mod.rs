@@ -11,8 +11,9 @@ mod placement;
 #[cfg(test)]
 mod tests;
 mod threads;
+mod worker;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
@@ -21,9 +22,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cluster::{ClusterConfig, Clusterer};
-use crate::core::ArticleId;
-use crate::dedup::DedupIndex;
+use crate::cluster::ClusterConfig;
 use crate::embed::Embedder;
 use crate::error::{IngestError, Result};
 use crate::ingest::Record;
@@ -35,6 +34,9 @@ pub use analysis::embed_text;
 use placement::{AnalysedBatch, PlacedBatch, Placer};
 pub(crate) use threads::lower_this_thread_priority;
 use threads::{analysis_pool, join_stage, spawn_stage, thread_cpu_seconds};
+pub use worker::{
+    enqueue, needs_postgres, run_worker, EnqueueReport, WorkerConfig, WorkerEvent, WorkerReport,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
@@ -165,20 +167,8 @@ impl Pipeline {
     /// Opens (or creates) the store and restores the clustering and dedup state from it.
     pub fn open(db: &Path, config: PipelineConfig) -> Result<Pipeline> {
         let store = Store::open(db)?;
-        let clusterer = Clusterer::restore(config.cluster.clone(), store.cluster_snapshot()?);
-        let mut dedup = DedupIndex::new(config.dedup_capacity);
-        for s in store.recent_signatures(config.dedup_capacity)? {
-            dedup.insert(s.id, s.signature, s.original, s.original_event);
-        }
         Ok(Pipeline {
-            placer: Placer {
-                clusterer,
-                dedup,
-                embedder: None,
-                next_row: ArticleId(0),
-                batches_sent: 0,
-                recent_ids: VecDeque::new(),
-            },
+            placer: Placer::restore(&store, &config)?,
             store,
             lookup: Store::open(db)?,
             checkpointer: Store::open(db)?,
@@ -353,7 +343,18 @@ impl Pipeline {
 
 /// Commits one placed batch in one transaction.
 fn write_batch(store: &mut Store, batch: &PlacedBatch) -> Result<()> {
-    let rows: Vec<NewArticle<'_>> = batch
+    store.commit_batch(
+        &new_articles(batch),
+        &batch.changes,
+        batch.seq_before,
+        batch.seq_after,
+        batch.clock,
+    )
+}
+
+/// A placed batch's rows as the store takes them.
+fn new_articles(batch: &PlacedBatch) -> Vec<NewArticle<'_>> {
+    batch
         .rows
         .iter()
         .map(|p| {
@@ -371,14 +372,7 @@ fn write_batch(store: &mut Store, batch: &PlacedBatch) -> Result<()> {
                 mentions: &a.mentions,
             }
         })
-        .collect();
-    store.commit_batch(
-        &rows,
-        &batch.changes,
-        batch.seq_before,
-        batch.seq_after,
-        batch.clock,
-    )
+        .collect()
 }
 
 /// The records of a batch not stored yet, so that a re-run analyses only what is new.

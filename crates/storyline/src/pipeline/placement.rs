@@ -14,7 +14,8 @@ use crate::embed::Embedder;
 use crate::error::Result;
 
 use super::analysis::{embed_text, Analysis, Analyzed};
-use super::IngestReport;
+use super::{IngestReport, PipelineConfig};
+use crate::store::Store;
 
 /// The sequential part: dedup and clustering. The store's writes follow on their own
 /// thread.
@@ -59,6 +60,23 @@ pub(super) struct PlacedBatch {
 }
 
 impl Placer {
+    /// The clusterer and dedup index as the store last committed them.
+    pub(super) fn restore(store: &Store, config: &PipelineConfig) -> Result<Placer> {
+        let clusterer = Clusterer::restore(config.cluster.clone(), store.cluster_snapshot()?);
+        let mut dedup = DedupIndex::new(config.dedup_capacity);
+        for s in store.recent_signatures(config.dedup_capacity)? {
+            dedup.insert(s.id, s.signature, s.original, s.original_event);
+        }
+        Ok(Placer {
+            clusterer,
+            dedup,
+            embedder: None,
+            next_row: ArticleId(0),
+            batches_sent: 0,
+            recent_ids: VecDeque::new(),
+        })
+    }
+
     /// Resets what one ingest tracks. Everything before it is committed, so rows are
     /// numbered from `next_row`, the store's next.
     pub(super) fn start_ingest(&mut self, next_row: ArticleId) {

@@ -30,6 +30,7 @@ mod codec;
 mod engines;
 mod export;
 mod feeds;
+mod jobs;
 mod live;
 mod migrations;
 mod pg;
@@ -45,6 +46,7 @@ mod writes;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
 pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
 pub use pg::PG_SCHEMA_VERSION;
@@ -207,6 +209,95 @@ impl Store {
         match &mut self.engine {
             Engine::Sqlite(s) => s.commit_batch(batch, changes, seq_before, seq_after, clock),
             Engine::Postgres(p) => p.commit_batch(batch, changes, seq_before, seq_after, clock),
+        }
+    }
+
+    /// [`Store::commit_batch`], deleting in the same transaction the done jobs of the job
+    /// batch `consumed` (kind, number) names: what a worker placed is never placed again.
+    /// PostgreSQL only.
+    pub fn commit_batch_consuming(
+        &mut self,
+        batch: &[NewArticle<'_>],
+        changes: &ChangeSet,
+        seq_before: u64,
+        seq_after: u64,
+        clock: Option<DateTime<Utc>>,
+        consumed: (&str, u64),
+    ) -> Result<()> {
+        let refused = self.needs_postgres("placing queued jobs");
+        match &mut self.engine {
+            Engine::Sqlite(_) => Err(refused),
+            Engine::Postgres(p) => p.commit_batch_consuming(
+                batch,
+                changes,
+                seq_before,
+                seq_after,
+                clock,
+                Some(consumed),
+            ),
+        }
+    }
+
+    /// The error of a job-queue call on SQLite: workers share a store across machines.
+    fn needs_postgres(&self, what: &str) -> Error {
+        Error::Invalid(format!(
+            "{}: {what} needs a PostgreSQL store (--db postgres://…); this is a SQLite file",
+            self.path().display()
+        ))
+    }
+
+    /// Queues `payloads` as one batch of `kind` jobs, in this order, and returns the batch's
+    /// number (batches are numbered in the order they are queued). PostgreSQL only.
+    pub fn enqueue_jobs(&self, kind: &str, payloads: &[Vec<u8>]) -> Result<u64> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.enqueue_jobs(kind, payloads),
+        }
+    }
+
+    /// Claims up to `limit` queued jobs of `kind` that no other worker holds, runs them
+    /// (`run` returns one outcome a job, in order) and records the outcomes in the same
+    /// transaction: a job is done exactly once, and if this process dies first the jobs go
+    /// back to the queue. An error counts an attempt; the `max_attempts`-th marks the job
+    /// failed for good. Returns how many jobs were claimed. PostgreSQL only.
+    pub fn work_jobs(
+        &self,
+        kind: &str,
+        limit: usize,
+        max_attempts: u32,
+        run: impl FnOnce(&[ClaimedJob]) -> Vec<std::result::Result<Vec<u8>, String>>,
+    ) -> Result<usize> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.work_jobs(kind, limit, max_attempts, run),
+        }
+    }
+
+    /// The oldest batch of `kind` jobs not yet consumed, once every job of it has finished:
+    /// its number and its jobs in the order they were queued. `None` while its jobs run (or
+    /// when there is none). PostgreSQL only.
+    pub fn finished_batch(&self, kind: &str) -> Result<Option<(u64, Vec<FinishedJob>)>> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.finished_batch(kind),
+        }
+    }
+
+    /// The jobs of `kind` per state. PostgreSQL only.
+    pub fn job_counts(&self, kind: &str) -> Result<JobCounts> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.job_counts(kind),
+        }
+    }
+
+    /// Tries to become the store's one clusterer: a lock held by this connection until it
+    /// closes (however its process ends). `true` when this connection holds it now.
+    /// PostgreSQL only.
+    pub fn try_clusterer_lock(&self) -> Result<bool> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a clusterer lock")),
+            Engine::Postgres(p) => p.try_clusterer_lock(),
         }
     }
 

@@ -14,6 +14,7 @@ use postgres::{Client, NoTls};
 use crate::error::{Error, Result};
 
 mod feeds;
+mod jobs;
 mod query;
 mod reads;
 mod writes;
@@ -22,12 +23,13 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 2;
+pub const PG_SCHEMA_VERSION: i64 = 3;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
     // 1 → 2: turns at a host, shared by every follower of the store.
-    HOST_SLOTS,
+    HOST_SLOTS, // 2 → 3: the job queue of `storyline worker`.
+    JOBS,
 ];
 
 /// The table of turns at a host (SQLite's `hosts.sql`), in a fresh store and as step 1 → 2.
@@ -38,6 +40,26 @@ const HOST_SLOTS: &str = "CREATE TABLE IF NOT EXISTS host_slots (
     until   BIGINT,
     PRIMARY KEY (host, slot)
 );";
+
+/// The job queue (`jobs.rs`), in a fresh store and as step 2 → 3. `batch` and `pos` are the
+/// input's batch and place in it, given when queued, so that what is placed together and in
+/// which order never depends on which worker ran what. `state` is `queued`, `done` (with its
+/// `result`) or `failed` (with its `error`, after too many attempts).
+const JOBS: &str = "CREATE TABLE IF NOT EXISTS jobs (
+    id        BIGSERIAL PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    batch     BIGINT NOT NULL,
+    pos       INTEGER NOT NULL,
+    payload   BYTEA NOT NULL,
+    state     TEXT NOT NULL DEFAULT 'queued',
+    attempts  INTEGER NOT NULL DEFAULT 0,
+    error     TEXT,
+    result    BYTEA,
+    queued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    done_at   TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS jobs_queued ON jobs(kind, batch, pos) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs(kind, batch);";
 
 /// Serialises writers of one store (ingest batches) across machines: held for the length of
 /// a batch's transaction. An arbitrary constant, the same in every build.
@@ -192,6 +214,7 @@ impl PgStore {
                 c.batch_execute("SELECT pg_advisory_xact_lock(1)")
                     .and_then(|()| c.batch_execute(include_str!("../schema_pg.sql")))
                     .and_then(|()| c.batch_execute(HOST_SLOTS))
+                    .and_then(|()| c.batch_execute(JOBS))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)

@@ -35,9 +35,28 @@ impl PgStore {
         seq_after: u64,
         clock: Option<DateTime<Utc>>,
     ) -> Result<()> {
+        self.commit_batch_consuming(batch, changes, seq_before, seq_after, clock, None)
+    }
+
+    /// [`PgStore::commit_batch`], and when `consumed` names a job batch (kind, number), its
+    /// done jobs deleted in the same transaction: a placed batch is never placed again.
+    pub fn commit_batch_consuming(
+        &mut self,
+        batch: &[NewArticle<'_>],
+        changes: &ChangeSet,
+        seq_before: u64,
+        seq_after: u64,
+        clock: Option<DateTime<Utc>>,
+        consumed: Option<(&str, u64)>,
+    ) -> Result<()> {
         let written = self.write(|| {
             let mut c = self.c();
-            write_batch(&mut c, batch, changes, seq_before, seq_after, clock).map_err(|e| self.e(e))
+            let written = write_batch(&mut c, batch, changes, seq_before, seq_after, clock)
+                .map_err(|e| self.e(e))?;
+            if let (true, Some((kind, job_batch))) = (written, consumed) {
+                super::jobs::consume_batch(&mut c, kind, job_batch).map_err(|e| self.e(e))?;
+            }
+            Ok(written)
         })?;
         if !written {
             return Err(Error::Invalid(format!(

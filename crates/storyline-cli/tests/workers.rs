@@ -1,0 +1,237 @@
+//! `storyline enqueue` and `storyline worker` on a throw-away PostgreSQL cluster: however
+//! many workers run, and whichever of them is killed, the store ends up as one plain
+//! `storyline ingest` of the same input leaves a SQLite file. Without PostgreSQL these tests
+//! return at once (and fail under `CI=true`).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+
+use serde_json::Value;
+use storyline_testpg::Cluster;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn storyline(db: &str, args: &[&str]) -> String {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["--db", db, "--quiet"])
+        .args(args)
+        .output()
+        .expect("run storyline");
+    assert!(
+        out.status.success(),
+        "storyline --db {db} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// An export with events and stories renumbered in order of first appearance, so that two
+/// stores that filed the same articles together, in the same order, compare equal.
+fn renumbered(export: &str) -> Vec<Value> {
+    let mut events: HashMap<i64, usize> = HashMap::new();
+    let mut stories: HashMap<i64, usize> = HashMap::new();
+    export
+        .lines()
+        .map(|line| {
+            let mut a: Value = serde_json::from_str(line).expect("a JSON line");
+            for (field, seen) in [("event", &mut events), ("story", &mut stories)] {
+                let id = a[field].as_i64().expect("an id");
+                let next = seen.len();
+                a[field] = Value::from(*seen.entry(id).or_insert(next));
+            }
+            a
+        })
+        .collect()
+}
+
+/// The seeds and three dev sets: 6,563 records, 14 batches.
+fn inputs() -> Vec<String> {
+    let data = shared().join("data/cluster");
+    [
+        shared().join("seeds"),
+        data.join("ecbplus-dev/articles.jsonl"),
+        data.join("gvc-dev/articles.jsonl"),
+        data.join("googlenews-dev/articles.jsonl"),
+    ]
+    .iter()
+    .map(|p| p.to_string_lossy().into_owned())
+    .collect()
+}
+
+/// The export of one plain `storyline ingest` of the inputs into a SQLite file.
+fn plain_ingest(dir: &Path) -> String {
+    let sqlite = dir.join("plain.db").to_string_lossy().into_owned();
+    let inputs = inputs();
+    let mut args = vec!["ingest"];
+    args.extend(inputs.iter().map(String::as_str));
+    storyline(&sqlite, &args);
+    storyline(&sqlite, &["export"])
+}
+
+/// The export of the same ingest stopped after `batches` batches and run again for the
+/// rest, which restores the clusterer from the store between the two, as a standby does.
+/// An export keeps each batch's articles together (in the order they were placed), so its
+/// first `batches` × 500 lines are those batches.
+fn plain_ingest_resumed(dir: &Path, export: &str, batches: usize) -> String {
+    let sqlite = dir.join("resumed.db").to_string_lossy().into_owned();
+    let lines: Vec<&str> = export.lines().collect();
+    let (first, rest) = lines.split_at(batches * 500);
+    for (name, part) in [("first.jsonl", first), ("rest.jsonl", rest)] {
+        let file = dir.join(name);
+        std::fs::write(&file, part.join("\n") + "\n").unwrap();
+        storyline(&sqlite, &["ingest", file.to_str().unwrap()]);
+    }
+    storyline(&sqlite, &["export"])
+}
+
+fn enqueue(db: &str) {
+    let mut args = vec!["--json", "enqueue"];
+    let inputs = inputs();
+    args.extend(inputs.iter().map(String::as_str));
+    let report: Value = serde_json::from_str(&storyline(db, &args)).expect("JSON");
+    assert_eq!(report["queued"], 6563);
+    assert_eq!(report["batches"], 14);
+}
+
+fn worker(db: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["--db", db, "--json", "worker", "--until-idle"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a worker")
+}
+
+/// A finished worker's JSON report.
+fn report(child: Child) -> Value {
+    let out = child.wait_with_output().expect("a worker ends");
+    assert!(
+        out.status.success(),
+        "worker: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the worker's JSON report")
+}
+
+fn sum(reports: &[Value], field: impl Fn(&Value) -> &Value) -> u64 {
+    reports
+        .iter()
+        .map(|r| field(r).as_u64().expect("a count"))
+        .sum()
+}
+
+#[test]
+fn one_worker_or_three_file_the_articles_as_one_plain_ingest_does() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = renumbered(&plain_ingest(dir.path()));
+    assert_eq!(plain.len(), 6563);
+    for n in [1, 3] {
+        let db = cluster.create_database(&format!("workers{n}"));
+        enqueue(&db);
+        let workers: Vec<Child> = (0..n).map(|_| worker(&db)).collect();
+        let reports: Vec<Value> = workers.into_iter().map(report).collect();
+        assert_eq!(sum(&reports, |r| &r["analysed"]), 6563, "{n} workers");
+        assert_eq!(sum(&reports, |r| &r["ingest"]["stored"]), 6563);
+        assert_eq!(sum(&reports, |r| &r["batches_placed"]), 14);
+        if n > 1 {
+            let busy = reports.iter().filter(|r| r["analysed"] != 0).count();
+            assert!(busy > 1, "one worker did all the analysis: {reports:?}");
+        }
+        let queued = renumbered(&storyline(&db, &["export"]));
+        assert_eq!(queued.len(), plain.len(), "{n} workers");
+        for (a, b) in plain.iter().zip(&queued) {
+            assert_eq!(a, b, "{n} workers filed an article differently");
+        }
+    }
+}
+
+#[test]
+fn a_killed_clusterer_is_replaced_and_no_article_is_lost_or_stored_twice() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = plain_ingest(dir.path());
+    let db = cluster.url();
+    enqueue(&db);
+
+    // Two workers; each line either writes to stderr comes here with the worker's index.
+    let (lines, said) = mpsc::channel::<(usize, String)>();
+    let mut workers: Vec<Child> = Vec::new();
+    for i in 0..2 {
+        let mut w = worker(&db);
+        let stderr = w.stderr.take().expect("stderr");
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines.send((i, line));
+            }
+        });
+        workers.push(w);
+    }
+    // Kill the clusterer -9 as soon as it has placed its second batch.
+    let mut clusterer = None;
+    let killed = loop {
+        let (i, line) = said.recv().expect("the workers report");
+        if line.contains("clustering") {
+            clusterer = Some(i);
+        }
+        if clusterer == Some(i) && line.contains("batch 2 placed") {
+            workers[i].kill().expect("kill -9 the clusterer");
+            let _ = workers[i].wait();
+            break i;
+        }
+    };
+    // The standby takes over; a third worker joins.
+    let standby = workers.remove(1 - killed);
+    let third = worker(&db);
+    let reports = [report(standby), report(third)];
+    assert!(
+        reports.iter().any(|r| r["clusterer"] == true),
+        "nobody took over: {reports:?}"
+    );
+    // The kill came mid-run: the new clusterer had batches left to place (and the killed
+    // one had placed two at least).
+    let placed_after = sum(&reports, |r| &r["batches_placed"]);
+    assert!((1..=12).contains(&placed_after), "{reports:?}");
+
+    // Every article once (a lost or doubled one would change the length), filed as a plain
+    // ingest stopped where the clusterer was killed and run again for the rest. (Not as
+    // one undisturbed run: a clusterer restored from the store does not file exactly as
+    // the one that wrote it would have gone on filing, for `worker` and `ingest` alike.)
+    let killed_placed = 14 - placed_after as usize;
+    let resumed = renumbered(&plain_ingest_resumed(dir.path(), &plain, killed_placed));
+    let after = renumbered(&storyline(&db, &["export"]));
+    assert_eq!(after.len(), 6563);
+    for (a, b) in resumed.iter().zip(&after) {
+        assert_eq!(a, b, "filed differently after the kill");
+    }
+}
+
+#[test]
+fn a_worker_on_a_sqlite_file_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    for args in [&["worker"][..], &["enqueue", "x.jsonl"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+            .args(["--db", db.to_str().unwrap()])
+            .args(args)
+            .output()
+            .expect("run storyline");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("needs a PostgreSQL store (--db postgres://"),
+            "{err}"
+        );
+        assert!(!db.exists(), "a SQLite file was created");
+    }
+}

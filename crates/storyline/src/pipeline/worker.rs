@@ -1,0 +1,436 @@
+//! Ingest through a job queue on a PostgreSQL store, for any number of workers on any
+//! number of machines (`storyline enqueue`, `storyline worker`).
+//!
+//! `enqueue` cuts the input into the batches `Pipeline::ingest` would make and queues each
+//! record as an "analyse" job, numbered by batch and place. Every worker claims queued jobs
+//! (`Store::work_jobs`: `SKIP LOCKED`, result and "done" in the claim's transaction) and runs
+//! the pure per-article stage on them. The one worker holding the clusterer lock also places
+//! finished batches strictly in batch order, with the placer `Pipeline::ingest` uses, and
+//! commits each with its jobs deleted in the same transaction. So what is placed together,
+//! and in which order, is fixed when the input is queued: the result is that of one
+//! `storyline ingest` of the same input, whichever worker ran what, and whichever died.
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::analysis::{analyze, Analysis};
+use super::placement::{AnalysedBatch, Placer};
+use super::{analysis_pool, new_articles, next_batch, IngestReport, PipelineConfig};
+use crate::error::{Error, IngestError, Result};
+use crate::ingest::Record;
+use crate::normalize::Stemmer;
+use crate::report::Refresher;
+use crate::store::{ClaimedJob, FinishedJob, Store};
+
+/// The kind of job that analyses one record.
+pub const ANALYSE: &str = "analyse";
+
+/// What `enqueue` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnqueueReport {
+    /// Records read, good or bad.
+    pub read: usize,
+    /// Records queued as jobs.
+    pub queued: usize,
+    /// Batches they make (each placed whole, in order).
+    pub batches: usize,
+    /// Bad records, each naming its file and line; they were not queued.
+    pub errors: Vec<String>,
+}
+
+/// Queues every good record as an "analyse" job, in batches of `config.batch_size` as
+/// `Pipeline::ingest` reads them, one transaction a batch. Returns once they are queued.
+pub fn enqueue<I>(store: &Store, records: I, config: &PipelineConfig) -> Result<EnqueueReport>
+where
+    I: IntoIterator<Item = std::result::Result<Record, IngestError>>,
+{
+    let mut records = records.into_iter();
+    let mut read = IngestReport::default();
+    let mut report = EnqueueReport::default();
+    loop {
+        let batch = next_batch(&mut records, config.batch_size.max(1), &mut read);
+        if batch.is_empty() {
+            break;
+        }
+        let payloads = batch
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(format!("a record cannot be queued: {e}")))?;
+        store.enqueue_jobs(ANALYSE, &payloads)?;
+        report.queued += payloads.len();
+        report.batches += 1;
+    }
+    report.read = read.read;
+    report.errors = read.errors;
+    Ok(report)
+}
+
+/// Refuses a SQLite file before it is opened (opening would create it): the queue is shared
+/// by workers on many machines, which only a PostgreSQL store is.
+pub fn needs_postgres(db: &Path, what: &str) -> Result<()> {
+    if Store::is_url(db) {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{}: {what} needs a PostgreSQL store (--db postgres://…), whose job queue workers \
+         on many machines share; this is a SQLite file",
+        db.display()
+    )))
+}
+
+/// The result of an "analyse" job: the record's id (kept even when the analysis failed, so
+/// the clusterer drops repeated ids exactly as `Pipeline::ingest` does) and its analysis.
+#[derive(Serialize, Deserialize)]
+struct Analysed {
+    id: String,
+    analysis: Analysis,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Clustering and dedup settings; the batch size is the one `enqueue` was given.
+    pub pipeline: PipelineConfig,
+    /// Jobs claimed in one transaction.
+    pub claim: usize,
+    /// Attempts after which a job that keeps failing is marked failed, never run again.
+    pub max_attempts: u32,
+    /// Stop once nothing is queued and every batch is placed (else wait for more).
+    pub until_idle: bool,
+    /// How often a standby tries to become the clusterer.
+    pub lock_retry: Duration,
+    /// How long an idle worker waits before it looks for jobs again.
+    pub idle_wait: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            pipeline: PipelineConfig::default(),
+            claim: 32,
+            max_attempts: 3,
+            until_idle: false,
+            lock_retry: Duration::from_secs(1),
+            idle_wait: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a worker tells its caller as it goes.
+#[derive(Debug)]
+pub enum WorkerEvent<'a> {
+    /// This worker took the clusterer lock and restored the clusterer from the store.
+    Clustering,
+    /// It placed and committed a batch.
+    Placed {
+        batch: u64,
+        report: &'a IngestReport,
+    },
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkerReport {
+    /// Jobs this worker analysed.
+    pub analysed: usize,
+    /// Attempts that failed (each one counted against its job).
+    pub failed_attempts: usize,
+    /// Batches this worker placed as the clusterer.
+    pub batches_placed: usize,
+    /// What the placed batches brought, as `storyline ingest` reports it.
+    pub ingest: IngestReport,
+    /// Whether this worker was the clusterer when it stopped.
+    pub clusterer: bool,
+}
+
+/// The clusterer's state while this worker holds the lock.
+struct Clustering {
+    placer: Placer,
+    /// Stored story reports are made again behind the clusterer, as after `ingest`.
+    reports: Refresher,
+}
+
+/// Runs a worker on the PostgreSQL store `db` until `stop` is set (or, with
+/// `until_idle`, until nothing is left to do). Refused on a SQLite store.
+pub fn run_worker(
+    db: &Path,
+    config: &WorkerConfig,
+    stop: &AtomicBool,
+    mut notify: impl FnMut(WorkerEvent<'_>),
+) -> Result<WorkerReport> {
+    // Two connections: one claims jobs; the other holds the clusterer lock for its session
+    // and writes the placed batches.
+    needs_postgres(db, "`storyline worker`")?;
+    let jobs = Store::open(db)?;
+    let mut writer = Store::open(db)?;
+    let pool = analysis_pool()?;
+    let stemmer = Stemmer::english();
+    let mut report = WorkerReport::default();
+    let mut clustering: Option<Clustering> = None;
+    let mut tried_lock: Option<Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        if clustering.is_none() && tried_lock.is_none_or(|t| t.elapsed() >= config.lock_retry) {
+            tried_lock = Some(Instant::now());
+            if writer.try_clusterer_lock()? {
+                // Whatever the last clusterer committed is where this one goes on from.
+                clustering = Some(Clustering {
+                    placer: Placer::restore(&writer, &config.pipeline)?,
+                    reports: Refresher::start(db)?,
+                });
+                notify(WorkerEvent::Clustering);
+            }
+        }
+        let mut busy = false;
+        if let Some(c) = &mut clustering {
+            if let Some((batch, finished)) = writer.finished_batch(ANALYSE)? {
+                let mut placed = IngestReport::default();
+                place_batch(c, &mut writer, batch, finished, &mut placed)?;
+                notify(WorkerEvent::Placed {
+                    batch,
+                    report: &placed,
+                });
+                report.ingest.absorb(placed);
+                report.batches_placed += 1;
+                busy = true;
+            }
+        }
+        let mut failed = 0;
+        let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
+            let outcomes: Vec<_> = pool.install(|| {
+                claimed
+                    .par_iter()
+                    .map(|job| analyse_job(job, &stemmer))
+                    .collect()
+            });
+            failed = outcomes.iter().filter(|o| o.is_err()).count();
+            outcomes
+        })?;
+        report.analysed += claimed - failed;
+        report.failed_attempts += failed;
+        busy |= claimed > 0;
+        if !busy {
+            if config.until_idle && jobs.job_counts(ANALYSE)?.idle() {
+                break;
+            }
+            std::thread::sleep(config.idle_wait);
+        }
+    }
+    report.clusterer = clustering.is_some();
+    Ok(report)
+}
+
+/// Runs one "analyse" job: its result, or why it failed (a payload that is no record, a
+/// panic in the analysis). A record the analysis refuses (no text) is a result, reported
+/// when its batch is placed, as `ingest` reports it.
+fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u8>, String> {
+    let record: Record = serde_json::from_slice(&job.payload)
+        .map_err(|e| format!("job {}: not a queued record: {e}", job.id))?;
+    let id = record.article.id.clone();
+    let analysis =
+        catch_unwind(AssertUnwindSafe(|| analyze(record, stemmer))).map_err(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("job {}: the analysis of {id:?} panicked: {why}", job.id)
+        })?;
+    serde_json::to_vec(&Analysed { id, analysis })
+        .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+}
+
+/// Places one finished batch as `Pipeline::ingest` places a batch it read, and commits it
+/// with its jobs deleted in the same transaction.
+fn place_batch(
+    c: &mut Clustering,
+    writer: &mut Store,
+    batch: u64,
+    finished: Vec<FinishedJob>,
+    report: &mut IngestReport,
+) -> Result<()> {
+    report.read += finished.len();
+    let mut analysed = Vec::with_capacity(finished.len());
+    for job in finished {
+        match job.outcome {
+            Ok(bytes) => match serde_json::from_slice::<Analysed>(&bytes) {
+                Ok(a) => analysed.push(a),
+                Err(e) => report
+                    .errors
+                    .push(format!("job {}: unreadable result: {e}", job.id)),
+            },
+            Err(error) => report
+                .errors
+                .push(format!("job {} failed: {error}", job.id)),
+        }
+    }
+    // As `fresh_records`: drop ids stored before or seen earlier in the batch. This worker
+    // is the only writer, so the store's answer is exact.
+    let ids: Vec<&str> = analysed.iter().map(|a| a.id.as_str()).collect();
+    let stored = writer.existing_ids(&ids)?;
+    let mut seen = HashSet::new();
+    let articles: Vec<Analysis> = analysed
+        .into_iter()
+        .filter(|a| {
+            let new = !stored.contains(&a.id) && seen.insert(a.id.clone());
+            if !new {
+                report.already_stored += 1;
+            }
+            new
+        })
+        .map(|a| a.analysis)
+        .collect();
+    c.placer.start_ingest(writer.next_article_id()?);
+    let placed = c.placer.place(
+        AnalysedBatch {
+            committed_before: 0,
+            articles,
+        },
+        report,
+    )?;
+    writer.commit_batch_consuming(
+        &new_articles(&placed),
+        &placed.changes,
+        placed.seq_before,
+        placed.seq_after,
+        placed.clock,
+        (ANALYSE, batch),
+    )?;
+    c.reports
+        .touched(placed.changes.stories.iter().map(|s| s.id).collect());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use storyline_testpg::Cluster;
+
+    use super::*;
+    use crate::ingest::{expand_paths, read_path};
+
+    fn seeds() -> Vec<std::result::Result<Record, IngestError>> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
+        expand_paths(&[dir])
+            .expect("the seeds")
+            .iter()
+            .flat_map(|f| read_path(f, None))
+            .collect()
+    }
+
+    fn until_idle() -> WorkerConfig {
+        WorkerConfig {
+            until_idle: true,
+            idle_wait: Duration::from_millis(10),
+            ..WorkerConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_claimed_job_is_hidden_from_other_workers_and_requeued_when_its_worker_dies() {
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let db = PathBuf::from(cluster.url());
+        let queue = Store::open(&db).unwrap();
+        let report = enqueue(&queue, seeds(), &PipelineConfig::default()).unwrap();
+        assert_eq!((report.queued, report.batches), (5, 1));
+
+        // A worker claims two jobs; while it holds them another claims the rest, and never
+        // one of those two; then the first dies before it records anything.
+        let dying = Store::open(&db).unwrap();
+        let other = Store::open(&db).unwrap();
+        let mut held = Vec::new();
+        let mut taken = Vec::new();
+        let died = catch_unwind(AssertUnwindSafe(|| {
+            dying.work_jobs(ANALYSE, 2, 3, |jobs| {
+                held = jobs.iter().map(|j| j.id).collect();
+                other
+                    .work_jobs(ANALYSE, 10, 3, |jobs| {
+                        taken = jobs.iter().map(|j| j.id).collect();
+                        jobs.iter().map(|_| Ok(b"{}".to_vec())).collect()
+                    })
+                    .unwrap();
+                panic!("the worker dies mid-job");
+            })
+        }));
+        assert!(died.is_err());
+        assert_eq!((held.len(), taken.len()), (2, 3));
+        assert!(
+            held.iter().all(|id| !taken.contains(id)),
+            "{held:?} {taken:?}"
+        );
+        drop(dying); // its connection closes: the transaction is rolled back
+        let counts = queue.job_counts(ANALYSE).unwrap();
+        assert_eq!((counts.queued, counts.done, counts.failed), (2, 3, 0));
+        // The two come back to the next worker, with no attempt counted against them, once
+        // the server has noticed the closed connection and ended its session (at once, but
+        // not within the drop: meanwhile the rows are still locked and skipped).
+        let mut again = Vec::new();
+        for _ in 0..3000 {
+            let claimed = queue
+                .work_jobs(ANALYSE, 10, 3, |jobs| {
+                    again = jobs.iter().map(|j| (j.id, j.attempts)).collect();
+                    jobs.iter().map(|_| Ok(b"{}".to_vec())).collect()
+                })
+                .unwrap();
+            if claimed > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        held.sort();
+        assert_eq!(again, held.iter().map(|&id| (id, 0)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_job_that_keeps_failing_is_given_up_and_its_batch_placed_without_it() {
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let db = PathBuf::from(cluster.url());
+        let queue = Store::open(&db).unwrap();
+        let mut payloads: Vec<Vec<u8>> = seeds()
+            .into_iter()
+            .map(|r| serde_json::to_vec(&r.unwrap()).unwrap())
+            .collect();
+        payloads.insert(2, b"no record".to_vec());
+        queue.enqueue_jobs(ANALYSE, &payloads).unwrap();
+
+        let never = AtomicBool::new(false);
+        let mut events = Vec::new();
+        let report = run_worker(&db, &until_idle(), &never, |e| {
+            events.push(format!("{e:?}"))
+        })
+        .unwrap();
+        assert_eq!(report.failed_attempts, 3, "tried three times, no more");
+        assert_eq!(report.analysed, 5);
+        assert_eq!((report.ingest.stored, report.batches_placed), (5, 1));
+        assert!(report.clusterer, "the only worker clusters");
+        assert_eq!(events.first().map(String::as_str), Some("Clustering"));
+        assert_eq!(report.ingest.errors.len(), 1, "{:?}", report.ingest.errors);
+        assert!(report.ingest.errors[0].contains("not a queued record"));
+        let counts = queue.job_counts(ANALYSE).unwrap();
+        assert_eq!((counts.queued, counts.done, counts.failed), (0, 0, 1));
+        assert_eq!(queue.counts().unwrap().articles, 5);
+    }
+
+    #[test]
+    fn a_sqlite_store_is_refused_before_it_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let never = AtomicBool::new(false);
+        let err = run_worker(&db, &until_idle(), &never, |_| {}).unwrap_err();
+        assert!(
+            err.to_string().contains("needs a PostgreSQL store"),
+            "{err}"
+        );
+        assert!(!db.exists());
+    }
+}
