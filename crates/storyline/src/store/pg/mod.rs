@@ -14,6 +14,7 @@ use postgres::{Client, NoTls};
 use crate::error::{Error, Result};
 
 mod feeds;
+pub(crate) mod listen;
 mod query;
 mod reads;
 mod writes;
@@ -129,6 +130,11 @@ impl PgStore {
 
     pub fn path(&self) -> &Path {
         &self.url
+    }
+
+    /// Whether the server closed the connection (it stopped, or dropped this client).
+    pub fn is_closed(&self) -> bool {
+        self.c().is_closed()
     }
 
     /// Runs `f` in a transaction: the outermost one `BEGIN`s with `begin`, nested ones are
