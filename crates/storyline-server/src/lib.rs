@@ -159,8 +159,12 @@ impl AppState {
             // same committed state, whatever an ingest commits meanwhile.
             let out = store.snapshot(f);
             // A connection the database server closed (it restarted) would fail every
-            // request it served: a fresh one is opened for the next instead.
+            // request it served, and the idle ones beside it were closed too: fresh ones
+            // are opened for the next requests instead.
             if store.is_closed() {
+                if let Ok(mut pool) = state.readers.lock() {
+                    pool.clear();
+                }
                 return out;
             }
             if let Ok(mut pool) = state.readers.lock() {

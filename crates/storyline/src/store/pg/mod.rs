@@ -155,7 +155,10 @@ impl PgStore {
         let out = f();
         self.depth.set(depth);
         let end = if out.is_ok() { done } else { undo };
-        if let Err(e) = self.c().batch_execute(end) {
+        // Ended apart from the `if`: the connection's borrow must not last into the
+        // rollback below (a server gone mid-transaction fails the commit).
+        let ended = self.c().batch_execute(end);
+        if let Err(e) = ended {
             if depth == 0 {
                 let _ = self.c().batch_execute("ROLLBACK");
             }
