@@ -19,7 +19,8 @@ use storyline::pipeline::{Pipeline, PipelineConfig};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Ingest a generated stream of full articles and report articles/s and memory.
+    /// Ingest a generated stream of full articles and report articles/s and memory, into a
+    /// fresh temporary SQLite file, or into an empty PostgreSQL database given as `--db URL`.
     Ingest(IngestBenchArgs),
     #[command(flatten)]
     Eval(crate::eval::BenchCommand),
@@ -329,8 +330,21 @@ pub fn run(
         }
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    // A fresh store: a temporary SQLite file, or the PostgreSQL database `--db` names when
+    // it is a URL (its engine is what is measured then), which must hold nothing yet.
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("bench.db");
+    let db = if storyline::store::Store::is_url(db) {
+        let held = storyline::store::Store::open(db)?.counts()?.articles;
+        if held > 0 {
+            bail!(
+                "the PostgreSQL store --db names holds {held} articles already: \
+                 bench ingest measures a fresh store; give it an empty database"
+            );
+        }
+        db.to_path_buf()
+    } else {
+        dir.path().join("bench.db")
+    };
     let mut pipeline = Pipeline::open(&db, PipelineConfig::default())?;
     let mut marks: Vec<usize> = checkpoints.into_iter().filter(|&c| c < articles).collect();
     marks.push(articles);

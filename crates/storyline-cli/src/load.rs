@@ -1,5 +1,5 @@
-//! `storyline bench load`: concurrent readers of a store's biggest stories against `serve`
-//! on loopback for a fixed time, optionally while an ingest runs into the same store; the
+//! `storyline bench load`: concurrent readers of a store's biggest stories (or of searches)
+//! against `serve` on loopback for a fixed time, optionally while an ingest runs into the same store; the
 //! latency percentiles of the answers and every kind of failure, counted apart.
 
 use std::path::{Path, PathBuf};
@@ -33,6 +33,23 @@ pub struct LoadArgs {
     /// A file ingested into the same store while the readers read.
     #[arg(long)]
     ingest: Option<PathBuf>,
+    /// Searches instead of story pages: these queries (comma-separated) in turn, as
+    /// `GET /api/search?q=` (top 20 articles with snippets and top 10 stories).
+    #[arg(long, value_delimiter = ',')]
+    search: Vec<String>,
+}
+
+/// `text` as a query-string value: letters, digits and `-_.~` as they are, the rest escaped.
+fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// What one reader saw.
@@ -146,14 +163,24 @@ pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitC
     // Pages from all along each story's source list, not only its first: a reader of a
     // big story pages through it.
     let page = args.page.max(1);
-    let paths: Vec<String> = (0..PAGES_PER_STORY)
-        .flat_map(|k| {
-            stories.iter().map(move |s| {
-                let offset = (s.n_articles as usize * k / PAGES_PER_STORY) / page * page;
-                format!("/api/stories/{}?offset={offset}&limit={page}", s.id)
-            })
-        })
+    let searches: Vec<String> = args
+        .search
+        .iter()
+        .filter(|q| !q.trim().is_empty())
+        .map(|q| format!("/api/search?q={}", query_value(q.trim())))
         .collect();
+    let paths: Vec<String> = if !searches.is_empty() {
+        searches
+    } else {
+        (0..PAGES_PER_STORY)
+            .flat_map(|k| {
+                stories.iter().map(move |s| {
+                    let offset = (s.n_articles as usize * k / PAGES_PER_STORY) / page * page;
+                    format!("/api/stories/{}?offset={offset}&limit={page}", s.id)
+                })
+            })
+            .collect()
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     let state = AppState::open(ServerConfig::new(db))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
@@ -204,6 +231,8 @@ pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitC
         "readers": args.readers, "seconds": args.seconds,
         "stories": stories.iter().map(|s| serde_json::json!({"id": s.id, "n_articles": s.n_articles})).collect::<Vec<_>>(),
         "requests": total, "ok": ok.len(),
+        "ok_per_second": ok.len() as f64 / args.seconds.max(1) as f64,
+        "searches": args.search,
         "p50_ms": percentile(&ok, 0.50), "p95_ms": percentile(&ok, 0.95), "p99_ms": percentile(&ok, 0.99),
         "busy_503": busy, "busy_503_share": busy as f64 / total.max(1) as f64,
         "other_5xx": other_5xx, "other_status": other, "no_answer": failed,
@@ -238,4 +267,19 @@ pub fn run(db: &Path, args: &LoadArgs, json: bool) -> Result<std::process::ExitC
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_escaped_for_the_query_string() {
+        assert_eq!(query_value("fire"), "fire");
+        assert_eq!(
+            query_value("\"prime minister\" -vote&x=1"),
+            "%22prime%20minister%22%20-vote%26x%3D1"
+        );
+        assert_eq!(query_value("café"), "caf%C3%A9");
+    }
 }

@@ -942,6 +942,63 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> AppResult<Stats> {
     }))
 }
 
+/// Whether this server can read its store, for a load balancer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when the store cannot be read.
+    pub status: &'static str,
+    /// `SQLite` or `PostgreSQL`.
+    pub engine: &'static str,
+    /// The store's schema version (each engine counts its own); absent when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<i64>,
+    /// The newest article's id (0 in an empty store); absent when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_article: Option<i64>,
+}
+
+/// Health for a load balancer: 200 when a read of the store on the server's own read
+/// connections succeeds, 503 when it fails. Needs no key, even on a private server, and
+/// says nothing a client could not learn otherwise (no address of the store, no error text).
+#[utoipa::path(get, path = "/healthz",
+    responses((status = 200, body = Health),
+              (status = 503, body = Health, description = "the store cannot be read")))]
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let read = state
+        .read(|s| Ok((s.engine(), s.schema_version()?, s.last_article()?)))
+        .await;
+    let (status, health) = match read {
+        Ok((engine, version, last)) => (
+            StatusCode::OK,
+            Health {
+                status: "ok",
+                engine,
+                schema_version: Some(version),
+                last_article: Some(last.0),
+            },
+        ),
+        Err(e) => {
+            // The reason is for the operator's log: it may name the store's address.
+            tracing::warn!("healthz: the store cannot be read: {}", e.body.error);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Health {
+                    status: "unavailable",
+                    engine: Store::engine_of(&state.config.db),
+                    schema_version: None,
+                    last_article: None,
+                },
+            )
+        }
+    };
+    let mut r = (status, Json(health)).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
 // ---------------------------------------------------------------- feeds
 
 /// A feed to follow.

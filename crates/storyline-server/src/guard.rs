@@ -1,8 +1,10 @@
 //! Who may do what, and how much, in front of every route:
 //!
-//! - **Writes need the key when there is one** (`Authorization: Bearer KEY`), and reads too
-//!   when the server is private. A server reachable from the network always has a key
-//!   ([`crate::bind_and_serve`] refuses to start without one).
+//! - **Writes need the key when there is one** (`Authorization: Bearer KEY`), and reads of
+//!   the API too when the server is private. A server reachable from the network always has
+//!   a key ([`crate::bind_and_serve`] refuses to start without one). The health check
+//!   (`/healthz`, outside `/api/`) never needs it: a load balancer has none, and it tells
+//!   only whether the store can be read.
 //! - **No write from another site's page**: a write whose `Origin` is not this server is
 //!   refused, keyed or not, so a page elsewhere cannot post through the user's browser.
 //! - **No DNS rebinding**: a loopback server answers only requests addressed to a loopback

@@ -158,6 +158,15 @@ impl AppState {
             // One read transaction per request: everything a handler reads comes from the
             // same committed state, whatever an ingest commits meanwhile.
             let out = store.snapshot(f);
+            // A connection the database server closed (it restarted) would fail every
+            // request it served, and the idle ones beside it were closed too: fresh ones
+            // are opened for the next requests instead.
+            if store.is_closed() {
+                if let Ok(mut pool) = state.readers.lock() {
+                    pool.clear();
+                }
+                return out;
+            }
             if let Ok(mut pool) = state.readers.lock() {
                 if pool.len() < READ_POOL {
                     pool.push(store);
@@ -215,6 +224,7 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::list_feeds, api::add_feed, api::remove_feed))
         .routes(routes!(live::live_stream))
         .routes(routes!(live::updates))
+        .routes(routes!(api::healthz))
         .split_for_parts()
 }
 

@@ -3,10 +3,13 @@
 //! into with their revisions; `GET /api/updates?after=N` answers the same once, as JSON,
 //! for a client that polls instead.
 //!
-//! One watcher per server reads the store's newest article id every [`LiveConfig::poll`]
-//! and, when it moved, what changed, which it hands to every open stream. It watches the
-//! store rather than this process's writes, so that what another process stores (a
-//! `storyline follow` or `storyline ingest` beside the server) is announced as well.
+//! One watcher per server reads the store's newest article id and, when it moved, what
+//! changed, which it hands to every open stream. It watches the store rather than this
+//! process's writes, so that what another process stores (a `storyline follow` or
+//! `storyline ingest` beside the server, another machine) is announced as well. On SQLite
+//! it looks every [`LiveConfig::poll`]; on PostgreSQL a thread listens for the notice each
+//! batch's commit sends (`Store::listen`) and wakes it at once, and it looks every
+//! [`LiveConfig::safety_poll`] besides, in case a notice was lost with its connection.
 //!
 //! A stream is long by nature: the guard exempts it from the request time-out and the cap
 //! on requests in flight, and it has its own cap ([`LiveConfig::max_streams`]) past which a
@@ -26,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use storyline::core::ArticleId;
 use storyline::read::ArticleSummary;
 use storyline::store::{Changes, Store};
-use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{ApiError, ErrorBody};
@@ -44,8 +47,11 @@ const DEFAULT_LIST: usize = 20;
 pub struct LiveConfig {
     /// Streams open at once; past that a request is answered 503.
     pub max_streams: usize,
-    /// How often the watcher looks for a new batch in the store.
+    /// How often the watcher looks for a new batch in a SQLite store.
     pub poll: Duration,
+    /// How often it looks in a PostgreSQL store, which tells of each commit: only a lost
+    /// connection's notices are found this way.
+    pub safety_poll: Duration,
     /// A comment line this often keeps proxies from closing an idle stream.
     pub keep_alive: Duration,
 }
@@ -55,6 +61,7 @@ impl Default for LiveConfig {
         LiveConfig {
             max_streams: 32,
             poll: Duration::from_secs(1),
+            safety_poll: Duration::from_secs(10),
             keep_alive: Duration::from_secs(15),
         }
     }
@@ -143,31 +150,110 @@ impl Live {
         self.closing.send_replace(true);
     }
 
-    /// A receiver of the batches, starting the watcher with the first.
-    fn subscribe(&self, state: &Arc<AppState>) -> broadcast::Receiver<Arc<Changes>> {
-        let rx = self.batches.subscribe();
+    /// Starts the watcher, if it is not running yet, from `from`: the point the first
+    /// stream read the store at after subscribing, so a batch committed between that read
+    /// and the watcher's first look is announced, not taken for the starting point.
+    fn start_watcher(&self, state: &Arc<AppState>, from: ArticleId) {
         self.watcher.get_or_init(|| {
+            let db = state.config.db.clone();
+            let (poll, wake) = if Store::is_url(&db) {
+                let wake = Arc::new(Notify::new());
+                let listening = Arc::downgrade(&wake);
+                let started = std::thread::Builder::new()
+                    .name("live-listen".into())
+                    .spawn(move || listen_for_batches(&db, &listening));
+                match started {
+                    Ok(_) => (self.config.safety_poll, Some(wake)),
+                    Err(e) => {
+                        tracing::warn!("live: cannot start the listener ({e}); polling");
+                        (self.config.poll, None)
+                    }
+                }
+            } else {
+                (self.config.poll, None)
+            };
             tokio::spawn(watch_store(
                 Arc::downgrade(state),
                 self.batches.clone(),
-                self.config.poll,
+                from,
+                poll,
+                wake,
             ));
         });
-        rx
     }
 }
 
-/// Looks for new articles every `poll` and broadcasts what changed; ends with the server.
+/// First wait after a lost listening connection; it doubles on each failure, up to the most.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
+const LISTEN_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How long the listener waits for a notice before it looks whether the watcher is still
+/// there (it ends with the server).
+const LISTEN_CHECK: Duration = Duration::from_secs(1);
+
+/// On a thread of its own: listens for the store's commits and wakes the watcher at each,
+/// reconnecting with a growing pause when the connection is lost. Ends when the watcher
+/// has.
+fn listen_for_batches(db: &std::path::Path, wake: &Weak<Notify>) {
+    let mut retry = LISTEN_RETRY;
+    loop {
+        match Store::listen(db) {
+            Ok(Some(mut listener)) => {
+                retry = LISTEN_RETRY;
+                // What was committed while no one listened is found by one look.
+                let Some(watcher) = wake.upgrade() else {
+                    return;
+                };
+                watcher.notify_one();
+                drop(watcher);
+                loop {
+                    let heard = listener.wait(LISTEN_CHECK);
+                    let Some(watcher) = wake.upgrade() else {
+                        return;
+                    };
+                    match heard {
+                        Ok(Some(_)) => watcher.notify_one(),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!("live: listening connection lost: {e}");
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(None) => return,
+            Err(e) => tracing::warn!("live: cannot listen for new batches: {e}"),
+        }
+        std::thread::sleep(retry);
+        if wake.strong_count() == 0 {
+            return;
+        }
+        retry = (retry * 2).min(LISTEN_RETRY_MAX);
+    }
+}
+
+/// Looks for new articles every `poll`, and at once when woken, and broadcasts what
+/// changed; ends with the server.
 async fn watch_store(
     state: Weak<AppState>,
     batches: broadcast::Sender<Arc<Changes>>,
+    from: ArticleId,
     poll: Duration,
+    wake: Option<Arc<Notify>>,
 ) {
-    let mut seen: Option<ArticleId> = None;
+    let mut seen = from;
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        match &wake {
+            Some(wake) => tokio::select! {
+                _ = tick.tick() => {}
+                () = wake.notified() => {}
+            },
+            None => {
+                tick.tick().await;
+            }
+        }
         let Some(state) = state.upgrade() else {
             return;
         };
@@ -177,18 +263,17 @@ async fn watch_store(
         let read = state
             .read(move |s| {
                 let last = s.last_article()?;
-                match seen {
-                    Some(after) if listening && last > after => {
-                        s.changes_since(after, MAX_LIST).map(|c| (last, Some(c)))
-                    }
-                    _ => Ok((last, None)),
+                if listening && last > seen {
+                    s.changes_since(seen, MAX_LIST).map(|c| (last, Some(c)))
+                } else {
+                    Ok((last, None))
                 }
             })
             .await;
         drop(state);
         match read {
             Ok((last, changes)) => {
-                seen = Some(last);
+                seen = last;
                 if let Some(c) = changes {
                     // No receiver left is no error: the next stream starts from the store.
                     let _ = batches.send(Arc::new(c));
@@ -303,10 +388,11 @@ pub async fn live_stream(
         ));
     };
     // Subscribed before the first read, so no batch falls between the two.
-    let batches = state.live.subscribe(&state);
+    let batches = state.live.batches.subscribe();
     let limit = list_limit(q.limit);
     let after = q.after.or_else(|| last_event_id(&headers));
     let first = state.read(move |s| changes_from(s, after, limit)).await?;
+    state.live.start_watcher(&state, first.last);
     let stream = Stream {
         closing: state.live.closing.subscribe(),
         state: Arc::clone(&state),

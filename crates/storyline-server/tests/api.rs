@@ -1327,3 +1327,62 @@ async fn a_first_read_waits_for_a_turn_of_long_work_rather_than_being_refused() 
     }
     assert_eq!(state.story_read_counts().reports_made, 3);
 }
+
+/// `GET /healthz`, for a load balancer: 200 with the engine, the schema version and the
+/// newest article while the store reads, with no key even on a private server; 503 once the
+/// store's file is junk, and the answer names nothing of the store (no path, no error text).
+#[tokio::test]
+async fn healthz_needs_no_key_and_says_503_when_the_store_cannot_be_read() {
+    const KEY: &str = "k3y-for-the-health-tests-0123";
+    let (dir, db) = common::seeded_store();
+    let mut config = ServerConfig::new(&db);
+    config.token = Some(KEY.into());
+    config.private = true;
+    let app = App {
+        _dir: dir,
+        router: router(AppState::open(config).expect("open state")),
+    };
+    let (s, v) = app.get("/healthz").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["engine"], "SQLite");
+    assert_eq!(
+        v["schema_version"].as_i64(),
+        Some(storyline::store::SCHEMA_VERSION)
+    );
+    let newest = {
+        let store = storyline::store::Store::open(&db).expect("store");
+        store.last_article().expect("newest").0
+    };
+    assert!(newest >= 5);
+    assert_eq!(v["last_article"].as_i64(), Some(newest));
+    let (s, doc) = app
+        .send(
+            Request::get("/api/openapi.json")
+                .header("authorization", format!("Bearer {KEY}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["paths"]["/healthz"]["get"].is_object(), "documented");
+
+    // The file, and its write-ahead log, become junk under the running server.
+    let junk = vec![0x5a_u8; 64 << 10];
+    for name in ["serve.db", "serve.db-wal", "serve.db-shm"] {
+        let path = db.with_file_name(name);
+        if path.exists() {
+            std::fs::write(&path, &junk).expect("overwrite");
+        }
+    }
+    let (s, v) = app.get("/healthz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["status"], "unavailable");
+    assert_eq!(v["engine"], "SQLite");
+    assert!(v.get("last_article").is_none(), "{v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains("serve.db"),
+        "the store's path leaked: {text}"
+    );
+}

@@ -63,14 +63,21 @@ impl Cluster {
                 "--no-sync".as_ref(),
             ],
         );
+        cluster.run_server();
+        Some(cluster)
+    }
+
+    /// Starts the server on the cluster's data, port and socket directory.
+    fn run_server(&self) {
         // A test cluster needs no durability: fsync off makes each commit cheap.
         let options = format!(
             "-k {} -h 127.0.0.1 -p {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            cluster.dir.path().display(),
-            cluster.port
+            self.dir.path().display(),
+            self.port
         );
-        let log = cluster.dir.path().join("server.log");
-        cluster.run_tool(
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("server.log");
+        self.run_tool(
             "pg_ctl",
             &[
                 "start".as_ref(),
@@ -83,7 +90,28 @@ impl Cluster {
                 options.as_ref(),
             ],
         );
-        Some(cluster)
+    }
+
+    /// Stops the server, closing every connection (the cluster stays, to start again). A
+    /// clean stop: commits here are not synced, so an immediate one could lose the last.
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        self.run_tool(
+            "pg_ctl",
+            &[
+                "stop".as_ref(),
+                "-w".as_ref(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-D".as_ref(),
+                data.as_os_str(),
+            ],
+        );
+    }
+
+    /// Starts a stopped server again, on the same port.
+    pub fn restart(&self) {
+        self.run_server();
     }
 
     /// The URL of the cluster's `postgres` database, as `--db` takes it.

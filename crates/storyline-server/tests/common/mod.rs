@@ -26,6 +26,7 @@ pub fn ingest_files() -> Vec<PathBuf> {
 }
 
 /// A fresh store holding the seed reports; the directory lives as long as the guard.
+#[allow(dead_code)]
 pub fn seeded_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("serve.db");

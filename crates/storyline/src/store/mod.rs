@@ -82,6 +82,21 @@ enum Engine {
     Postgres(Box<PgStore>),
 }
 
+/// Hears of batches committed to a store by any process, as they commit (PostgreSQL's
+/// `LISTEN`/`NOTIFY`). Made by [`Store::listen`].
+pub struct ChangeListener {
+    inner: Box<pg::listen::PgListener>,
+}
+
+impl ChangeListener {
+    /// Waits up to `timeout` for a commit: the newest batch's sequence number told since
+    /// the last call, or `None` when none was. An error means the connection is lost (the
+    /// batches committed meanwhile are not told): open another with [`Store::listen`].
+    pub fn wait(&mut self, timeout: Duration) -> Result<Option<u64>> {
+        self.inner.wait(timeout)
+    }
+}
+
 /// An article ready to be written, with everything the stages found.
 pub struct NewArticle<'a> {
     pub row_id: ArticleId,
@@ -156,10 +171,45 @@ impl Store {
 
     /// Which engine this store runs on: "SQLite" or "PostgreSQL".
     pub fn engine(&self) -> &'static str {
-        match self.engine {
-            Engine::Sqlite(_) => "SQLite",
-            Engine::Postgres(_) => "PostgreSQL",
+        Self::engine_of(self.path())
+    }
+
+    /// Which engine `db` names, without opening it: "SQLite" or "PostgreSQL".
+    pub fn engine_of(db: &Path) -> &'static str {
+        if is_url(db) {
+            "PostgreSQL"
+        } else {
+            "SQLite"
         }
+    }
+
+    /// The schema version the store is at (each engine counts its own).
+    pub fn schema_version(&self) -> Result<i64> {
+        let found = engine!(self.meta("schema_version"))?;
+        found
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::Invalid("the store records no schema version".into()))
+    }
+
+    /// Whether this store's connection is gone for good (a PostgreSQL server that closed
+    /// it): a pool should drop it and open another. A SQLite file is never "closed".
+    pub fn is_closed(&self) -> bool {
+        match &self.engine {
+            Engine::Sqlite(_) => false,
+            Engine::Postgres(p) => p.is_closed(),
+        }
+    }
+
+    /// A connection of its own that hears of each batch as it is committed to the store
+    /// `db`, by any process; `None` where the engine tells no one (SQLite, where
+    /// [`Store::last_article`] is asked instead). Blocking: use it on a thread of its own.
+    pub fn listen(db: &Path) -> Result<Option<ChangeListener>> {
+        if !is_url(db) {
+            return Ok(None);
+        }
+        Ok(Some(ChangeListener {
+            inner: Box::new(pg::listen::PgListener::open(db)?),
+        }))
     }
 
     /// How many pages SQLite's write-ahead log may hold before a commit on this connection
@@ -441,7 +491,10 @@ impl Store {
     /// A number that changes when another connection commits (SQLite's `data_version`):
     /// what was read on this connection is still current while it stays the same. `None`
     /// where the engine gives no such number (PostgreSQL): then nothing read is known
-    /// current without reading it again.
+    /// current without reading it again, so a server on PostgreSQL reads a story's revision
+    /// on every request and sees another machine's batch as soon as it commits. (The
+    /// committed sequence number would cost the same round trip, and this is asked on the
+    /// server's async threads, where no blocking query may run.)
     pub fn data_version(&self) -> Result<Option<u64>> {
         match &self.engine {
             Engine::Sqlite(s) => s.data_version().map(Some),

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 
 mod feeds;
 mod jobs;
+pub(crate) mod listen;
 mod query;
 mod reads;
 mod writes;
@@ -153,6 +154,11 @@ impl PgStore {
         &self.url
     }
 
+    /// Whether the server closed the connection (it stopped, or dropped this client).
+    pub fn is_closed(&self) -> bool {
+        self.c().is_closed()
+    }
+
     /// Runs `f` in a transaction: the outermost one `BEGIN`s with `begin`, nested ones are
     /// savepoints. Commits when `f` succeeds, rolls back when it fails.
     fn in_transaction<T>(&self, begin: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -171,7 +177,10 @@ impl PgStore {
         let out = f();
         self.depth.set(depth);
         let end = if out.is_ok() { done } else { undo };
-        if let Err(e) = self.c().batch_execute(end) {
+        // Ended apart from the `if`: the connection's borrow must not last into the
+        // rollback below (a server gone mid-transaction fails the commit).
+        let ended = self.c().batch_execute(end);
+        if let Err(e) = ended {
             if depth == 0 {
                 let _ = self.c().batch_execute("ROLLBACK");
             }
