@@ -3,51 +3,16 @@
 //! `storyline ingest` of the same input leaves a SQLite file. Without PostgreSQL these tests
 //! return at once (and fail under `CI=true`).
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
 use serde_json::Value;
 use storyline_testpg::Cluster;
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn storyline(db: &str, args: &[&str]) -> String {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_storyline"))
-        .args(["--db", db, "--quiet"])
-        .args(args)
-        .output()
-        .expect("run storyline");
-    assert!(
-        out.status.success(),
-        "storyline --db {db} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-/// An export with events and stories renumbered in order of first appearance, so that two
-/// stores that filed the same articles together, in the same order, compare equal.
-fn renumbered(export: &str) -> Vec<Value> {
-    let mut events: HashMap<i64, usize> = HashMap::new();
-    let mut stories: HashMap<i64, usize> = HashMap::new();
-    export
-        .lines()
-        .map(|line| {
-            let mut a: Value = serde_json::from_str(line).expect("a JSON line");
-            for (field, seen) in [("event", &mut events), ("story", &mut stories)] {
-                let id = a[field].as_i64().expect("an id");
-                let next = seen.len();
-                a[field] = Value::from(*seen.entry(id).or_insert(next));
-            }
-            a
-        })
-        .collect()
-}
+mod stores;
+use stores::{renumbered, shared, storyline};
 
 /// The seeds and three dev sets: 6,563 records, 14 batches.
 fn inputs() -> Vec<String> {
