@@ -297,7 +297,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit_for(&report))
         }
         Command::Enqueue(args) => worker_cmd::enqueue(&g.db, &args, g.json),
-        Command::Worker(args) => worker_cmd::worker(&g.db, &args, g.json, g.quiet),
+        Command::Worker(args) => {
+            // Workers analyse without a model: refuse one rather than ignore it.
+            if g.model.is_some() {
+                anyhow::bail!(
+                    "`storyline worker` does not embed: run it without --model / STORYLINE_MODEL"
+                );
+            }
+            worker_cmd::worker(&g.db, &args, g.json, g.quiet)
+        }
         Command::Stories { limit, offset } => {
             let store = open_existing(&g.db)?;
             let stories = read::list_stories(&store, limit, offset)?;
@@ -491,6 +499,18 @@ pub(crate) fn article_files(paths: &[PathBuf], format: Option<Format>) -> Result
     Ok(files)
 }
 
+/// The pipeline's settings: the defaults, with clustering settings overridden by
+/// `STORYLINE_CLUSTER_CONFIG` (a JSON object; an expert knob for experiments). `ingest` and
+/// `worker` read it alike, so both file articles the same way.
+pub(crate) fn pipeline_config() -> Result<PipelineConfig> {
+    let mut config = PipelineConfig::default();
+    if let Ok(json) = std::env::var("STORYLINE_CLUSTER_CONFIG") {
+        config.cluster = serde_json::from_str(&json)
+            .with_context(|| format!("STORYLINE_CLUSTER_CONFIG is not valid settings: {json}"))?;
+    }
+    Ok(config)
+}
+
 pub(crate) fn ingest_with(
     db: &Path,
     paths: &[PathBuf],
@@ -499,13 +519,7 @@ pub(crate) fn ingest_with(
     model: Option<&Path>,
 ) -> Result<IngestReport> {
     let files = article_files(paths, format)?;
-    let mut config = PipelineConfig::default();
-    // Expert knob for experiments: override clustering settings with a JSON object.
-    if let Ok(json) = std::env::var("STORYLINE_CLUSTER_CONFIG") {
-        config.cluster = serde_json::from_str(&json)
-            .with_context(|| format!("STORYLINE_CLUSTER_CONFIG is not valid settings: {json}"))?;
-    }
-    let mut pipeline = Pipeline::open(db, config)
+    let mut pipeline = Pipeline::open(db, pipeline_config()?)
         .with_context(|| format!("cannot open the store {}", db.display()))?;
     if let Some(e) = embedder(model)? {
         pipeline = pipeline.with_embedder(e);

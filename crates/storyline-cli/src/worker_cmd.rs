@@ -72,6 +72,7 @@ pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<E
         claim: args.claim as usize,
         max_attempts: args.max_attempts,
         until_idle: args.until_idle,
+        pipeline: crate::pipeline_config()?,
         ..WorkerConfig::default()
     };
     let never = AtomicBool::new(false);

@@ -200,3 +200,42 @@ fn a_worker_on_a_sqlite_file_is_refused_with_a_clear_error() {
         assert!(!db.exists(), "a SQLite file was created");
     }
 }
+
+/// A worker analyses without a model: asked for one, it says so rather than file articles
+/// without the signal the user expects.
+#[test]
+fn a_worker_asked_to_embed_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args(["--db", "postgres://127.0.0.1:1/none", "--model"])
+        .arg(dir.path())
+        .args(["worker", "--until-idle"])
+        .output()
+        .expect("run storyline");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`storyline worker` does not embed"), "{err}");
+}
+
+/// A worker files with the settings `ingest` would use: it reads `STORYLINE_CLUSTER_CONFIG`
+/// too, and refuses a bad one by name.
+#[test]
+fn a_worker_reads_the_clustering_settings_as_ingest_does() {
+    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .args([
+            "--db",
+            "postgres://127.0.0.1:1/none",
+            "worker",
+            "--until-idle",
+        ])
+        .env("STORYLINE_CLUSTER_CONFIG", r#"{"no_such_setting":1}"#)
+        .env_remove("STORYLINE_MODEL")
+        .output()
+        .expect("run storyline");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("STORYLINE_CLUSTER_CONFIG is not valid"),
+        "{err}"
+    );
+}
