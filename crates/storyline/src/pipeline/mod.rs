@@ -293,10 +293,11 @@ impl Pipeline {
                     }
                     // Read before the lookup, so the lookup sees at least these batches.
                     let committed_before = committed_batches.load(Ordering::Acquire);
-                    let fresh = match fresh_records(lookup, batch, &mut report) {
-                        Ok(fresh) => fresh,
-                        Err(e) => break Err(e),
-                    };
+                    let fresh =
+                        match not_stored(lookup, batch, |r| r.article.id.as_str(), &mut report) {
+                            Ok(fresh) => fresh,
+                            Err(e) => break Err(e),
+                        };
                     let analysed = analysis.install(|| {
                         fresh
                             .into_par_iter()
@@ -375,20 +376,22 @@ fn new_articles(batch: &PlacedBatch) -> Vec<NewArticle<'_>> {
         .collect()
 }
 
-/// The records of a batch not stored yet, so that a re-run analyses only what is new.
-/// Drops ids stored before or seen earlier in the batch.
-fn fresh_records(
+/// The items of a batch whose article is not stored yet, so that a re-run analyses (and
+/// the worker's clusterer places) only what is new. Drops ids stored before or seen earlier
+/// in the batch, counting each as already stored.
+pub(super) fn not_stored<T>(
     lookup: &Store,
-    batch: Vec<Record>,
+    batch: Vec<T>,
+    id: impl Fn(&T) -> &str,
     report: &mut IngestReport,
-) -> Result<Vec<Record>> {
-    let ids: Vec<&str> = batch.iter().map(|r| r.article.id.as_str()).collect();
+) -> Result<Vec<T>> {
+    let ids: Vec<&str> = batch.iter().map(&id).collect();
     let stored = lookup.existing_ids(&ids)?;
     let mut seen = HashSet::new();
     Ok(batch
         .into_iter()
-        .filter(|r| {
-            let new = !stored.contains(&r.article.id) && seen.insert(r.article.id.clone());
+        .filter(|item| {
+            let new = !stored.contains(id(item)) && seen.insert(id(item).to_string());
             if !new {
                 report.already_stored += 1;
             }

@@ -10,7 +10,6 @@
 //! and in which order, is fixed when the input is queued: the result is that of one
 //! `storyline ingest` of the same input, whichever worker ran what, and whichever died.
 
-use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::analysis::{analyze, Analysis};
 use super::placement::{AnalysedBatch, Placer};
-use super::{analysis_pool, new_articles, next_batch, IngestReport, PipelineConfig};
+use super::{analysis_pool, new_articles, next_batch, not_stored, IngestReport, PipelineConfig};
 use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
@@ -269,20 +268,9 @@ fn place_batch(
                 .push(format!("job {} failed: {error}", job.id)),
         }
     }
-    // As `fresh_records`: drop ids stored before or seen earlier in the batch. This worker
-    // is the only writer, so the store's answer is exact.
-    let ids: Vec<&str> = analysed.iter().map(|a| a.id.as_str()).collect();
-    let stored = writer.existing_ids(&ids)?;
-    let mut seen = HashSet::new();
-    let articles: Vec<Analysis> = analysed
+    // This worker is the only writer, so the store's answer is exact.
+    let articles: Vec<Analysis> = not_stored(writer, analysed, |a| a.id.as_str(), report)?
         .into_iter()
-        .filter(|a| {
-            let new = !stored.contains(&a.id) && seen.insert(a.id.clone());
-            if !new {
-                report.already_stored += 1;
-            }
-            new
-        })
         .map(|a| a.analysis)
         .collect();
     c.placer.start_ingest(writer.next_article_id()?);

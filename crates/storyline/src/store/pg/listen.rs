@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
-use super::without_password;
+use super::{close_off_thread, without_password};
 use crate::error::{Error, Result};
 
 /// The channel every batch's commit is told on; its payload is the batch's sequence number.
@@ -95,9 +95,7 @@ impl Drop for PgListener {
     /// Closing the client runs its runtime: on a thread of its own, as `PgStore` does.
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            if let Ok(closing) = std::thread::Builder::new().spawn(move || drop(client)) {
-                let _ = closing.join();
-            }
+            close_off_thread(client);
         }
     }
 }

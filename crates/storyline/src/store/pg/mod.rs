@@ -269,10 +269,16 @@ impl Drop for PgStore {
     /// Closing the client runs its runtime too: on a thread of its own, as in `open`.
     fn drop(&mut self) {
         if let Some(client) = self.client.get_mut().take() {
-            if let Ok(closing) = std::thread::Builder::new().spawn(move || drop(client)) {
-                let _ = closing.join();
-            }
+            close_off_thread(client);
         }
+    }
+}
+
+/// Closes a client on a thread of its own: dropping the sync client runs its runtime,
+/// which may not run on a thread that runs async tasks (see `PgStore::open`).
+pub(super) fn close_off_thread(client: Client) {
+    if let Ok(closing) = std::thread::Builder::new().spawn(move || drop(client)) {
+        let _ = closing.join();
     }
 }
 
