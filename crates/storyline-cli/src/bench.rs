@@ -284,13 +284,19 @@ pub(crate) fn memory_mib() -> (f64, f64) {
 /// CPU seconds (user + system, all threads) this process has used, from /proc (Linux):
 /// less sensitive than wall time to other work on a shared machine.
 pub(crate) fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Clock ticks are 100 per second on Linux.
-    (ticks(11) + ticks(12)) / 100.0
+    // The process's CPU clock (every thread), to the nanosecond: `/proc/self/stat` counts
+    // in hundredths of a second, a tenth of a 0.1 s run.
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to write into.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0;
+    if ok {
+        t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+    } else {
+        0.0
+    }
 }
 
 pub fn run(

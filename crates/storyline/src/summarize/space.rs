@@ -65,7 +65,9 @@ impl<'a> SentenceSpace<'a> {
                 // Term counts, sorted by id: a sort of the sentence's few terms rather than
                 // a hash map per sentence.
                 terms.sort_unstable();
-                let mut v: Vec<(u32, f32)> = Vec::new();
+                // Room for every term at once: grown a push at a time, the vectors of a big
+                // story were reallocated over and over.
+                let mut v: Vec<(u32, f32)> = Vec::with_capacity(terms.len());
                 for &id in &terms {
                     match v.last_mut() {
                         Some((last, c)) if *last == id => *c += 1.0,

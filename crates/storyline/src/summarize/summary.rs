@@ -116,13 +116,23 @@ pub(crate) fn candidates<'s>(
     let mut c: Vec<(f32, usize)> = space
         .sentences
         .iter()
-        .filter(|s| !space.docs[s.doc].is_copy)
-        .filter(|s| (cfg_min..=cfg_max).contains(&s.words))
-        .filter(|s| !space.text(s).trim_end().ends_with('?'))
+        .filter(|s| is_candidate(space, s, cfg_min, cfg_max))
         .map(|s| (s.salience, s.index))
         .collect();
     c.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     c.into_iter().map(|(_, i)| &space.sentences[i]).collect()
+}
+
+/// Whether `s` is one of the [`candidates`].
+pub(crate) fn is_candidate(
+    space: &SentenceSpace<'_>,
+    s: &SentenceVec,
+    cfg_min: usize,
+    cfg_max: usize,
+) -> bool {
+    !space.docs[s.doc].is_copy
+        && (cfg_min..=cfg_max).contains(&s.words)
+        && !space.text(s).trim_end().ends_with('?')
 }
 
 /// Concept weights and repeat decays.

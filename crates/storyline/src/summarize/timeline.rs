@@ -8,13 +8,14 @@
 //! later reports look back to is the day something happened. A day's sentences are ranked by
 //! closeness to what all of that day's sentences say (its centroid).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::space::{cosine, dot_dense, SentenceSpace, SentenceVec, SourceDoc};
-use super::summary::candidates;
+use super::summary::is_candidate;
 use crate::core::Claim;
 use crate::extract::mentioned_days;
 
@@ -76,10 +77,21 @@ pub struct Timeline {
     pub undated: Vec<Claim>,
 }
 
+/// How many of a day's best-scored sentences are put in order at a time.
+const FEW: usize = 64;
+
 /// A candidate sentence listed under one day, and whether it names that day.
 struct Dated<'s> {
     s: &'s SentenceVec,
     mentioned: bool,
+}
+
+/// The candidates' order (most salient first, then the space's order): how ties are
+/// broken, compared where needed rather than by sorting the whole story by salience.
+fn candidate_order(a: &SentenceVec, b: &SentenceVec) -> Ordering {
+    b.salience
+        .total_cmp(&a.salience)
+        .then(a.index.cmp(&b.index))
 }
 
 pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
@@ -90,12 +102,17 @@ pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
 /// one).
 pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline {
     let docs = space.docs;
-    let mut pool = candidates(space, cfg.min_sentence_words, cfg.max_sentence_words);
-    if pool.is_empty() {
-        pool = candidates(space, 1, usize::MAX);
+    let (mut min, mut max) = (cfg.min_sentence_words, cfg.max_sentence_words);
+    if !space
+        .sentences
+        .iter()
+        .any(|s| is_candidate(space, s, min, max))
+    {
+        (min, max) = (1, usize::MAX);
     }
     let in_span = |d: &NaiveDate| cfg.span.is_none_or(|(a, b)| (a..=b).contains(d));
     let mut by_date: BTreeMap<NaiveDate, Vec<Dated<'_>>> = BTreeMap::new();
+    // Each undated article's first candidate.
     let mut undated: BTreeMap<usize, &SentenceVec> = BTreeMap::new();
     // Articles speaking of each day: by publication, by mention.
     let mut published_on: HashMap<NaiveDate, HashSet<usize>> = HashMap::new();
@@ -105,41 +122,40 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
             published_on.entry(p).or_default().insert(d);
         }
     }
-    // The days each dated candidate mentions, found in the space's order, the order the
-    // texts lie in memory: in the pool's (salience) order each would be a fetch from
-    // anywhere in a big story.
-    let mut in_pool = vec![false; space.sentences.len()];
-    for s in &pool {
-        in_pool[s.index] = true;
-    }
-    let mut mentions: Vec<Vec<NaiveDate>> = vec![Vec::new(); space.sentences.len()];
-    for s in space.sentences.iter().filter(|s| in_pool[s.index]) {
-        if let Some(published) = docs[s.doc].article.date() {
-            mentions[s.index] = mentioned_days(space.text(s), Some(published))
-                .into_iter()
-                .filter(|d| in_span(d))
-                .collect();
-        }
-    }
-    for s in &pool {
+    // Candidates are listed under their days in the space's order, the order they lie in
+    // memory, not in the candidates' (salience) order: there every list, centroid and score
+    // would be a fetch from anywhere in a big story, and a sentence would cost more the
+    // bigger the story.
+    for s in space
+        .sentences
+        .iter()
+        .filter(|s| is_candidate(space, s, min, max))
+    {
         let Some(published) = docs[s.doc].article.date() else {
             // Never dated: not even by a date it mentions, which could be a past event's.
-            undated.entry(s.doc).or_insert(s);
+            let e = undated.entry(s.doc).or_insert(s);
+            if candidate_order(s, e).is_lt() {
+                *e = s;
+            }
             continue;
         };
-        let days = std::mem::take(&mut mentions[s.index]);
-        if days.is_empty() {
-            by_date.entry(published).or_default().push(Dated {
-                s,
-                mentioned: false,
-            });
-        }
-        for d in days {
+        let mut named = false;
+        for d in mentioned_days(space.text(s), Some(published))
+            .into_iter()
+            .filter(|d| in_span(d))
+        {
+            named = true;
             mentioned_by.entry(d).or_default().insert(s.doc);
             by_date
                 .entry(d)
                 .or_default()
                 .push(Dated { s, mentioned: true });
+        }
+        if !named {
+            by_date.entry(published).or_default().push(Dated {
+                s,
+                mentioned: false,
+            });
         }
     }
     let count =
@@ -176,31 +192,50 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
     let mut dense: Vec<f32> = Vec::new();
     for date in dates {
         let ss = &by_date[&date];
-        fill_centroid(&mut dense, ss.iter().map(|x| x.s));
+        // Summed in the candidates' order, as the day's sentences were always summed: a
+        // float sum in another order differs in its last bits, and near-ties then pick
+        // another sentence. Sorted on copied keys, not through the sentences.
+        let mut keyed: Vec<(f32, usize)> = ss.iter().map(|x| (x.s.salience, x.s.index)).collect();
+        keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        fill_centroid(&mut dense, keyed.iter().map(|&(_, i)| &space.sentences[i]));
         let centroid = &dense;
         let score = |x: &Dated<'_>| {
             dot_dense(&x.s.vector, centroid)
                 + cfg.salience_weight * x.s.salience
                 + if x.mentioned { cfg.mention_bonus } else { 0.0 }
         };
-        // Scored once each: a comparator that rescored would cost N log N dot products, and
-        // one day of a big story holds most of its sentences. The sort is stable, so ties
-        // keep the pool's order (most salient first) as before.
+        // Scored once each, and only the best few put in order: a day of a big story holds
+        // most of its sentences, and only its first non-redundant ones are taken. Ties go
+        // to the more salient (the pool's order).
         let mut ranked: Vec<(f32, &Dated<'_>)> = ss.iter().map(|x| (score(x), x)).collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let order = |a: &(f32, &Dated<'_>), b: &(f32, &Dated<'_>)| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| candidate_order(a.1.s, b.1.s))
+        };
         let mut picked: Vec<&SentenceVec> = Vec::new();
-        for (_, x) in ranked {
-            if picked.len() >= k {
-                break;
+        let mut from = 0;
+        while picked.len() < k && from < ranked.len() {
+            // The next best `FEW` (or all that are left), in order.
+            let rest = &mut ranked[from..];
+            let few = FEW.min(rest.len());
+            if few < rest.len() {
+                rest.select_nth_unstable_by(few - 1, order);
             }
-            if chosen
-                .iter()
-                .any(|c| cosine(&c.vector, &x.s.vector) >= cfg.redundancy)
-            {
-                continue;
+            rest[..few].sort_unstable_by(order);
+            for &(_, x) in &rest[..few] {
+                if picked.len() >= k {
+                    break;
+                }
+                if chosen
+                    .iter()
+                    .any(|c| cosine(&c.vector, &x.s.vector) >= cfg.redundancy)
+                {
+                    continue;
+                }
+                chosen.push(x.s);
+                picked.push(x.s);
             }
-            chosen.push(x.s);
-            picked.push(x.s);
+            from += few;
         }
         if !picked.is_empty() {
             dated.push(TimelineEntry {
@@ -303,5 +338,49 @@ mod tests {
         assert!(tl.dated[0].sentences[0].text.contains("burst"));
         assert_eq!(tl.undated.len(), 1);
         assert_eq!(tl.undated[0].article, "c");
+    }
+
+    #[test]
+    fn a_day_finds_its_next_sentence_past_more_repeats_than_are_ordered_at_once() {
+        // One day: many reports of one sentence, then one other sentence. Two sentences
+        // are asked for; every repeat after the first is redundant, so the second must be
+        // found past all of them, beyond the first few put in order.
+        let same = "The dam burst after days of heavy rain and flooded the valley below.";
+        let mut arts: Vec<Article> = (0..(2 * FEW as u32 + 5))
+            .map(|i| article(&format!("r{i}"), Some(10), same))
+            .collect();
+        arts.push(article(
+            "other",
+            Some(10),
+            "Rescue teams searched the flooded town for survivors until late at night.",
+        ));
+        let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
+        let docs: Vec<SourceDoc<'_>> = arts
+            .iter()
+            .zip(&sents)
+            .map(|(article, sentences)| SourceDoc {
+                article,
+                sentences,
+                is_copy: false,
+            })
+            .collect();
+        let cfg = TimelineConfig {
+            sentences_per_date: Some(2),
+            ..TimelineConfig::default()
+        };
+        let tl = timeline(&docs, &cfg);
+        assert_eq!(tl.dated.len(), 1);
+        let texts: Vec<&str> = tl.dated[0]
+            .sentences
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert_eq!(texts[0], same);
+        assert!(texts[1].starts_with("Rescue teams"), "{texts:?}");
+        // The first report of the repeated sentence is the one quoted (ties go to the
+        // story's order), cited by every report of it.
+        assert_eq!(tl.dated[0].sentences[0].article, "r0");
+        assert_eq!(tl.dated[0].sentences[0].citations.len(), 2 * FEW + 5);
     }
 }
