@@ -151,6 +151,12 @@ const MAX_ENTITIES: usize = 25;
 /// and at 50,000 articles. The source list, the events and their counts stay whole.
 pub const REPORT_ARTICLES: usize = 64;
 
+/// Most article text a big story's report reads, in bytes: its cost follows the text it
+/// reads more than the number of articles (the statements compare every clause with every
+/// other source's), so 64 long articles would cost several times 64 short ones. About 64
+/// articles of 2,000 bytes; the first chosen article is read whatever its length.
+pub const REPORT_TEXT: usize = 128_000;
+
 /// Fewest candidates read per event of a big story before the choice (the first, the newest
 /// and evenly spaced ones between); a story of few events gets more per event.
 const CANDIDATES_PER_EVENT: usize = 6;
@@ -248,7 +254,9 @@ fn by_centrality(
 /// The articles a report is made from, in date order: the whole story up to
 /// [`REPORT_ARTICLES`]; beyond, originals only (a copy says what its original says), taken
 /// event by event, biggest events first, in rounds: each event's most central article,
-/// then its newest, then its next most central, until the bound.
+/// then its newest, then its next most central, until [`REPORT_ARTICLES`] or
+/// [`REPORT_TEXT`]. Candidates are read without their annotations, which are decoded for
+/// the chosen only.
 fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle>> {
     if rows.len() <= REPORT_ARTICLES {
         let all: Vec<ArticleId> = rows.iter().map(|r| r.row_id).collect();
@@ -288,7 +296,8 @@ fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle
         pool.push(picks);
     }
     let flat: Vec<usize> = pool.iter().flatten().copied().collect();
-    let read = store.articles_by_row(&flat.iter().map(|&i| rows[i].row_id).collect::<Vec<_>>())?;
+    let read =
+        store.article_texts_by_row(&flat.iter().map(|&i| rows[i].row_id).collect::<Vec<_>>())?;
     let mut texts: HashMap<usize, StoredArticle> = flat.iter().copied().zip(read).collect();
     let stemmer = Stemmer::english();
     let ranked: Vec<Vec<usize>> = pool
@@ -311,11 +320,17 @@ fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle
         })
         .collect();
     let mut chosen: Vec<usize> = Vec::with_capacity(REPORT_ARTICLES);
+    let mut text = 0;
     'rounds: for round in 0.. {
         let mut any = false;
         for order in &ranked {
             if let Some(&i) = order.get(round) {
                 any = true;
+                let len = texts.get(&i).map_or(0, |a| a.article.text.len());
+                if !chosen.is_empty() && text + len > REPORT_TEXT {
+                    break 'rounds;
+                }
+                text += len;
                 chosen.push(i);
                 if chosen.len() == REPORT_ARTICLES {
                     break 'rounds;
@@ -327,10 +342,12 @@ fn chosen_articles(store: &Store, rows: &[OrderRow]) -> Result<Vec<StoredArticle
         }
     }
     chosen.sort_unstable();
-    Ok(chosen
+    let mut chosen: Vec<StoredArticle> = chosen
         .into_iter()
         .filter_map(|i| texts.remove(&i))
-        .collect())
+        .collect();
+    store.annotate(&mut chosen)?;
+    Ok(chosen)
 }
 
 /// Citations made against the chosen articles (1-based positions) turned into the story's
@@ -868,7 +885,32 @@ mod tests {
         assert!(story.n_articles as usize > 2 * REPORT_ARTICLES, "{story:?}");
         let rows = store.story_order(story.id).unwrap();
         let chosen = chosen_articles(&store, &rows).unwrap();
-        assert_eq!(chosen.len(), REPORT_ARTICLES);
+        // Bounded by articles or by text, whichever comes first: the next article would
+        // have passed the text bound.
+        let text: usize = chosen.iter().map(|a| a.article.text.len()).sum();
+        assert!(
+            chosen.len() <= REPORT_ARTICLES && text <= REPORT_TEXT,
+            "{text}"
+        );
+        let longest = store
+            .article_texts_by_row(&rows.iter().map(|r| r.row_id).collect::<Vec<_>>())
+            .unwrap()
+            .iter()
+            .map(|a| a.article.text.len())
+            .max()
+            .unwrap();
+        assert!(
+            chosen.len() == REPORT_ARTICLES || text + longest > REPORT_TEXT,
+            "{} articles, {text} bytes",
+            chosen.len()
+        );
+        // Each chosen article is read whole, with the sentences and mentions stored for
+        // it, though the candidates were read without them.
+        let whole = store
+            .articles_by_row(&chosen.iter().map(|a| a.row_id).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(format!("{chosen:?}"), format!("{whole:?}"));
+        assert!(chosen.iter().all(|a| !a.sentences.is_empty()));
         let in_story: HashSet<ArticleId> = rows.iter().map(|r| r.row_id).collect();
         assert!(chosen
             .iter()
@@ -921,6 +963,52 @@ mod tests {
                 "{claim:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_big_story_of_long_articles_is_reported_from_at_most_the_text_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let seeds = seeds();
+        let mut records = Vec::new();
+        // Articles three versions long: 64 of them would be far more text than the bound.
+        for k in 0..40u64 {
+            for s in &seeds {
+                let mut r = s.clone();
+                r.article.id = format!("{}-v{k}", r.article.id);
+                let seed = k * 31 + r.article.text.len() as u64;
+                r.article.text = (0..3)
+                    .map(|j| version(&s.article.text, seed * 3 + j))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                records.push(r);
+            }
+        }
+        ingest(&db, records);
+        let store = Store::open(&db).unwrap();
+        let story = biggest_story(&store);
+        let rows = store.story_order(story.id).unwrap();
+        assert!(rows.len() > 2 * REPORT_ARTICLES, "{story:?}");
+        let all = store
+            .article_texts_by_row(&rows.iter().map(|r| r.row_id).collect::<Vec<_>>())
+            .unwrap();
+        let shortest = all.iter().map(|a| a.article.text.len()).min().unwrap();
+        assert!(REPORT_ARTICLES * shortest > REPORT_TEXT, "{shortest}");
+        let chosen = chosen_articles(&store, &rows).unwrap();
+        let text: usize = chosen.iter().map(|a| a.article.text.len()).sum();
+        assert!(
+            text <= REPORT_TEXT,
+            "{} articles, {text} bytes",
+            chosen.len()
+        );
+        // The bound is used, not undershot: one more article would pass it.
+        let longest = all.iter().map(|a| a.article.text.len()).max().unwrap();
+        assert!(text + longest > REPORT_TEXT, "{text}");
+        assert!(chosen.len() > 1 && chosen.len() < REPORT_ARTICLES);
+        // And the report of the story is made from them.
+        let report = story_report(&store, story.id).unwrap();
+        assert_eq!(report.cited.len(), chosen.len());
+        assert_eq!(report.sources_total, rows.len());
     }
 
     #[test]

@@ -90,6 +90,16 @@ fn answers(store: &Store) -> Vec<String> {
         let order = store.story_order(s.id).unwrap();
         let rows: Vec<ArticleId> = order.iter().map(|o| o.row_id).collect();
         put("order", format!("{order:?}"));
+        // Read whole, or read bare and annotated after: the same articles.
+        let whole = store.articles_by_row(&rows).unwrap();
+        let mut bare = store.article_texts_by_row(&rows).unwrap();
+        assert!(bare
+            .iter()
+            .all(|a| a.sentences.is_empty() && a.mentions.is_empty()));
+        store.annotate(&mut bare).unwrap();
+        assert_eq!(format!("{bare:?}"), format!("{whole:?}"));
+        assert!(whole.iter().all(|a| !a.sentences.is_empty()));
+        put("articles by row", format!("{whole:?}"));
         put(
             "sources",
             format!("{:?}", store.source_rows(&rows).unwrap()),

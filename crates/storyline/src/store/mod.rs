@@ -561,7 +561,18 @@ impl Store {
 
     /// These article rows in full, with sentences and mentions, in the order asked.
     pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
-        engine!(self.articles_by_row(rows))
+        engine!(self.articles_by_row(rows, true))
+    }
+
+    /// These article rows without their sentences and mentions (empty), in the order
+    /// asked: a choice made on the text, before [`Store::annotate`] decodes what it keeps.
+    pub fn article_texts_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
+        engine!(self.articles_by_row(rows, false))
+    }
+
+    /// Reads the sentences and mentions of articles read by [`Store::article_texts_by_row`].
+    pub fn annotate(&self, articles: &mut [StoredArticle]) -> Result<()> {
+        engine!(self.annotate(articles))
     }
 
     /// Follows `url` (due at once); `false` when it was followed already.

@@ -188,8 +188,13 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// These article rows in full, with sentences and mentions, in the order asked.
-    pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
+    /// These article rows, in the order asked; with their sentences and mentions when
+    /// `annotated` (else those are left empty, for [`SqliteStore::annotate`]).
+    pub fn articles_by_row(
+        &self,
+        rows: &[ArticleId],
+        annotated: bool,
+    ) -> Result<Vec<StoredArticle>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -211,10 +216,20 @@ impl SqliteStore {
                     })
                 })
                 .map_err(|e| self.e(e))?;
-            (a.sentences, a.mentions) = self.annotations(row_id)?;
+            if annotated {
+                (a.sentences, a.mentions) = self.annotations(row_id)?;
+            }
             out.push(a);
         }
         Ok(out)
+    }
+
+    /// Reads and decodes the sentences and mentions of articles read without them.
+    pub fn annotate(&self, articles: &mut [StoredArticle]) -> Result<()> {
+        for a in articles {
+            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+        }
+        Ok(())
     }
 }
 

@@ -614,7 +614,11 @@ impl PgStore {
             .collect())
     }
 
-    pub fn articles_by_row(&self, rows: &[ArticleId]) -> Result<Vec<StoredArticle>> {
+    pub fn articles_by_row(
+        &self,
+        rows: &[ArticleId],
+        annotated: bool,
+    ) -> Result<Vec<StoredArticle>> {
         let mut out = Vec::with_capacity(rows.len());
         for &row_id in rows {
             let mut a = self
@@ -638,10 +642,19 @@ impl PgStore {
                     what: "article row",
                     id: row_id.to_string(),
                 })?;
-            (a.sentences, a.mentions) = self.annotations(row_id)?;
+            if annotated {
+                (a.sentences, a.mentions) = self.annotations(row_id)?;
+            }
             out.push(a);
         }
         Ok(out)
+    }
+
+    pub fn annotate(&self, articles: &mut [StoredArticle]) -> Result<()> {
+        for a in articles {
+            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+        }
+        Ok(())
     }
 }
 
