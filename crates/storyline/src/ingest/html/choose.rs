@@ -10,7 +10,8 @@
 //!   the topic and the other next to none (Readability took a sidebar);
 //! - trafilatura's text lying almost wholly inside Readability's, in fewer lines and holding
 //!   at least half of it, is the same article without the captions, bylines and link lines
-//!   Readability kept around it (a smaller part is a fragment, not a trim);
+//!   Readability kept around it (a smaller part is a fragment, not a trim, unless what
+//!   Readability adds is mostly link lines: the page's lists of other stories);
 //! - Readability's text a small fragment of trafilatura's (a teaser or one box of the page)
 //!   means Readability missed the article's main node.
 //!
@@ -25,6 +26,11 @@ use crate::normalize::{is_stopword, words};
 const TRAF_INSIDE_READABLE: f64 = 0.96;
 /// ... as long as it keeps at least this share of Readability's text.
 const TRIM_KEEPS: f64 = 0.5;
+/// Readability's lines beyond trafilatura's text holding less than this share of their words
+/// in sentences are lists of links and labels, not the rest of the article.
+const SENTENCE_SHARE: f64 = 0.5;
+/// A line longer than this many words is prose even without a full stop.
+const LINK_LINE_MAX_WORDS: usize = 16;
 /// Trafilatura's text this many times longer than Readability's means Readability kept a
 /// fragment only.
 const FRAGMENT_RATIO: f64 = 12.0;
@@ -66,7 +72,8 @@ pub fn choose<'a>(traf: &'a str, readable: &'a str, about: &[Option<&str>]) -> &
         return pick;
     }
     let take_traf = if traf_inside >= TRAF_INSIDE_READABLE {
-        lines(traf) < lines(readable) && nt as f64 >= TRIM_KEEPS * nr as f64
+        lines(traf) < lines(readable)
+            && (nt as f64 >= TRIM_KEEPS * nr as f64 || adds_links_only(readable, traf, &t))
     } else {
         (nt + 1) as f64 > FRAGMENT_RATIO * (nr + 1) as f64
     };
@@ -107,6 +114,32 @@ fn content_words(text: &str) -> HashSet<String> {
         .filter(|w| w.chars().count() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
         .filter(|w| !is_stopword(w))
         .collect()
+}
+
+/// Whether the lines of `readable` that `traf_shingles` do not hold are mostly link lines
+/// (short, not ending a sentence), by words.
+fn adds_links_only(readable: &str, traf: &str, traf_shingles: &HashMap<Vec<&str>, usize>) -> bool {
+    let (mut prose, mut all) = (0usize, 0usize);
+    for line in readable.lines() {
+        let own = shingles(line);
+        let n: usize = own.values().sum();
+        let held: usize = own
+            .iter()
+            .map(|(k, &c)| c.min(traf_shingles.get(k).copied().unwrap_or(0)))
+            .sum();
+        // A line mostly in trafilatura's text is shared, not added; one of under four
+        // words is a single shingle of its own, so it is looked for as it stands.
+        if n == 0 || 2 * held >= n || (n == 1 && traf.contains(line.trim())) {
+            continue;
+        }
+        let words = line.split_whitespace().count();
+        all += words;
+        let t = line.trim_end();
+        if words > LINK_LINE_MAX_WORDS || t.ends_with(['.', '!', '?', '"', '”']) {
+            prose += words;
+        }
+    }
+    all > 0 && (prose as f64) < SENTENCE_SHARE * all as f64
 }
 
 fn lines(text: &str) -> usize {
@@ -174,6 +207,21 @@ mod tests {
         assert_eq!(choose(&a, &article, &[]), article);
         let most = format!("{a}\n{b}");
         assert_eq!(choose(&most, &article, &[]), most);
+    }
+
+    #[test]
+    fn a_small_trim_of_link_lists_is_still_a_trim() {
+        let article = format!("{}.\n{}.", words("a", 100), words("b", 100));
+        let links: Vec<String> = (0..60).map(|i| words(&format!("l{i}x"), 5)).collect();
+        let page = format!("{article}\n{}", links.join("\n"));
+        // Under half of Readability's text, but what Readability adds is a list of links.
+        assert_eq!(choose(&article, &page, &[]), article);
+        // The same share added as paragraphs: trafilatura's text is a fragment.
+        let more: Vec<String> = (0..3)
+            .map(|i| format!("{}.", words(&format!("p{i}x"), 100)))
+            .collect();
+        let long = format!("{article}\n{}", more.join("\n"));
+        assert_eq!(choose(&article, &long, &[]), long);
     }
 
     #[test]

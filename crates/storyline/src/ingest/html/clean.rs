@@ -101,6 +101,17 @@ const CREDIT_WORDS: &[&str] = &[
     "pictured",
 ];
 
+/// Words that mark a line standing wholly in brackets as a photo credit, beside
+/// `CREDIT_WORDS`: "(Joe Doe/Associated Press)", "(Copyright: Thinkstock)". At the end of a
+/// sentence they could be the text's own ("... a copyright (the band's own copyright)").
+const CREDIT_LINE_WORDS: &[&str] = &[
+    "associated",
+    "copyright",
+    "thinkstock",
+    "istock",
+    "istockphoto",
+];
+
 /// A line this short can be a headline in a link list or a tag at the end of the page.
 const HEADLINE_MAX_WORDS: usize = 16;
 /// Lines of this many words or fewer at the very end are tags, sources and ids.
@@ -236,10 +247,12 @@ fn is_credited_caption(line: &str) -> bool {
         return false;
     };
     let inner = t[start..].trim_matches([open, close]).to_lowercase();
+    // A credit standing alone on its line, under the photo it names.
+    let whole_line = t[..start].trim().is_empty();
     word_count(&inner) <= 8
         && inner
             .split(|c: char| !c.is_alphanumeric())
-            .any(|w| CREDIT_WORDS.contains(&w))
+            .any(|w| CREDIT_WORDS.contains(&w) || (whole_line && CREDIT_LINE_WORDS.contains(&w)))
 }
 
 /// A short line in capitals throughout is a promo link ("READ MORE ON … BY CLICKING
@@ -354,6 +367,18 @@ mod tests {
             "The parade drew thousands of people to the harbour on Sunday afternoon.\n".repeat(4)
         );
         assert!(!clean(&story, None, Galleries::Keep).contains("Getty"));
+    }
+
+    #[test]
+    fn a_credit_on_a_line_of_its_own_goes() {
+        let text = "The quarterback was hurt in the second quarter.\n\
+            (Joe Doe/Associated Press)\n(Copyright: Thinkstock)\n\
+            He left the game, the Associated Press reported (copyright aside).";
+        assert_eq!(
+            clean(text, None, Galleries::Keep),
+            "The quarterback was hurt in the second quarter.\n\
+             He left the game, the Associated Press reported (copyright aside)."
+        );
     }
 
     #[test]
