@@ -361,21 +361,22 @@ fn read_gold_timelines(path: &Path) -> Result<Vec<GoldTimeline>> {
         let entries = v["entries"]
             .as_array()
             .with_context(|| format!("{}: no \"entries\"", where_()))?;
-        let mut dates = Vec::new();
-        let mut sentences = 0usize;
+        // A date listed twice counts once, with its last entry's sentences: news-tls and
+        // tilse read a timeline as a map from date to summary, so the last one wins.
+        let mut by_date = std::collections::BTreeMap::new();
         for e in entries {
             let date = e[0]
                 .as_str()
                 .and_then(|d| d.get(..10))
                 .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
                 .with_context(|| format!("{}: bad date {}", where_(), e[0]))?;
-            dates.push(date);
-            sentences += e[1].as_array().map_or(0, Vec::len);
+            by_date.insert(date, e[1].as_array().map_or(0, Vec::len));
         }
-        if dates.is_empty() {
+        if by_date.is_empty() {
             bail!("{}: empty timeline", where_());
         }
-        dates.sort();
+        let sentences: usize = by_date.values().sum();
+        let dates: Vec<chrono::NaiveDate> = by_date.into_keys().collect();
         let name = v["topic"].as_str().unwrap_or("timeline").to_string();
         out.push(GoldTimeline {
             name: format!("{i:02}_{name}"),

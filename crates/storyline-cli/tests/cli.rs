@@ -947,7 +947,7 @@ fn counts_read_as_english() {
     assert!(again.contains("Read 5 records"), "{again}");
     assert!(again.contains("0 new articles stored"), "{again}");
     assert!(
-        again.contains("5 articles in 1 event and 1 story."),
+        again.contains("5 articles in 2 events and 1 story."),
         "{again}"
     );
     let one = text(storyline(&db, &["search", "hostages: 40"]));

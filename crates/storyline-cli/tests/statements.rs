@@ -72,17 +72,16 @@ fn seeds_headline_is_a_whole_clause() {
 #[test]
 fn seeds_agree_on_the_ceasefire_push_with_quotes_from_each_source() {
     let (story, texts) = seed_story();
+    // Statements are compared within an event: the March trip's reports corroborate each
+    // other; 004 reports a later trip (see the next test), so it is no second voice on them.
+    let (n1, n2) = (number_of(&story, "001_"), number_of(&story, "002_"));
     let events = story["statements"].as_array().unwrap();
-    assert_eq!(events.len(), 1);
-    let ev = &events[0];
+    let ev = events
+        .iter()
+        .find(|e| e["agreed"].as_array().is_some_and(|a| !a.is_empty()))
+        .unwrap_or_else(|| panic!("nothing agreed in any event: {events:#?}"));
     let agreed = ev["agreed"].as_array().unwrap();
     assert!(ev["n_agreed"].as_u64().unwrap() as usize >= agreed.len());
-    // The ceasefire-and-hostages push, said by 001, 002 and 004 in their own words.
-    let (n1, n2, n4) = (
-        number_of(&story, "001_"),
-        number_of(&story, "002_"),
-        number_of(&story, "004_"),
-    );
     let ceasefire = agreed
         .iter()
         .find(|s| s["text"].as_str().unwrap().contains("ceasefire"))
@@ -93,7 +92,7 @@ fn seeds_agree_on_the_ceasefire_push_with_quotes_from_each_source() {
         .iter()
         .map(|n| n.as_u64().unwrap())
         .collect();
-    for n in [n1, n2, n4] {
+    for n in [n1, n2] {
         assert!(srcs.contains(&n), "[{n}] missing from {ceasefire:#}");
     }
     // Every agreed statement has two or more independent sources, one quote each, and
@@ -146,4 +145,28 @@ fn seeds_undated_report_is_placed_after_the_sixth_visit() {
     assert!(undated
         .iter()
         .any(|c| c["article"] == "004_149a33a4e948dcde"));
+}
+
+#[test]
+fn seeds_later_trip_is_its_own_event_in_the_same_story() {
+    // 002 reports the sixth visit; 004, undated, the seventh round: a later trip, so an
+    // event of its own, though in the same story as the March trip.
+    let (story, _) = seed_story();
+    let (n2, n4) = (number_of(&story, "002_"), number_of(&story, "004_"));
+    let event_of = |n: u64| {
+        story["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["sources"].as_array().unwrap().contains(&Value::from(n)))
+            .map(|e| e["id"].clone())
+            .unwrap_or_else(|| panic!("source {n} in no event: {:#}", story["events"]))
+    };
+    assert_ne!(event_of(n2), event_of(n4), "{:#}", story["events"]);
+    let others: Vec<Value> = (1..=5).filter(|&n| n != n4).map(event_of).collect();
+    assert!(
+        others.iter().all(|e| *e == others[0]),
+        "the March reports split: {:#}",
+        story["events"]
+    );
 }

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::core::{Article, Claim, EntityKind, Sentence, Span};
-use crate::extract::{date_mentions, Granularity, Mention};
+use crate::extract::{date_mentions, series_in, Granularity, Mention};
 
 /// One article of a story, as placement sees it.
 pub struct PlaceSource<'a> {
@@ -53,30 +53,6 @@ pub struct Placement {
     pub evidence: Vec<Bound>,
 }
 
-const ORDINALS: &[(&str, u32)] = &[
-    ("first", 1),
-    ("second", 2),
-    ("third", 3),
-    ("fourth", 4),
-    ("fifth", 5),
-    ("sixth", 6),
-    ("seventh", 7),
-    ("eighth", 8),
-    ("ninth", 9),
-    ("tenth", 10),
-    ("eleventh", 11),
-    ("twelfth", 12),
-    ("thirteenth", 13),
-    ("fourteenth", 14),
-    ("fifteenth", 15),
-];
-
-/// Nouns of a series of trips by one actor: a visit and a round of shuttle diplomacy count
-/// in the same series (news counts an envoy's trips to a region either way).
-const SERIES: &[&str] = &[
-    "visit", "visits", "trip", "trips", "round", "tour", "mission", "journey", "swing",
-];
-
 /// Words that, before a date, say the text was written after it.
 const SINCE: &[&str] = &["since", "after", "following"];
 
@@ -87,40 +63,16 @@ struct Ordinal {
     sentence: Span,
 }
 
-fn ordinal_value(word: &str) -> Option<u32> {
-    let w = word.to_lowercase();
-    if let Some(&(_, k)) = ORDINALS.iter().find(|(o, _)| *o == w) {
-        return Some(k);
-    }
-    let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let suffix = &w[digits.len()..];
-    if ["st", "nd", "rd", "th"].contains(&suffix) {
-        return digits.parse().ok().filter(|&k| k > 0 && k < 100);
-    }
-    None
-}
-
 fn ordinals(text: &str, sentences: &[Sentence]) -> Vec<Ordinal> {
     let mut out = Vec::new();
     for s in sentences {
-        let body = s.span.slice(text);
-        let words: Vec<&str> = body
-            .split_whitespace()
-            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
-            .collect();
-        for (i, w) in words.iter().enumerate() {
-            let Some(k) = ordinal_value(w) else { continue };
-            // The series noun right after the ordinal or after one modifier ("sixth
-            // official visit").
-            let noun = (i + 1..(i + 3).min(words.len()))
-                .find(|&j| SERIES.contains(&words[j].to_lowercase().as_str()));
-            if let Some(j) = noun {
-                out.push(Ordinal {
-                    k,
-                    noun_phrase: words[i..=j].join(" "),
-                    sentence: s.span,
-                });
-            }
+        let (words, found) = series_in(s.span.slice(text));
+        for (k, i, j) in found {
+            out.push(Ordinal {
+                k,
+                noun_phrase: words[i..=j].join(" "),
+                sentence: s.span,
+            });
         }
     }
     out

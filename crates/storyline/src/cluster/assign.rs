@@ -83,7 +83,7 @@ impl Clusterer {
                     ..EventSignals::default()
                 };
                 signals.add(
-                    &features.years,
+                    (&features.years, &features.series),
                     features.embedding.as_deref(),
                     norm,
                     self.vocab.idf_level(),
@@ -271,7 +271,8 @@ impl Clusterer {
             self.index.unfile_entity(&gone, id);
         }
         let level = self.vocab.idf_level();
-        e.signals.add(&f.years, f.embedding.as_deref(), norm, level);
+        e.signals
+            .add((&f.years, &f.series), f.embedding.as_deref(), norm, level);
         e.signals.add_names(names, &e.centroid);
         e.n_articles += 1;
         if let Some(t) = time {

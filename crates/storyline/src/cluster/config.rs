@@ -58,6 +58,10 @@ pub struct ClusterConfig {
     /// Score multiplier when article and event both mention years and share none: two
     /// earthquakes in the same place, years apart, are different events.
     pub year_penalty: f32,
+    /// Score multiplier when article and event both number trips or rounds of a series
+    /// ("sixth visit", "seventh round of talks") and share no number: the numbers say
+    /// outright that they are two occurrences, however alike the words.
+    pub series_penalty: f32,
     /// Bonus for the event that is bursting right now (articles within minutes): news
     /// arrives in bursts, so an article most likely continues the burst in progress.
     pub burst_weight: f32,
@@ -151,6 +155,7 @@ impl Default for ClusterConfig {
             vocab_sweep_docs: 50_000,
             vocab_idle_sweeps: 2,
             year_penalty: 0.5,
+            series_penalty: 0.3,
             burst_weight: 0.08,
             burst_minutes: 5.0,
             min_shared_keys: 2,
@@ -218,13 +223,21 @@ impl ClusterConfig {
     }
 
     /// A score damped by the time between the two spans, counted in half-lives of the
-    /// text's pace (see [`ClusterConfig::pace`]), and by disjoint years.
-    pub(super) fn damped(&self, mut score: f32, half_lives: Option<f32>, years_apart: bool) -> f32 {
+    /// text's pace (see [`ClusterConfig::pace`]), and by disjoint years and trip numbers.
+    pub(super) fn damped(
+        &self,
+        mut score: f32,
+        half_lives: Option<f32>,
+        (years_apart, series_apart): (bool, bool),
+    ) -> f32 {
         if let Some(h) = half_lives {
             score *= 1.0 / (1.0 + h);
         }
         if years_apart {
             score *= self.year_penalty;
+        }
+        if series_apart {
+            score *= self.series_penalty;
         }
         score
     }
@@ -245,6 +258,7 @@ impl ClusterConfig {
         threshold > 0.0
             && self.entity_weight >= 0.0
             && (0.0..=1.0).contains(&self.year_penalty)
+            && (0.0..=1.0).contains(&self.series_penalty)
             && self.event_half_life_days > 0.0
             && bound < threshold - MARGIN
     }

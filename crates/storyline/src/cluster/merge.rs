@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap as HashMap;
 use super::config::ClusterConfig;
 use super::index::{CANDIDATE_TERMS, MERGE_CANDIDATES};
 use super::score::{
-    beats, cosine_dense, entity_overlap_maps, normalised, spans_apart, weighted_overlap,
-    years_disjoint,
+    beats, cosine_dense, entity_overlap_maps, normalised, numbers_disjoint, spans_apart,
+    weighted_overlap,
 };
 use super::state::{either_time, prune_entities, EventState, StoryState, TimeSpan};
 use super::vector::{Centroid, TermId};
@@ -210,7 +210,10 @@ impl Level for Events {
         let mut score = cfg.damped(
             lexical + cfg.entity_weight * entity + embedding,
             p.gap.map(|g| g / cfg.pace(n_terms).1),
-            years_disjoint(&e.signals.years, &o.signals.years),
+            (
+                numbers_disjoint(&e.signals.years, &o.signals.years),
+                numbers_disjoint(&e.signals.series, &o.signals.series),
+            ),
         );
         if score >= threshold
             && c.protagonists_differ(

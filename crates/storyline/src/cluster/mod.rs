@@ -63,6 +63,11 @@ pub struct ArticleFeatures {
     pub copy_of_event: Option<EventId>,
     /// Years the text mentions (distinct).
     pub years: Vec<i32>,
+    /// Numbers of the trips or rounds of a series its lead reports ("his seventh round of
+    /// shuttle diplomacy": 7), distinct. Two reports numbering different trips of one
+    /// series report two occurrences, however alike their words.
+    #[serde(default)]
+    pub series: Vec<u32>,
     /// Keys ([`vector::term_key`]) of the stemmed terms of the people it names, without
     /// titles or words that head organisation and place names (distinct; see
     /// `extract::protagonist_words`): the terms that can be its protagonist. Keys, hashed in

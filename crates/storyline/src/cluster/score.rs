@@ -10,7 +10,7 @@ use super::{ArticleFeatures, Clusterer};
 impl Clusterer {
     /// The article-to-event score: TF-IDF cosine, shared entities, embedding, burst (from
     /// `time`, where the article is placed), damped by time distance (`half_lives` of the
-    /// article's pace) and by disjoint years. `f32::NEG_INFINITY` when it cannot reach
+    /// article's pace) and by disjoint years or trip numbers. `f32::NEG_INFINITY` when it cannot reach
     /// `threshold` (then the entities are never compared).
     pub(super) fn score(
         &self,
@@ -45,7 +45,10 @@ impl Clusterer {
         cfg.damped(
             score,
             half_lives,
-            years_conflict(&f.years, &e.signals.years),
+            (
+                numbers_conflict(&f.years, &e.signals.years),
+                numbers_conflict(&f.series, &e.signals.series),
+            ),
         )
     }
 
@@ -225,12 +228,20 @@ pub(super) fn normalised(v: &[f32]) -> Vec<f32> {
     v.iter().map(|x| x / norm).collect()
 }
 
-/// The article names years, the event names years, and none is shared.
-pub(super) fn years_conflict(article: &[i32], event: &HashMap<i32, u32>) -> bool {
+/// The article names some numbers (years, trips of a series), the event names some, and
+/// none is shared.
+pub(super) fn numbers_conflict<K: Eq + std::hash::Hash>(
+    article: &[K],
+    event: &HashMap<K, u32>,
+) -> bool {
     !article.is_empty() && !event.is_empty() && !article.iter().any(|y| event.contains_key(y))
 }
 
-pub(super) fn years_disjoint(a: &HashMap<i32, u32>, b: &HashMap<i32, u32>) -> bool {
+/// [`numbers_conflict`] of two clusters.
+pub(super) fn numbers_disjoint<K: Eq + std::hash::Hash>(
+    a: &HashMap<K, u32>,
+    b: &HashMap<K, u32>,
+) -> bool {
     !a.is_empty() && !b.is_empty() && !a.keys().any(|y| b.contains_key(y))
 }
 

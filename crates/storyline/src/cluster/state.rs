@@ -32,6 +32,9 @@ pub(super) struct EventState {
 pub struct EventSignals {
     /// Articles mentioning each year.
     pub years: HashMap<i32, u32>,
+    /// Articles whose lead numbers a trip or round in a series ("his sixth visit"), by
+    /// number (see [`ArticleFeatures::series`](super::ArticleFeatures::series)).
+    pub series: HashMap<u32, u32>,
     /// Sum of member embeddings (cosine against it needs only its norm).
     pub embedding: Option<Vec<f32>>,
     /// Sum of the members' TF-IDF norms when they joined: the centroid's dot product with
@@ -55,11 +58,20 @@ impl EventSignals {
         rescaled(self.norm_sum, self.norm_level, level)
     }
 
-    pub(super) fn add(&mut self, years: &[i32], embedding: Option<&[f32]>, norm: f32, level: f32) {
+    pub(super) fn add(
+        &mut self,
+        (years, series): (&[i32], &[u32]),
+        embedding: Option<&[f32]>,
+        norm: f32,
+        level: f32,
+    ) {
         self.norm_sum = self.norm_sum_at(level) + norm;
         self.norm_level = level;
         for &y in years {
             *self.years.entry(y).or_default() += 1;
+        }
+        for &k in series {
+            *self.series.entry(k).or_default() += 1;
         }
         if let Some(v) = embedding {
             match &mut self.embedding {
@@ -79,13 +91,16 @@ impl EventSignals {
         for (&y, &n) in &other.years {
             *self.years.entry(y).or_default() += n;
         }
+        for (&k, &n) in &other.series {
+            *self.series.entry(k).or_default() += n;
+        }
         match (&mut self.names, &other.names) {
             (Some(ours), Some(theirs)) => ours.extend(theirs),
             // One side's names are unknown: so are the merged event's.
             _ => self.names = None,
         }
         if let Some(v) = &other.embedding {
-            self.add(&[], Some(v), 0.0, level);
+            self.add((&[], &[]), Some(v), 0.0, level);
         }
     }
 

@@ -5,10 +5,13 @@ mod dates;
 mod entities;
 mod facts;
 mod gazetteer;
+mod series;
 
 pub use dates::{date_mentions, mentioned_days, DateMention, Granularity};
 pub use entities::{canonical_entities, mentions, Mention};
 pub use facts::{facts, Fact, FactKind, Precision};
+pub(crate) use series::series_in;
+pub use series::series_numbers;
 
 use crate::core::{Entity, EntityKind};
 

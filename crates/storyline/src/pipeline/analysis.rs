@@ -180,6 +180,7 @@ pub(super) fn analyze(
         time: article.published,
         happened: happened(article),
         years: normalize::years(lead(&article.text)),
+        series: crate::extract::series_numbers(lead(&article.text)),
         name_keys,
         ..ArticleFeatures::default()
     };

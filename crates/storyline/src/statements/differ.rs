@@ -79,6 +79,12 @@ const DENIALS: &[&str] = &["deni", "reject", "refus", "declin", "dismiss"];
 const DETERMINERS: &[&str] = &[
     "the", "a", "an", "his", "her", "their", "its", "our", "this", "that", "these", "those",
 ];
+/// Words after a negation that are no verb: "not likely to harm" negates no "is likely".
+const NOT_VERBS: &[&str] = &[
+    "likely", "unlikely", "sure", "clear", "able", "only", "just", "enough",
+];
+/// Words that make a verb a possibility, not a statement of fact.
+const MODALS: &[&str] = &["could", "would", "might", "may", "should", "can"];
 /// Words that may stand between a negation and its verb.
 const BETWEEN: &[&str] = &[
     "be",
@@ -108,28 +114,65 @@ const OPPOSITES: &[(&str, &str)] = &[
 ];
 
 fn words(clause: &str) -> Vec<String> {
-    clause
+    let raw: Vec<String> = clause
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase().replace('’', "'"))
-        .collect()
+        .collect();
+    // Tokenised text splits a contraction apart ("couldn ' t", "couldn 't"): join it, or
+    // the negation is lost.
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let w = &raw[i];
+        let rest = (
+            raw.get(i + 1).map(String::as_str),
+            raw.get(i + 2).map(String::as_str),
+        );
+        match (w.ends_with('n'), rest) {
+            (true, (Some("'"), Some("t"))) => {
+                out.push(format!("{w}'t"));
+                i += 3;
+            }
+            (true, (Some("'t"), _)) => {
+                out.push(format!("{w}'t"));
+                i += 2;
+            }
+            _ => {
+                out.push(w.clone());
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether `ws[i]` negates what follows: "not", "never", "hasn't", or "yet to" ("had yet
+/// to regain" is "had not yet regained").
+fn negates(ws: &[String], i: usize) -> bool {
+    let w = ws[i].as_str();
+    NOT.contains(&w)
+        || w.ends_with("n't")
+        || (w == "yet" && ws.get(i + 1).is_some_and(|n| n == "to"))
 }
 
 /// The stems of the verbs a clause negates: the word a negation governs ("did not
-/// *identify*", "hasn't *agreed*").
+/// *identify*", "hasn't *agreed*"). Not when "until" follows: "will not be released until
+/// he is charged" says when, as "will be released after he is charged" does.
 fn negated_verbs(ws: &[String], stemmer: &Stemmer) -> Vec<String> {
     let mut out = Vec::new();
-    for (i, w) in ws.iter().enumerate() {
-        if !(NOT.contains(&w.as_str()) || w.ends_with("n't")) {
+    for i in 0..ws.len() {
+        if !negates(ws, i) || ws[i + 1..].iter().any(|w| w == "until") {
             continue;
         }
-        if let Some(v) = ws[i + 1..]
+        let skip = usize::from(ws[i] == "yet");
+        if let Some(v) = ws[i + 1 + skip..]
             .iter()
             .take(3)
             .find(|v| !BETWEEN.contains(&v.as_str()))
         {
-            // "was not the target", "not in the firearm": no verb follows.
-            if !content_terms(v, stemmer).is_empty() {
+            // "was not the target", "not in the firearm", "not likely to": no verb follows.
+            if !content_terms(v, stemmer).is_empty() && !NOT_VERBS.contains(&v.as_str()) {
                 out.push(stemmer.stem(v).into_owned());
             }
         }
@@ -145,13 +188,19 @@ fn negation(a: &Prepared<'_, '_>, b: &Prepared<'_, '_>) -> Option<(String, Strin
     let (wa, wb) = (&a.words, &b.words);
     let (sa, sb) = (&a.stems, &b.stems);
     let (na, nb) = (&a.negated, &b.negated);
-    // The verb said plainly, not a noun of the same stem ("relayed the questions").
+    // The verb said plainly: not a noun of the same stem ("relayed the questions", "the
+    // first 911 call"), not a possibility or an aim ("actions that could harm", "taking
+    // time to revise" are no "did harm", "revised").
     let said_as_verb = |ws: &[String], ss: &[String], v: &str| {
         ss.iter().enumerate().any(|(i, s)| {
+            let before = i.checked_sub(1).map(|p| ws[p].as_str());
             s == v
-                && !i
-                    .checked_sub(1)
-                    .is_some_and(|p| DETERMINERS.contains(&ws[p].as_str()))
+                && !before.is_some_and(|p| {
+                    DETERMINERS.contains(&p)
+                        || MODALS.contains(&p)
+                        || p == "to"
+                        || p.chars().all(|c| c.is_ascii_digit())
+                })
         })
     };
     if !na.is_empty() && b.plain {
@@ -207,9 +256,7 @@ impl<'v, 'a> Prepared<'v, 'a> {
         let words = words(version.clause);
         let stems: Vec<String> = words.iter().map(|w| stemmer.stem(w).into_owned()).collect();
         let negated = negated_verbs(&words, stemmer);
-        let plain = !words
-            .iter()
-            .any(|w| NOT.contains(&w.as_str()) || w.ends_with("n't") || w == "no")
+        let plain = !(0..words.len()).any(|i| negates(&words, i) || words[i] == "no")
             && !stems
                 .iter()
                 .any(|s| DENIALS.iter().any(|d| s.starts_with(d)));
@@ -279,6 +326,82 @@ fn names_in(lower: &str, name: &str, kind: EntityKind) -> bool {
     })
 }
 
+/// A name as compared across sources: lower case, without possessives and full stops,
+/// with the common abbreviations of street names and compass points spelt out.
+fn name_key(name: &str) -> Vec<String> {
+    const ABBREVIATIONS: &[(&str, &str)] = &[
+        ("w", "west"),
+        ("e", "east"),
+        ("n", "north"),
+        ("s", "south"),
+        ("st", "street"),
+        ("ave", "avenue"),
+        ("blvd", "boulevard"),
+        ("rd", "road"),
+        ("mt", "mount"),
+        ("ft", "fort"),
+    ];
+    name.split_whitespace()
+        .map(|w| {
+            let w = w.to_lowercase().replace('’', "'");
+            let w = w
+                .strip_suffix("'s")
+                .unwrap_or(&w)
+                .trim_matches(|c: char| !c.is_alphanumeric());
+            ABBREVIATIONS
+                .iter()
+                .find(|(short, _)| *short == w)
+                .map_or_else(|| w.to_string(), |(_, long)| long.to_string())
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Whether two names are one written two ways: the same words once abbreviations and
+/// possessives are undone, one letter apart (a spelling, not another name: "Wolfe" and
+/// "Wolff", unlike "Ramsey" and "Brumsey"), or one a cut of the other ("Calif").
+fn same_name(a: &str, b: &str) -> bool {
+    let (ka, kb) = (name_key(a), name_key(b));
+    if ka.is_empty() || kb.is_empty() {
+        return false;
+    }
+    let (ja, jb) = (ka.join(" "), kb.join(" "));
+    let cut = |short: &[String], long: &[String]| {
+        short.len() == 1
+            && short[0].len() >= 4
+            && long
+                .iter()
+                .any(|w| w.len() > short[0].len() && w.starts_with(&short[0]))
+    };
+    ja == jb || (ja.len() >= 5 && one_edit_apart(&ja, &jb)) || cut(&ka, &kb) || cut(&kb, &ka)
+}
+
+/// Whether two strings are at most one insertion, deletion or substitution apart.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short
+        .iter()
+        .zip(long.iter())
+        .take_while(|(x, y)| x == y)
+        .count();
+    if short.len() == long.len() {
+        short[prefix..]
+            .iter()
+            .skip(1)
+            .eq(long[prefix..].iter().skip(1))
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
 /// The days a text names outright ("March 21", "21/3/2024"), not those it names relative to
 /// its publication ("Saturday", "yesterday"): a later report's "Saturday" is often a
 /// different day only because it was published later.
@@ -307,9 +430,14 @@ fn differs(a: &Prepared<'_, '_>, b: &Prepared<'_, '_>) -> Option<(Slot, String, 
         if na.is_empty() || nb.is_empty() {
             continue;
         }
-        // Every name of each is unknown to the other's whole article.
+        // Every name of each is unknown to the other's whole article, and none is the
+        // other's name written another way ("W. American Blvd", "Ilene Wolfe/Wolff",
+        // "Calif."/"California").
         let unknown = |ns: &[String], other: &Prepared<'_, '_>| {
-            ns.iter().all(|n| !names_in(other.article_lower(), n, kind))
+            ns.iter().all(|n| {
+                !names_in(other.article_lower(), n, kind)
+                    && !other.names(kind).iter().any(|o| same_name(n, o))
+            })
         };
         if unknown(na, b) && unknown(nb, a) {
             return Some((slot, na.join(", "), nb.join(", ")));
@@ -432,6 +560,52 @@ mod tests {
         let b_article = "The gunman opened fire at a bar in Detroit late on Friday night. \
                          He had driven from Chicago.";
         assert!(slots(a, a, b, b_article).is_empty());
+    }
+
+    #[test]
+    fn a_name_written_two_ways_is_no_difference() {
+        let a = "The shopper was struck outside the store at 200 W. American Blvd. on Wednesday.";
+        let b =
+            "The shopper was struck outside the store at 200 West American Boulevard on Wednesday.";
+        assert!(slots(a, a, b, b).is_empty());
+        let c = "Spokeswoman Ilene Wolfe said the families asked for privacy on Wednesday.";
+        let d = "Spokeswoman Ilene Wolff said the families asked for privacy on Wednesday.";
+        assert!(slots(c, c, d, d).is_empty());
+        // Two letters apart is another name.
+        let e = "Another victim, Jahad Ramsey, was in critical condition at the hospital.";
+        let f = "Another victim, Jahad Brumsey, was in critical condition at the hospital.";
+        assert_eq!(slots(e, e, f, f), vec![Slot::Person]);
+        assert!(same_name("Calif", "California"));
+        assert!(same_name(
+            "Wellington's High Street",
+            "Wellington High Street"
+        ));
+        assert!(!same_name("Chicago", "Detroit"));
+    }
+
+    #[test]
+    fn split_contractions_yet_to_until_and_modals_read_right() {
+        let a = "The witness told detectives she couldn ’ t see the incident clearly from there.";
+        let b = "The witness told detectives she couldn't see what the boys were doing from there.";
+        assert!(slots(a, a, b, b).is_empty());
+        let c = "Riva had not yet regained consciousness and was on a ventilator at the hospital.";
+        let d = "Riva had yet to regain consciousness and was on a ventilator at the hospital.";
+        assert!(slots(c, c, d, d).is_empty());
+        let e = "The name of the suspect would be released after he is formally charged by police.";
+        let f = "The identity of the suspect will not be released until charges are formally laid.";
+        assert!(slots(e, e, f, f).is_empty());
+        let g =
+            "Agencies must consult the scientists before actions that could harm listed species.";
+        let h =
+            "Agencies consulted the scientists to ensure the actions did not harm listed species.";
+        assert!(slots(g, g, h, h).is_empty());
+        // A plain yes against a no still differs.
+        let j = "Ross is taking time to revise the script for the sequel before shooting starts.";
+        let k =
+            "Ross has a script for the sequel that he has yet to revise before shooting starts.";
+        assert!(slots(j, j, k, k).is_empty());
+        let i = "Riva regained consciousness and was taken off the ventilator at the hospital.";
+        assert_eq!(slots(c, c, i, i), vec![Slot::Negation]);
     }
 
     #[test]
