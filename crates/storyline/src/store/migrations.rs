@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -92,6 +92,20 @@ const MIGRATIONS: &[Migration] = &[
          ALTER TABLE story_reports ADD COLUMN sources BLOB;"),
     // 12 → 13: turns at a host, shared by every follower of the store.
     sql(include_str!("hosts.sql")),
+    // 13 → 14: the store keeps what a restored clusterer needs to go on exactly as the live
+    // one would: a centroid's norm as last refreshed, the size at the last merge check, a
+    // story's index terms, the sweep interval a term was last counted in. Old rows have
+    // none: restored as before (norm computed again, merges checked on the next article,
+    // index terms chosen again, terms counted in no sweep since).
+    sql(
+        "ALTER TABLE vocab ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE vocab_pending ADD COLUMN sweep INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE events ADD COLUMN centroid_norm REAL NOT NULL DEFAULT 0;
+         ALTER TABLE events ADD COLUMN merge_checked_at INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE stories ADD COLUMN centroid_norm REAL NOT NULL DEFAULT 0;
+         ALTER TABLE stories ADD COLUMN merge_checked_at INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE stories ADD COLUMN index_terms BLOB;",
+    ),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
