@@ -23,7 +23,7 @@ pub(crate) fn differences(a: &Clusterer, b: &Clusterer, max: usize) -> Vec<Strin
         let mut v: Vec<_> = (c.story_entities.iter())
             .map(|(id, m)| (*id, sorted(m)))
             .collect();
-        v.sort_by(|x, y| x.0.cmp(&y.0));
+        v.sort_by_key(|x| x.0);
         v
     };
     out.eq("story_entities", &story_entities(a), &story_entities(b));

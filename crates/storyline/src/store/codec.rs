@@ -271,6 +271,41 @@ fn live_stories(conn: &Connection) -> rusqlite::Result<Vec<StorySnapshot>> {
 mod tests {
     use super::*;
 
+    /// An event's signals go through JSON; a restored clusterer goes on exactly as the live
+    /// one only if every float comes back bit for bit (serde_json reads an f32 through an
+    /// f64, a second rounding).
+    #[test]
+    fn event_signals_round_trip_bit_for_bit() {
+        // A spread of bit patterns over the finite positive and negative floats.
+        let floats: Vec<f32> = (0..200_000u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761) & 0xff7f_ffff))
+            .filter(|x| x.is_finite())
+            .collect();
+        let signals = crate::cluster::EventSignals {
+            norm_sum: floats[1],
+            norm_level: floats[2],
+            embedding: Some(floats.clone()),
+            ..Default::default()
+        };
+        let e = EventSnapshot {
+            id: EventId(1),
+            story: StoryId(1),
+            first_time: None,
+            last_time: None,
+            n_articles: 1,
+            centroid: Vec::new(),
+            entities: Default::default(),
+            last_seq: 1,
+            signals,
+            centroid_norm: 1.0,
+            merge_checked_at: 0,
+        };
+        let back: crate::cluster::EventSignals = serde_json::from_str(&signals_to_sql(&e)).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        assert_eq!(bits(back.embedding.as_deref().unwrap()), bits(&floats));
+        assert_eq!(back, e.signals);
+    }
+
     #[test]
     fn centroid_weights_round_trip_through_bytes() {
         let weights: Vec<(TermId, f32)> = vec![(0, 1.5), (3, 0.25), (70_000, 2.0)];

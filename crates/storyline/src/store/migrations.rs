@@ -92,20 +92,8 @@ const MIGRATIONS: &[Migration] = &[
          ALTER TABLE story_reports ADD COLUMN sources BLOB;"),
     // 12 → 13: turns at a host, shared by every follower of the store.
     sql(include_str!("hosts.sql")),
-    // 13 → 14: the store keeps what a restored clusterer needs to go on exactly as the live
-    // one would: a centroid's norm as last refreshed, the size at the last merge check, a
-    // story's index terms, the sweep interval a term was last counted in. Old rows have
-    // none: restored as before (norm computed again, merges checked on the next article,
-    // index terms chosen again, terms counted in no sweep since).
-    sql(
-        "ALTER TABLE vocab ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE vocab_pending ADD COLUMN sweep INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE events ADD COLUMN centroid_norm REAL NOT NULL DEFAULT 0;
-         ALTER TABLE events ADD COLUMN merge_checked_at INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE stories ADD COLUMN centroid_norm REAL NOT NULL DEFAULT 0;
-         ALTER TABLE stories ADD COLUMN merge_checked_at INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE stories ADD COLUMN index_terms BLOB;",
-    ),
+    // 13 → 14: what a restored clusterer needs to go on exactly as the live one would.
+    sql(include_str!("resume.sql")),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -199,6 +187,8 @@ impl SqliteStore {
         tx.execute_batch(include_str!("feeds.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("hosts.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("resume.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

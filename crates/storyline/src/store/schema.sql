@@ -1,4 +1,4 @@
--- storyline store, schema version 14 together with feeds.sql and hosts.sql (a fresh store runs all three; `MIGRATIONS` in migrations.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store: the tables of schema version 12 with feeds.sql; a fresh store runs both, then hosts.sql (13) and resume.sql (14), and `MIGRATIONS` in migrations.rs upgrades old ones. Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -13,11 +13,7 @@ CREATE TABLE IF NOT EXISTS stories (
     centroid    BLOB NOT NULL,
     last_seq    INTEGER NOT NULL,
     live        INTEGER NOT NULL DEFAULT 1,
-    norm_sum    REAL NOT NULL DEFAULT 0,
-    -- what a restored clusterer needs to go on as the live one would (cluster::StorySnapshot)
-    centroid_norm     REAL NOT NULL DEFAULT 0,
-    merge_checked_at  INTEGER NOT NULL DEFAULT 0,
-    index_terms       BLOB
+    norm_sum    REAL NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS events (
@@ -31,9 +27,7 @@ CREATE TABLE IF NOT EXISTS events (
     last_seq    INTEGER NOT NULL,
     live        INTEGER NOT NULL DEFAULT 1,
     -- JSON: years mentioned and summed embedding (cluster::EventSignals)
-    signals     TEXT NOT NULL DEFAULT '{}',
-    centroid_norm     REAL NOT NULL DEFAULT 0,
-    merge_checked_at  INTEGER NOT NULL DEFAULT 0
+    signals     TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_story ON events(story_id);
 CREATE INDEX IF NOT EXISTS events_live ON events(live) WHERE live = 1;
@@ -91,20 +85,17 @@ CREATE TABLE IF NOT EXISTS story_reports (
 CREATE TABLE IF NOT EXISTS vocab (
     id    INTEGER PRIMARY KEY,
     term  TEXT NOT NULL,
-    df    INTEGER NOT NULL,
-    -- the sweep interval it was last counted in (cluster::Vocab::forget_idle)
-    seen  INTEGER NOT NULL DEFAULT 0
+    df    INTEGER NOT NULL
 );
 
 -- Document-frequency increments not yet added to `vocab.df`: one row per batch, a blob of
 -- (term id u32, increment u32) pairs. A batch touches tens of thousands of terms spread over
 -- the whole vocabulary, so updating `vocab` every batch rewrote most of its pages each time;
 -- `Store::commit_batch` folds these rows into `vocab` every `VOCAB_FOLD_BATCHES` batches.
--- df = vocab.df + the increments here; seen = the sweep of the last row counting it.
+-- df = vocab.df + the increments here.
 CREATE TABLE IF NOT EXISTS vocab_pending (
     id          INTEGER PRIMARY KEY,
-    increments  BLOB NOT NULL,
-    sweep       INTEGER NOT NULL DEFAULT 0
+    increments  BLOB NOT NULL
 );
 
 -- Filled by `Store::commit_batch`, one INSERT … SELECT per batch, not by a trigger: FTS5
