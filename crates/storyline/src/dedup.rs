@@ -319,6 +319,53 @@ impl DedupIndex {
         }
     }
 
+    /// What differs from `other`, for tests of an index restored from the store; events
+    /// compared as `resolve` and `other_resolve` follow them (a restored index has each
+    /// original's event after the merges since, the live one the event it was placed in).
+    #[cfg(test)]
+    pub(crate) fn differences(
+        &self,
+        other: &DedupIndex,
+        resolve: impl Fn(EventId) -> EventId,
+        other_resolve: impl Fn(EventId) -> EventId,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.order != other.order {
+            out.push(format!(
+                "order: {} vs {} ids",
+                self.order.len(),
+                other.order.len()
+            ));
+        }
+        let remembered = |d: &DedupIndex, resolve: &dyn Fn(EventId) -> EventId| {
+            let mut v: Vec<_> = (d.entries.iter())
+                .map(|(id, r)| {
+                    let event = resolve(r.original_event);
+                    (*id, r.signature.clone(), r.original, event)
+                })
+                .collect();
+            v.sort_by_key(|e| e.0);
+            v
+        };
+        let (a, b) = (
+            remembered(self, &resolve),
+            remembered(other, &other_resolve),
+        );
+        for (x, y) in a.iter().zip(&b).filter(|(x, y)| x != y).take(5) {
+            out.push(format!(
+                "entry {:?}: original {:?} in {:?} vs {:?} {:?} in {:?}",
+                x.0, x.2, x.3, y.0, y.2, y.3
+            ));
+        }
+        if self.buckets != other.buckets {
+            out.push("buckets differ".into());
+        }
+        if self.shared != other.shared {
+            out.push("shared buckets differ".into());
+        }
+        out
+    }
+
     fn remove(&mut self, id: ArticleId) {
         if let Some(entry) = self.entries.remove(&id) {
             for key in entry.signature.band_keys() {

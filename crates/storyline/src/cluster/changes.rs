@@ -23,13 +23,18 @@ impl Clusterer {
         let mut changes = ChangeSet {
             terms: self.vocab.take_pending(),
             n_docs: self.vocab.n_docs(),
+            next_event: self.next_event,
+            next_story: self.next_story,
             ..ChangeSet::default()
         };
         changes.events = (self.dirty.events.drain())
             .filter_map(|id| self.events.get(&id).map(|e| e.snapshot()))
             .collect();
         changes.stories = (self.dirty.stories.drain())
-            .filter_map(|id| self.stories.get(&id).map(|s| s.snapshot()))
+            .filter_map(|id| {
+                let s = self.stories.get(&id)?;
+                Some(s.snapshot(self.index.story_terms(id)))
+            })
             .collect();
         changes.events.sort_by_key(|e| e.id);
         changes.stories.sort_by_key(|s| s.id);
@@ -40,6 +45,7 @@ impl Clusterer {
         if sweep > 0 && self.vocab.docs_since_sweep() >= sweep {
             changes.terms.forgotten = self.forget_idle_terms();
         }
+        changes.sweeps = self.vocab.sweeps();
         changes
     }
 }

@@ -34,8 +34,8 @@ pub(super) struct CandidateIndex {
     pub(super) by_term: HashMap<TermId, HashSet<EventId>>,
     /// Live stories by their most telling terms (tens of thousands of live stories on a
     /// large stream). `story_terms` is what each story is indexed under now.
-    story_by_term: HashMap<TermId, HashSet<StoryId>>,
-    story_terms: HashMap<StoryId, Vec<TermId>>,
+    pub(super) story_by_term: HashMap<TermId, HashSet<StoryId>>,
+    pub(super) story_terms: HashMap<StoryId, Vec<TermId>>,
 }
 
 impl CandidateIndex {

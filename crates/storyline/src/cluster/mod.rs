@@ -20,6 +20,8 @@
 
 mod assign;
 mod changes;
+#[cfg(test)]
+pub(crate) mod compare;
 mod config;
 mod index;
 mod merge;
@@ -122,12 +124,15 @@ impl Clusterer {
 
     /// Rebuilds the clusterer from what the store kept of it.
     pub fn restore(config: ClusterConfig, snapshot: Snapshot) -> Clusterer {
-        let vocab = Vocab::restore(snapshot.terms, snapshot.n_docs);
+        let vocab = Vocab::restore(snapshot.terms, snapshot.n_docs, snapshot.sweeps);
         let events = (snapshot.events.into_iter())
             .map(|e| EventState::from_snapshot(e, &vocab))
             .collect();
         let stories = (snapshot.stories.into_iter())
-            .map(|s| StoryState::from_snapshot(s, &vocab))
+            .map(|mut s| {
+                let index_terms = s.index_terms.take();
+                (StoryState::from_snapshot(s, &vocab), index_terms)
+            })
             .collect();
         Clusterer::from_parts(
             config,
@@ -141,13 +146,14 @@ impl Clusterer {
         )
     }
 
-    /// A clusterer of these live events and stories; derives what is not stored.
+    /// A clusterer of these live events and stories (each with the terms it is indexed
+    /// under, when known); derives what is not stored.
     #[allow(clippy::too_many_arguments)]
     fn from_parts(
         config: ClusterConfig,
         vocab: Vocab,
         events: Vec<EventState>,
-        stories: Vec<StoryState>,
+        mut stories: Vec<(StoryState, Option<Vec<TermId>>)>,
         next_event: EventId,
         next_story: StoryId,
         clock: Option<DateTime<Utc>>,
@@ -157,7 +163,7 @@ impl Clusterer {
             config,
             vocab,
             events: HashMap::default(),
-            stories: stories.into_iter().map(|s| (s.id, s)).collect(),
+            stories: HashMap::default(),
             index: CandidateIndex::default(),
             next_event,
             next_story,
@@ -180,7 +186,7 @@ impl Clusterer {
             c.index.file_event(&e);
             c.events.insert(e.id, e);
         }
-        for s in c.stories.values_mut() {
+        for (s, _) in &mut stories {
             if s.norm_sum == 0.0 && s.n_articles > 0 {
                 s.norm_sum = estimated_norm_sum(&s.centroid, s.n_articles);
             } else {
@@ -189,9 +195,16 @@ impl Clusterer {
                 s.norm_level = Vocab::idf_level_at(s.last_seq.min(c.vocab.n_docs()));
             }
         }
-        let ids: Vec<StoryId> = c.stories.keys().copied().collect();
-        for id in ids {
-            c.reindex_story(id);
+        // A story is indexed under its top terms when it last changed (IDF moves on
+        // meanwhile): under the stored ones, as the live clusterer had it; chosen again
+        // only when not stored.
+        for (s, terms) in stories {
+            let id = s.id;
+            c.stories.insert(id, s);
+            match terms {
+                Some(terms) => c.index.refile_story(id, terms),
+                None => c.reindex_story(id),
+            }
         }
         c
     }

@@ -25,6 +25,11 @@ pub struct EventSnapshot {
     pub last_seq: u64,
     /// Signals beyond terms and entities.
     pub signals: EventSignals,
+    /// The centroid's IDF-weighted norm as the clusterer holds it: taken at its last
+    /// update, under the IDF of then (0 when unknown: computed again under today's).
+    pub centroid_norm: f32,
+    /// Articles it held at its last merge check (0: never checked).
+    pub merge_checked_at: u64,
 }
 
 /// A live story as the store keeps it.
@@ -41,15 +46,26 @@ pub struct StorySnapshot {
     /// Sum of the members' TF-IDF norms when they joined (see [`EventSignals::norm_sum`]);
     /// 0 when unknown.
     pub norm_sum: f32,
+    /// As [`EventSnapshot::centroid_norm`].
+    pub centroid_norm: f32,
+    /// As [`EventSnapshot::merge_checked_at`].
+    pub merge_checked_at: u64,
+    /// The terms the story is found under for candidate lookups, heaviest first when they
+    /// were chosen (its last update); None when unknown: chosen again from the centroid.
+    pub index_terms: Option<Vec<TermId>>,
 }
 
 /// What the clusterer restores itself from ([`super::Clusterer::restore`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// The remembered vocabulary: `(term id, term, document frequency)`.
-    pub terms: Vec<(TermId, String, u32)>,
+    /// The remembered vocabulary: `(term id, term, document frequency, the sweep interval it
+    /// was last counted in)`.
+    pub terms: Vec<(TermId, String, u32, u32)>,
     /// Documents the vocabulary has counted.
     pub n_docs: u64,
+    /// Sweeps of idle terms done, and the documents counted at the last (see
+    /// [`Vocab::sweeps`]).
+    pub sweeps: (u32, u64),
     pub events: Vec<EventSnapshot>,
     pub stories: Vec<StorySnapshot>,
     /// The ids the next new event and story get.
@@ -66,6 +82,8 @@ pub struct Snapshot {
 pub struct ChangeSet {
     pub terms: VocabChanges,
     pub n_docs: u64,
+    /// As [`Snapshot::sweeps`], after this batch.
+    pub sweeps: (u32, u64),
     /// Events and stories that changed, by id.
     pub events: Vec<EventSnapshot>,
     pub stories: Vec<StorySnapshot>,
@@ -77,6 +95,10 @@ pub struct ChangeSet {
     pub merged_events: Vec<(EventId, EventId)>,
     /// Stories merged into another `(from, into)`, in order.
     pub merged_stories: Vec<(StoryId, StoryId)>,
+    /// The ids the next new event and story get (an event or story merged away leaves its
+    /// id unused, so the highest stored id does not tell).
+    pub next_event: EventId,
+    pub next_story: StoryId,
 }
 
 impl ChangeSet {
@@ -101,7 +123,8 @@ fn follow<I: Copy + Eq>(merges: &[(I, I)], mut id: I) -> I {
     id
 }
 
-/// A centroid's weights by term id, as snapshots hold them.
+/// A centroid's weights by term id, as snapshots hold them (the order they are summed in
+/// does not matter: see `vector::ExactSum`).
 fn weights_by_id(c: &Centroid) -> Vec<(TermId, f32)> {
     let mut weights: Vec<(TermId, f32)> = c.weights.iter().map(|(&t, &w)| (t, w)).collect();
     weights.sort_unstable_by_key(|e| e.0);
@@ -116,11 +139,11 @@ impl EventState {
             first_time: s.first_time,
             last_time: s.last_time,
             n_articles: s.n_articles,
-            centroid: Centroid::from_weights(s.centroid.into_iter().collect(), vocab),
+            centroid: Centroid::restore(s.centroid, s.centroid_norm, vocab),
             entities: s.entities,
             last_seq: s.last_seq,
             signals: s.signals,
-            merge_checked_at: 0,
+            merge_checked_at: s.merge_checked_at,
         }
     }
 
@@ -135,6 +158,8 @@ impl EventState {
             entities: self.entities.clone(),
             last_seq: self.last_seq,
             signals: self.signals.clone(),
+            centroid_norm: self.centroid.norm(),
+            merge_checked_at: self.merge_checked_at,
         }
     }
 }
@@ -148,15 +173,16 @@ impl StoryState {
             last_time: s.last_time,
             n_articles: s.n_articles,
             n_events: s.n_events,
-            centroid: Centroid::from_weights(s.centroid.into_iter().collect(), vocab),
+            centroid: Centroid::restore(s.centroid, s.centroid_norm, vocab),
             last_seq: s.last_seq,
             norm_sum: s.norm_sum,
             norm_level: 0.0,
-            merge_checked_at: 0,
+            merge_checked_at: s.merge_checked_at,
         }
     }
 
-    pub(super) fn snapshot(&self) -> StorySnapshot {
+    /// With the terms the story is indexed under.
+    pub(super) fn snapshot(&self, index_terms: Vec<TermId>) -> StorySnapshot {
         StorySnapshot {
             id: self.id,
             first_time: self.first_time,
@@ -166,6 +192,9 @@ impl StoryState {
             centroid: weights_by_id(&self.centroid),
             last_seq: self.last_seq,
             norm_sum: self.norm_sum,
+            centroid_norm: self.centroid.norm(),
+            merge_checked_at: self.merge_checked_at,
+            index_terms: Some(index_terms),
         }
     }
 }

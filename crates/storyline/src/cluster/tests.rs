@@ -305,13 +305,13 @@ fn events_that_converge_merge_and_the_store_learns_where() {
 fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
     // `loose` is event 1, `tight` event 2.
     let words: Vec<String> = (0..120).map(|i| format!("w{i}")).collect();
-    let mut rows: Vec<(TermId, String, u32)> = words
+    let mut rows: Vec<(TermId, String, u32, u32)> = words
         .iter()
         .enumerate()
-        .map(|(i, w)| (i as TermId, w.clone(), 3))
+        .map(|(i, w)| (i as TermId, w.clone(), 3, 0))
         .collect();
-    rows.push((120, "extra".into(), 2));
-    let vocab = Vocab::restore(rows, 4);
+    rows.push((120, "extra".into(), 2, 0));
+    let vocab = Vocab::restore(rows, 4, (0, 4));
     let idf = vocab.idf(0);
     let weights = |ids: std::ops::Range<u32>, w: f32| -> StableMap<TermId, f32> {
         ids.map(|id| (id, w)).collect()
@@ -354,7 +354,7 @@ fn tight_and_loose(config: ClusterConfig) -> (Clusterer, EventId) {
         config,
         vocab,
         vec![loose, tight],
-        vec![story],
+        vec![(story, None)],
         EventId(3),
         StoryId(2),
         None,
@@ -470,9 +470,10 @@ fn live_state_round_trips_through_a_snapshot() {
     let df: HashMap<TermId, u32> = changes.terms.df_increments.iter().copied().collect();
     let snapshot = Snapshot {
         terms: (changes.terms.new_terms.iter())
-            .map(|(id, t)| (*id, t.clone(), df[id]))
+            .map(|(id, t)| (*id, t.clone(), df[id], changes.terms.counted_in))
             .collect(),
         n_docs: changes.n_docs,
+        sweeps: changes.sweeps,
         events: changes.events.clone(),
         stories: changes.stories.clone(),
         next_event: a.event.next(),
@@ -483,7 +484,10 @@ fn live_state_round_trips_through_a_snapshot() {
     let restored = Clusterer::restore(ClusterConfig::default(), snapshot);
     let (event, story) = (&restored.events[&a.event], &restored.stories[&a.story]);
     assert_eq!(
-        (event.snapshot(), story.snapshot()),
+        (
+            event.snapshot(),
+            story.snapshot(restored.index.story_terms(a.story))
+        ),
         (changes.events[0].clone(), changes.stories[0].clone())
     );
     let live = (&c.events[&a.event].centroid, &c.stories[&a.story].centroid);

@@ -53,28 +53,45 @@ pub struct VocabChanges {
     pub df_increments: Vec<(TermId, u32)>,
     /// Ids of terms forgotten by [`Vocab::forget_idle`], before any new term reuses them.
     pub forgotten: Vec<TermId>,
+    /// The sweep interval the increments were counted in (see [`Vocab::forget_idle`]): a
+    /// term's last is what decides when it is forgotten.
+    pub counted_in: u32,
 }
 
 impl Vocab {
-    /// Rebuilds a vocabulary from stored `(id, term, df)` rows and the document count.
-    /// Ids missing from the rows are those of forgotten terms, free for new ones.
-    pub fn restore(mut rows: Vec<(TermId, String, u32)>, n_docs: u64) -> Vocab {
+    /// Rebuilds a vocabulary from stored `(id, term, df, sweep interval last counted in)`
+    /// rows, the document count and the sweeps done ([`Vocab::sweeps`]). Ids missing from
+    /// the rows are those of forgotten terms, free for new ones.
+    pub fn restore(
+        mut rows: Vec<(TermId, String, u32, u32)>,
+        n_docs: u64,
+        (sweep, swept_at): (u32, u64),
+    ) -> Vocab {
         rows.sort_by_key(|r| r.0);
         let mut v = Vocab {
             n_docs,
             ln_docs: (n_docs as f32 + 1.0).ln(),
-            swept_at: n_docs,
+            sweep,
+            swept_at,
             ..Vocab::default()
         };
-        for (id, term, df) in rows {
+        for (id, term, df, seen) in rows {
             while v.df.len() < id as usize {
                 v.free.push(Reverse(v.df.len() as TermId));
                 v.push_slot(0);
             }
             v.ids.insert(term_key(&term), id);
             v.push_slot(df);
+            if let Some(s) = v.seen.last_mut() {
+                *s = seen;
+            }
         }
         v
+    }
+
+    /// Sweeps done ([`Vocab::forget_idle`]) and the documents counted at the last.
+    pub fn sweeps(&self) -> (u32, u64) {
+        (self.sweep, self.swept_at)
     }
 
     fn push_slot(&mut self, df: u32) {
@@ -85,6 +102,49 @@ impl Vocab {
 
     pub fn n_docs(&self) -> u64 {
         self.n_docs
+    }
+
+    /// What differs from `other`, for tests of a restored vocabulary.
+    #[cfg(test)]
+    pub(super) fn differences(&self, other: &Vocab) -> Vec<String> {
+        let mut out = Vec::new();
+        let free = |v: &Vocab| {
+            let mut f: Vec<TermId> = v.free.iter().map(|r| r.0).collect();
+            f.sort_unstable();
+            f
+        };
+        let ln_bits = |v: &Vocab| v.ln_df.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let checks: [(&str, bool); 10] = [
+            ("ids", self.ids == other.ids),
+            ("df", self.df == other.df),
+            ("ln_df", ln_bits(self) == ln_bits(other)),
+            ("ln_docs", self.ln_docs.to_bits() == other.ln_docs.to_bits()),
+            ("n_docs", self.n_docs == other.n_docs),
+            ("seen", self.seen == other.seen),
+            ("sweep", self.sweep == other.sweep),
+            ("swept_at", self.swept_at == other.swept_at),
+            ("free", free(self) == free(other)),
+            (
+                "pending",
+                self.pending.is_empty() && other.pending.is_empty(),
+            ),
+        ];
+        for (what, same) in checks {
+            if !same {
+                out.push(format!("{what} differs"));
+            }
+        }
+        if self.df != other.df {
+            let n = (self.df.iter().zip(&other.df))
+                .filter(|(a, b)| a != b)
+                .count();
+            out.push(format!(
+                "df: {n} ids differ, lengths {} vs {}",
+                self.df.len(),
+                other.df.len()
+            ));
+        }
+        out
     }
 
     /// Terms remembered (not forgotten).
@@ -209,6 +269,7 @@ impl Vocab {
                 .collect(),
             df_increments,
             forgotten: Vec::new(),
+            counted_in: self.sweep,
         }
     }
 }
@@ -305,6 +366,21 @@ impl Centroid {
         c
     }
 
+    /// A centroid as a snapshot keeps it: its weights and its norm as last refreshed (under
+    /// the IDF of then: a live centroid's norm is refreshed only when it changes, and
+    /// computing it again under today's IDF scored a restored cluster otherwise than the
+    /// live one would have). A norm of 0 (unknown) is computed again.
+    pub fn restore(weights: Vec<(TermId, f32)>, norm: f32, vocab: &Vocab) -> Centroid {
+        let mut c = Centroid {
+            weights: weights.into_iter().collect(),
+            norm,
+        };
+        if norm <= 0.0 || !norm.is_finite() {
+            c.refresh_norm(vocab);
+        }
+        c
+    }
+
     /// Adds a document's term counts; returns the terms pruned away (see [`Centroid::prune`]),
     /// so that an index over centroid terms can follow.
     pub fn add(
@@ -351,15 +427,12 @@ impl Centroid {
     }
 
     fn refresh_norm(&mut self, vocab: &Vocab) {
-        self.norm = self
-            .weights
-            .iter()
-            .map(|(&id, &w)| {
-                let x = w * vocab.idf(id);
-                x * x
-            })
-            .sum::<f32>()
-            .sqrt();
+        let mut sum = ExactSum::default();
+        for (&id, &w) in &self.weights {
+            let x = f64::from(w * vocab.idf(id));
+            sum.add(x * x);
+        }
+        self.norm = sum.value().sqrt();
     }
 
     /// Cosine similarity with a normalised TF-IDF vector.
@@ -392,17 +465,14 @@ impl Centroid {
         } else {
             (other, self)
         };
-        let dot: f32 = small
-            .weights
-            .iter()
-            .filter_map(|(id, &w)| {
-                large.weights.get(id).map(|&x| {
-                    let idf = vocab.idf(*id);
-                    w * x * idf * idf
-                })
-            })
-            .sum();
-        dot / (self.norm * other.norm)
+        let mut dot = ExactSum::default();
+        for (id, &w) in &small.weights {
+            if let Some(&x) = large.weights.get(id) {
+                let idf = vocab.idf(*id);
+                dot.add(f64::from(w * x * idf * idf));
+            }
+        }
+        dot.value() / (self.norm * other.norm)
     }
 
     /// The `n` terms with the heaviest IDF-weighted weight, heaviest first.
@@ -423,6 +493,48 @@ impl Centroid {
         }
         items.sort_unstable_by(heavier_first);
         items.into_iter().map(|(id, _)| id).collect()
+    }
+}
+
+/// A sum whose result does not depend on the order of its terms, for sums over a map:
+/// a map's order depends on its history (a centroid restored from the store iterates
+/// otherwise than the live one it was taken from), and a float sum's rounding on the order,
+/// so a restored clusterer scored a hair apart and, now and then, placed an article
+/// elsewhere. Each term is taken as a fixed-point integer in units of 2^-40 (exact for the
+/// products of f32 weights and IDFs summed here, which are at least 1 unless a weight is
+/// below 1: truncated there, far below an f32's precision), summed exactly, and rounded
+/// once.
+#[derive(Default)]
+pub(super) struct ExactSum(i128);
+
+impl ExactSum {
+    /// Fractional bits of the fixed point.
+    const FRAC: i32 = 40;
+    /// Terms are clamped to ±2^100 units (2^60 ≈ 1e18), so that no sum of fewer than 2^26
+    /// terms overflows.
+    const MAX_SHIFT: i32 = 100 - 52;
+
+    pub(super) fn add(&mut self, x: f64) {
+        let bits = x.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i32;
+        if exp == 0 || exp == 0x7ff {
+            return; // zero, subnormal (below the grid), infinite or not a number
+        }
+        let mant = i128::from((bits & ((1 << 52) - 1)) | (1 << 52));
+        // x = mant × 2^(exp − 1075); in units of 2^-FRAC:
+        let shift = exp - 1075 + Self::FRAC;
+        let units = if shift >= 0 {
+            mant << shift.min(Self::MAX_SHIFT)
+        } else if shift > -64 {
+            mant >> -shift
+        } else {
+            0
+        };
+        self.0 += if x < 0.0 { -units } else { units };
+    }
+
+    pub(super) fn value(&self) -> f32 {
+        (self.0 as f64 / (1u64 << Self::FRAC) as f64) as f32
     }
 }
 
@@ -498,11 +610,11 @@ mod tests {
         assert_eq!(changes.new_terms, [(0, "fresh".to_string())]);
         // A restored vocabulary finds the free id in the gap.
         let rows = vec![
-            (0, "fresh".into(), 1),
-            (2, "kept".into(), 1),
-            (3, "recent".into(), 1),
+            (0, "fresh".into(), 1, 2),
+            (2, "kept".into(), 1, 0),
+            (3, "recent".into(), 1, 1),
         ];
-        let mut back = Vocab::restore(rows, 3);
+        let mut back = Vocab::restore(rows, 3, (2, 3));
         assert_eq!(back.counts(&TermBag::new(terms("again")))[0].0, 1);
     }
 }

@@ -459,3 +459,91 @@ fn articles_not_in_english_stay_out_of_english_events_and_stories() {
         "{copy_of:?}"
     );
 }
+
+/// The records of `../shared/data/cluster/<set>`, from line `from` to line `to`.
+fn dev_records(set: &str, from: usize, to: usize) -> Vec<std::result::Result<Record, IngestError>> {
+    let path = PathBuf::from(format!("../../../shared/data/cluster/{set}/articles.jsonl"));
+    crate::ingest::read_path(&path, None)
+        .skip(from)
+        .take(to - from)
+        .collect()
+}
+
+/// A copy of the store at `db`, as it is committed.
+fn copy_store(db: &Path, to: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// What differs between the clusterers and dedup indexes of two pipelines.
+fn state_differences(a: &Pipeline, b: &Pipeline) -> Vec<String> {
+    let (x, y) = (&a.placer.clusterer, &b.placer.clusterer);
+    let mut d = crate::cluster::compare::differences(x, y, 20);
+    d.extend((a.placer.dedup).differences(&b.placer.dedup, |e| x.resolve(e), |e| y.resolve(e)));
+    d
+}
+
+/// Ingests the records of `set` once, and stopped after `split` records and opened again
+/// (the clusterer and dedup index restored from the store, as by a new process), then
+/// both go on with the rest: the reopened one must hold the state the live one held, and
+/// file every article as it does.
+fn resumes_as_one_run(set: &str, config: PipelineConfig, split: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, copy) = (dir.path().join("live.db"), dir.path().join("reopened.db"));
+    let mut live = Pipeline::open(&db, config.clone()).unwrap();
+    live.ingest(dev_records(set, 0, split), |_| {}).unwrap();
+    copy_store(&db, &copy);
+    let mut reopened = Pipeline::open(&copy, config).unwrap();
+    let after_open = state_differences(&live, &reopened);
+    assert!(after_open.is_empty(), "{set} at {split}: {after_open:#?}");
+    for p in [&mut live, &mut reopened] {
+        p.ingest(dev_records(set, split, usize::MAX), |_| {})
+            .unwrap();
+    }
+    let at_end = state_differences(&live, &reopened);
+    assert!(
+        at_end.is_empty(),
+        "{set} from {split}, at the end: {at_end:#?}"
+    );
+    let (a, b) = (
+        live.store().assignments().unwrap(),
+        reopened.store().assignments().unwrap(),
+    );
+    assert!(a.len() > split, "{set}: {} articles", a.len());
+    let apart = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!((apart, a.len()), (0, b.len()), "{set} from {split}");
+}
+
+#[test]
+fn a_reopened_store_goes_on_as_one_run_on_googlenews() {
+    for split in [1000, 3500] {
+        resumes_as_one_run("googlenews-dev", config(500), split);
+    }
+}
+
+#[test]
+fn a_reopened_store_goes_on_as_one_run_on_uci_and_ecb() {
+    resumes_as_one_run("uci-stream", config(500), 1000);
+    // ECB+'s 462 full reports, in batches of 100 so that a split falls inside them.
+    for split in [200, 300] {
+        resumes_as_one_run("ecbplus-dev", config(100), split);
+    }
+}
+
+/// With small caps and frequent sweeps, so that retirement and forgetting idle terms run
+/// before and after the reopening.
+#[test]
+fn a_reopened_store_goes_on_as_one_run_through_retirement_and_sweeps() {
+    let config = PipelineConfig {
+        cluster: ClusterConfig {
+            vocab_sweep_docs: 700,
+            vocab_idle_sweeps: 1,
+            max_live_events: 300,
+            max_live_stories: 200,
+            ..ClusterConfig::default()
+        },
+        ..config(500)
+    };
+    resumes_as_one_run("googlenews-dev", config, 2500);
+}

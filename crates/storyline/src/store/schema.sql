@@ -1,4 +1,4 @@
--- storyline store, schema version 12 together with feeds.sql (a fresh store runs both; `MIGRATIONS` in migrations.rs upgrades old ones). Only the `store` module writes SQL.
+-- storyline store: the tables of schema version 12 with feeds.sql; a fresh store runs both, then hosts.sql (13) and resume.sql (14), and `MIGRATIONS` in migrations.rs upgrades old ones. Only the `store` module writes SQL.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

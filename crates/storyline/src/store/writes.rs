@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{
-    entities_to_sql, increments_to_bytes, pending_df, signals_to_sql, time_to_sql, weights_to_bytes,
+    entities_to_sql, increments_to_bytes, pending_df, signals_to_sql, term_ids_to_bytes,
+    time_to_sql, weights_to_bytes,
 };
 use super::{annotations, NewArticle, SqliteStore};
 use crate::cluster::{ChangeSet, EventSnapshot, StorySnapshot, VocabChanges};
@@ -78,19 +79,22 @@ impl SqliteStore {
         .map_err(e)?;
         write_revisions(&tx, changes, seq_after).map_err(e)?;
         write_vocab(&tx, &changes.terms).map_err(e)?;
-        write_meta(&tx, changes.n_docs, seq_after, clock).map_err(e)?;
+        write_meta(&tx, changes, seq_after, clock).map_err(e)?;
         tx.commit().map_err(e)
     }
 }
 
 fn write_stories(tx: &Connection, stories: &[StorySnapshot]) -> rusqlite::Result<()> {
     let mut story_stmt = tx.prepare_cached(
-        "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq, live, norm_sum)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)
+        "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq, live, norm_sum,
+                             centroid_norm, merge_checked_at, index_terms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET first_time = excluded.first_time,
            last_time = excluded.last_time, n_articles = excluded.n_articles,
            n_events = excluded.n_events, centroid = excluded.centroid,
-           last_seq = excluded.last_seq, live = 1, norm_sum = excluded.norm_sum",
+           last_seq = excluded.last_seq, live = 1, norm_sum = excluded.norm_sum,
+           centroid_norm = excluded.centroid_norm, merge_checked_at = excluded.merge_checked_at,
+           index_terms = excluded.index_terms",
     )?;
     for s in stories {
         story_stmt.execute(params![
@@ -101,7 +105,10 @@ fn write_stories(tx: &Connection, stories: &[StorySnapshot]) -> rusqlite::Result
             s.n_events,
             weights_to_bytes(&s.centroid),
             s.last_seq,
-            s.norm_sum
+            s.norm_sum,
+            s.centroid_norm,
+            s.merge_checked_at,
+            s.index_terms.as_deref().map(term_ids_to_bytes)
         ])?;
     }
     Ok(())
@@ -109,13 +116,15 @@ fn write_stories(tx: &Connection, stories: &[StorySnapshot]) -> rusqlite::Result
 
 fn write_events(tx: &Connection, events: &[EventSnapshot]) -> rusqlite::Result<()> {
     let mut event_stmt = tx.prepare_cached(
-        "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live, signals)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
+        "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq, live, signals,
+                            centroid_norm, merge_checked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET story_id = excluded.story_id,
            first_time = excluded.first_time, last_time = excluded.last_time,
            n_articles = excluded.n_articles, centroid = excluded.centroid,
            entities = excluded.entities, last_seq = excluded.last_seq, live = 1,
-           signals = excluded.signals",
+           signals = excluded.signals, centroid_norm = excluded.centroid_norm,
+           merge_checked_at = excluded.merge_checked_at",
     )?;
     for ev in events {
         event_stmt.execute(params![
@@ -127,7 +136,9 @@ fn write_events(tx: &Connection, events: &[EventSnapshot]) -> rusqlite::Result<(
             weights_to_bytes(&ev.centroid),
             entities_to_sql(ev),
             ev.last_seq,
-            signals_to_sql(ev)
+            signals_to_sql(ev),
+            ev.centroid_norm,
+            ev.merge_checked_at
         ])?;
     }
     Ok(())
@@ -248,8 +259,13 @@ fn write_vocab(tx: &Connection, terms: &VocabChanges) -> rusqlite::Result<()> {
         new_term.execute(params![id, term])?;
     }
     if !terms.df_increments.is_empty() {
-        tx.prepare_cached("INSERT INTO vocab_pending(increments) VALUES (?1)")
-            .and_then(|mut s| s.execute([increments_to_bytes(&terms.df_increments)]))?;
+        tx.prepare_cached("INSERT INTO vocab_pending(increments, sweep) VALUES (?1, ?2)")
+            .and_then(|mut s| {
+                s.execute(params![
+                    increments_to_bytes(&terms.df_increments),
+                    terms.counted_in
+                ])
+            })?;
     }
     // A forgotten id may be handed out again in a later batch: its pending
     // increments go into its row before the row goes, so none land on the new term.
@@ -269,12 +285,13 @@ fn write_vocab(tx: &Connection, terms: &VocabChanges) -> rusqlite::Result<()> {
 
 /// Adds the pending document-frequency increments to `vocab` and clears them.
 fn fold_pending_df(conn: &Connection) -> rusqlite::Result<()> {
-    let mut sum: Vec<(u32, u32)> = pending_df(conn)?.into_iter().collect();
+    let mut sum: Vec<(u32, (u32, u32))> = pending_df(conn)?.into_iter().collect();
     // In id order, so the updates walk the table's pages once, front to back.
     sum.sort_unstable();
-    let mut df_stmt = conn.prepare_cached("UPDATE vocab SET df = df + ?2 WHERE id = ?1")?;
-    for (id, inc) in sum {
-        df_stmt.execute(params![id, inc])?;
+    let mut df_stmt =
+        conn.prepare_cached("UPDATE vocab SET df = df + ?2, seen = max(seen, ?3) WHERE id = ?1")?;
+    for (id, (inc, sweep)) in sum {
+        df_stmt.execute(params![id, inc, sweep])?;
     }
     conn.execute("DELETE FROM vocab_pending", [])?;
     Ok(())
@@ -282,14 +299,18 @@ fn fold_pending_df(conn: &Connection) -> rusqlite::Result<()> {
 
 fn write_meta(
     tx: &Connection,
-    n_docs: u64,
+    changes: &ChangeSet,
     seq: u64,
     clock: Option<DateTime<Utc>>,
 ) -> rusqlite::Result<()> {
     let mut meta_stmt =
         tx.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?;
-    meta_stmt.execute(params!["n_docs", n_docs.to_string()])?;
+    meta_stmt.execute(params!["n_docs", changes.n_docs.to_string()])?;
     meta_stmt.execute(params!["seq", seq.to_string()])?;
+    meta_stmt.execute(params!["next_event", changes.next_event.0.to_string()])?;
+    meta_stmt.execute(params!["next_story", changes.next_story.0.to_string()])?;
+    meta_stmt.execute(params!["vocab_sweep", changes.sweeps.0.to_string()])?;
+    meta_stmt.execute(params!["vocab_swept_at", changes.sweeps.1.to_string()])?;
     if let Some(c) = time_to_sql(clock) {
         meta_stmt.execute(params!["clock", c])?;
     }

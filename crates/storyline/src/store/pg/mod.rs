@@ -24,14 +24,30 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 3;
+pub const PG_SCHEMA_VERSION: i64 = 4;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
     // 1 → 2: turns at a host, shared by every follower of the store.
     HOST_SLOTS, // 2 → 3: the job queue of `storyline worker`.
     JOBS,
+    // 3 → 4: what a restored clusterer needs to go on exactly as the live one would.
+    RESUME_STATE,
 ];
+
+/// Columns of events and stories (SQLite's step 13 → 14) for what a restored clusterer
+/// needs to go on exactly as the live one would: the centroid's norm as last refreshed, the
+/// size at the last merge check, a story's index terms, the sweep interval a term was last
+/// counted in. In a fresh store and as step 3 → 4; old rows have none and are restored as
+/// before.
+const RESUME_STATE: &str = "
+ALTER TABLE vocab ADD COLUMN IF NOT EXISTS seen BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE vocab_pending ADD COLUMN IF NOT EXISTS sweep BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS centroid_norm DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS merge_checked_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stories ADD COLUMN IF NOT EXISTS centroid_norm DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE stories ADD COLUMN IF NOT EXISTS merge_checked_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE stories ADD COLUMN IF NOT EXISTS index_terms BYTEA;";
 
 /// The table of turns at a host (SQLite's `hosts.sql`), in a fresh store and as step 1 → 2.
 const HOST_SLOTS: &str = "CREATE TABLE IF NOT EXISTS host_slots (
@@ -224,6 +240,7 @@ impl PgStore {
                     .and_then(|()| c.batch_execute(include_str!("../schema_pg.sql")))
                     .and_then(|()| c.batch_execute(HOST_SLOTS))
                     .and_then(|()| c.batch_execute(JOBS))
+                    .and_then(|()| c.batch_execute(RESUME_STATE))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)

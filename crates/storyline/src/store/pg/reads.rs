@@ -14,7 +14,7 @@ use crate::core::{Article, ArticleId, EventId, Sentence, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
-use crate::store::codec::{time_from_sql, weights_from_bytes};
+use crate::store::codec::{sweeps, term_ids_from_bytes, time_from_sql, weights_from_bytes};
 use crate::store::reports::stored;
 use crate::store::sources::time_key;
 use crate::store::{
@@ -86,21 +86,26 @@ impl PgStore {
             .unwrap_or(0);
         let seq = self.committed_seq()?;
         let clock = time_from_sql(self.meta("clock")?);
-        let mut terms: Vec<(TermId, String, u32)> =
-            self.rows("SELECT id, term, df FROM vocab", &[], |r| {
+        let mut terms: Vec<(TermId, String, u32, u32)> =
+            self.rows("SELECT id, term, df, seen FROM vocab", &[], |r| {
                 Ok((
                     r.try_get::<_, i64>(0)? as TermId,
                     r.try_get(1)?,
                     r.try_get::<_, i64>(2)? as u32,
+                    r.try_get::<_, i64>(3)? as u32,
                 ))
             })?;
         let pending = pending_df(&mut self.c()).map_err(|e| self.e(e))?;
-        for (id, _, df) in &mut terms {
-            *df += pending.get(id).copied().unwrap_or(0);
+        for (id, _, df, seen) in &mut terms {
+            if let Some(&(inc, sweep)) = pending.get(id) {
+                *df += inc;
+                *seen = (*seen).max(sweep);
+            }
         }
+        let sweeps = sweeps(n_docs, |key| self.meta(key))?;
         let events = self.rows(
             "SELECT id, story_id, first_time, last_time, n_articles, centroid, entities, last_seq,
-                    signals
+                    signals, centroid_norm, merge_checked_at
              FROM events WHERE live = 1 ORDER BY id",
             &[],
             |r| {
@@ -114,11 +119,14 @@ impl PgStore {
                     entities: serde_json::from_str(r.try_get(6)?).unwrap_or_default(),
                     last_seq: count(r.try_get(7)?),
                     signals: serde_json::from_str(r.try_get(8)?).unwrap_or_default(),
+                    centroid_norm: r.try_get::<_, f64>(9)? as f32,
+                    merge_checked_at: count(r.try_get(10)?),
                 })
             },
         )?;
         let stories = self.rows(
-            "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum
+            "SELECT id, first_time, last_time, n_articles, n_events, centroid, last_seq, norm_sum,
+                    centroid_norm, merge_checked_at, index_terms
              FROM stories WHERE live = 1 ORDER BY id",
             &[],
             |r| {
@@ -131,10 +139,17 @@ impl PgStore {
                     centroid: weights_from_bytes(r.try_get(5)?),
                     last_seq: count(r.try_get(6)?),
                     norm_sum: r.try_get::<_, f64>(7)? as f32,
+                    centroid_norm: r.try_get::<_, f64>(8)? as f32,
+                    merge_checked_at: count(r.try_get(9)?),
+                    index_terms: (r.try_get::<_, Option<&[u8]>>(10)?).map(term_ids_from_bytes),
                 })
             },
         )?;
-        let next = |table: &str| -> Result<i64> {
+        // As on SQLite: kept in `meta`, else the highest id + 1.
+        let next = |table: &str, key: &str| -> Result<i64> {
+            if let Some(n) = self.meta(key)?.and_then(|v| v.parse().ok()) {
+                return Ok(n);
+            }
             Ok(self
                 .row(
                     &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
@@ -146,10 +161,11 @@ impl PgStore {
         Ok(Snapshot {
             terms,
             n_docs,
+            sweeps,
             events,
             stories,
-            next_event: EventId(next("events")?),
-            next_story: StoryId(next("stories")?),
+            next_event: EventId(next("events", "next_event")?),
+            next_story: StoryId(next("stories", "next_story")?),
             clock,
             seq,
         })

@@ -13,8 +13,8 @@ use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::search::words_of;
 use crate::store::codec::{
-    entities_to_sql, increments_from_bytes, increments_to_bytes, signals_to_sql, time_to_sql,
-    weights_to_bytes,
+    entities_to_sql, increments_from_bytes, increments_to_bytes, signals_to_sql, sum_pending,
+    term_ids_to_bytes, time_to_sql, weights_to_bytes,
 };
 use crate::store::{annotations, NewArticle};
 
@@ -121,6 +121,10 @@ fn write_batch(
     let mut meta = vec![
         ("n_docs", changes.n_docs.to_string()),
         ("seq", seq_after.to_string()),
+        ("next_event", changes.next_event.0.to_string()),
+        ("next_story", changes.next_story.0.to_string()),
+        ("vocab_sweep", changes.sweeps.0.to_string()),
+        ("vocab_swept_at", changes.sweeps.1.to_string()),
     ];
     if let Some(t) = time_to_sql(clock) {
         meta.push(("clock", t));
@@ -160,16 +164,25 @@ fn write_stories(c: &mut Client, stories: &[StorySnapshot]) -> PgResult<()> {
         .collect();
     let last_seq: Vec<i64> = stories.iter().map(|s| int(s.last_seq)).collect();
     let norm_sum: Vec<f64> = stories.iter().map(|s| f64::from(s.norm_sum)).collect();
+    let norm: Vec<f64> = stories.iter().map(|s| f64::from(s.centroid_norm)).collect();
+    let checked: Vec<i64> = stories.iter().map(|s| int(s.merge_checked_at)).collect();
+    let index_terms: Vec<Option<Vec<u8>>> = stories
+        .iter()
+        .map(|s| s.index_terms.as_deref().map(term_ids_to_bytes))
+        .collect();
     c.execute(
         "INSERT INTO stories(id, first_time, last_time, n_articles, n_events, centroid, last_seq,
-                             live, norm_sum)
-         SELECT id, ft, lt, na, ne, c, ls, 1, ns
+                             live, norm_sum, centroid_norm, merge_checked_at, index_terms)
+         SELECT id, ft, lt, na, ne, c, ls, 1, ns, cn, mc, it
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-                     $6::bytea[], $7::bigint[], $8::float8[]) AS u(id, ft, lt, na, ne, c, ls, ns)
+                     $6::bytea[], $7::bigint[], $8::float8[], $9::float8[], $10::bigint[],
+                     $11::bytea[]) AS u(id, ft, lt, na, ne, c, ls, ns, cn, mc, it)
          ON CONFLICT (id) DO UPDATE SET first_time = excluded.first_time,
            last_time = excluded.last_time, n_articles = excluded.n_articles,
            n_events = excluded.n_events, centroid = excluded.centroid,
-           last_seq = excluded.last_seq, live = 1, norm_sum = excluded.norm_sum",
+           last_seq = excluded.last_seq, live = 1, norm_sum = excluded.norm_sum,
+           centroid_norm = excluded.centroid_norm, merge_checked_at = excluded.merge_checked_at,
+           index_terms = excluded.index_terms",
         &[
             &id,
             &first,
@@ -179,6 +192,9 @@ fn write_stories(c: &mut Client, stories: &[StorySnapshot]) -> PgResult<()> {
             &centroid,
             &last_seq,
             &norm_sum,
+            &norm,
+            &checked,
+            &index_terms,
         ],
     )?;
     Ok(())
@@ -200,18 +216,22 @@ fn write_events(c: &mut Client, events: &[EventSnapshot]) -> PgResult<()> {
     let entities: Vec<String> = events.iter().map(entities_to_sql).collect();
     let last_seq: Vec<i64> = events.iter().map(|e| int(e.last_seq)).collect();
     let signals: Vec<String> = events.iter().map(signals_to_sql).collect();
+    let norm: Vec<f64> = events.iter().map(|e| f64::from(e.centroid_norm)).collect();
+    let checked: Vec<i64> = events.iter().map(|e| int(e.merge_checked_at)).collect();
     c.execute(
         "INSERT INTO events(id, story_id, first_time, last_time, n_articles, centroid, entities,
-                            last_seq, live, signals)
-         SELECT id, st, ft, lt, na, c, en, ls, 1, sg
+                            last_seq, live, signals, centroid_norm, merge_checked_at)
+         SELECT id, st, ft, lt, na, c, en, ls, 1, sg, cn, mc
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
-                     $6::bytea[], $7::text[], $8::bigint[], $9::text[])
-              AS u(id, st, ft, lt, na, c, en, ls, sg)
+                     $6::bytea[], $7::text[], $8::bigint[], $9::text[], $10::float8[],
+                     $11::bigint[])
+              AS u(id, st, ft, lt, na, c, en, ls, sg, cn, mc)
          ON CONFLICT (id) DO UPDATE SET story_id = excluded.story_id,
            first_time = excluded.first_time, last_time = excluded.last_time,
            n_articles = excluded.n_articles, centroid = excluded.centroid,
            entities = excluded.entities, last_seq = excluded.last_seq, live = 1,
-           signals = excluded.signals",
+           signals = excluded.signals, centroid_norm = excluded.centroid_norm,
+           merge_checked_at = excluded.merge_checked_at",
         &[
             &id,
             &story,
@@ -222,6 +242,8 @@ fn write_events(c: &mut Client, events: &[EventSnapshot]) -> PgResult<()> {
             &entities,
             &last_seq,
             &signals,
+            &norm,
+            &checked,
         ],
     )?;
     Ok(())
@@ -354,14 +376,17 @@ fn write_vocab(c: &mut Client, terms: &VocabChanges) -> PgResult<()> {
         c.execute(
             "INSERT INTO vocab(id, term, df) SELECT id, term, 0
              FROM unnest($1::bigint[], $2::text[]) AS u(id, term)
-             ON CONFLICT (id) DO UPDATE SET term = excluded.term, df = 0",
+             ON CONFLICT (id) DO UPDATE SET term = excluded.term, df = 0, seen = 0",
             &[&ids, &words],
         )?;
     }
     if !terms.df_increments.is_empty() {
         c.execute(
-            "INSERT INTO vocab_pending(increments) VALUES ($1)",
-            &[&increments_to_bytes(&terms.df_increments)],
+            "INSERT INTO vocab_pending(increments, sweep) VALUES ($1, $2)",
+            &[
+                &increments_to_bytes(&terms.df_increments),
+                &i64::from(terms.counted_in),
+            ],
         )?;
     }
     let pending: i64 = c
@@ -369,14 +394,18 @@ fn write_vocab(c: &mut Client, terms: &VocabChanges) -> PgResult<()> {
         .try_get(0)?;
     if !terms.forgotten.is_empty() || pending >= VOCAB_FOLD_BATCHES {
         let sum = pending_df(c)?;
-        let (ids, incs): (Vec<i64>, Vec<i64>) = sum
-            .into_iter()
-            .map(|(id, n)| (i64::from(id), i64::from(n)))
-            .unzip();
+        let mut ids = Vec::with_capacity(sum.len());
+        let (mut incs, mut sweeps) = (Vec::with_capacity(sum.len()), Vec::with_capacity(sum.len()));
+        for (id, (n, sweep)) in sum {
+            ids.push(i64::from(id));
+            incs.push(i64::from(n));
+            sweeps.push(i64::from(sweep));
+        }
         c.execute(
-            "UPDATE vocab SET df = vocab.df + u.inc
-             FROM unnest($1::bigint[], $2::bigint[]) AS u(id, inc) WHERE vocab.id = u.id",
-            &[&ids, &incs],
+            "UPDATE vocab SET df = vocab.df + u.inc, seen = greatest(vocab.seen, u.sweep)
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, inc, sweep)
+             WHERE vocab.id = u.id",
+            &[&ids, &incs, &sweeps],
         )?;
         c.execute("DELETE FROM vocab_pending", &[])?;
     }
@@ -387,14 +416,18 @@ fn write_vocab(c: &mut Client, terms: &VocabChanges) -> PgResult<()> {
     Ok(())
 }
 
-/// Document-frequency increments logged since the last fold, summed per term id.
-pub(super) fn pending_df(c: &mut Client) -> PgResult<HashMap<u32, u32>> {
-    let mut sum: HashMap<u32, u32> = HashMap::new();
-    for row in c.query("SELECT increments FROM vocab_pending", &[])? {
-        let blob: Vec<u8> = row.try_get(0)?;
-        for (id, inc) in increments_from_bytes(&blob) {
-            *sum.entry(id).or_default() += inc;
-        }
-    }
-    Ok(sum)
+/// As on SQLite (`codec::pending_df`): increments logged since the last fold, summed per
+/// term id, with the last sweep interval each term was counted in.
+pub(super) fn pending_df(c: &mut Client) -> PgResult<HashMap<u32, (u32, u32)>> {
+    let rows = c.query("SELECT increments, sweep FROM vocab_pending", &[])?;
+    let rows = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, i64>(1)?)))
+        .collect::<PgResult<Vec<_>>>()?;
+    Ok(sum_pending(rows.iter().map(|(blob, sweep)| {
+        (
+            increments_from_bytes(blob),
+            u32::try_from(*sweep).unwrap_or(0),
+        )
+    })))
 }
