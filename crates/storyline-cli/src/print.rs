@@ -246,8 +246,8 @@ pub fn story(r: &StoryReport) {
         };
         if !ev.agreed.is_empty() {
             println!(
-                "\nWhat the sources agree on{suffix}: {} statements",
-                ev.n_agreed
+                "\nWhat the sources agree on{suffix}: {}",
+                plural(ev.n_agreed, "statement")
             );
             for st in ev.agreed.iter().take(8) {
                 let mut line = format!("  {} {}", st.text, numbers(&st.sources));
@@ -262,8 +262,8 @@ pub fn story(r: &StoryReport) {
         }
         if ev.n_differ > 0 {
             println!(
-                "\nWhere sources tell it differently{suffix}: {} statements",
-                ev.n_differ
+                "\nWhere sources tell it differently{suffix}: {}",
+                plural(ev.n_differ, "statement")
             );
             for d in &ev.differ {
                 let values: Vec<String> = d
@@ -279,8 +279,8 @@ pub fn story(r: &StoryReport) {
         }
         if ev.n_single_source > 0 {
             println!(
-                "\nWhat only one source says{suffix}: {} statements, the first:",
-                ev.n_single_source
+                "\nWhat only one source says{suffix}: {}, the first:",
+                plural(ev.n_single_source, "statement")
             );
             for st in &ev.single_source {
                 println!("  {} {}", st.text, numbers(&st.sources));

@@ -957,6 +957,9 @@ fn counts_read_as_english() {
     );
     let five = text(storyline(&db, &["search", "Blinken"]));
     assert!(five.starts_with("5 articles match \"Blinken\"."), "{five}");
+    let story = text(storyline(&db, &["show", "1"]));
+    assert!(story.contains("What the sources agree on"), "{story}");
+    assert!(!story.contains(" 1 statements"), "{story}");
 
     // A story of one article.
     let single = dir.path().join("one.jsonl");

@@ -149,7 +149,8 @@ fn timeline_prints_the_requested_dates_and_sentences() {
     }
 }
 
-/// H1N1 dev (3 gold timelines), measured: date F1 0.870, AR-1 0.1557, AR-2 0.0365.
+/// H1N1 dev (3 gold timelines), measured: date F1 0.802, AR-1 0.1506, AR-2 0.0354 (a date
+/// the gold lists twice counted once, as news-tls does).
 #[test]
 fn timeline17_h1n1_keeps_its_scores() {
     let topic = shared().join("data/tls/t17-dev/H1N1");
@@ -164,7 +165,7 @@ fn timeline17_h1n1_keeps_its_scores() {
     ]));
     let f1 = v["date_f1"].as_f64().unwrap();
     eprintln!("H1N1 date F1 {f1:.3}");
-    assert!(f1 >= 0.82, "date F1 fell to {f1:.3}");
+    assert!(f1 >= 0.78, "date F1 fell to {f1:.3}");
 
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let harness = repo().join("scripts/tilse_eval.py");

@@ -88,6 +88,7 @@ fn event_differences(out: &mut Diffs, e: &EventState, f: &EventState) {
     out.eq(&at("last_seq"), &e.last_seq, &f.last_seq);
     let (s, t) = (&e.signals, &f.signals);
     out.eq(&at("years"), &sorted(&s.years), &sorted(&t.years));
+    out.eq(&at("series"), &sorted(&s.series), &sorted(&t.series));
     out.eq(&at("embedding"), &s.embedding, &t.embedding);
     out.eq(
         &at("norm_sum"),

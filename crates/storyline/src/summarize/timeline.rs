@@ -309,6 +309,20 @@ mod tests {
         }
     }
 
+    fn source_docs<'a>(
+        arts: &'a [Article],
+        sents: &'a [Vec<crate::core::Sentence>],
+    ) -> Vec<SourceDoc<'a>> {
+        arts.iter()
+            .zip(sents)
+            .map(|(article, sentences)| SourceDoc {
+                article,
+                sentences,
+                is_copy: false,
+            })
+            .collect()
+    }
+
     #[test]
     fn days_come_from_mentions_and_undated_articles_stay_apart() {
         // 2010-03-10 and 2010-03-11 are a Wednesday and a Thursday.
@@ -318,15 +332,7 @@ mod tests {
             article("c", None, "Engineers had warned for years that the old dam could burst in a heavy storm."),
         ];
         let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
-        let docs: Vec<SourceDoc<'_>> = arts
-            .iter()
-            .zip(&sents)
-            .map(|(article, sentences)| SourceDoc {
-                article,
-                sentences,
-                is_copy: false,
-            })
-            .collect();
+        let docs = source_docs(&arts, &sents);
         let cfg = TimelineConfig {
             dates: Some(1),
             ..TimelineConfig::default()
@@ -355,15 +361,7 @@ mod tests {
             "Rescue teams searched the flooded town for survivors until late at night.",
         ));
         let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
-        let docs: Vec<SourceDoc<'_>> = arts
-            .iter()
-            .zip(&sents)
-            .map(|(article, sentences)| SourceDoc {
-                article,
-                sentences,
-                is_copy: false,
-            })
-            .collect();
+        let docs = source_docs(&arts, &sents);
         let cfg = TimelineConfig {
             sentences_per_date: Some(2),
             ..TimelineConfig::default()
