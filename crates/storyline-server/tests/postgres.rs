@@ -53,6 +53,32 @@ async fn send(router: &Router, req: Request<Body>) -> axum::response::Response {
     router.clone().oneshot(req).await.expect("response")
 }
 
+/// `GET /api/live` as a browser opens it: the stream's body, once it answered 200.
+async fn open_live(router: &Router) -> Body {
+    let res = send(
+        router,
+        Request::get("/api/live")
+            .header("accept", "text/event-stream")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.into_body()
+}
+
+/// `POST /api/ingest` of JSON lines.
+async fn post_ndjson(router: &Router, lines: String) -> axum::response::Response {
+    send(
+        router,
+        Request::post("/api/ingest")
+            .header("content-type", "application/x-ndjson")
+            .body(Body::from(lines))
+            .expect("request"),
+    )
+    .await
+}
+
 async fn get_json(router: &Router, uri: &str) -> (StatusCode, Value) {
     let res = send(router, Request::get(uri).body(Body::empty()).expect("req")).await;
     let status = res.status();
@@ -119,16 +145,7 @@ async fn a_second_server_announces_batches_stored_through_the_first() {
     seed(&url).await;
     let (a, b) = (server(&url), server(&url));
 
-    let res = send(
-        &b,
-        Request::get("/api/live")
-            .header("accept", "text/event-stream")
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut body = res.into_body();
+    let mut body = open_live(&b).await;
     let mut buf = String::new();
     let (name, hello) = next_event(&mut body, &mut buf).await;
     assert_eq!(name, "hello");
@@ -138,14 +155,7 @@ async fn a_second_server_announces_batches_stored_through_the_first() {
     // The first batch may be found by the look B takes when its listener connects; the
     // second can only come by a notice.
     for (id, line) in reports() {
-        let res = send(
-            &a,
-            Request::post("/api/ingest")
-                .header("content-type", "application/x-ndjson")
-                .body(Body::from(line))
-                .expect("request"),
-        )
-        .await;
+        let res = post_ndjson(&a, line).await;
         assert_eq!(res.status(), StatusCode::OK, "ingest of {id} through A");
         let (name, batch) = next_event(&mut body, &mut buf).await;
         assert_eq!(name, "batch");
@@ -187,16 +197,7 @@ async fn healthz_follows_the_database_server_down_and_back() {
     let url = cluster.url();
     seed(&url).await;
     let app = server(&url);
-    let res = send(
-        &app,
-        Request::get("/api/live")
-            .header("accept", "text/event-stream")
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut body = res.into_body();
+    let mut body = open_live(&app).await;
     let mut buf = String::new();
     let (name, _) = next_event(&mut body, &mut buf).await;
     assert_eq!(name, "hello");
@@ -231,14 +232,7 @@ async fn healthz_follows_the_database_server_down_and_back() {
     // a listener connected again tells of the second.
     let mut last = newest;
     for (id, line) in reports() {
-        let res = send(
-            &app,
-            Request::post("/api/ingest")
-                .header("content-type", "application/x-ndjson")
-                .body(Body::from(line))
-                .expect("request"),
-        )
-        .await;
+        let res = post_ndjson(&app, line).await;
         assert_eq!(res.status(), StatusCode::OK, "ingest of {id}");
         let (name, batch) = next_event(&mut body, &mut buf).await;
         assert_eq!(name, "batch");
