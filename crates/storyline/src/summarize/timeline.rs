@@ -42,6 +42,14 @@ pub struct TimelineConfig {
     /// Candidate sentence length, in words.
     pub min_sentence_words: usize,
     pub max_sentence_words: usize,
+    /// A sentence naming no day is listed under its publication day only when it is among
+    /// its article's first this many: a report leads with its news, and its later
+    /// sentences that name no day are mostly background of no particular day.
+    pub lead_sentences: usize,
+    /// …and under the day before too: a report often tells the previous day's news without
+    /// naming the day ("officials said", the morning paper). Both as in news-tls's
+    /// DATEWISE candidates (first five sentences, publication day and the day before).
+    pub day_before: bool,
 }
 
 impl Default for TimelineConfig {
@@ -57,6 +65,8 @@ impl Default for TimelineConfig {
             salience_weight: 0.0,
             min_sentence_words: 6,
             max_sentence_words: 60,
+            lead_sentences: 5,
+            day_before: true,
         }
     }
 }
@@ -151,11 +161,17 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
                 .or_default()
                 .push(Dated { s, mentioned: true });
         }
-        if !named {
+        if !named && s.sentence.idx < cfg.lead_sentences {
             by_date.entry(published).or_default().push(Dated {
                 s,
                 mentioned: false,
             });
+            if let Some(before) = published.pred_opt().filter(|_| cfg.day_before) {
+                by_date.entry(before).or_default().push(Dated {
+                    s,
+                    mentioned: false,
+                });
+            }
         }
     }
     let count =
@@ -344,6 +360,56 @@ mod tests {
         assert!(tl.dated[0].sentences[0].text.contains("burst"));
         assert_eq!(tl.undated.len(), 1);
         assert_eq!(tl.undated[0].article, "c");
+    }
+
+    #[test]
+    fn a_report_speaks_for_its_day_and_the_day_before_through_its_lead_only() {
+        // Published on the 11th, naming no day: its first five sentences report the news
+        // of the 11th or of the day before; the later ones (here background) are no
+        // candidates for any day.
+        let lead = "Rescue teams pulled survivors from the flooded valley below the broken dam.";
+        let filler = [
+            "The governor toured the shelters where families spent the night.",
+            "Power lines across the region were still down in many villages.",
+            "Schools stayed closed while engineers inspected the bridges nearby.",
+            "Volunteers handed out blankets and bottled water at the stadium.",
+            "Farmers counted the cattle lost to the water in the lower fields.",
+        ];
+        let background = "Engineers had warned for years that the old dam could burst one day.";
+        let text = std::iter::once(lead)
+            .chain(filler)
+            .chain([background])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let arts = [article("a", Some(11), &text)];
+        let sents: Vec<_> = arts.iter().map(|a| split_sentences(&a.text)).collect();
+        assert_eq!(sents[0].len(), 7);
+        let docs = source_docs(&arts, &sents);
+        let on = |day: u32| {
+            let d = NaiveDate::from_ymd_opt(2010, 3, day).expect("a day of March 2010");
+            let cfg = TimelineConfig {
+                dates: Some(1),
+                sentences_per_date: Some(10),
+                redundancy: 1.1,
+                span: Some((d, d)),
+                ..TimelineConfig::default()
+            };
+            let tl = timeline(&docs, &cfg);
+            tl.dated
+                .iter()
+                .flat_map(|e| e.sentences.iter().map(|c| c.text.clone()))
+                .collect::<Vec<_>>()
+        };
+        for day in [10, 11] {
+            let texts = on(day);
+            assert_eq!(texts.len(), 5, "day {day}: {texts:?}");
+            assert!(texts.iter().any(|t| t == lead), "day {day}: {texts:?}");
+            assert!(
+                !texts.iter().any(|t| t == background),
+                "day {day}: {texts:?}"
+            );
+        }
+        assert!(on(9).is_empty());
     }
 
     #[test]
