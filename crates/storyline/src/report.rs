@@ -1,6 +1,7 @@
 //! The read side: assembles what a reader sees of a story (headline, cited summary,
 //! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
 use crate::normalize::{for_each_content_term, words, Stemmer};
 use crate::placement::{place_undated, PlaceSource, Placement};
-use crate::statements::{clauses, statements, EventStatements};
+use crate::statements::{clauses, statements, Clause, EventStatements};
 use crate::store::{
     decode_sources, encode_sources, ListedSource, OrderRow, Store, StoredArticle, StoredReport,
     StoryFilter, StoryRow,
@@ -662,9 +663,13 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
                 })
                 .collect();
             let facts = corroborate(e.id, &sources);
-            let article_clauses: Vec<_> = sources
+            // Made at ingest; an article stored before that gets them made here.
+            let article_clauses: Vec<Cow<'_, [Clause]>> = members
                 .iter()
-                .map(|s| clauses(&s.article.text, s.sentences, &stemmer))
+                .map(|&(_, a)| match &a.clauses {
+                    Some(stored) => Cow::Borrowed(stored.as_slice()),
+                    None => Cow::Owned(clauses(&a.article.text, &a.sentences, &stemmer)),
+                })
                 .collect();
             Some((facts, statements(e.id, &sources, &article_clauses)))
         })

@@ -22,6 +22,11 @@ mod differ;
 
 pub use differ::{Difference, DifferingValue, Slot};
 
+/// Version of the rules [`clauses`] follows. Clauses are made at ingest and stored with
+/// the article; stored ones of other rules are made again on read, so **any change to what
+/// `clauses` returns must raise it** (else a report would mix old and new clauses).
+pub const CLAUSE_RULES: u64 = 1;
+
 /// A clause of an article: its span and its distinct stemmed content terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clause {
@@ -109,7 +114,8 @@ const CLAUSE_OPENERS: &[&str] = &[
     "and",
 ];
 
-/// The clauses of an article (per-article work: it needs nothing of the event).
+/// The clauses of an article (per-article work: it needs nothing of the event, so it is
+/// done at ingest and stored with the article).
 pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemmer) -> Vec<Clause> {
     let mut out = Vec::new();
     for (si, s) in sentences.iter().enumerate() {
@@ -209,10 +215,10 @@ fn dice(a: &Said<'_>, b: &Said<'_>) -> (f32, usize) {
 
 /// The statements of one event, from its articles' clauses (`clauses[i]` belongs to
 /// `sources[i]`).
-pub fn statements(
+pub fn statements<C: AsRef<[Clause]>>(
     event: EventId,
     sources: &[FactSource<'_>],
-    clauses: &[Vec<Clause>],
+    clauses: &[C],
 ) -> EventStatements {
     let stemmer = Stemmer::english();
     // Copies say what their original says: only originals' clauses are compared, and a
@@ -225,7 +231,7 @@ pub fn statements(
         if s.original != s.n {
             continue;
         }
-        for c in cs {
+        for c in cs.as_ref() {
             let mut v = Vec::with_capacity(c.terms.len());
             for t in &c.terms {
                 let next = ids.len() as u32;
