@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
-use crate::normalize::{content_terms, Stemmer};
+use crate::normalize::{for_each_content_term, Stemmer, WordList};
 use crate::summarize::LEAD_IN;
 
 mod differ;
@@ -88,6 +88,9 @@ pub const AGREED_SHOWN: usize = 20;
 /// Most differences a report lists per event.
 pub const DIFFER_SHOWN: usize = 10;
 
+/// A clause opening with it is an attribution, no statement.
+const ACCORDING: &str = "according";
+
 /// Words that, after a comma, open a new clause.
 const CLAUSE_OPENERS: &[&str] = &[
     "while",
@@ -156,14 +159,26 @@ pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemme
                 .trim_end();
             // A name alone ("Commerce Secretary Wilbur Ross") or an attribution
             // ("according to the medical examiner's office") is no statement.
+            // "According" in any case: no other letter lower-cases to one of its ASCII
+            // letters, so comparing bytes ignoring ASCII case is `to_lowercase` without
+            // the copy of the clause.
             if trimmed.split_whitespace().count() < MIN_WORDS
-                || trimmed.to_lowercase().starts_with("according")
+                || trimmed
+                    .get(..ACCORDING.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(ACCORDING))
             {
                 continue;
             }
-            let mut terms = content_terms(trimmed, stemmer);
+            // Runs at ingest for every clause of every article: one buffer for the
+            // clause's words and a string only for each distinct term.
+            let list = WordList::of(trimmed);
+            let mut terms: Vec<String> = Vec::new();
+            for_each_content_term(list.words(), stemmer, |t| {
+                if !terms.iter().any(|x| x == t) {
+                    terms.push(t.to_string());
+                }
+            });
             terms.sort_unstable();
-            terms.dedup();
             if terms.len() < MIN_TERMS {
                 continue;
             }

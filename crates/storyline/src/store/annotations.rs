@@ -263,6 +263,9 @@ pub fn encode_clauses(clauses: &[Clause]) -> Vec<u8> {
         out.extend_from_slice(&t[shared..]);
         prev = t;
     }
+    // Looked up by hash: a binary search's string compares were most of the encoding.
+    let position: rustc_hash::FxHashMap<&str, usize> =
+        terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
     let (mut prev_sentence, mut prev_end) = (0, 0);
     for c in clauses {
         put_varint(&mut out, c.sentence.saturating_sub(prev_sentence) as u64);
@@ -272,7 +275,7 @@ pub fn encode_clauses(clauses: &[Clause]) -> Vec<u8> {
         let mut at: Vec<usize> = c
             .terms
             .iter()
-            .filter_map(|t| terms.binary_search(&t.as_str()).ok())
+            .filter_map(|t| position.get(t.as_str()).copied())
             .collect();
         at.sort_unstable();
         at.dedup();
@@ -429,6 +432,103 @@ mod tests {
         assert_eq!(decode_mentions(&encode_mentions(&built)).unwrap(), built);
         assert!(decode_mentions(&[]).unwrap().is_empty());
         assert!(decode_sentences(&[]).unwrap().is_empty());
+    }
+
+    fn clause(sentence: usize, start: usize, end: usize, terms: &[&str]) -> Clause {
+        Clause {
+            span: Span { start, end },
+            sentence,
+            terms: terms.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// Clauses of hand-made shapes: a term that shares part of a character with the one
+    /// before ("cafè", "café" share the first byte of the accent), sentences skipped, a
+    /// clause whose span starts before the previous one ended, one without terms.
+    fn built_clauses() -> Vec<Clause> {
+        vec![
+            clause(0, 4, 60, &["blinken", "cafè", "café", "ceasefir"]),
+            clause(0, 62, 120, &["café", "hostag", "releas"]),
+            clause(3, 100, 90_000, &["ceasefir", "rafah", "été"]),
+            clause(3, 90_001, 90_002, &[]),
+            clause(7, 5, 9, &["z"]),
+        ]
+    }
+
+    #[test]
+    fn clauses_come_back_as_they_went_in() {
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seeds");
+        let stemmer = crate::normalize::Stemmer::english();
+        let mut files = 0;
+        for entry in std::fs::read_dir(seeds).expect("../shared/seeds beside the repository") {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let sentences = crate::normalize::split_sentences(&text);
+            let clauses = crate::statements::clauses(&text, &sentences, &stemmer);
+            assert!(clauses.len() > 5, "{}", clauses.len());
+            let blob = encode_clauses(&clauses);
+            assert_eq!(decode_clauses(&blob).unwrap(), Some(clauses));
+            files += 1;
+        }
+        assert!(files >= 5);
+        let built = built_clauses();
+        assert_eq!(
+            decode_clauses(&encode_clauses(&built)).unwrap(),
+            Some(built)
+        );
+        // No clauses is a list, not "not made".
+        assert_eq!(decode_clauses(&encode_clauses(&[])).unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn clauses_of_other_rules_are_not_read_as_todays() {
+        let mut blob = encode_clauses(&built_clauses());
+        assert_eq!(blob[0] as u64, CLAUSE_RULES);
+        blob[0] = (CLAUSE_RULES + 1) as u8;
+        assert_eq!(decode_clauses(&blob), Ok(None));
+    }
+
+    #[test]
+    fn a_damaged_clause_blob_is_an_error_not_a_panic() {
+        let built = built_clauses();
+        let bytes = encode_clauses(&built);
+        // Cut anywhere: an error, or (cut between two clauses) the clauses before the cut.
+        for cut in 0..bytes.len() {
+            match decode_clauses(&bytes[..cut]) {
+                Err(Corrupt) => {}
+                Ok(Some(some)) => assert!(some.len() < built.len() && built.starts_with(&some)),
+                Ok(None) => panic!("cut at {cut} read as other rules"),
+            }
+        }
+        let rules = CLAUSE_RULES as u8;
+        // A term that is not UTF-8.
+        assert_eq!(decode_clauses(&[rules, 1, 0, 1, 0xff]), Err(Corrupt));
+        // Terms out of order, or twice.
+        assert_eq!(
+            decode_clauses(&[rules, 2, 0, 1, b'b', 0, 1, b'a']),
+            Err(Corrupt)
+        );
+        assert_eq!(decode_clauses(&[rules, 2, 0, 1, b'a', 1, 0]), Err(Corrupt));
+        // A prefix longer than the term before.
+        assert_eq!(
+            decode_clauses(&[rules, 2, 0, 1, b'a', 2, 1, b'b']),
+            Err(Corrupt)
+        );
+        // A clause naming a term past the list, or one term twice (a gap of 0).
+        assert_eq!(
+            decode_clauses(&[rules, 1, 0, 1, b'a', 0, 0, 3, 1, 1]),
+            Err(Corrupt)
+        );
+        assert_eq!(
+            decode_clauses(&[rules, 1, 0, 1, b'a', 0, 0, 3, 2, 0, 0]),
+            Err(Corrupt)
+        );
+        // A count of terms far past what the blob holds: refused, not allocated.
+        let mut huge = vec![rules];
+        put_varint(&mut huge, u64::MAX >> 1);
+        assert_eq!(decode_clauses(&huge), Err(Corrupt));
+        let mut huge = vec![rules, 0, 0, 0, 3];
+        put_varint(&mut huge, 1 << 40);
+        assert_eq!(decode_clauses(&huge), Err(Corrupt));
     }
 
     #[test]
