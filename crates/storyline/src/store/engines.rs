@@ -550,10 +550,17 @@ fn a_store_from_before_stored_clauses_is_migrated_and_reads_the_same_reports() {
         let after = reports(&store);
         assert_eq!(before.len(), after.len());
         for (b, a) in before.iter().zip(&after) {
+            let at = b
+                .bytes()
+                .zip(a.bytes())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
             assert!(
                 b == a,
-                "{}: a report differs after migration",
-                store.engine()
+                "{}: a report differs after migration at {at}:\n{}\n{}",
+                store.engine(),
+                &b[at.saturating_sub(300)..(at + 300).min(b.len())],
+                &a[at.saturating_sub(300)..(at + 300).min(a.len())]
             );
         }
         // Articles stored after the migration get their clauses; the old ones keep none.
