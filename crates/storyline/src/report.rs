@@ -1,6 +1,7 @@
 //! The read side: assembles what a reader sees of a story (headline, cited summary,
 //! timeline, entities, sources) from the store, with the same summarizer the evaluation uses.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::extract::canonical_entities;
 use crate::normalize::{for_each_content_term, words, Stemmer};
 use crate::placement::{place_undated, PlaceSource, Placement};
-use crate::statements::{clauses, statements, EventStatements};
+use crate::statements::{clauses, statements, Clause, EventStatements};
 use crate::store::{
     decode_sources, encode_sources, ListedSource, OrderRow, Store, StoredArticle, StoredReport,
     StoryFilter, StoryRow,
@@ -662,9 +663,13 @@ fn make_report(store: &Store, id: StoryId) -> Result<(StoryReport, Vec<ListedSou
                 })
                 .collect();
             let facts = corroborate(e.id, &sources);
-            let article_clauses: Vec<_> = sources
+            // Made at ingest; an article stored before that gets them made here.
+            let article_clauses: Vec<Cow<'_, [Clause]>> = members
                 .iter()
-                .map(|s| clauses(&s.article.text, s.sentences, &stemmer))
+                .map(|&(_, a)| match &a.clauses {
+                    Some(stored) => Cow::Borrowed(stored.as_slice()),
+                    None => Cow::Owned(clauses(&a.article.text, &a.sentences, &stemmer)),
+                })
                 .collect();
             Some((facts, statements(e.id, &sources, &article_clauses)))
         })
@@ -1009,6 +1014,104 @@ mod tests {
         let report = story_report(&store, story.id).unwrap();
         assert_eq!(report.cited.len(), chosen.len());
         assert_eq!(report.sources_total, rows.len());
+    }
+
+    /// Every record of `paths` under `../shared`.
+    fn shared_records(paths: &[&str]) -> Vec<Record> {
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+        let paths: Vec<_> = paths.iter().map(|p| shared.join(p)).collect();
+        expand_paths(&paths)
+            .unwrap()
+            .iter()
+            .flat_map(|f| read_path(f, None))
+            .collect::<std::result::Result<_, IngestError>>()
+            .unwrap()
+    }
+
+    fn made_reports(store: &Store, stories: &[StoryRow]) -> Vec<StoryReport> {
+        stories
+            .iter()
+            .map(|s| store.snapshot(|x| make_report(x, s.id)).unwrap().0)
+            .collect()
+    }
+
+    #[test]
+    fn reports_from_the_clauses_stored_at_ingest_are_the_reports_from_clauses_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        ingest(
+            &db,
+            shared_records(&[
+                "data/cluster/gvc-dev/articles.jsonl",
+                "data/compare/newswcl50/articles.jsonl",
+            ]),
+        );
+        let store = Store::open(&db).unwrap();
+        let stories = store.stories(10_000, 0).unwrap();
+        assert!(stories.len() > 50, "{}", stories.len());
+        // Each article's stored clauses are what its text gives.
+        let stemmer = Stemmer::english();
+        let mut n_clauses = 0;
+        for s in &stories {
+            let rows: Vec<ArticleId> = store
+                .story_order(s.id)
+                .unwrap()
+                .iter()
+                .map(|r| r.row_id)
+                .collect();
+            for a in store.articles_by_row(&rows).unwrap() {
+                let made = clauses(&a.article.text, &a.sentences, &stemmer);
+                n_clauses += made.len();
+                assert_eq!(a.clauses.as_ref(), Some(&made), "{}", a.article.id);
+            }
+        }
+        assert!(n_clauses > 5_000, "{n_clauses}");
+        let from_stored = made_reports(&store, &stories);
+        let said = |reports: &[StoryReport]| -> usize {
+            reports
+                .iter()
+                .flat_map(|r| &r.statements)
+                .map(|s| s.n_agreed + s.n_single_source)
+                .sum()
+        };
+        let agreed: usize = from_stored
+            .iter()
+            .flat_map(|r| &r.statements)
+            .map(|s| s.n_agreed)
+            .sum();
+        assert!(agreed > 100 && said(&from_stored) > 1000, "{agreed}");
+
+        // As a store from before clauses were stored: made from the text, the same reports.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("UPDATE annotations SET clauses = NULL", [])
+            .unwrap();
+        assert!(store.articles_by_row(&[ArticleId(1)]).unwrap()[0]
+            .clauses
+            .is_none());
+        let made_again = made_reports(&store, &stories);
+        for (a, b) in from_stored.iter().zip(&made_again) {
+            assert!(a == b, "story {}", a.story.id);
+        }
+
+        // The stored clauses are what a report reads: stored as none, no statements.
+        conn.execute(
+            "UPDATE annotations SET clauses = ?1",
+            [crate::store::encode_clauses(&[])],
+        )
+        .unwrap();
+        assert_eq!(said(&made_reports(&store, &stories)), 0);
+
+        // A damaged blob is an error naming what and where, never a panic.
+        conn.execute(
+            "UPDATE annotations SET clauses = x'01ff' WHERE article_id = 1",
+            [],
+        )
+        .unwrap();
+        let error = store.articles_by_row(&[ArticleId(1)]).unwrap_err();
+        assert!(
+            error.to_string().contains("the clauses of article row 1"),
+            "{error}"
+        );
     }
 
     #[test]

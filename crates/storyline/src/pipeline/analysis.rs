@@ -8,6 +8,7 @@ use crate::error::IngestError;
 use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
 use crate::ingest::{language, Record};
 use crate::normalize::{self, Stemmer};
+use crate::store::encode_clauses;
 
 /// An article after the pure stages, or why it could not be analysed.
 pub(super) type Analysis = std::result::Result<Analyzed, IngestError>;
@@ -22,6 +23,12 @@ pub(super) struct Analyzed {
     pub(super) features: ArticleFeatures,
     pub(super) signature: Option<Signature>,
     pub(super) fingerprint: u64,
+    /// Its clauses for the statements of a report, encoded for the store
+    /// (`store::encode_clauses`): made here, in parallel, so that neither the writer nor a
+    /// report pays for them. `None` in a queued result of a build before them: a report
+    /// then makes them from the text.
+    #[serde(default)]
+    pub(super) clauses: Option<Vec<u8>>,
 }
 
 /// Characters of an article given to the embedder: the model reads at most 256 tokens,
@@ -174,6 +181,12 @@ pub(super) fn analyze(
         None => Signature::from_words(&words),
     };
     let fingerprint = normalize::fingerprint_of(&words);
+    // With the pipeline's stemmer (English, whatever the language), as a report made them.
+    let clauses = encode_clauses(&crate::statements::clauses(
+        &article.text,
+        &sentences,
+        stemmer,
+    ));
     let features = ArticleFeatures {
         terms: terms.finish(),
         entities,
@@ -190,6 +203,7 @@ pub(super) fn analyze(
         features,
         signature,
         fingerprint,
+        clauses: Some(clauses),
         record,
     })
 }

@@ -371,6 +371,7 @@ fn new_articles(batch: &PlacedBatch) -> Vec<NewArticle<'_>> {
                 seq: p.seq,
                 sentences: &a.sentences,
                 mentions: &a.mentions,
+                clauses: a.clauses.as_deref(),
             }
         })
         .collect()

@@ -15,12 +15,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
-use crate::normalize::{content_terms, Stemmer};
+use crate::normalize::{for_each_content_term, Stemmer, WordList};
 use crate::summarize::LEAD_IN;
 
 mod differ;
 
 pub use differ::{Difference, DifferingValue, Slot};
+
+/// Version of the rules [`clauses`] follows. Clauses are made at ingest and stored with
+/// the article; stored ones of other rules are made again on read, so **any change to what
+/// `clauses` returns must raise it** (else a report would mix old and new clauses).
+pub const CLAUSE_RULES: u64 = 1;
 
 /// A clause of an article: its span and its distinct stemmed content terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +88,9 @@ pub const AGREED_SHOWN: usize = 20;
 /// Most differences a report lists per event.
 pub const DIFFER_SHOWN: usize = 10;
 
+/// A clause opening with it is an attribution, no statement.
+const ACCORDING: &str = "according";
+
 /// Words that, after a comma, open a new clause.
 const CLAUSE_OPENERS: &[&str] = &[
     "while",
@@ -109,7 +117,8 @@ const CLAUSE_OPENERS: &[&str] = &[
     "and",
 ];
 
-/// The clauses of an article (per-article work: it needs nothing of the event).
+/// The clauses of an article (per-article work: it needs nothing of the event, so it is
+/// done at ingest and stored with the article).
 pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemmer) -> Vec<Clause> {
     let mut out = Vec::new();
     for (si, s) in sentences.iter().enumerate() {
@@ -150,14 +159,26 @@ pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemme
                 .trim_end();
             // A name alone ("Commerce Secretary Wilbur Ross") or an attribution
             // ("according to the medical examiner's office") is no statement.
+            // "According" in any case: no other letter lower-cases to one of its ASCII
+            // letters, so comparing bytes ignoring ASCII case is `to_lowercase` without
+            // the copy of the clause.
             if trimmed.split_whitespace().count() < MIN_WORDS
-                || trimmed.to_lowercase().starts_with("according")
+                || trimmed
+                    .get(..ACCORDING.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(ACCORDING))
             {
                 continue;
             }
-            let mut terms = content_terms(trimmed, stemmer);
+            // Runs at ingest for every clause of every article: one buffer for the
+            // clause's words and a string only for each distinct term.
+            let list = WordList::of(trimmed);
+            let mut terms: Vec<String> = Vec::new();
+            for_each_content_term(list.words(), stemmer, |t| {
+                if !terms.iter().any(|x| x == t) {
+                    terms.push(t.to_string());
+                }
+            });
             terms.sort_unstable();
-            terms.dedup();
             if terms.len() < MIN_TERMS {
                 continue;
             }
@@ -209,10 +230,10 @@ fn dice(a: &Said<'_>, b: &Said<'_>) -> (f32, usize) {
 
 /// The statements of one event, from its articles' clauses (`clauses[i]` belongs to
 /// `sources[i]`).
-pub fn statements(
+pub fn statements<C: AsRef<[Clause]>>(
     event: EventId,
     sources: &[FactSource<'_>],
-    clauses: &[Vec<Clause>],
+    clauses: &[C],
 ) -> EventStatements {
     let stemmer = Stemmer::english();
     // Copies say what their original says: only originals' clauses are compared, and a
@@ -225,7 +246,7 @@ pub fn statements(
         if s.original != s.n {
             continue;
         }
-        for c in cs {
+        for c in cs.as_ref() {
             let mut v = Vec::with_capacity(c.terms.len());
             for t in &c.terms {
                 let next = ids.len() as u32;

@@ -1,4 +1,4 @@
-//! An article's sentences and mentions as two compact blobs in one row of `annotations`.
+//! An article's sentences, mentions and clauses as compact blobs in one row of `annotations`.
 //!
 //! They were a row per sentence and per mention: about 40 and 70 rows an article, whose
 //! inserts (with the mentions' index) took about 30% of the writer's CPU. Nothing queries
@@ -10,13 +10,23 @@
 //!   the position, as `split_sentences` numbers them);
 //! - mentions: per mention, `start − previous start` (zigzag), `end − start`, a flags byte
 //!   (kind in bits 0–1, sentence-initial bit 2, has a role bit 3), the name's length and
-//!   bytes, then the role's if it has one. Mentions come in text order, as found.
+//!   bytes, then the role's if it has one. Mentions come in text order, as found;
+//! - clauses (what `statements::clauses` finds, made at ingest so that a report does not
+//!   stem every clause it reads again): the version of the rules that made them
+//!   ([`CLAUSE_RULES`]), the number of distinct terms the clauses use and those terms in
+//!   sorted order, each as the length of the prefix it shares with the one before, then the
+//!   rest's length and bytes; then per clause: `sentence − previous clause's sentence`,
+//!   `start − previous end` (zigzag), `end − start`, its number of terms and their positions
+//!   in that list, the first and then the gaps (a clause's terms are sorted, so they rise).
+//!   The list is shared because a clause's terms are mostly its article's: each spelled out
+//!   per clause made the blob about as long as the text.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::Connection;
 
 use crate::core::{EntityKind, Sentence, Span};
 use crate::extract::Mention;
+use crate::statements::{Clause, CLAUSE_RULES};
 
 /// The SQL function `mentions_name(blob, name)`: whether any mention in a `mentions` blob
 /// has `name` (ASCII case ignored, as `COLLATE NOCASE`).
@@ -66,6 +76,25 @@ impl<'a> Reader<'a> {
 
     fn usize(&mut self) -> Result<usize, Corrupt> {
         usize::try_from(self.varint()?).map_err(|_| Corrupt)
+    }
+
+    /// A count of items that each take at least a byte: never more than the bytes left, so
+    /// a damaged count cannot make a vast allocation.
+    fn count(&mut self) -> Result<usize, Corrupt> {
+        let n = self.usize()?;
+        if n > self.bytes.len() {
+            return Err(Corrupt);
+        }
+        Ok(n)
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'a [u8], Corrupt> {
+        if len > self.bytes.len() {
+            return Err(Corrupt);
+        }
+        let (s, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(s)
     }
 
     fn byte(&mut self) -> Result<u8, Corrupt> {
@@ -215,6 +244,125 @@ pub fn mentions_name(blob: &[u8], wanted: &str) -> Result<bool, Corrupt> {
     Ok(found)
 }
 
+pub fn encode_clauses(clauses: &[Clause]) -> Vec<u8> {
+    let mut terms: Vec<&str> = clauses
+        .iter()
+        .flat_map(|c| c.terms.iter().map(String::as_str))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    let mut out = Vec::with_capacity(terms.len() * 6 + clauses.len() * 12);
+    put_varint(&mut out, CLAUSE_RULES);
+    put_varint(&mut out, terms.len() as u64);
+    let mut prev: &[u8] = &[];
+    for t in &terms {
+        let t = t.as_bytes();
+        let shared = prev.iter().zip(t).take_while(|(a, b)| a == b).count();
+        put_varint(&mut out, shared as u64);
+        put_varint(&mut out, (t.len() - shared) as u64);
+        out.extend_from_slice(&t[shared..]);
+        prev = t;
+    }
+    // Looked up by hash: a binary search's string compares were most of the encoding.
+    let position: rustc_hash::FxHashMap<&str, usize> =
+        terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+    let (mut prev_sentence, mut prev_end) = (0, 0);
+    for c in clauses {
+        put_varint(&mut out, c.sentence.saturating_sub(prev_sentence) as u64);
+        put_span(&mut out, c.span, prev_end);
+        // Every term is in the list; a clause's terms are sorted and distinct already, so
+        // sorting their positions keeps their order.
+        let mut at: Vec<usize> = c
+            .terms
+            .iter()
+            .filter_map(|t| position.get(t.as_str()).copied())
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        put_varint(&mut out, at.len() as u64);
+        let mut prev_at = 0;
+        for (k, &p) in at.iter().enumerate() {
+            put_varint(&mut out, if k == 0 { p } else { p - prev_at } as u64);
+            prev_at = p;
+        }
+        prev_sentence = c.sentence;
+        prev_end = c.span.end;
+    }
+    out
+}
+
+/// The clauses in `bytes`, or `None` when other rules than today's made them (they are
+/// then made again from the text, as for an article stored before clauses were).
+pub fn decode_clauses(bytes: &[u8]) -> Result<Option<Vec<Clause>>, Corrupt> {
+    let mut r = Reader { bytes };
+    if r.varint()? != CLAUSE_RULES {
+        return Ok(None);
+    }
+    let n = r.count()?;
+    let mut terms: Vec<String> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let shared = r.usize()?;
+        let prev = terms.last().map_or(&[][..], |t| t.as_bytes());
+        if shared > prev.len() {
+            return Err(Corrupt);
+        }
+        let len = r.usize()?;
+        let mut t = prev[..shared].to_vec();
+        t.extend_from_slice(r.take(len)?);
+        let t = String::from_utf8(t).map_err(|_| Corrupt)?;
+        // Sorted and distinct, as written: anything else is damage.
+        if terms.last().is_some_and(|p| *p >= t) {
+            return Err(Corrupt);
+        }
+        terms.push(t);
+    }
+    let mut out = Vec::new();
+    let (mut prev_sentence, mut prev_end) = (0usize, 0);
+    while !r.is_empty() {
+        let sentence = prev_sentence.checked_add(r.usize()?).ok_or(Corrupt)?;
+        let span = r.span(prev_end)?;
+        let k = r.count()?;
+        let mut clause_terms = Vec::with_capacity(k);
+        let mut at = 0usize;
+        for i in 0..k {
+            let step = r.usize()?;
+            if i > 0 && step == 0 {
+                return Err(Corrupt);
+            }
+            at = at.checked_add(step).ok_or(Corrupt)?;
+            clause_terms.push(terms.get(at).ok_or(Corrupt)?.clone());
+        }
+        out.push(Clause {
+            span,
+            sentence,
+            terms: clause_terms,
+        });
+        prev_sentence = sentence;
+        prev_end = span.end;
+    }
+    Ok(Some(out))
+}
+
+/// An article's decoded annotations: sentences, mentions, and clauses (`None` when not
+/// stored, or made by other rules).
+pub(super) type Annotations = (Vec<Sentence>, Vec<Mention>, Option<Vec<Clause>>);
+
+/// One `annotations` row's blobs decoded, or which of them does not decode.
+pub(super) fn decode(
+    sentences: &[u8],
+    mentions: &[u8],
+    clauses: Option<&[u8]>,
+) -> Result<Annotations, &'static str> {
+    Ok((
+        decode_sentences(sentences).map_err(|Corrupt| "sentences")?,
+        decode_mentions(mentions).map_err(|Corrupt| "mentions")?,
+        match clauses {
+            Some(c) => decode_clauses(c).map_err(|Corrupt| "clauses")?,
+            None => None,
+        },
+    ))
+}
+
 /// Registers [`MENTIONS_NAME_FN`] on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
@@ -284,6 +432,103 @@ mod tests {
         assert_eq!(decode_mentions(&encode_mentions(&built)).unwrap(), built);
         assert!(decode_mentions(&[]).unwrap().is_empty());
         assert!(decode_sentences(&[]).unwrap().is_empty());
+    }
+
+    fn clause(sentence: usize, start: usize, end: usize, terms: &[&str]) -> Clause {
+        Clause {
+            span: Span { start, end },
+            sentence,
+            terms: terms.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// Clauses of hand-made shapes: a term that shares part of a character with the one
+    /// before ("cafè", "café" share the first byte of the accent), sentences skipped, a
+    /// clause whose span starts before the previous one ended, one without terms.
+    fn built_clauses() -> Vec<Clause> {
+        vec![
+            clause(0, 4, 60, &["blinken", "cafè", "café", "ceasefir"]),
+            clause(0, 62, 120, &["café", "hostag", "releas"]),
+            clause(3, 100, 90_000, &["ceasefir", "rafah", "été"]),
+            clause(3, 90_001, 90_002, &[]),
+            clause(7, 5, 9, &["z"]),
+        ]
+    }
+
+    #[test]
+    fn clauses_come_back_as_they_went_in() {
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seeds");
+        let stemmer = crate::normalize::Stemmer::english();
+        let mut files = 0;
+        for entry in std::fs::read_dir(seeds).expect("../shared/seeds beside the repository") {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let sentences = crate::normalize::split_sentences(&text);
+            let clauses = crate::statements::clauses(&text, &sentences, &stemmer);
+            assert!(clauses.len() > 5, "{}", clauses.len());
+            let blob = encode_clauses(&clauses);
+            assert_eq!(decode_clauses(&blob).unwrap(), Some(clauses));
+            files += 1;
+        }
+        assert!(files >= 5);
+        let built = built_clauses();
+        assert_eq!(
+            decode_clauses(&encode_clauses(&built)).unwrap(),
+            Some(built)
+        );
+        // No clauses is a list, not "not made".
+        assert_eq!(decode_clauses(&encode_clauses(&[])).unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn clauses_of_other_rules_are_not_read_as_todays() {
+        let mut blob = encode_clauses(&built_clauses());
+        assert_eq!(blob[0] as u64, CLAUSE_RULES);
+        blob[0] = (CLAUSE_RULES + 1) as u8;
+        assert_eq!(decode_clauses(&blob), Ok(None));
+    }
+
+    #[test]
+    fn a_damaged_clause_blob_is_an_error_not_a_panic() {
+        let built = built_clauses();
+        let bytes = encode_clauses(&built);
+        // Cut anywhere: an error, or (cut between two clauses) the clauses before the cut.
+        for cut in 0..bytes.len() {
+            match decode_clauses(&bytes[..cut]) {
+                Err(Corrupt) => {}
+                Ok(Some(some)) => assert!(some.len() < built.len() && built.starts_with(&some)),
+                Ok(None) => panic!("cut at {cut} read as other rules"),
+            }
+        }
+        let rules = CLAUSE_RULES as u8;
+        // A term that is not UTF-8.
+        assert_eq!(decode_clauses(&[rules, 1, 0, 1, 0xff]), Err(Corrupt));
+        // Terms out of order, or twice.
+        assert_eq!(
+            decode_clauses(&[rules, 2, 0, 1, b'b', 0, 1, b'a']),
+            Err(Corrupt)
+        );
+        assert_eq!(decode_clauses(&[rules, 2, 0, 1, b'a', 1, 0]), Err(Corrupt));
+        // A prefix longer than the term before.
+        assert_eq!(
+            decode_clauses(&[rules, 2, 0, 1, b'a', 2, 1, b'b']),
+            Err(Corrupt)
+        );
+        // A clause naming a term past the list, or one term twice (a gap of 0).
+        assert_eq!(
+            decode_clauses(&[rules, 1, 0, 1, b'a', 0, 0, 3, 1, 1]),
+            Err(Corrupt)
+        );
+        assert_eq!(
+            decode_clauses(&[rules, 1, 0, 1, b'a', 0, 0, 3, 2, 0, 0]),
+            Err(Corrupt)
+        );
+        // A count of terms far past what the blob holds: refused, not allocated.
+        let mut huge = vec![rules];
+        put_varint(&mut huge, u64::MAX >> 1);
+        assert_eq!(decode_clauses(&huge), Err(Corrupt));
+        let mut huge = vec![rules, 0, 0, 0, 3];
+        put_varint(&mut huge, 1 << 40);
+        assert_eq!(decode_clauses(&huge), Err(Corrupt));
     }
 
     #[test]

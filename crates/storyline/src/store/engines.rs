@@ -491,6 +491,105 @@ fn a_postgres_store_of_schema_3_is_migrated_and_restores_as_before() {
     ingest(&url, &gvc, 100, 50);
 }
 
+/// A store of the schema before clauses were stored (SQLite 14, PostgreSQL 4) is migrated:
+/// its articles have none, so their reports make them from the text, and those reports are
+/// the ones the stored clauses gave; articles ingested after get theirs.
+#[test]
+fn a_store_from_before_stored_clauses_is_migrated_and_reads_the_same_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start();
+    let mut dbs = vec![dir.path().join("s.db")];
+    dbs.extend(cluster.as_ref().map(|c| PathBuf::from(c.url())));
+    let gvc = shared().join("data/cluster/gvc-dev/articles.jsonl");
+    let mut by_engine = Vec::new();
+    for db in &dbs {
+        ingest(db, &gvc, 0, 150);
+        let store = Store::open(db).unwrap();
+        let stories = store.stories(1000, 0).unwrap();
+        let reports = |store: &Store| -> Vec<String> {
+            stories
+                .iter()
+                .map(|s| format!("{:?}", crate::report::story_report(store, s.id).unwrap()))
+                .collect()
+        };
+        let articles = |store: &Store| -> Vec<StoredArticle> {
+            stories
+                .iter()
+                .flat_map(|s| store.story_articles(s.id).unwrap())
+                .collect()
+        };
+        assert!(articles(&store).iter().all(|a| a.clauses.is_some()));
+        let before = reports(&store);
+        // Back to the schema before: no clauses column, and no report stored.
+        let old = "ALTER TABLE annotations DROP COLUMN clauses;
+             UPDATE story_reports SET report_revision = NULL, headline = NULL, report = NULL,
+                                      sources = NULL;";
+        let current = match &store.engine {
+            Engine::Sqlite(s) => {
+                s.conn
+                    .execute_batch(&format!(
+                        "{old} UPDATE meta SET value = '14' WHERE key = 'schema_version'"
+                    ))
+                    .unwrap();
+                SCHEMA_VERSION
+            }
+            Engine::Postgres(p) => {
+                p.c()
+                    .batch_execute(&format!(
+                        "{old} UPDATE meta SET value = '4' WHERE key = 'schema_version'"
+                    ))
+                    .unwrap();
+                PG_SCHEMA_VERSION
+            }
+        };
+        drop(store);
+        let store = Store::open(db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), current);
+        let old_articles = articles(&store);
+        assert!(old_articles.iter().all(|a| a.clauses.is_none()));
+        let after = reports(&store);
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            let at = b
+                .bytes()
+                .zip(a.bytes())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            assert!(
+                b == a,
+                "{}: a report differs after migration at {at}:\n{}\n{}",
+                store.engine(),
+                &b[at.saturating_sub(300)..(at + 300).min(b.len())],
+                &a[at.saturating_sub(300)..(at + 300).min(a.len())]
+            );
+        }
+        // Articles stored after the migration get their clauses; the old ones keep none.
+        drop(store);
+        ingest(db, &gvc, 150, 60);
+        let store = Store::open(db).unwrap();
+        let newest_old = old_articles.iter().map(|a| a.row_id).max().unwrap();
+        let all: Vec<StoredArticle> = store
+            .stories(1000, 0)
+            .unwrap()
+            .iter()
+            .flat_map(|s| store.story_articles(s.id).unwrap())
+            .collect();
+        assert!(all.len() > old_articles.len());
+        for a in &all {
+            assert_eq!(
+                a.clauses.is_some(),
+                a.row_id > newest_old,
+                "{}",
+                a.article.id
+            );
+        }
+        by_engine.push(before);
+    }
+    for other in &by_engine[1..] {
+        assert_eq!(&by_engine[0], other);
+    }
+}
+
 #[test]
 fn every_typed_query_parses_as_a_postgres_tsquery() {
     use proptest::test_runner::{Config, TestRunner};

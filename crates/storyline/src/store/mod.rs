@@ -23,6 +23,7 @@ use crate::core::{Article, ArticleId, EventId, Sentence, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
+use crate::statements::Clause;
 
 mod annotations;
 mod codec;
@@ -43,6 +44,7 @@ mod sqlite;
 mod tests;
 mod writes;
 
+pub use annotations::encode_clauses;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
 pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
@@ -109,6 +111,9 @@ pub struct NewArticle<'a> {
     pub seq: u64,
     pub sentences: &'a [Sentence],
     pub mentions: &'a [Mention],
+    /// Its clauses as [`encode_clauses`] wrote them (encoded in the parallel stage, off the
+    /// writer's thread); `None`: not made, so a report makes them from the text.
+    pub clauses: Option<&'a [u8]>,
 }
 
 /// An article as stored, with its analysis.
@@ -120,6 +125,9 @@ pub struct StoredArticle {
     pub duplicate_of: Option<ArticleId>,
     pub sentences: Vec<Sentence>,
     pub mentions: Vec<Mention>,
+    /// Its clauses as made at ingest; `None` for an article stored before clauses were (or
+    /// by other clause rules), whose clauses a report makes from the text.
+    pub clauses: Option<Vec<Clause>>,
 }
 
 /// A story row: the numbers the store keeps about it.

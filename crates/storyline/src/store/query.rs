@@ -256,6 +256,7 @@ impl SqliteStore {
                         duplicate_of: r.get(11)?,
                         sentences: Vec::new(),
                         mentions: Vec::new(),
+                        clauses: None,
                     };
                     Ok((row, stored))
                 },
@@ -266,7 +267,7 @@ impl SqliteStore {
             what: "article",
             id: ext_id.to_string(),
         })?;
-        (stored.sentences, stored.mentions) = self.annotations(row.row_id)?;
+        (stored.sentences, stored.mentions, stored.clauses) = self.annotations(row.row_id)?;
         Ok((row, stored))
     }
 

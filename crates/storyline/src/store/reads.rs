@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::codec::{article_at, time_from_sql};
 use super::{annotations, Counts, SqliteStore, StoredArticle, StoredSignature, StoryRow};
-use crate::core::{ArticleId, EventId, Sentence, StoryId};
+use crate::core::{ArticleId, EventId, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
@@ -204,35 +204,36 @@ impl SqliteStore {
                     duplicate_of: r.get(9)?,
                     sentences: Vec::new(),
                     mentions: Vec::new(),
+                    clauses: None,
                 })
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.e(e))?;
         for a in &mut articles {
-            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+            (a.sentences, a.mentions, a.clauses) = self.annotations(a.row_id)?;
         }
         Ok(articles)
     }
 
-    /// An article's sentences and mentions; none for an article stored without them.
-    pub(super) fn annotations(&self, article: ArticleId) -> Result<(Vec<Sentence>, Vec<Mention>)> {
-        let blobs: Option<(Vec<u8>, Vec<u8>)> = self
+    /// An article's sentences, mentions and clauses; none for an article stored without
+    /// them (clauses `None`: to be made from the text).
+    pub(super) fn annotations(&self, article: ArticleId) -> Result<annotations::Annotations> {
+        type Blobs = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+        let blobs: Option<Blobs> = self
             .conn
-            .prepare_cached("SELECT sentences, mentions FROM annotations WHERE article_id = ?1")
+            .prepare_cached(
+                "SELECT sentences, mentions, clauses FROM annotations WHERE article_id = ?1",
+            )
             .and_then(|mut stmt| {
-                stmt.query_row([article], |r| Ok((r.get(0)?, r.get(1)?)))
+                stmt.query_row([article], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()
             })
             .map_err(|e| self.e(e))?;
-        let Some((sentences, mentions)) = blobs else {
-            return Ok((Vec::new(), Vec::new()));
+        let Some((sentences, mentions, clauses)) = blobs else {
+            return Ok((Vec::new(), Vec::new(), None));
         };
-        Ok((
-            annotations::decode_sentences(&sentences)
-                .map_err(|_| self.corrupt("sentences", article))?,
-            annotations::decode_mentions(&mentions)
-                .map_err(|_| self.corrupt("mentions", article))?,
-        ))
+        annotations::decode(&sentences, &mentions, clauses.as_deref())
+            .map_err(|what| self.corrupt(what, article))
     }
 
     /// The error for an `annotations` blob of article row `article` that does not decode.

@@ -213,11 +213,12 @@ impl SqliteStore {
                         duplicate_of: r.get(8)?,
                         sentences: Vec::new(),
                         mentions: Vec::new(),
+                        clauses: None,
                     })
                 })
                 .map_err(|e| self.e(e))?;
             if annotated {
-                (a.sentences, a.mentions) = self.annotations(row_id)?;
+                (a.sentences, a.mentions, a.clauses) = self.annotations(row_id)?;
             }
             out.push(a);
         }
@@ -227,7 +228,7 @@ impl SqliteStore {
     /// Reads and decodes the sentences and mentions of articles read without them.
     pub fn annotate(&self, articles: &mut [StoredArticle]) -> Result<()> {
         for a in articles {
-            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+            (a.sentences, a.mentions, a.clauses) = self.annotations(a.row_id)?;
         }
         Ok(())
     }

@@ -57,13 +57,15 @@ CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 -- Search reads these instead of the wide rows: match → event → story, and its filters.
 CREATE INDEX IF NOT EXISTS articles_keys ON articles(id, event_id, published, source);
 
--- An article's sentence spans and entity mentions, one blob each (layout in
+-- An article's sentence spans, entity mentions and clauses, one blob each (layout in
 -- store/annotations.rs): a row per sentence and per mention, 110 an article, made their
--- inserts about 30% of the writer's CPU.
+-- inserts about 30% of the writer's CPU. `clauses` is NULL for an article stored before
+-- schema 15: a report makes its clauses from the text.
 CREATE TABLE IF NOT EXISTS annotations (
     article_id  INTEGER PRIMARY KEY REFERENCES articles(id),
     sentences   BLOB NOT NULL,
-    mentions    BLOB NOT NULL
+    mentions    BLOB NOT NULL,
+    clauses     BLOB
 );
 
 -- Per story: its revision (the clusterer sequence of the batch that last changed it, set by

@@ -91,12 +91,24 @@ fn schema_v11(schema: &str) -> String {
         .replace(list, "\n")
 }
 
+/// `schema` without what version 15 added: the clauses kept with the annotations (where
+/// there is an `annotations` table, which version 9 added).
+fn schema_v14(schema: &str) -> String {
+    let clauses = "    mentions    BLOB NOT NULL,\n    clauses     BLOB\n";
+    assert!(
+        schema.contains(clauses) || !schema.contains("TABLE IF NOT EXISTS annotations"),
+        "v14 schema rebuilt"
+    );
+    schema.replace(clauses, "    mentions    BLOB NOT NULL\n")
+}
+
 /// A store at `dir/v{version}.db` as an older build left it: `schema`, then `rows`, then
 /// the version in `meta`.
 fn old_store(dir: &Path, version: i64, schema: &str, rows: &str) -> PathBuf {
     let path = dir.join(format!("v{version}.db"));
     let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(&schema_v11(schema)).unwrap();
+    conn.execute_batch(&schema_v14(&schema_v11(schema)))
+        .unwrap();
     conn.execute_batch(rows).unwrap();
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

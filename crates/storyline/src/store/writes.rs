@@ -183,13 +183,15 @@ fn write_articles(tx: &Connection, batch: &[NewArticle<'_>]) -> rusqlite::Result
 
 fn write_annotations(tx: &Connection, batch: &[NewArticle<'_>]) -> rusqlite::Result<()> {
     let mut annotate = tx.prepare_cached(
-        "INSERT INTO annotations(article_id, sentences, mentions) VALUES (?1, ?2, ?3)",
+        "INSERT INTO annotations(article_id, sentences, mentions, clauses)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for a in batch {
         annotate.execute(params![
             a.row_id,
             annotations::encode_sentences(a.sentences),
-            annotations::encode_mentions(a.mentions)
+            annotations::encode_mentions(a.mentions),
+            a.clauses
         ])?;
     }
     Ok(())

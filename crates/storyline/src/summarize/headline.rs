@@ -145,7 +145,12 @@ fn representative_title(docs: &[SourceDoc<'_>]) -> Option<String> {
         .collect();
     let n = doc_terms.len().max(1) as f32;
     let score = |title: &str| {
-        let terms: HashSet<String> = content_terms(title, &stemmer).into_iter().collect();
+        // Summed in term order: a hash set's order changes from one process to the next,
+        // and with it the last bits of the sum, so near-tied titles swapped from read to
+        // read of one store.
+        let mut terms: Vec<String> = content_terms(title, &stemmer);
+        terms.sort_unstable();
+        terms.dedup();
         if terms.is_empty() {
             return 0.0;
         }

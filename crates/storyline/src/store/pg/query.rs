@@ -181,6 +181,7 @@ impl PgStore {
                     duplicate_of: r.try_get::<_, Option<i64>>(11)?.map(ArticleId),
                     sentences: Vec::new(),
                     mentions: Vec::new(),
+                    clauses: None,
                 };
                 Ok((row, stored))
             },
@@ -189,7 +190,7 @@ impl PgStore {
             what: "article",
             id: ext_id.to_string(),
         })?;
-        (stored.sentences, stored.mentions) = self.annotations(row.row_id)?;
+        (stored.sentences, stored.mentions, stored.clauses) = self.annotations(row.row_id)?;
         Ok((row, stored))
     }
 

@@ -10,7 +10,7 @@ use postgres::Row;
 use super::writes::pending_df;
 use super::PgStore;
 use crate::cluster::{EventSnapshot, Snapshot, StorySnapshot, TermId};
-use crate::core::{Article, ArticleId, EventId, Sentence, StoryId};
+use crate::core::{Article, ArticleId, EventId, StoryId};
 use crate::dedup::Signature;
 use crate::error::{Error, Result};
 use crate::extract::Mention;
@@ -325,30 +325,33 @@ impl PgStore {
                     duplicate_of: r.try_get::<_, Option<i64>>(9)?.map(ArticleId),
                     sentences: Vec::new(),
                     mentions: Vec::new(),
+                    clauses: None,
                 })
             },
         )?;
         for a in &mut articles {
-            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+            (a.sentences, a.mentions, a.clauses) = self.annotations(a.row_id)?;
         }
         Ok(articles)
     }
 
-    pub(super) fn annotations(&self, article: ArticleId) -> Result<(Vec<Sentence>, Vec<Mention>)> {
+    pub(super) fn annotations(&self, article: ArticleId) -> Result<annotations::Annotations> {
         let blobs = self.row(
-            "SELECT sentences, mentions FROM annotations WHERE article_id = $1",
+            "SELECT sentences, mentions, clauses FROM annotations WHERE article_id = $1",
             &[&article.0],
-            |r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, Vec<u8>>(1)?)),
+            |r| {
+                Ok((
+                    r.try_get::<_, Vec<u8>>(0)?,
+                    r.try_get::<_, Vec<u8>>(1)?,
+                    r.try_get::<_, Option<Vec<u8>>>(2)?,
+                ))
+            },
         )?;
-        let Some((sentences, mentions)) = blobs else {
-            return Ok((Vec::new(), Vec::new()));
+        let Some((sentences, mentions, clauses)) = blobs else {
+            return Ok((Vec::new(), Vec::new(), None));
         };
-        Ok((
-            annotations::decode_sentences(&sentences)
-                .map_err(|_| self.corrupt("sentences", article))?,
-            annotations::decode_mentions(&mentions)
-                .map_err(|_| self.corrupt("mentions", article))?,
-        ))
+        annotations::decode(&sentences, &mentions, clauses.as_deref())
+            .map_err(|what| self.corrupt(what, article))
     }
 
     pub(super) fn corrupt(&self, what: &str, article: ArticleId) -> Error {
@@ -651,6 +654,7 @@ impl PgStore {
                             duplicate_of: r.try_get::<_, Option<i64>>(8)?.map(ArticleId),
                             sentences: Vec::new(),
                             mentions: Vec::new(),
+                            clauses: None,
                         })
                     },
                 )?
@@ -659,7 +663,7 @@ impl PgStore {
                     id: row_id.to_string(),
                 })?;
             if annotated {
-                (a.sentences, a.mentions) = self.annotations(row_id)?;
+                (a.sentences, a.mentions, a.clauses) = self.annotations(row_id)?;
             }
             out.push(a);
         }
@@ -668,7 +672,7 @@ impl PgStore {
 
     pub fn annotate(&self, articles: &mut [StoredArticle]) -> Result<()> {
         for a in articles {
-            (a.sentences, a.mentions) = self.annotations(a.row_id)?;
+            (a.sentences, a.mentions, a.clauses) = self.annotations(a.row_id)?;
         }
         Ok(())
     }

@@ -327,10 +327,11 @@ fn write_annotations(c: &mut Client, batch: &[NewArticle<'_>]) -> PgResult<()> {
         .iter()
         .map(|a| annotations::encode_mentions(a.mentions))
         .collect();
+    let clauses: Vec<Option<&[u8]>> = batch.iter().map(|a| a.clauses).collect();
     c.execute(
-        "INSERT INTO annotations(article_id, sentences, mentions)
-         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
-        &[&id, &sentences, &mentions],
+        "INSERT INTO annotations(article_id, sentences, mentions, clauses)
+         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])",
+        &[&id, &sentences, &mentions, &clauses],
     )?;
     Ok(())
 }
