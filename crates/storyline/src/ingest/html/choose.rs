@@ -38,10 +38,10 @@ const FRAGMENT_RATIO: f64 = 12.0;
 const DISJOINT: f64 = 0.2;
 /// Fewer content words than this in the title and description say too little to judge by
 /// (a bare site name).
-const MIN_TOPIC_WORDS: usize = 5;
+pub(super) const MIN_TOPIC_WORDS: usize = 5;
 /// How much larger a share of the title's and description's words one text must name than
 /// the other to be kept, when the two texts are different parts of the page ...
-const TOPIC_MARGIN: f64 = 0.4;
+pub(super) const TOPIC_MARGIN: f64 = 0.4;
 /// ... and when they overlap: then only a text naming nearly all of the topic beats one
 /// naming next to none of it (Readability's pick of a sidebar inside trafilatura's text).
 const TOPIC_MARGIN_OVERLAPPING: f64 = 0.8;
@@ -109,7 +109,7 @@ fn on_topic<'a>(a: &'a str, b: &'a str, about: &[Option<&str>], margin: f64) -> 
 }
 
 /// Lower-cased words of three letters or more, stop words and numbers left out.
-fn content_words(text: &str) -> HashSet<String> {
+pub(super) fn content_words(text: &str) -> HashSet<String> {
     words(text)
         .filter(|w| w.chars().count() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
         .filter(|w| !is_stopword(w))

@@ -3,9 +3,10 @@
 //! Two extractors read every page: `rs-trafilatura` (a port of trafilatura) and
 //! `libreadability` (a port of Readability.js by way of readeck's Go port, the best single
 //! extractor on the news sets we measure). Each text loses its page debris line by line
-//! ([`clean`]), then [`choose`] compares the two and keeps one. Title, description and date
-//! come from [`meta`]. A `<title>` left open, which would swallow the page, is closed first
-//! ([`runaway`]). Bytes become text in [`decode`], which does not trust charset declarations
+//! ([`clean`]), then [`choose`] compares the two and keeps one. Readability's text first
+//! loses the forms and link columns its container holds beside the article ([`structure`]).
+//! Title, description and date come from [`meta`]. A `<title>` left open, which would swallow
+//! the page, is closed first ([`runaway`]). Bytes become text in [`decode`], which does not trust charset declarations
 //! blindly.
 
 mod choose;
@@ -15,6 +16,7 @@ mod meta;
 mod nesting;
 mod not_article;
 mod runaway;
+mod structure;
 
 use std::panic::catch_unwind;
 use std::path::Path;
@@ -83,11 +85,14 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
     let traf = catch_unwind(|| rs_trafilatura::extract_with_options(&html, &traf_options()))
         .ok()
         .and_then(Result::ok);
-    let readable = catch_unwind(|| libreadability::extract(&html, None))
+    let (readable, readable_html) = catch_unwind(|| libreadability::extract(&html, None))
         .ok()
         .and_then(Result::ok)
-        .map(|a| a.text_content)
+        .map(|a| (a.text_content, a.content))
         .unwrap_or_default();
+    // Readability's container can hold a blog's link columns and comment form beside the post.
+    let about = [page_meta.title.as_deref(), page_meta.description.as_deref()];
+    let readable = structure::drop_off_article_blocks(&readable, &readable_html, &about);
     let traf_text = traf.as_ref().map(|r| r.content_text.as_str()).unwrap_or("");
     // Each candidate is judged as the store would keep it, debris lines removed.
     let title = page_meta.title.as_deref();
@@ -95,7 +100,6 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
         clean::clean(traf_text, title, Galleries::Drop),
         clean::clean(&readable, title, Galleries::Drop),
     );
-    let about = [title, page_meta.description.as_deref()];
     let chosen = choose::choose(&traf_clean, &readable_clean, &about);
     // Both empty (a page of captions only): Readability's captions, if a gallery.
     let raw = if !chosen.is_empty() && std::ptr::eq(chosen, traf_clean.as_str()) {
