@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -94,6 +94,8 @@ const MIGRATIONS: &[Migration] = &[
     sql(include_str!("hosts.sql")),
     // 13 → 14: what a restored clusterer needs to go on exactly as the live one would.
     sql(include_str!("resume.sql")),
+    // 14 → 15: feed leases, so followers sharing the store never poll a feed twice.
+    sql(include_str!("feed_leases.sql")),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -189,6 +191,8 @@ impl SqliteStore {
         tx.execute_batch(include_str!("hosts.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("resume.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("feed_leases.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

@@ -45,7 +45,7 @@ mod writes;
 
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
-pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use feeds::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
@@ -594,12 +594,34 @@ impl Store {
         engine!(self.feed(url))
     }
 
-    /// Records a good poll: failures reset, validators kept for the next request.
+    /// Leases to `claim.holder` the feeds it names whose lease is free (or ran out before
+    /// `claim.now`), in address order, until `claim.until`: the feeds it is to poll. Every
+    /// follower of the store claims before polling, so none polls a feed another is
+    /// polling. Recording the poll ([`Store::record_feed_success`],
+    /// [`Store::record_feed_failure`]) frees the lease.
+    pub fn claim_feeds(&self, claim: &FeedClaim<'_>) -> Result<Vec<FeedRow>> {
+        engine!(self.claim_feeds(claim))
+    }
+
+    /// Extends `holder`'s feed leases to `until` (a long poll); the number extended.
+    pub fn renew_feed_leases(&self, holder: &str, until: DateTime<Utc>) -> Result<u64> {
+        engine!(self.renew_feed_leases(holder, until))
+    }
+
+    /// When the next feed falls due (`None`: no feed is followed): its next check, or when
+    /// another follower's live lease on it runs out, if later.
+    pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        engine!(self.next_feed_due(now))
+    }
+
+    /// Records a good poll: failures reset, validators kept for the next request, the
+    /// feed's lease freed.
     pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
         engine!(self.record_feed_success(url, s))
     }
 
-    /// Records a failed poll: one more failure in a row, the reason, and when to try again.
+    /// Records a failed poll: one more failure in a row, the reason, and when to try again;
+    /// the feed's lease freed.
     pub fn record_feed_failure(
         &self,
         url: &str,

@@ -24,7 +24,7 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 4;
+pub const PG_SCHEMA_VERSION: i64 = 5;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
@@ -33,7 +33,14 @@ const PG_MIGRATIONS: &[&str] = &[
     JOBS,
     // 3 → 4: what a restored clusterer needs to go on exactly as the live one would.
     RESUME_STATE,
+    // 4 → 5: feed leases, so followers sharing the store never poll a feed twice.
+    FEED_LEASES,
 ];
+
+/// Feed leases (SQLite's `feed_leases.sql`), in a fresh store and as step 4 → 5.
+const FEED_LEASES: &str = "
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS lease_holder TEXT;
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS lease_until BIGINT;";
 
 /// Columns of events and stories (SQLite's step 13 → 14) for what a restored clusterer
 /// needs to go on exactly as the live one would: the centroid's norm as last refreshed, the
@@ -241,6 +248,7 @@ impl PgStore {
                     .and_then(|()| c.batch_execute(HOST_SLOTS))
                     .and_then(|()| c.batch_execute(JOBS))
                     .and_then(|()| c.batch_execute(RESUME_STATE))
+                    .and_then(|()| c.batch_execute(FEED_LEASES))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)
