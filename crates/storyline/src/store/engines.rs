@@ -600,6 +600,7 @@ fn feed_leases_give_each_due_feed_to_one_claimer_until_polled_or_run_out_on_both
                     now,
                     until: now + chrono::Duration::minutes(10),
                     limit,
+                    take_over: false,
                 })
                 .unwrap(),
             )
@@ -629,25 +630,40 @@ fn feed_leases_give_each_due_feed_to_one_claimer_until_polled_or_run_out_on_both
         // and http://b/1, due at 08:30, comes with it at 08:31.
         assert!(claim(&b, "b", None, t(10), 10).is_empty());
         assert_eq!(claim(&b, "b", None, t(12), 10), ["http://a/2"]);
-        assert_eq!(b.renew_feed_leases("b", t(50)).unwrap(), 1);
+        let held = |urls: &[&str]| urls.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            b.renew_feed_leases("b", &held(&["http://a/2", "http://a/1"]), t(50))
+                .unwrap(),
+            1,
+            "b holds http://a/2 only"
+        );
         assert_eq!(claim(&a, "a", None, t(31), 10), ["http://b/1"]);
         // At 08:45 a's own lease on http://b/1 has run out, b's renewed one has not.
         assert_eq!(claim(&a, "a", None, t(45), 10), ["http://b/1"]);
-        // `follow --once` claims every feed not leased, due or not.
-        let all = a
-            .claim_feeds(&FeedClaim {
+        // `follow --once` claims every feed not leased, due or not, and with `take_over`
+        // the leased ones too; a round goes on after the last feed of the previous one.
+        let once = |after, take_over| {
+            a.claim_feeds(&FeedClaim {
                 holder: "c",
                 due_by: None,
-                after: None,
+                after,
                 now: t(46),
                 until: t(56),
                 limit: 10,
+                take_over,
             })
-            .unwrap();
+            .unwrap()
+        };
+        let all = once(None, false);
         assert_eq!(
             all.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
             ["http://a/1", "http://a/3"]
         );
         assert_eq!(all[1].last_error.as_deref(), Some("timed out"));
+        let rest = once(Some("http://a/1"), true);
+        assert_eq!(
+            rest.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+            ["http://a/2", "http://a/3", "http://b/1"]
+        );
     }
 }

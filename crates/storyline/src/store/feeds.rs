@@ -84,6 +84,9 @@ pub struct FeedClaim<'a> {
     pub until: DateTime<Utc>,
     /// Feeds claimed at most.
     pub limit: usize,
+    /// Takes over the leases of other holders too: `follow --once` polls every feed, and
+    /// cannot tell a follower killed mid-poll from one still polling.
+    pub take_over: bool,
 }
 
 /// When a feed falls due for a claimer at `now`: at its next check, but not before a live
@@ -224,7 +227,7 @@ impl SqliteStore {
                 "UPDATE feeds SET lease_holder = ?1, lease_until = ?2
                  WHERE url IN (SELECT url FROM feeds
                      WHERE (?3 IS NULL OR next_check IS NULL OR next_check <= ?3)
-                       AND (lease_until IS NULL OR lease_until < ?4)
+                       AND (?7 OR lease_until IS NULL OR lease_until < ?4)
                        AND (?5 IS NULL OR url > ?5)
                      ORDER BY url LIMIT ?6)
                  RETURNING url",
@@ -238,6 +241,7 @@ impl SqliteStore {
                         c.now.timestamp_millis(),
                         c.after,
                         c.limit.min(i64::MAX as usize) as i64,
+                        c.take_over,
                     ],
                     |r| r.get(0),
                 )?
@@ -254,14 +258,23 @@ impl SqliteStore {
         Ok(rows)
     }
 
-    pub fn renew_feed_leases(&self, holder: &str, until: DateTime<Utc>) -> Result<u64> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE feeds SET lease_until = ?2 WHERE lease_holder = ?1",
-                params![holder, until.timestamp_millis()],
-            )
-            .map_err(|e| self.e(e))?;
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+        let mut n = 0;
+        for url in urls {
+            n += tx
+                .execute(
+                    "UPDATE feeds SET lease_until = ?3 WHERE url = ?1 AND lease_holder = ?2",
+                    params![url, holder, until.timestamp_millis()],
+                )
+                .map_err(|e| self.e(e))?;
+        }
+        tx.commit().map_err(|e| self.e(e))?;
         Ok(n as u64)
     }
 

@@ -603,9 +603,15 @@ impl Store {
         engine!(self.claim_feeds(claim))
     }
 
-    /// Extends `holder`'s feed leases to `until` (a long poll); the number extended.
-    pub fn renew_feed_leases(&self, holder: &str, until: DateTime<Utc>) -> Result<u64> {
-        engine!(self.renew_feed_leases(holder, until))
+    /// Extends `holder`'s leases on these feeds to `until` (a long poll); the number it
+    /// still held. A lease taken over since (it ran out) stays with its new holder.
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        engine!(self.renew_feed_leases(holder, urls, until))
     }
 
     /// When the next feed falls due (`None`: no feed is followed): its next check, or when

@@ -120,11 +120,11 @@ impl PgStore {
                 "UPDATE feeds SET lease_holder = $1, lease_until = $2
                  WHERE url IN (SELECT url FROM feeds
                      WHERE ($3::text IS NULL OR next_check IS NULL OR next_check <= $3)
-                       AND (lease_until IS NULL OR lease_until < $4)
+                       AND ($7 OR lease_until IS NULL OR lease_until < $4)
                        AND ($5::text IS NULL OR url > $5)
                      ORDER BY url LIMIT $6
                      FOR UPDATE SKIP LOCKED)
-                   AND (lease_until IS NULL OR lease_until < $4)
+                   AND ($7 OR lease_until IS NULL OR lease_until < $4)
                  RETURNING url",
                 &[
                     &c.holder,
@@ -133,6 +133,7 @@ impl PgStore {
                     &c.now.timestamp_millis(),
                     &c.after,
                     &(c.limit.min(i64::MAX as usize) as i64),
+                    &c.take_over,
                 ],
                 |r| r.try_get::<_, String>(0),
             )?;
@@ -147,10 +148,15 @@ impl PgStore {
         })
     }
 
-    pub fn renew_feed_leases(&self, holder: &str, until: DateTime<Utc>) -> Result<u64> {
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
         self.execute(
-            "UPDATE feeds SET lease_until = $2 WHERE lease_holder = $1",
-            &[&holder, &until.timestamp_millis()],
+            "UPDATE feeds SET lease_until = $3 WHERE url = ANY($1) AND lease_holder = $2",
+            &[&urls, &holder, &until.timestamp_millis()],
         )
     }
 
