@@ -36,6 +36,9 @@ const FEEDS_PER_ROUND: usize = 100;
 /// round runs, so a slow round keeps its feeds and a killed follower's are free again soon.
 const FEED_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Times a round's articles are taken again after another writer committed first.
+const INGEST_ATTEMPTS: u32 = 8;
+
 /// What one poll did.
 #[derive(Debug, Default, Serialize)]
 pub struct PollReport {
@@ -270,23 +273,7 @@ impl Follower {
         let ingest = if records.is_empty() {
             IngestReport::default()
         } else {
-            tokio::task::block_in_place(|| {
-                if let Some(lock) = &self.writer {
-                    // Restored under the lock, after whatever the other writer committed.
-                    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    return Pipeline::open(&self.db, self.pipeline_config.clone())?
-                        .ingest(records, |_| {});
-                }
-                // A pipeline per poll, restored from the store: a long-lived one would miss
-                // what another writer (`storyline ingest`, the server) stored meanwhile.
-                let p = match pipeline {
-                    Some(p) => p,
-                    None => {
-                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
-                    }
-                };
-                p.ingest(records, |_| {})
-            })?
+            tokio::task::block_in_place(|| self.ingest(&records, pipeline))?
         };
         for e in &ingest.errors {
             report.failures.push(Failure {
@@ -299,6 +286,42 @@ impl Follower {
         report.ingest.seconds += ingest.seconds;
         report.ingest.absorb(ingest);
         tokio::task::block_in_place(|| self.record_round(fetches, &taken, now, report))
+    }
+
+    /// Stores a round's articles. Another writer (a follower on another machine, an ingest)
+    /// may commit after the pipeline was restored: the batch is then refused whole and taken
+    /// again by a pipeline restored after it, which knows what is stored already by id.
+    fn ingest(
+        &self,
+        records: &[Record],
+        pipeline: &mut Option<Pipeline>,
+    ) -> storyline::Result<IngestReport> {
+        let mut attempts = 0;
+        loop {
+            let records = records.iter().cloned().map(Ok);
+            let done = if let Some(lock) = &self.writer {
+                // Restored under the lock, after whatever the other writer committed.
+                let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+                Pipeline::open(&self.db, self.pipeline_config.clone())?.ingest(records, |_| {})
+            } else {
+                // A pipeline per poll, restored from the store: a long-lived one would miss
+                // what another writer (`storyline ingest`, the server) stored meanwhile.
+                let p = match pipeline {
+                    Some(p) => p,
+                    None => {
+                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
+                    }
+                };
+                p.ingest(records, |_| {})
+            };
+            match done {
+                Err(storyline::Error::WrittenMeanwhile { .. }) if attempts < INGEST_ATTEMPTS => {
+                    attempts += 1;
+                    *pipeline = None;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// The items of a round's fetched feeds that are new or changed, in feed order; known
@@ -545,10 +568,7 @@ impl Follower {
         &self,
         pending: Vec<Pending>,
         report: &mut PollReport,
-    ) -> (
-        Vec<Result<Record, storyline::IngestError>>,
-        Vec<(Pending, Option<String>)>,
-    ) {
+    ) -> (Vec<Record>, Vec<(Pending, Option<String>)>) {
         let robots = Arc::new(RobotsCache::default());
         let gate = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut tasks = JoinSet::new();
@@ -576,14 +596,14 @@ impl Follower {
                 Ok((article, fetched_page)) => {
                     report.pages_fetched += usize::from(fetched_page);
                     let url = article.url.clone();
-                    records.push(Ok(Record {
+                    records.push(Record {
                         article,
                         origin: Location {
                             path: PathBuf::from(&p.feed),
                             line: None,
                         },
                         warnings: Vec::new(),
-                    }));
+                    });
                     taken.push((p, url));
                 }
                 Err(reason) => report.failures.push(Failure {
