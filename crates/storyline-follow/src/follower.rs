@@ -16,7 +16,7 @@ use storyline::error::Location;
 use storyline::follow::{next_after_failure, next_after_success, parse_feed, Clock, FeedItem};
 use storyline::ingest::{extract_page, Record};
 use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
-use storyline::store::{FeedRow, FeedSuccess, NewFeedItem, Store};
+use storyline::store::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, Store};
 use storyline::Article;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -31,6 +31,13 @@ const IN_FLIGHT: usize = 32;
 
 /// Feeds fetched, extracted and stored together within a poll.
 const FEEDS_PER_ROUND: usize = 100;
+
+/// How long a claimed feed is this follower's to poll. Renewed every third of it while its
+/// round runs, so a slow round keeps its feeds and a killed follower's are free again soon.
+const FEED_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Times a round's articles are taken again after another writer committed first.
+const INGEST_ATTEMPTS: u32 = 8;
 
 /// What one poll did.
 #[derive(Debug, Default, Serialize)]
@@ -72,9 +79,10 @@ pub struct Failure {
 /// Which feeds a poll visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
-    /// Every followed feed (`--once`).
+    /// Every followed feed (`--once`), even one another follower is polling: a follower
+    /// killed mid-poll cannot be told from one still at it.
     All,
-    /// Those whose next check has come.
+    /// Those whose next check has come and that no other follower of the store holds.
     Due,
 }
 
@@ -90,6 +98,12 @@ pub struct Follower {
     /// Every feed checked this often, in place of the schedule that follows how often it
     /// publishes.
     every_secs: Option<i64>,
+    /// This follower's name on the feeds it claims.
+    holder: String,
+    feed_lease: std::time::Duration,
+    /// The connection that renews leases while a round runs (the follower's own is busy
+    /// with the round).
+    lease_store: Arc<std::sync::Mutex<Store>>,
 }
 
 /// A feed's fetch, as the concurrent stage hands it back.
@@ -131,7 +145,22 @@ impl Follower {
             store: Store::open(db)?,
             writer: None,
             every_secs: None,
+            holder: holder_name(),
+            feed_lease: FEED_LEASE,
+            lease_store: Arc::new(std::sync::Mutex::new(Store::open(db)?)),
         })
+    }
+
+    /// Leases claimed feeds for this long (by the follower's clock; at least a second) before
+    /// another follower may take them over, renewed while their round runs.
+    pub fn with_feed_lease(mut self, lease: std::time::Duration) -> Follower {
+        self.feed_lease = lease.max(std::time::Duration::from_secs(1));
+        self
+    }
+
+    fn lease_until(&self) -> DateTime<Utc> {
+        self.clock.now()
+            + chrono::Duration::from_std(self.feed_lease).unwrap_or(chrono::Duration::MAX)
     }
 
     /// Ingests only while holding `lock`, with a pipeline restored under it, so another
@@ -153,43 +182,77 @@ impl Follower {
         &self.store
     }
 
-    /// When the next feed falls due (`None`: no feed is followed).
+    /// When the next feed falls due (`None`: no feed is followed); a feed another follower
+    /// holds, not before its lease runs out.
     pub fn next_due(&self) -> storyline::Result<Option<DateTime<Utc>>> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .feeds()?
-            .iter()
-            .map(|f| f.next_check.unwrap_or(now))
-            .min())
+        tokio::task::block_in_place(|| self.store.next_feed_due(self.clock.now()))
     }
 
     /// Polls the feeds `which` names once. Fails only when the store fails; a feed or an
     /// item that fails is named in the report and tried again later.
+    ///
+    /// Feeds are claimed in the store (leased to this follower) a round at a time before
+    /// they are fetched, so followers sharing the store split the due feeds between them
+    /// and none is polled twice; a follower that dies mid-poll leaves its feeds to be
+    /// claimed again when their lease runs out.
     pub async fn poll(&mut self, which: Which) -> storyline::Result<PollReport> {
         let now = self.clock.now();
-        let feeds: Vec<FeedRow> = self
-            .store
-            .feeds()?
-            .into_iter()
-            .filter(|f| which == Which::All || f.next_check.is_none_or(|t| t <= now))
-            .collect();
         let mut report = PollReport::default();
         let mut this_poll: HashSet<String> = HashSet::new();
         let mut pipeline = None;
+        // Address order, from after the last feed of the previous round: a feed polled in
+        // this poll is not claimed again by it (`Which::All` ignores the schedule).
+        let mut after: Option<String> = None;
         // A round of feeds at a time, each stored before the next is fetched: memory stays
         // bounded by a round, and a stop between rounds loses nothing.
-        for round in feeds.chunks(FEEDS_PER_ROUND) {
-            self.poll_round(
-                round.to_vec(),
-                now,
-                &mut report,
-                &mut this_poll,
-                &mut pipeline,
-            )
-            .await?;
+        loop {
+            let claim = FeedClaim {
+                holder: &self.holder,
+                due_by: (which == Which::Due).then_some(now),
+                after: after.as_deref(),
+                now: self.clock.now(),
+                until: self.lease_until(),
+                limit: FEEDS_PER_ROUND,
+                take_over: which == Which::All,
+            };
+            let round = tokio::task::block_in_place(|| self.store.claim_feeds(&claim))?;
+            let Some(last) = round.last() else {
+                break;
+            };
+            after = Some(last.url.clone());
+            self.poll_round(round, now, &mut report, &mut this_poll, &mut pipeline)
+                .await?;
         }
         Ok(report)
+    }
+
+    /// Renews this follower's leases on `feeds` every third of a lease until the returned
+    /// guard is dropped (the round is recorded, or given up).
+    fn keep_leases(&self, feeds: Vec<String>) -> AbortOnDrop {
+        let store = self.lease_store.clone();
+        let holder = self.holder.clone();
+        let clock = self.clock.clone();
+        let lease = self.feed_lease;
+        let feeds = Arc::new(feeds);
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let (store, holder, clock, feeds) =
+                    (store.clone(), holder.clone(), clock.clone(), feeds.clone());
+                let renewed = tokio::task::spawn_blocking(move || {
+                    let until = clock.now()
+                        + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+                    let store = store.lock().unwrap_or_else(|p| p.into_inner());
+                    store.renew_feed_leases(&holder, &feeds, until)
+                })
+                .await;
+                // A renewal that fails leaves the lease to run out: at worst another
+                // follower polls the feeds again, and stores nothing twice.
+                if let Ok(Err(e)) = renewed {
+                    tracing::warn!("could not renew feed leases: {e}");
+                }
+            }
+        }))
     }
 
     async fn poll_round(
@@ -200,10 +263,78 @@ impl Follower {
         this_poll: &mut HashSet<String>,
         pipeline: &mut Option<Pipeline>,
     ) -> storyline::Result<()> {
+        let _leases = self.keep_leases(feeds.iter().map(|f| f.url.clone()).collect());
         let fetches = self.fetch_feeds(feeds).await;
+        // The store's client blocks: off the async workers (PostgreSQL's sync client may not
+        // even run on one).
+        let pending =
+            tokio::task::block_in_place(|| self.pending_items(&fetches, report, this_poll))?;
+        let (records, taken) = self.articles(pending, report).await;
+        let ingest = if records.is_empty() {
+            IngestReport::default()
+        } else {
+            tokio::task::block_in_place(|| self.ingest(&records, pipeline))?
+        };
+        for e in &ingest.errors {
+            report.failures.push(Failure {
+                feed: e.split(": ").next().unwrap_or("").to_string(),
+                item: None,
+                reason: e.clone(),
+            });
+        }
+        // Rounds run one after another, so their times add up.
+        report.ingest.seconds += ingest.seconds;
+        report.ingest.absorb(ingest);
+        tokio::task::block_in_place(|| self.record_round(fetches, &taken, now, report))
+    }
+
+    /// Stores a round's articles. Another writer (a follower on another machine, an ingest)
+    /// may commit after the pipeline was restored: the batch is then refused whole and taken
+    /// again by a pipeline restored after it, which knows what is stored already by id.
+    fn ingest(
+        &self,
+        records: &[Record],
+        pipeline: &mut Option<Pipeline>,
+    ) -> storyline::Result<IngestReport> {
+        let mut attempts = 0;
+        loop {
+            let records = records.iter().cloned().map(Ok);
+            let done = if let Some(lock) = &self.writer {
+                // Restored under the lock, after whatever the other writer committed.
+                let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+                Pipeline::open(&self.db, self.pipeline_config.clone())?.ingest(records, |_| {})
+            } else {
+                // A pipeline per poll, restored from the store: a long-lived one would miss
+                // what another writer (`storyline ingest`, the server) stored meanwhile.
+                let p = match pipeline {
+                    Some(p) => p,
+                    None => {
+                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
+                    }
+                };
+                p.ingest(records, |_| {})
+            };
+            match done {
+                Err(storyline::Error::WrittenMeanwhile { .. }) if attempts < INGEST_ATTEMPTS => {
+                    attempts += 1;
+                    *pipeline = None;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// The items of a round's fetched feeds that are new or changed, in feed order; known
+    /// ones counted in `report`.
+    fn pending_items(
+        &self,
+        fetches: &[FeedFetch],
+        report: &mut PollReport,
+        this_poll: &mut HashSet<String>,
+    ) -> storyline::Result<Vec<Pending>> {
         let mut pending = Vec::new();
         let store = &self.store;
-        for f in &fetches {
+        for f in fetches {
             let Ok(Some((doc, _))) = &f.result else {
                 continue;
             };
@@ -272,38 +403,17 @@ impl Follower {
                 });
             }
         }
-        let (records, taken) = self.articles(pending, report).await;
-        let ingest = if records.is_empty() {
-            IngestReport::default()
-        } else {
-            tokio::task::block_in_place(|| {
-                if let Some(lock) = &self.writer {
-                    // Restored under the lock, after whatever the other writer committed.
-                    let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    return Pipeline::open(&self.db, self.pipeline_config.clone())?
-                        .ingest(records, |_| {});
-                }
-                // A pipeline per poll, restored from the store: a long-lived one would miss
-                // what another writer (`storyline ingest`, the server) stored meanwhile.
-                let p = match pipeline {
-                    Some(p) => p,
-                    None => {
-                        pipeline.insert(Pipeline::open(&self.db, self.pipeline_config.clone())?)
-                    }
-                };
-                p.ingest(records, |_| {})
-            })?
-        };
-        for e in &ingest.errors {
-            report.failures.push(Failure {
-                feed: e.split(": ").next().unwrap_or("").to_string(),
-                item: None,
-                reason: e.clone(),
-            });
-        }
-        // Rounds run one after another, so their times add up.
-        report.ingest.seconds += ingest.seconds;
-        report.ingest.absorb(ingest);
+        Ok(pending)
+    }
+
+    /// Remembers the items `taken`, then records each feed's poll (which frees its lease).
+    fn record_round(
+        &self,
+        fetches: Vec<FeedFetch>,
+        taken: &[(Pending, Option<String>)],
+        now: DateTime<Utc>,
+        report: &mut PollReport,
+    ) -> storyline::Result<()> {
         let store = &self.store;
         let seen_at = self.clock.now();
         let remembered: Vec<NewFeedItem> = taken
@@ -458,10 +568,7 @@ impl Follower {
         &self,
         pending: Vec<Pending>,
         report: &mut PollReport,
-    ) -> (
-        Vec<Result<Record, storyline::IngestError>>,
-        Vec<(Pending, Option<String>)>,
-    ) {
+    ) -> (Vec<Record>, Vec<(Pending, Option<String>)>) {
         let robots = Arc::new(RobotsCache::default());
         let gate = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut tasks = JoinSet::new();
@@ -489,14 +596,14 @@ impl Follower {
                 Ok((article, fetched_page)) => {
                     report.pages_fetched += usize::from(fetched_page);
                     let url = article.url.clone();
-                    records.push(Ok(Record {
+                    records.push(Record {
                         article,
                         origin: Location {
                             path: PathBuf::from(&p.feed),
                             line: None,
                         },
                         warnings: Vec::new(),
-                    }));
+                    });
                     taken.push((p, url));
                 }
                 Err(reason) => report.failures.push(Failure {
@@ -578,6 +685,24 @@ fn article_id(feed_url: &str, item: &FeedItem) -> String {
         (None, Some(link)) => link.clone(),
         (None, None) => String::new(),
     }
+}
+
+/// Stops a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A name for this follower's feed leases, unique among the followers of a store: the
+/// process and the moment the follower was made.
+fn holder_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("follow-{}-{nanos:x}", std::process::id())
 }
 
 fn host_of(url: &str) -> Option<String> {

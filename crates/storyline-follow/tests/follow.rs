@@ -279,8 +279,9 @@ fn follower(db: &Path, clock: Arc<ManualClock>, allow_private: bool) -> Follower
     Follower::open(db, PipelineConfig::default(), config, clock).unwrap()
 }
 
+/// Off the async workers: PostgreSQL's sync client may not run on one.
 fn add(f: &Follower, url: &str) {
-    f.store().add_feed(url, None, t0()).unwrap();
+    tokio::task::block_in_place(|| f.store().add_feed(url, None, t0()).unwrap());
 }
 
 fn reasons(r: &PollReport) -> Vec<String> {
@@ -751,4 +752,159 @@ async fn followers_sharing_a_store_keep_to_two_requests_per_host_together() {
         )
         .unwrap();
     assert_eq!(held, 0);
+}
+
+/// Followers of one store, as on several machines: each has its own connections, its own
+/// fetcher and its own name on the feeds it claims.
+async fn two_followers_poll_each_due_feed_once(db: &Path) {
+    let (base, served) = serve().await;
+    let items = full_items(&base, 12);
+    let feeds: Vec<String> = (0..6).map(|i| format!("/f{i}.xml")).collect();
+    for (i, path) in feeds.iter().enumerate() {
+        served.set(
+            path,
+            Route::Feed(rss(&format!("Desk {i}"), &items[2 * i..2 * i + 2])),
+        );
+    }
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut a = follower(db, clock.clone(), true);
+    let mut b = follower(db, clock.clone(), true);
+    for path in &feeds {
+        add(&a, &format!("{base}{path}"));
+    }
+    // Twice: at once, and when every feed is due again.
+    for turn in 1..=2 {
+        let (ra, rb) = tokio::join!(a.poll(Which::Due), b.poll(Which::Due));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        for path in &feeds {
+            assert_eq!(served.hits(path), turn, "{path} fetched once a turn");
+        }
+        assert_eq!(ra.feeds.len() + rb.feeds.len(), feeds.len());
+        let stored = ra.ingest.stored + rb.ingest.stored;
+        assert_eq!(stored, if turn == 1 { items.len() } else { 0 });
+        clock.advance(chrono::Duration::days(2));
+    }
+    tokio::task::block_in_place(|| {
+        let store = a.store();
+        assert_eq!(store.counts().unwrap().articles, items.len() as u64);
+        let remembered: u64 = store.feeds().unwrap().iter().map(|f| f.items).sum();
+        assert_eq!(remembered, items.len() as u64, "every item remembered once");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_followers_of_one_sqlite_file_poll_each_due_feed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    two_followers_poll_each_due_feed_once(&dir.path().join("s.db")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_followers_of_one_postgres_store_poll_each_due_feed_once() {
+    let Some(cluster) = storyline_testpg::Cluster::start() else {
+        return;
+    };
+    two_followers_poll_each_due_feed_once(Path::new(&cluster.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_followers_feeds_are_taken_over_when_its_lease_runs_out() {
+    let (base, served) = serve().await;
+    let items = full_items(&base, 6);
+    let feeds: Vec<String> = (0..3).map(|i| format!("/f{i}.xml")).collect();
+    for path in &feeds {
+        // Answers long after the poll is killed.
+        served.set(path, Route::Slow(Duration::from_secs(60)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let lease = Duration::from_secs(90);
+    let mut dead = follower(&db, clock.clone(), true).with_feed_lease(lease);
+    for path in &feeds {
+        add(&dead, &format!("{base}{path}"));
+    }
+    // Killed with every feed's request under way: the poll is dropped where it stands,
+    // and nothing of it is recorded.
+    let requested = async {
+        let mut looks = 0;
+        while feeds.iter().any(|p| served.hits(p) == 0) {
+            looks += 1;
+            assert!(looks < 6000, "the feeds were never requested");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        r = dead.poll(Which::Due) => panic!("the poll ended before it was killed: {:?}", r.map(|r| reasons(&r))),
+        () = requested => {}
+    }
+    drop(dead);
+    for (i, path) in feeds.iter().enumerate() {
+        served.set(path, Route::Feed(rss("Wire", &items[2 * i..2 * i + 2])));
+    }
+
+    let mut f = follower(&db, clock.clone(), true);
+    clock.advance(chrono::Duration::seconds(89));
+    let r = f.poll(Which::Due).await.unwrap();
+    assert!(r.feeds.is_empty(), "still leased: {:?}", r.feeds);
+    assert_eq!(
+        f.next_due().unwrap(),
+        Some(t0() + chrono::Duration::seconds(90)),
+        "due when the lease runs out"
+    );
+    clock.advance(chrono::Duration::seconds(2));
+    let r = f.poll(Which::Due).await.unwrap();
+    assert_eq!(r.feeds.len(), feeds.len(), "{:?}", reasons(&r));
+    assert_eq!(r.ingest.stored, items.len());
+    for path in &feeds {
+        assert_eq!(
+            served.hits(path),
+            2,
+            "{path}: the killed poll's, then the new one"
+        );
+    }
+    assert_eq!(f.store().counts().unwrap().articles, items.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_longer_than_its_lease_renews_it_and_keeps_its_feed() {
+    let (base, served) = serve().await;
+    served.set("/slow.xml", Route::Slow(Duration::from_secs(3)));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut a = follower(&db, clock.clone(), true).with_feed_lease(Duration::from_secs(1));
+    let mut b = follower(&db, clock.clone(), true);
+    add(&a, &format!("{base}/slow.xml"));
+    let lease_until = || -> Option<i64> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT lease_until FROM feeds", [], |r| r.get(0))
+            .unwrap()
+    };
+    let (ra, rb) = tokio::join!(a.poll(Which::Due), async {
+        let mut looks = 0;
+        while served.hits("/slow.xml") == 0 {
+            looks += 1;
+            assert!(looks < 6000, "the feed was never requested");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // By the followers' clock the poll now outlasts its lease ten times over...
+        clock.advance(chrono::Duration::seconds(10));
+        // ...and renews it: the feed is a's until a second from now.
+        let renewed = (clock.now() + chrono::Duration::seconds(1)).timestamp_millis();
+        let mut looks = 0;
+        while lease_until() != Some(renewed) {
+            looks += 1;
+            assert!(looks < 6000, "the lease was never renewed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            served.hits("/slow.xml"),
+            1,
+            "a's request is still under way"
+        );
+        b.poll(Which::Due).await.unwrap()
+    });
+    assert!(rb.feeds.is_empty(), "b polled a's feed: {:?}", rb.feeds);
+    assert_eq!(ra.unwrap().feeds.len(), 1);
+    assert_eq!(served.hits("/slow.xml"), 1);
 }

@@ -87,6 +87,7 @@ impl From<storyline::Error> for ApiError {
         match e {
             E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, e.to_string()),
             E::Invalid(_) | E::Input(_) => Self::bad_request(e.to_string()),
+            E::WrittenMeanwhile { .. } => Self::new(StatusCode::CONFLICT, e.to_string()),
             E::Io { .. }
             | E::Store { .. }
             | E::SchemaVersion { .. }

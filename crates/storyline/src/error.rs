@@ -68,6 +68,10 @@ pub enum Error {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Invalid(String),
+    /// Another writer committed a batch after this pipeline restored its state: the batch
+    /// was refused whole, and a pipeline restored again can take it.
+    #[error("{}: another ingest wrote to this store meanwhile; run one ingest at a time", path.display())]
+    WrittenMeanwhile { path: PathBuf },
     /// The system refused a thread for a pipeline stage.
     #[error("cannot start the {stage} thread: {source}")]
     Thread {

@@ -520,8 +520,11 @@ fn a_store_from_before_stored_clauses_is_migrated_and_reads_the_same_reports() {
         };
         assert!(articles(&store).iter().all(|a| a.clauses.is_some()));
         let before = reports(&store);
-        // Back to the schema before: no clauses column, and no report stored.
+        // Back to the schema before: no clauses column (nor the feed leases, which came
+        // after), and no report stored.
         let old = "ALTER TABLE annotations DROP COLUMN clauses;
+             ALTER TABLE feeds DROP COLUMN lease_holder;
+             ALTER TABLE feeds DROP COLUMN lease_until;
              UPDATE story_reports SET report_revision = NULL, headline = NULL, report = NULL,
                                       sources = NULL;";
         let current = match &store.engine {
@@ -663,5 +666,106 @@ fn host_slots_are_leases_shared_by_every_connection_on_both_engines() {
         );
         a.release_host_slot(host, 0, "a").unwrap();
         assert_eq!(a.take_host_slot(host, 2, "a", t(32), t(59)).unwrap(), None);
+    }
+}
+
+#[test]
+fn feed_leases_give_each_due_feed_to_one_claimer_until_polled_or_run_out_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start();
+    let mut dbs = vec![dir.path().join("s.db")];
+    dbs.extend(cluster.as_ref().map(|c| PathBuf::from(c.url())));
+    for db in &dbs {
+        // Two connections, as two followers of one store would have.
+        let (a, b) = (Store::open(db).unwrap(), Store::open(db).unwrap());
+        let t =
+            |m| Utc.with_ymd_and_hms(2024, 3, 1, 8, 0, 0).unwrap() + chrono::Duration::minutes(m);
+        for f in ["http://a/1", "http://a/2", "http://a/3", "http://b/1"] {
+            a.add_feed(f, None, t(0)).unwrap();
+        }
+        // http://b/1 is not due before 08:30.
+        a.record_feed_success(
+            "http://b/1",
+            &FeedSuccess {
+                next_check: Some(t(30)),
+                ..FeedSuccess::default()
+            },
+        )
+        .unwrap();
+        let claim = |who: &Store, holder, after, now, limit| {
+            let urls = |rows: Vec<FeedRow>| rows.into_iter().map(|r| r.url).collect::<Vec<_>>();
+            urls(
+                who.claim_feeds(&FeedClaim {
+                    holder,
+                    due_by: Some(now),
+                    after,
+                    now,
+                    until: now + chrono::Duration::minutes(10),
+                    limit,
+                    take_over: false,
+                })
+                .unwrap(),
+            )
+        };
+        assert_eq!(claim(&a, "a", None, t(1), 2), ["http://a/1", "http://a/2"]);
+        // `b` gets what `a` left, and a's next round nothing more.
+        assert_eq!(claim(&b, "b", None, t(1), 10), ["http://a/3"]);
+        assert!(claim(&a, "a", Some("http://a/2"), t(1), 10).is_empty());
+        assert_eq!(
+            a.next_feed_due(t(1)).unwrap(),
+            Some(t(11)),
+            "every due feed is leased until 08:11"
+        );
+        // `a` polls http://a/1: its lease is freed, and it is not due again before 09:00.
+        a.record_feed_success(
+            "http://a/1",
+            &FeedSuccess {
+                next_check: Some(t(60)),
+                ..FeedSuccess::default()
+            },
+        )
+        .unwrap();
+        b.record_feed_failure("http://a/3", t(2), t(70), "timed out")
+            .unwrap();
+        assert!(claim(&b, "b", None, t(5), 10).is_empty());
+        // `a` died holding http://a/2: at 08:12 its lease has run out and `b` takes it,
+        // and http://b/1, due at 08:30, comes with it at 08:31.
+        assert!(claim(&b, "b", None, t(10), 10).is_empty());
+        assert_eq!(claim(&b, "b", None, t(12), 10), ["http://a/2"]);
+        let held = |urls: &[&str]| urls.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            b.renew_feed_leases("b", &held(&["http://a/2", "http://a/1"]), t(50))
+                .unwrap(),
+            1,
+            "b holds http://a/2 only"
+        );
+        assert_eq!(claim(&a, "a", None, t(31), 10), ["http://b/1"]);
+        // At 08:45 a's own lease on http://b/1 has run out, b's renewed one has not.
+        assert_eq!(claim(&a, "a", None, t(45), 10), ["http://b/1"]);
+        // `follow --once` claims every feed not leased, due or not, and with `take_over`
+        // the leased ones too; a round goes on after the last feed of the previous one.
+        let once = |after, take_over| {
+            a.claim_feeds(&FeedClaim {
+                holder: "c",
+                due_by: None,
+                after,
+                now: t(46),
+                until: t(56),
+                limit: 10,
+                take_over,
+            })
+            .unwrap()
+        };
+        let all = once(None, false);
+        assert_eq!(
+            all.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+            ["http://a/1", "http://a/3"]
+        );
+        assert_eq!(all[1].last_error.as_deref(), Some("timed out"));
+        let rest = once(Some("http://a/1"), true);
+        assert_eq!(
+            rest.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(),
+            ["http://a/2", "http://a/3", "http://b/1"]
+        );
     }
 }

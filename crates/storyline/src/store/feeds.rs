@@ -1,7 +1,7 @@
 //! Followed feeds and the items already taken from them (see `feeds.sql`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{time_from_sql, time_to_sql, SqliteStore};
 use crate::error::Result;
@@ -66,6 +66,41 @@ pub struct NewFeedItem {
     pub version: u32,
     pub update_of: Option<String>,
     pub seen: DateTime<Utc>,
+}
+
+/// Which feeds [`Store::claim_feeds`](super::Store::claim_feeds) leases, to whom, and until
+/// when.
+#[derive(Debug, Clone)]
+pub struct FeedClaim<'a> {
+    /// Who polls them: one name per follower process.
+    pub holder: &'a str,
+    /// Only feeds whose next check has come by then; `None`: every feed (`follow --once`).
+    pub due_by: Option<DateTime<Utc>>,
+    /// Only feeds whose address sorts after this one (the last of the claimer's previous
+    /// round), so that one poll visits a feed once.
+    pub after: Option<&'a str>,
+    /// A lease that ran out before this is free again (its holder died).
+    pub now: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Feeds claimed at most.
+    pub limit: usize,
+    /// Takes over the leases of other holders too: `follow --once` polls every feed, and
+    /// cannot tell a follower killed mid-poll from one still polling.
+    pub take_over: bool,
+}
+
+/// When a feed falls due for a claimer at `now`: at its next check, but not before a live
+/// lease of another holder runs out (until then that holder polls it, or dies).
+pub(super) fn due_at(
+    next_check: Option<DateTime<Utc>>,
+    lease_until: Option<i64>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let due = next_check.unwrap_or(now);
+    match lease_until.and_then(DateTime::from_timestamp_millis) {
+        Some(until) if until >= now => due.max(until),
+        _ => due,
+    }
 }
 
 const FEED_COLUMNS: &str =
@@ -140,7 +175,7 @@ impl SqliteStore {
                     etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
                     last_fetch = ?6, next_check = ?7, interval_secs = ?8,
                     last_new_item = coalesce(?9, last_new_item),
-                    failures = 0, last_error = NULL
+                    failures = 0, last_error = NULL, lease_holder = NULL, lease_until = NULL
                  WHERE url = ?1",
                 params![
                     url,
@@ -169,7 +204,7 @@ impl SqliteStore {
         self.conn
             .execute(
                 "UPDATE feeds SET failures = failures + 1, last_error = ?2, last_fetch = ?3,
-                    next_check = ?4
+                    next_check = ?4, lease_holder = NULL, lease_until = NULL
                  WHERE url = ?1",
                 params![
                     url,
@@ -180,6 +215,79 @@ impl SqliteStore {
             )
             .map_err(|e| self.e(e))?;
         Ok(())
+    }
+
+    pub fn claim_feeds(&self, c: &FeedClaim<'_>) -> Result<Vec<FeedRow>> {
+        // An immediate transaction takes the write lock first: two followers choosing at
+        // once cannot both see a feed as free.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.e(e))?;
+        let urls: Vec<String> = tx
+            .prepare(
+                "UPDATE feeds SET lease_holder = ?1, lease_until = ?2
+                 WHERE url IN (SELECT url FROM feeds
+                     WHERE (?3 IS NULL OR next_check IS NULL OR next_check <= ?3)
+                       AND (?7 OR lease_until IS NULL OR lease_until < ?4)
+                       AND (?5 IS NULL OR url > ?5)
+                     ORDER BY url LIMIT ?6)
+                 RETURNING url",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    params![
+                        c.holder,
+                        c.until.timestamp_millis(),
+                        time_to_sql(c.due_by),
+                        c.now.timestamp_millis(),
+                        c.after,
+                        c.limit.min(i64::MAX as usize) as i64,
+                        c.take_over,
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect()
+            })
+            .map_err(|e| self.e(e))?;
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ?1");
+        let mut rows = Vec::with_capacity(urls.len());
+        for url in &urls {
+            rows.push(tx.query_row(&sql, [url], feed_row).map_err(|e| self.e(e))?);
+        }
+        tx.commit().map_err(|e| self.e(e))?;
+        rows.sort_by(|a, b| a.url.cmp(&b.url));
+        Ok(rows)
+    }
+
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.e(e))?;
+        let mut n = 0;
+        for url in urls {
+            n += tx
+                .execute(
+                    "UPDATE feeds SET lease_until = ?3 WHERE url = ?1 AND lease_holder = ?2",
+                    params![url, holder, until.timestamp_millis()],
+                )
+                .map_err(|e| self.e(e))?;
+        }
+        tx.commit().map_err(|e| self.e(e))?;
+        Ok(n as u64)
+    }
+
+    pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT next_check, lease_until FROM feeds")
+            .map_err(|e| self.e(e))?;
+        let due = stmt
+            .query_map([], |r| Ok(due_at(time_from_sql(r.get(0)?), r.get(1)?, now)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        Ok(due.into_iter().min())
     }
 
     /// The newest stored version of an item known by this guid or address (as linked, or

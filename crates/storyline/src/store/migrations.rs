@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::extract::Mention;
 
 /// Version of the schema this build writes. Stores from newer builds are refused.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// One step of the schema: SQL, then, when rows must be rewritten in a way SQL cannot
 /// (blobs encoded in Rust), a function run after it in the same transaction.
@@ -97,6 +97,8 @@ const MIGRATIONS: &[Migration] = &[
     // 14 → 15: an article's clauses are made at ingest and kept with its annotations. Rows
     // stored before have none (NULL): a report makes those from the text, as it did.
     sql("ALTER TABLE annotations ADD COLUMN clauses BLOB;"),
+    // 15 → 16: feed leases, so followers sharing the store never poll a feed twice.
+    sql(include_str!("feed_leases.sql")),
 ];
 
 /// The 8 → 9 step's data: each article's sentence and mention rows, encoded, into
@@ -192,6 +194,8 @@ impl SqliteStore {
         tx.execute_batch(include_str!("hosts.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute_batch(include_str!("resume.sql"))
+            .map_err(|e| self.e(e))?;
+        tx.execute_batch(include_str!("feed_leases.sql"))
             .map_err(|e| self.e(e))?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",

@@ -47,7 +47,7 @@ mod writes;
 pub use annotations::encode_clauses;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
-pub use feeds::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use feeds::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
@@ -602,12 +602,40 @@ impl Store {
         engine!(self.feed(url))
     }
 
-    /// Records a good poll: failures reset, validators kept for the next request.
+    /// Leases to `claim.holder` the feeds it names whose lease is free (or ran out before
+    /// `claim.now`), in address order, until `claim.until`: the feeds it is to poll. Every
+    /// follower of the store claims before polling, so none polls a feed another is
+    /// polling. Recording the poll ([`Store::record_feed_success`],
+    /// [`Store::record_feed_failure`]) frees the lease.
+    pub fn claim_feeds(&self, claim: &FeedClaim<'_>) -> Result<Vec<FeedRow>> {
+        engine!(self.claim_feeds(claim))
+    }
+
+    /// Extends `holder`'s leases on these feeds to `until` (a long poll); the number it
+    /// still held. A lease taken over since (it ran out) stays with its new holder.
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        engine!(self.renew_feed_leases(holder, urls, until))
+    }
+
+    /// When the next feed falls due (`None`: no feed is followed): its next check, or when
+    /// another follower's live lease on it runs out, if later.
+    pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        engine!(self.next_feed_due(now))
+    }
+
+    /// Records a good poll: failures reset, validators kept for the next request, the
+    /// feed's lease freed.
     pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
         engine!(self.record_feed_success(url, s))
     }
 
-    /// Records a failed poll: one more failure in a row, the reason, and when to try again.
+    /// Records a failed poll: one more failure in a row, the reason, and when to try again;
+    /// the feed's lease freed.
     pub fn record_feed_failure(
         &self,
         url: &str,

@@ -45,10 +45,7 @@ impl SqliteStore {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         if committed != seq_before {
-            return Err(Error::Invalid(format!(
-                "{}: another ingest wrote to this store meanwhile; run one ingest at a time",
-                path.display()
-            )));
+            return Err(Error::WrittenMeanwhile { path });
         }
         write_stories(&tx, &changes.stories).map_err(e)?;
         write_events(&tx, &changes.events).map_err(e)?;

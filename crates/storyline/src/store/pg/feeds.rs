@@ -7,7 +7,8 @@ use super::reads::count;
 use super::PgStore;
 use crate::error::Result;
 use crate::store::codec::{time_from_sql, time_to_sql};
-use crate::store::{FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+use crate::store::feeds::due_at;
+use crate::store::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
@@ -73,7 +74,7 @@ impl PgStore {
                 etag = coalesce($4, etag), last_modified = coalesce($5, last_modified),
                 last_fetch = $6, next_check = $7, interval_secs = $8,
                 last_new_item = coalesce($9, last_new_item),
-                failures = 0, last_error = NULL
+                failures = 0, last_error = NULL, lease_holder = NULL, lease_until = NULL
              WHERE url = $1",
             &[
                 &url,
@@ -99,7 +100,7 @@ impl PgStore {
     ) -> Result<()> {
         self.execute(
             "UPDATE feeds SET failures = failures + 1, last_error = $2, last_fetch = $3,
-                next_check = $4
+                next_check = $4, lease_holder = NULL, lease_until = NULL
              WHERE url = $1",
             &[
                 &url,
@@ -109,6 +110,61 @@ impl PgStore {
             ],
         )?;
         Ok(())
+    }
+
+    pub fn claim_feeds(&self, c: &FeedClaim<'_>) -> Result<Vec<FeedRow>> {
+        self.write(|| {
+            // `SKIP LOCKED`: a feed another follower is claiming this instant is left to it,
+            // not waited for; the outer condition is checked again on the locked row.
+            let claimed = self.rows(
+                "UPDATE feeds SET lease_holder = $1, lease_until = $2
+                 WHERE url IN (SELECT url FROM feeds
+                     WHERE ($3::text IS NULL OR next_check IS NULL OR next_check <= $3)
+                       AND ($7 OR lease_until IS NULL OR lease_until < $4)
+                       AND ($5::text IS NULL OR url > $5)
+                     ORDER BY url LIMIT $6
+                     FOR UPDATE SKIP LOCKED)
+                   AND ($7 OR lease_until IS NULL OR lease_until < $4)
+                 RETURNING url",
+                &[
+                    &c.holder,
+                    &c.until.timestamp_millis(),
+                    &time_to_sql(c.due_by),
+                    &c.now.timestamp_millis(),
+                    &c.after,
+                    &(c.limit.min(i64::MAX as usize) as i64),
+                    &c.take_over,
+                ],
+                |r| r.try_get::<_, String>(0),
+            )?;
+            if claimed.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.rows(
+                &format!("SELECT {FEED_COLUMNS} FROM feeds WHERE url = ANY($1) ORDER BY url"),
+                &[&claimed],
+                feed_row,
+            )
+        })
+    }
+
+    pub fn renew_feed_leases(
+        &self,
+        holder: &str,
+        urls: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.execute(
+            "UPDATE feeds SET lease_until = $3 WHERE url = ANY($1) AND lease_holder = $2",
+            &[&urls, &holder, &until.timestamp_millis()],
+        )
+    }
+
+    pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let due = self.rows("SELECT next_check, lease_until FROM feeds", &[], |r| {
+            Ok(due_at(time_from_sql(r.try_get(0)?), r.try_get(1)?, now))
+        })?;
+        Ok(due.into_iter().min())
     }
 
     /// As on SQLite; `seen_order` stands in for SQLite's rowid (insertion order).

@@ -24,7 +24,7 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 5;
+pub const PG_SCHEMA_VERSION: i64 = 6;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
@@ -35,12 +35,20 @@ const PG_MIGRATIONS: &[&str] = &[
     RESUME_STATE,
     // 4 → 5: an article's clauses, made at ingest.
     CLAUSES,
+    // 5 → 6: feed leases, so followers sharing the store never poll a feed twice.
+    FEED_LEASES,
 ];
 
 /// An article's clauses beside its sentences and mentions (SQLite's step 14 → 15), in a
 /// fresh store and as step 4 → 5; NULL on rows stored before, whose clauses a report makes
 /// from the text.
 const CLAUSES: &str = "ALTER TABLE annotations ADD COLUMN IF NOT EXISTS clauses BYTEA;";
+
+/// Feed leases (SQLite's `feed_leases.sql`, step 15 → 16), in a fresh store and as step
+/// 5 → 6.
+const FEED_LEASES: &str = "
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS lease_holder TEXT;
+ALTER TABLE feeds ADD COLUMN IF NOT EXISTS lease_until BIGINT;";
 
 /// Columns of events and stories (SQLite's step 13 → 14) for what a restored clusterer
 /// needs to go on exactly as the live one would: the centroid's norm as last refreshed, the
@@ -249,6 +257,7 @@ impl PgStore {
                     .and_then(|()| c.batch_execute(JOBS))
                     .and_then(|()| c.batch_execute(RESUME_STATE))
                     .and_then(|()| c.batch_execute(CLAUSES))
+                    .and_then(|()| c.batch_execute(FEED_LEASES))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)

@@ -59,10 +59,9 @@ impl PgStore {
             Ok(written)
         })?;
         if !written {
-            return Err(Error::Invalid(format!(
-                "{}: another ingest wrote to this store meanwhile; run one ingest at a time",
-                self.shown.display()
-            )));
+            return Err(Error::WrittenMeanwhile {
+                path: self.shown.clone(),
+            });
         }
         Ok(())
     }
