@@ -7,11 +7,12 @@
 //! stored and a request of the second is under way, whatever the machine's speed.
 #![cfg(unix)]
 
+mod ecb_feeds;
 mod request;
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -25,44 +26,6 @@ const FEEDS: usize = 130;
 const FIRST_ROUND: usize = 100;
 /// Looks at the state before giving up: a bound on looks, not on time.
 const LOOKS: usize = 6000;
-
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
-
-/// One RSS feed per report of ECB+ long enough to be carried in full (so no page is
-/// fetched), named /f/000.xml, /f/001.xml, …
-fn feeds() -> Vec<String> {
-    let text = std::fs::read_to_string(data().join("cluster/ecbplus-dev/articles.jsonl"))
-        .expect("read the ECB+ articles");
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    text.lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
-        .filter(|v| {
-            v["text"]
-                .as_str()
-                .is_some_and(|t| t.split_whitespace().count() >= 150)
-        })
-        .take(FEEDS)
-        .enumerate()
-        .map(|(i, v)| {
-            let id = v["id"].as_str().unwrap_or_default();
-            let body: String = v["text"]
-                .as_str()
-                .unwrap_or_default()
-                .lines()
-                .map(|l| format!("&lt;p&gt;{}&lt;/p&gt;", esc(&esc(l))))
-                .collect();
-            format!(
-                r#"<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Desk {i}</title><item><guid>ecb-{id}</guid><title>Report {i}</title><link>https://desk.example/{id}</link><description>x</description><content:encoded>{body}</content:encoded></item></channel></rss>"#
-            )
-        })
-        .collect()
-}
 
 /// The feed server: feeds past the first round wait until `release` is set.
 struct FeedServer {
@@ -163,7 +126,7 @@ fn stored(db: &Path) -> (Vec<String>, usize, usize) {
 
 #[test]
 fn killed_mid_poll_and_restarted_stores_every_item_once() {
-    let feeds = feeds();
+    let feeds = ecb_feeds::feeds(FEEDS);
     assert_eq!(feeds.len(), FEEDS, "enough long ECB+ reports");
     let server = FeedServer::start(feeds);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -4,12 +4,12 @@
 //! runs (items built at test time from `../shared/data`).
 #![cfg(unix)]
 
+mod ecb_feeds;
 mod request;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -20,43 +20,6 @@ use serde_json::Value;
 const FEEDS: usize = 130;
 /// Looks at the server before giving up: a bound on looks, not on time.
 const LOOKS: usize = 6000;
-
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
-
-/// One RSS feed per ECB+ report long enough to be carried in full (so no page is fetched).
-fn feeds() -> Vec<String> {
-    let text = std::fs::read_to_string(data().join("cluster/ecbplus-dev/articles.jsonl"))
-        .expect("read the ECB+ articles");
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    text.lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
-        .filter(|v| {
-            v["text"]
-                .as_str()
-                .is_some_and(|t| t.split_whitespace().count() >= 150)
-        })
-        .take(FEEDS)
-        .enumerate()
-        .map(|(i, v)| {
-            let id = v["id"].as_str().unwrap_or_default();
-            let body: String = v["text"]
-                .as_str()
-                .unwrap_or_default()
-                .lines()
-                .map(|l| format!("&lt;p&gt;{}&lt;/p&gt;", esc(&esc(l))))
-                .collect();
-            format!(
-                r#"<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Desk {i}</title><item><guid>ecb-{id}</guid><title>Report {i}</title><link>https://desk.example/{id}</link><description>x</description><content:encoded>{body}</content:encoded></item></channel></rss>"#
-            )
-        })
-        .collect()
-}
 
 /// Serves /f/NNN.xml, counting the requests for each feed.
 fn serve(feeds: Vec<String>) -> (String, Arc<Mutex<HashMap<usize, usize>>>) {
@@ -112,7 +75,7 @@ fn follower(db: &str) -> Child {
 }
 
 fn two_followers_fetch_every_feed_once(db: &str) {
-    let feeds = feeds();
+    let feeds = ecb_feeds::feeds(FEEDS);
     assert_eq!(feeds.len(), FEEDS, "enough long ECB+ reports");
     let (base, hits) = serve(feeds);
     let urls: Vec<String> = (0..FEEDS).map(|i| format!("{base}/f/{i:03}.xml")).collect();

@@ -1,0 +1,44 @@
+//! Feeds for the follow tests, built at test time from `../shared/data` (no article text in
+//! the repository).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+/// `n` RSS feeds, one per ECB+ report long enough to be carried in full (so no page is
+/// fetched), each with one item; fewer when ECB+ has fewer such reports.
+pub fn feeds(n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(data().join("cluster/ecbplus-dev/articles.jsonl"))
+        .expect("read the ECB+ articles");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
+        .filter(|v| {
+            v["text"]
+                .as_str()
+                .is_some_and(|t| t.split_whitespace().count() >= 150)
+        })
+        .take(n)
+        .enumerate()
+        .map(|(i, v)| {
+            let id = v["id"].as_str().unwrap_or_default();
+            let body: String = v["text"]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| format!("&lt;p&gt;{}&lt;/p&gt;", esc(&esc(l))))
+                .collect();
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Desk {i}</title><item><guid>ecb-{id}</guid><title>Report {i}</title><link>https://desk.example/{id}</link><description>x</description><content:encoded>{body}</content:encoded></item></channel></rss>"#
+            )
+        })
+        .collect()
+}
