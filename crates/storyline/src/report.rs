@@ -870,21 +870,27 @@ mod tests {
             .unwrap());
     }
 
-    #[test]
-    fn a_big_story_is_reported_from_a_bounded_choice_of_originals_from_every_event() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("r.db");
+    /// 40 rewrites of each seed, as distinct articles: `text(seed's text, a number that
+    /// differs for each)` gives each one's text.
+    fn seed_versions(text: impl Fn(&str, u64) -> String) -> Vec<Record> {
         let seeds = seeds();
         let mut records = Vec::new();
         for k in 0..40u64 {
             for s in &seeds {
                 let mut r = s.clone();
                 r.article.id = format!("{}-v{k}", r.article.id);
-                r.article.text = version(&r.article.text, k * 31 + r.article.text.len() as u64);
+                r.article.text = text(&s.article.text, k * 31 + s.article.text.len() as u64);
                 records.push(r);
             }
         }
-        ingest(&db, records);
+        records
+    }
+
+    #[test]
+    fn a_big_story_is_reported_from_a_bounded_choice_of_originals_from_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        ingest(&db, seed_versions(version));
         let store = Store::open(&db).unwrap();
         let story = biggest_story(&store);
         assert!(story.n_articles as usize > 2 * REPORT_ARTICLES, "{story:?}");
@@ -974,21 +980,13 @@ mod tests {
     fn a_big_story_of_long_articles_is_reported_from_at_most_the_text_bound() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("r.db");
-        let seeds = seeds();
-        let mut records = Vec::new();
         // Articles three versions long: 64 of them would be far more text than the bound.
-        for k in 0..40u64 {
-            for s in &seeds {
-                let mut r = s.clone();
-                r.article.id = format!("{}-v{k}", r.article.id);
-                let seed = k * 31 + r.article.text.len() as u64;
-                r.article.text = (0..3)
-                    .map(|j| version(&s.article.text, seed * 3 + j))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                records.push(r);
-            }
-        }
+        let records = seed_versions(|text, seed| {
+            (0..3)
+                .map(|j| version(text, seed * 3 + j))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         ingest(&db, records);
         let store = Store::open(&db).unwrap();
         let story = biggest_story(&store);

@@ -162,12 +162,9 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
                 .push(Dated { s, mentioned: true });
         }
         if !named && s.sentence.idx < cfg.lead_sentences {
-            by_date.entry(published).or_default().push(Dated {
-                s,
-                mentioned: false,
-            });
-            if let Some(before) = published.pred_opt().filter(|_| cfg.day_before) {
-                by_date.entry(before).or_default().push(Dated {
+            let before = published.pred_opt().filter(|_| cfg.day_before);
+            for day in std::iter::once(published).chain(before) {
+                by_date.entry(day).or_default().push(Dated {
                     s,
                     mentioned: false,
                 });
