@@ -4,7 +4,8 @@
 //! `libreadability` (a port of Readability.js by way of readeck's Go port, the best single
 //! extractor on the news sets we measure). Each text loses its page debris line by line
 //! ([`clean`]), then [`choose`] compares the two and keeps one. Readability's text first
-//! loses the forms and link columns its container holds beside the article ([`structure`]).
+//! loses the forms and link columns its container holds beside the article, and is passed
+//! over when the page names its container a side column or footer ([`structure`]).
 //! Title, description and date come from [`meta`]. A `<title>` left open, which would swallow
 //! the page, is closed first ([`runaway`]). Bytes become text in [`decode`], which does not trust charset declarations
 //! blindly.
