@@ -8,12 +8,12 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Dev sets and the F1 each must keep. Measured with this code: scrapinghub-dev 0.9788,
-/// l3s-gn1-dev 0.9391, dragnet 0.8584. Each guard sits ~0.005 below, so a change that loses
+/// l3s-gn1-dev 0.9391, dragnet 0.8612. Each guard sits ~0.005 below, so a change that loses
 /// half a point on any kind of site fails CI.
 const DEV_SETS: [(&str, u64, f64); 3] = [
     ("scrapinghub-dev", 91, 0.9735),
     ("l3s-gn1-dev", 311, 0.9335),
-    ("dragnet", 1381, 0.8520),
+    ("dragnet", 1381, 0.8560),
 ];
 
 fn data_set(name: &str) -> PathBuf {

@@ -51,29 +51,34 @@ const DATED_ELEMENTS: &str = "[class*='date'], [class*='byline'], [class*='datel
     [class*='publish'], [class*='posted'], [class*='timestamp'], [id*='date'], \
     [class*='meta'], [class*='time']";
 
+#[cfg(test)]
 pub fn page_meta(html: &str) -> PageMeta {
-    let doc = Document::from(html);
-    let ld = json_ld(&doc);
-    let meta = |names: &[&str]| meta_content(&doc, names);
+    page_meta_of(&Document::from(html))
+}
+
+/// `doc`: the whole page, parsed once for this and for [`super::structure`].
+pub fn page_meta_of(doc: &Document) -> PageMeta {
+    let ld = json_ld(doc);
+    let meta = |names: &[&str]| meta_content(doc, names);
 
     let title = ld
         .iter()
         .find_map(|o| str_field(o, "headline"))
         .or_else(|| meta(&["og:title", "twitter:title"]))
-        .or_else(|| first_text(&doc, "h1"))
-        .or_else(|| first_text(&doc, "title"))
+        .or_else(|| first_text(doc, "h1"))
+        .or_else(|| first_text(doc, "title"))
         .map(|t| collapse(&t));
     let description = meta(&["og:description", "twitter:description", "description"])
         .or_else(|| ld.iter().find_map(|o| str_field(o, "description")))
         .map(|d| collapse(&d));
     let url = meta(&["og:url"])
-        .or_else(|| attr(&doc, "link[rel='canonical']", "href"))
+        .or_else(|| attr(doc, "link[rel='canonical']", "href"))
         .filter(|u| u.starts_with("http"));
     let site = meta(&["og:site_name", "application-name"]).or_else(|| {
         ld.iter()
             .find_map(|o| o.get("publisher").and_then(|p| str_field(p, "name")))
     });
-    let lang = attr(&doc, "html", "lang")
+    let lang = attr(doc, "html", "lang")
         .or_else(|| meta(&["og:locale", "content-language", "language"]))
         .map(|l| l.replace('_', "-"));
 
@@ -84,11 +89,11 @@ pub fn page_meta(html: &str) -> PageMeta {
         .or_else(|| {
             PUBLISHED_META
                 .iter()
-                .filter_map(|n| meta_content(&doc, &[n]))
+                .filter_map(|n| meta_content(doc, &[n]))
                 .find_map(|s| parse_date(&s))
         })
-        .or_else(|| marked_up_date(&doc))
-        .or_else(|| text_date(&doc))
+        .or_else(|| marked_up_date(doc))
+        .or_else(|| text_date(doc))
         .or_else(|| url.as_deref().and_then(url_date));
 
     PageMeta {

@@ -4,7 +4,8 @@
 //! `libreadability` (a port of Readability.js by way of readeck's Go port, the best single
 //! extractor on the news sets we measure). Each text loses its page debris line by line
 //! ([`clean`]), then [`choose`] compares the two and keeps one. Readability's text first
-//! loses the forms and link columns its container holds beside the article ([`structure`]).
+//! loses the forms and link columns its container holds beside the article, and is passed
+//! over when the page names its container a side column or footer ([`structure`]).
 //! Title, description and date come from [`meta`]. A `<title>` left open, which would swallow
 //! the page, is closed first ([`runaway`]). Bytes become text in [`decode`], which does not trust charset declarations
 //! blindly.
@@ -78,7 +79,8 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
     let (html, _encoding) = decode::decode_page(bytes)?;
     let html = runaway::close_runaway_title(&html);
     let html = nesting::limit_nesting(&html, MAX_NESTING);
-    let page_meta = meta::page_meta(&html);
+    let page = dom_query::Document::from(html.as_ref());
+    let page_meta = meta::page_meta_of(&page);
 
     // The extractor crates are large and not ours; one of them panicking on a strange page
     // must cost that page only, never the run.
@@ -92,7 +94,8 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
         .unwrap_or_default();
     // Readability's container can hold a blog's link columns and comment form beside the post.
     let about = [page_meta.title.as_deref(), page_meta.description.as_deref()];
-    let readable = structure::drop_off_article_blocks(&readable, &readable_html, &about);
+    let container = dom_query::Document::from(readable_html.as_str());
+    let readable = structure::drop_off_article_blocks(&readable, &container, &about);
     let traf_text = traf.as_ref().map(|r| r.content_text.as_str()).unwrap_or("");
     // Each candidate is judged as the store would keep it, debris lines removed.
     let title = page_meta.title.as_deref();
@@ -100,7 +103,12 @@ fn extract_quietly(bytes: &[u8], id: &str) -> Result<Article, ExtractError> {
         clean::clean(traf_text, title, Galleries::Drop),
         clean::clean(&readable, title, Galleries::Drop),
     );
-    let chosen = choose::choose(&traf_clean, &readable_clean, &about);
+    // Readability took a box the page names as a side column: trafilatura's text, if any.
+    let chosen = if !traf_clean.is_empty() && structure::in_side_column(&page, &container) {
+        traf_clean.as_str()
+    } else {
+        choose::choose(&traf_clean, &readable_clean, &about)
+    };
     // Both empty (a page of captions only): Readability's captions, if a gallery.
     let raw = if !chosen.is_empty() && std::ptr::eq(chosen, traf_clean.as_str()) {
         traf_text
