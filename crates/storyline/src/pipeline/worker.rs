@@ -13,6 +13,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -106,6 +107,9 @@ pub struct WorkerConfig {
     pub lock_retry: Duration,
     /// How long an idle worker waits before it looks for jobs again.
     pub idle_wait: Duration,
+    /// Set while something in this process may still queue jobs (the worker's feed
+    /// poller): `until_idle` waits for it to clear as well as for the queue to empty.
+    pub producing: Option<Arc<AtomicBool>>,
 }
 
 impl Default for WorkerConfig {
@@ -117,6 +121,7 @@ impl Default for WorkerConfig {
             until_idle: false,
             lock_retry: Duration::from_secs(1),
             idle_wait: Duration::from_millis(200),
+            producing: None,
         }
     }
 }
@@ -214,7 +219,13 @@ pub fn run_worker(
         report.failed_attempts += failed;
         busy |= claimed > 0;
         if !busy {
-            if config.until_idle && jobs.job_counts(ANALYSE)?.idle() {
+            // The flag is read before the queue: what a producer queued before it cleared
+            // the flag is then in the count.
+            let producing = config
+                .producing
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::SeqCst));
+            if config.until_idle && !producing && jobs.job_counts(ANALYSE)?.idle() {
                 break;
             }
             std::thread::sleep(config.idle_wait);

@@ -47,7 +47,7 @@ mod writes;
 pub use annotations::encode_clauses;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
-pub use feeds::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use feeds::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
@@ -620,6 +620,12 @@ impl Store {
         until: DateTime<Utc>,
     ) -> Result<u64> {
         engine!(self.renew_feed_leases(holder, urls, until))
+    }
+
+    /// The feeds a follower or worker holds at `now` (its lease has not run out), in
+    /// address order.
+    pub fn feed_leases(&self, now: DateTime<Utc>) -> Result<Vec<FeedLease>> {
+        engine!(self.feed_leases(now))
     }
 
     /// When the next feed falls due (`None`: no feed is followed): its next check, or when
