@@ -234,11 +234,12 @@ pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<E
             );
         }
         println!(
-            "Analysed {}, {} failed; placed {} ({} stored).",
+            "Analysed {}, {} failed; placed {} ({} stored); made {} again.",
             print::plural(report.analysed, "job"),
             report.failed_attempts,
             print::plural(report.batches_placed, "batch"),
             print::plural(report.ingest.stored, "new article"),
+            print::plural(report.reports_refreshed, "story report"),
         );
     }
     Ok(

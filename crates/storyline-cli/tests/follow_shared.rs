@@ -276,7 +276,8 @@ fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit(
         "feeds not fetched exactly once: {twice:?}"
     );
     // Each host's limit (two requests at once) holds across the workers.
-    assert!(seen.most_in_flight.load(Ordering::SeqCst) <= 2);
+    let most = seen.most_in_flight.load(Ordering::SeqCst);
+    assert!(most <= 2, "{most} requests at once");
     let mut ids = exported_ids(&db);
     assert_eq!(ids.len(), FEEDS, "every item stored");
     ids.dedup();

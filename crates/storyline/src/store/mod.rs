@@ -341,6 +341,15 @@ impl Store {
         }
     }
 
+    /// Deletes the done jobs of `kind`, for kinds whose results nobody consumes (a report
+    /// refresh's work is the report it stored); how many. PostgreSQL only.
+    pub fn forget_done_jobs(&self, kind: &str) -> Result<u64> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.forget_done_jobs(kind),
+        }
+    }
+
     /// The jobs of `kind` per state. PostgreSQL only.
     pub fn job_counts(&self, kind: &str) -> Result<JobCounts> {
         match &self.engine {
