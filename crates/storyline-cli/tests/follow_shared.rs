@@ -206,8 +206,9 @@ fn exported_ids(db: &str) -> Vec<String> {
     ids
 }
 
-#[test]
-fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit() {
+/// A worker and a second poller (another worker, or a `follow` that stores for itself) on
+/// one PostgreSQL store, polling 130 feeds at the same time.
+fn worker_and_another_poll_every_feed_once(second: &str) {
     let Some(cluster) = storyline_testpg::Cluster::start() else {
         return;
     };
@@ -219,21 +220,19 @@ fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit(
     let urls: Vec<String> = (0..FEEDS).map(|i| format!("{base}/f/{i:03}.xml")).collect();
     add_feeds(&db, &urls);
 
-    let workers = [0, 1].map(|_| {
-        storyline(&db)
-            .args([
-                "--json",
-                "worker",
-                "--until-idle",
-                "--allow-private-addresses",
-            ])
-            .stdout(Stdio::piped())
+    let pollers = ["worker", second].map(|command| {
+        let mut c = storyline(&db);
+        c.args(["--json", command, "--allow-private-addresses"]);
+        if command == "worker" {
+            c.arg("--until-idle");
+        }
+        c.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start storyline worker")
+            .expect("start storyline")
     });
-    // No feed is answered until both workers hold feeds: they poll at the same time,
-    // whatever the machine's speed. The first claims a round of 100, the second the rest.
+    // No feed is answered until both hold feeds: they poll at the same time, whatever the
+    // machine's speed. The first to claim takes a round of 100, the other the rest.
     let store = Store::open(std::path::Path::new(&db)).expect("open the store");
     let mut holders = std::collections::HashSet::new();
     let mut looks = 0;
@@ -248,23 +247,40 @@ fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit(
             .collect();
     }
     gate.open();
+    if second == "follow" {
+        // A follower runs until stopped: once every feed was fetched; SIGTERM lets it
+        // store the poll under way first.
+        let mut looks = 0;
+        while seen.hits.lock().expect("hits").len() < FEEDS && looks < LOOKS {
+            looks += 1;
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: signalling our own child by its id.
+        unsafe { libc::kill(pollers[1].id() as i32, libc::SIGTERM) };
+    }
     let mut polled = Vec::new();
-    for child in workers {
-        let out = child.wait_with_output().expect("wait for storyline worker");
+    for child in pollers {
+        let out = child.wait_with_output().expect("wait for storyline");
         assert!(
             out.status.success(),
-            "storyline worker ended with {}: {}",
+            "storyline ended with {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        let report: Value = serde_json::from_slice(&out.stdout).expect("the worker's report");
-        polled.push(report["feeds"]["polled"].as_u64().unwrap_or(0));
+        // A worker's one report, or a follower's, one a poll.
+        let n: u64 = serde_json::Deserializer::from_slice(&out.stdout)
+            .into_iter::<Value>()
+            .map(|r| r.expect("a JSON report"))
+            .map(|r| {
+                r["feeds"]["polled"]
+                    .as_u64()
+                    .or(r["feeds"].as_array().map(|f| f.len() as u64))
+                    .unwrap_or(0)
+            })
+            .sum();
+        polled.push(n);
     }
-    assert_eq!(
-        holders.len(),
-        2,
-        "both workers held feeds at once: {holders:?}"
-    );
+    assert_eq!(holders.len(), 2, "both held feeds at once: {holders:?}");
     assert_eq!(polled.iter().sum::<u64>(), FEEDS as u64, "{polled:?}");
     assert!(polled.iter().all(|&n| n > 0), "both polled: {polled:?}");
 
@@ -275,13 +291,23 @@ fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit(
         twice.is_empty(),
         "feeds not fetched exactly once: {twice:?}"
     );
-    // Each host's limit (two requests at once) holds across the workers.
+    // Each host's limit (two requests at once) holds across the pollers.
     let most = seen.most_in_flight.load(Ordering::SeqCst);
     assert!(most <= 2, "{most} requests at once");
     let mut ids = exported_ids(&db);
     assert_eq!(ids.len(), FEEDS, "every item stored");
     ids.dedup();
     assert_eq!(ids.len(), FEEDS, "none twice");
+}
+
+#[test]
+fn two_workers_on_one_postgres_store_poll_every_feed_once_within_the_host_limit() {
+    worker_and_another_poll_every_feed_once("worker");
+}
+
+#[test]
+fn a_worker_and_a_follower_on_one_postgres_store_poll_every_feed_once() {
+    worker_and_another_poll_every_feed_once("follow");
 }
 
 /// `follow --once` beside a follower that holds a feed: the feed is left to it, and named;
