@@ -20,8 +20,13 @@ pub struct FollowArgs {
     /// followed already. None: follow those followed already.
     sources: Vec<String>,
     /// Poll every feed once, ingest, print a report and exit (3 when a feed or item failed).
+    /// A feed another follower or worker is polling is left to it, and named.
     #[arg(long)]
     once: bool,
+    /// With --once: poll the feeds other followers hold too; for a follower you know is
+    /// dead (its feeds are free anyway once its lease runs out, within 2 minutes).
+    #[arg(long, requires = "once")]
+    take_over: bool,
     /// Also fetch loopback, private and link-local addresses (tests, intranets).
     #[arg(long)]
     allow_private_addresses: bool,
@@ -176,7 +181,12 @@ pub fn follow(db: &Path, args: &FollowArgs, json: bool) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     if args.once {
-        let report = runtime.block_on(follower.poll(Which::All))?;
+        let which = if args.take_over {
+            Which::AllTakingOver
+        } else {
+            Which::All
+        };
+        let report = runtime.block_on(follower.poll(which))?;
         if json {
             print::json(&report)?;
         } else {
@@ -274,6 +284,20 @@ fn poll_summary(r: &PollReport) {
         print::plural(r.ingest.new_events, "new event"),
         print::plural(r.ingest.new_stories, "new story"),
     );
+    if !r.leased_elsewhere.is_empty() {
+        println!(
+            "Left {} to the followers or workers polling them (--take-over polls them too):",
+            print::plural(r.leased_elsewhere.len(), "feed")
+        );
+        for l in &r.leased_elsewhere {
+            println!(
+                "  {} (held by {} until {})",
+                l.url,
+                l.holder,
+                l.until.format("%H:%M:%S")
+            );
+        }
+    }
     for f in &r.failures {
         match &f.item {
             Some(item) => eprintln!("failed: {} item {item}: {}", f.feed, f.reason),

@@ -113,7 +113,8 @@ enum Command {
     Enqueue(worker_cmd::EnqueueArgs),
     /// Run queued jobs on a PostgreSQL store, with any number of workers at once; the one
     /// holding the clusterer lock also files the analysed articles into events and stories,
-    /// batch by batch in queue order (a standby takes over when it dies).
+    /// batch by batch in queue order (a standby takes over when it dies). Workers also poll
+    /// the followed feeds (`feeds add`), each feed by one of them at a time.
     Worker(worker_cmd::WorkerArgs),
     /// List stories, most recently active first.
     Stories {

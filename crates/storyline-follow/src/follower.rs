@@ -16,7 +16,7 @@ use storyline::error::Location;
 use storyline::follow::{next_after_failure, next_after_success, parse_feed, Clock, FeedItem};
 use storyline::ingest::{extract_page, Record};
 use storyline::pipeline::{IngestReport, Pipeline, PipelineConfig};
-use storyline::store::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, Store};
+use storyline::store::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, Store};
 use storyline::Article;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -53,6 +53,10 @@ pub struct PollReport {
     pub pages_fetched: usize,
     /// What the pipeline did with the articles.
     pub ingest: IngestReport,
+    /// Articles queued for `storyline worker`s instead (a follower that queues).
+    pub queued: usize,
+    /// Feeds left alone because another follower or worker holds them (`Which::All`).
+    pub leased_elsewhere: Vec<FeedLease>,
     /// Every feed or item that failed, with the reason.
     pub failures: Vec<Failure>,
 }
@@ -79,11 +83,20 @@ pub struct Failure {
 /// Which feeds a poll visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
-    /// Every followed feed (`--once`), even one another follower is polling: a follower
-    /// killed mid-poll cannot be told from one still at it.
+    /// Every followed feed (`--once`), due or not, but those another follower or worker
+    /// holds: it is polling them now (or died, and they are free when its lease runs out).
     All,
+    /// Every followed feed, taking over other holders' leases: for a follower known dead
+    /// (`--once --take-over`), as a follower cannot tell a dead holder from a live one.
+    AllTakingOver,
     /// Those whose next check has come and that no other follower of the store holds.
     Due,
+}
+
+impl Which {
+    fn all(self) -> bool {
+        self != Which::Due
+    }
 }
 
 pub struct Follower {
@@ -104,6 +117,8 @@ pub struct Follower {
     /// The connection that renews leases while a round runs (the follower's own is busy
     /// with the round).
     lease_store: Arc<std::sync::Mutex<Store>>,
+    /// Queue articles for workers instead of ingesting them.
+    queue: bool,
 }
 
 /// A feed's fetch, as the concurrent stage hands it back.
@@ -145,9 +160,10 @@ impl Follower {
             store: Store::open(db)?,
             writer: None,
             every_secs: None,
-            holder: holder_name(),
+            holder: holder_name("follow"),
             feed_lease: FEED_LEASE,
             lease_store: Arc::new(std::sync::Mutex::new(Store::open(db)?)),
+            queue: false,
         })
     }
 
@@ -155,6 +171,20 @@ impl Follower {
     /// another follower may take them over, renewed while their round runs.
     pub fn with_feed_lease(mut self, lease: std::time::Duration) -> Follower {
         self.feed_lease = lease.max(std::time::Duration::from_secs(1));
+        self
+    }
+
+    /// Queues a round's articles as "analyse" jobs (a PostgreSQL store's queue) instead of
+    /// ingesting them: `storyline worker` polls feeds this way, so that what it brings is
+    /// placed by the one clusterer in queue order, as everything else queued is.
+    pub fn with_queue(mut self) -> Follower {
+        self.queue = true;
+        self
+    }
+
+    /// Names this follower's leases `prefix-…` (a worker's read `worker-…`).
+    pub fn with_holder_prefix(mut self, prefix: &str) -> Follower {
+        self.holder = holder_name(prefix);
         self
     }
 
@@ -202,18 +232,19 @@ impl Follower {
         let mut pipeline = None;
         // Address order, from after the last feed of the previous round: a feed polled in
         // this poll is not claimed again by it (`Which::All` ignores the schedule).
+        let all = which.all();
         let mut after: Option<String> = None;
         // A round of feeds at a time, each stored before the next is fetched: memory stays
         // bounded by a round, and a stop between rounds loses nothing.
         loop {
             let claim = FeedClaim {
                 holder: &self.holder,
-                due_by: (which == Which::Due).then_some(now),
+                due_by: (!all).then_some(now),
                 after: after.as_deref(),
                 now: self.clock.now(),
                 until: self.lease_until(),
                 limit: FEEDS_PER_ROUND,
-                take_over: which == Which::All,
+                take_over: which == Which::AllTakingOver,
             };
             let round = tokio::task::block_in_place(|| self.store.claim_feeds(&claim))?;
             let Some(last) = round.last() else {
@@ -222,6 +253,13 @@ impl Follower {
             after = Some(last.url.clone());
             self.poll_round(round, now, &mut report, &mut this_poll, &mut pipeline)
                 .await?;
+        }
+        if which == Which::All {
+            let leases = tokio::task::block_in_place(|| self.store.feed_leases(self.clock.now()))?;
+            report.leased_elsewhere = leases
+                .into_iter()
+                .filter(|l| l.holder != self.holder && !report.feeds.iter().any(|f| f.url == l.url))
+                .collect();
         }
         Ok(report)
     }
@@ -272,6 +310,19 @@ impl Follower {
         let (records, taken) = self.articles(pending, report).await;
         let ingest = if records.is_empty() {
             IngestReport::default()
+        } else if self.queue {
+            let queued = tokio::task::block_in_place(|| {
+                storyline::pipeline::enqueue(
+                    &self.store,
+                    records.iter().cloned().map(Ok),
+                    &self.pipeline_config,
+                )
+            })?;
+            report.queued += queued.queued;
+            IngestReport {
+                errors: queued.errors,
+                ..IngestReport::default()
+            }
         } else {
             tokio::task::block_in_place(|| self.ingest(&records, pipeline))?
         };
@@ -698,11 +749,11 @@ impl Drop for AbortOnDrop {
 
 /// A name for this follower's feed leases, unique among the followers of a store: the
 /// process and the moment the follower was made.
-fn holder_name() -> String {
+fn holder_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("follow-{}-{nanos:x}", std::process::id())
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
 }
 
 fn host_of(url: &str) -> Option<String> {

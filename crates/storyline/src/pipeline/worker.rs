@@ -9,10 +9,14 @@
 //! commits each with its jobs deleted in the same transaction. So what is placed together,
 //! and in which order, is fixed when the input is queued: the result is that of one
 //! `storyline ingest` of the same input, whichever worker ran what, and whichever died.
+//!
+//! Stored story reports a placed batch made outdated are made again by "refresh report"
+//! jobs, one a story, which the clusterer queues after each commit and any worker runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -24,11 +28,14 @@ use super::{analysis_pool, new_articles, next_batch, not_stored, IngestReport, P
 use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
-use crate::report::Refresher;
+use crate::report::refresh_reports;
 use crate::store::{ClaimedJob, FinishedJob, Store};
 
 /// The kind of job that analyses one record.
 pub const ANALYSE: &str = "analyse";
+
+/// The kind of job that makes a story's stored report again (its payload: the story id).
+pub const REFRESH_REPORT: &str = "refresh report";
 
 /// What `enqueue` did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -106,6 +113,9 @@ pub struct WorkerConfig {
     pub lock_retry: Duration,
     /// How long an idle worker waits before it looks for jobs again.
     pub idle_wait: Duration,
+    /// Set while something in this process may still queue jobs (the worker's feed
+    /// poller): `until_idle` waits for it to clear as well as for the queue to empty.
+    pub producing: Option<Arc<AtomicBool>>,
 }
 
 impl Default for WorkerConfig {
@@ -117,6 +127,7 @@ impl Default for WorkerConfig {
             until_idle: false,
             lock_retry: Duration::from_secs(1),
             idle_wait: Duration::from_millis(200),
+            producing: None,
         }
     }
 }
@@ -138,6 +149,9 @@ pub enum WorkerEvent<'a> {
 pub struct WorkerReport {
     /// Jobs this worker analysed.
     pub analysed: usize,
+    /// Story reports this worker made again ("refresh report" jobs that found the stored
+    /// report outdated).
+    pub reports_refreshed: usize,
     /// Attempts that failed (each one counted against its job).
     pub failed_attempts: usize,
     /// Batches this worker placed as the clusterer.
@@ -151,8 +165,6 @@ pub struct WorkerReport {
 /// The clusterer's state while this worker holds the lock.
 struct Clustering {
     placer: Placer,
-    /// Stored story reports are made again behind the clusterer, as after `ingest`.
-    reports: Refresher,
 }
 
 /// Runs a worker on the PostgreSQL store `db` until `stop` is set (or, with
@@ -168,6 +180,9 @@ pub fn run_worker(
     needs_postgres(db, "`storyline worker`")?;
     let jobs = Store::open(db)?;
     let mut writer = Store::open(db)?;
+    // Reports are made and stored on a connection of their own: `jobs` is in the claim's
+    // transaction meanwhile.
+    let reports = Store::open(db)?;
     let pool = analysis_pool()?;
     let stemmer = Stemmer::english();
     let mut report = WorkerReport::default();
@@ -180,7 +195,6 @@ pub fn run_worker(
                 // Whatever the last clusterer committed is where this one goes on from.
                 clustering = Some(Clustering {
                     placer: Placer::restore(&writer, &config.pipeline)?,
-                    reports: Refresher::start(db)?,
                 });
                 notify(WorkerEvent::Clustering);
             }
@@ -189,13 +203,23 @@ pub fn run_worker(
         if let Some(c) = &mut clustering {
             if let Some((batch, finished)) = writer.finished_batch(ANALYSE)? {
                 let mut placed = IngestReport::default();
-                place_batch(c, &mut writer, batch, finished, &mut placed)?;
-                notify(WorkerEvent::Placed {
-                    batch,
-                    report: &placed,
-                });
-                report.ingest.absorb(placed);
-                report.batches_placed += 1;
+                match place_batch(c, &mut writer, batch, finished, &mut placed) {
+                    // Another writer (an `ingest`, a `follow` that stores for itself)
+                    // committed since this clusterer was restored, and the commit refused
+                    // the batch whole: restored after it, the clusterer places it again.
+                    Err(Error::WrittenMeanwhile { .. }) => {
+                        c.placer = Placer::restore(&writer, &config.pipeline)?;
+                    }
+                    placing => {
+                        placing?;
+                        notify(WorkerEvent::Placed {
+                            batch,
+                            report: &placed,
+                        });
+                        report.ingest.absorb(placed);
+                        report.batches_placed += 1;
+                    }
+                }
                 busy = true;
             }
         }
@@ -213,8 +237,43 @@ pub fn run_worker(
         report.analysed += claimed - failed;
         report.failed_attempts += failed;
         busy |= claimed > 0;
+        // Reports after analyses: a reader without a current report makes one itself.
+        if claimed == 0 {
+            let mut refreshed = 0;
+            let mut failed = 0;
+            let claimed = jobs.work_jobs(
+                REFRESH_REPORT,
+                config.claim,
+                config.max_attempts,
+                |claimed| {
+                    let outcomes: Vec<_> = claimed
+                        .iter()
+                        .map(|job| refresh_job(job, &reports).map(|n| refreshed += n))
+                        .map(|done| done.map(|()| Vec::new()))
+                        .collect();
+                    failed = outcomes.iter().filter(|o| o.is_err()).count();
+                    outcomes
+                },
+            )?;
+            if claimed > 0 {
+                jobs.forget_done_jobs(REFRESH_REPORT)?;
+            }
+            report.reports_refreshed += refreshed;
+            report.failed_attempts += failed;
+            busy |= claimed > 0;
+        }
         if !busy {
-            if config.until_idle && jobs.job_counts(ANALYSE)?.idle() {
+            // The flag is read before the queue: what a producer queued before it cleared
+            // the flag is then in the count.
+            let producing = config
+                .producing
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::SeqCst));
+            if config.until_idle
+                && !producing
+                && jobs.job_counts(ANALYSE)?.idle()
+                && jobs.job_counts(REFRESH_REPORT)?.queued == 0
+            {
                 break;
             }
             std::thread::sleep(config.idle_wait);
@@ -242,6 +301,16 @@ fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u
         })?;
     serde_json::to_vec(&Analysed { id, analysis })
         .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+}
+
+/// Runs one "refresh report" job: how many reports it stored (0: the stored one was
+/// current, or the story was merged away), or why it failed.
+fn refresh_job(job: &ClaimedJob, store: &Store) -> std::result::Result<usize, String> {
+    let id: crate::core::StoryId = std::str::from_utf8(&job.payload)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("job {}: not a story id", job.id))?;
+    refresh_reports(store, &[id]).map_err(|e| format!("job {}: story {id}: {e}", job.id))
 }
 
 /// Places one finished batch as `Pipeline::ingest` places a batch it read, and commits it
@@ -289,8 +358,17 @@ fn place_batch(
         placed.clock,
         (ANALYSE, batch),
     )?;
-    c.reports
-        .touched(placed.changes.stories.iter().map(|s| s.id).collect());
+    // After the commit, not in it: a clusterer killed between the two leaves those reports
+    // to be made by their next reader, as a refresh that fails does.
+    let touched: Vec<_> = placed.changes.stories.iter().map(|s| s.id).collect();
+    let stale: Vec<Vec<u8>> = writer
+        .stale_reports(&touched)?
+        .into_iter()
+        .map(|id| id.to_string().into_bytes())
+        .collect();
+    if !stale.is_empty() {
+        writer.enqueue_jobs(REFRESH_REPORT, &stale)?;
+    }
     Ok(())
 }
 
@@ -407,6 +485,69 @@ mod tests {
         let counts = queue.job_counts(ANALYSE).unwrap();
         assert_eq!((counts.queued, counts.done, counts.failed), (0, 0, 1));
         assert_eq!(queue.counts().unwrap().articles, 5);
+    }
+
+    #[test]
+    fn a_batch_another_writer_got_ahead_of_is_placed_again_after_it() {
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let db = PathBuf::from(cluster.url());
+        let queue = Store::open(&db).unwrap();
+        let mut records = seeds();
+        let direct = records.split_off(3);
+        enqueue(&queue, records, &PipelineConfig::default()).unwrap();
+
+        // Right after the clusterer is restored, another writer (an `ingest`) commits: the
+        // clusterer's first commit is refused, and it must restore and place again.
+        let mut direct = Some(direct);
+        let never = AtomicBool::new(false);
+        let report = run_worker(&db, &until_idle(), &never, |e| {
+            if let (WorkerEvent::Clustering, Some(direct)) = (e, direct.take()) {
+                let stored = crate::pipeline::Pipeline::open(&db, PipelineConfig::default())
+                    .unwrap()
+                    .ingest(direct, |_| {})
+                    .unwrap()
+                    .stored;
+                assert_eq!(stored, 2);
+            }
+        })
+        .unwrap();
+        assert!(direct.is_none(), "the other writer ran");
+        assert_eq!((report.ingest.stored, report.batches_placed), (3, 1));
+        assert_eq!(queue.counts().unwrap().articles, 5);
+        assert!(queue.job_counts(ANALYSE).unwrap().idle());
+    }
+
+    #[test]
+    fn a_read_storys_report_outdated_by_a_batch_is_made_again_by_a_refresh_job() {
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let db = PathBuf::from(cluster.url());
+        let queue = Store::open(&db).unwrap();
+        let mut records = seeds();
+        let later = records.split_off(3);
+        let config = PipelineConfig::default();
+        enqueue(&queue, records, &config).unwrap();
+        let never = AtomicBool::new(false);
+        let first = run_worker(&db, &until_idle(), &never, |_| {}).unwrap();
+        assert_eq!(first.reports_refreshed, 0, "no report was stored yet");
+
+        // A reader stores the story's report; the next articles (the seeds are one story)
+        // outdate it, and a worker makes it again.
+        let story = queue.stories(10, 0).unwrap()[0].id;
+        let (read_at, _) = crate::report::story_report_at(&queue, story).unwrap();
+        enqueue(&queue, later, &config).unwrap();
+        let second = run_worker(&db, &until_idle(), &never, |_| {}).unwrap();
+        let now = crate::report::story_revision(&queue, story).unwrap();
+        assert!(now > read_at, "the new articles joined the story");
+        assert_eq!(second.reports_refreshed, 1, "{second:?}");
+        let stored = crate::report::last_report(&queue, story).unwrap().unwrap();
+        assert_eq!(stored.revision, now, "the stored report is current");
+        assert!(queue.stale_reports(&[story]).unwrap().is_empty());
+        let jobs = queue.job_counts(REFRESH_REPORT).unwrap();
+        assert_eq!((jobs.queued, jobs.done, jobs.failed), (0, 0, 0));
     }
 
     #[test]

@@ -89,6 +89,15 @@ pub struct FeedClaim<'a> {
     pub take_over: bool,
 }
 
+/// A feed another follower holds: it polls the feed until `until` (or dies, and its lease
+/// runs out then).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FeedLease {
+    pub url: String,
+    pub holder: String,
+    pub until: DateTime<Utc>,
+}
+
 /// When a feed falls due for a claimer at `now`: at its next check, but not before a live
 /// lease of another holder runs out (until then that holder polls it, or dies).
 pub(super) fn due_at(
@@ -101,6 +110,19 @@ pub(super) fn due_at(
         Some(until) if until >= now => due.max(until),
         _ => due,
     }
+}
+
+/// Leases as both engines read them: (url, holder, until in epoch milliseconds).
+pub(super) fn leases(rows: Vec<(String, String, i64)>) -> Vec<FeedLease> {
+    rows.into_iter()
+        .filter_map(|(url, holder, until)| {
+            Some(FeedLease {
+                url,
+                holder,
+                until: DateTime::from_timestamp_millis(until)?,
+            })
+        })
+        .collect()
 }
 
 const FEED_COLUMNS: &str =
@@ -276,6 +298,27 @@ impl SqliteStore {
         }
         tx.commit().map_err(|e| self.e(e))?;
         Ok(n as u64)
+    }
+
+    pub fn feed_leases(&self, now: DateTime<Utc>) -> Result<Vec<FeedLease>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url, lease_holder, lease_until FROM feeds
+                 WHERE lease_holder IS NOT NULL AND lease_until >= ?1 ORDER BY url",
+            )
+            .map_err(|e| self.e(e))?;
+        let rows = stmt
+            .query_map([now.timestamp_millis()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.e(e))?;
+        Ok(leases(rows))
     }
 
     pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {

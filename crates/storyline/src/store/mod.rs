@@ -47,7 +47,7 @@ mod writes;
 pub use annotations::encode_clauses;
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
-pub use feeds::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+pub use feeds::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
@@ -341,6 +341,15 @@ impl Store {
         }
     }
 
+    /// Deletes the done jobs of `kind`, for kinds whose results nobody consumes (a report
+    /// refresh's work is the report it stored); how many. PostgreSQL only.
+    pub fn forget_done_jobs(&self, kind: &str) -> Result<u64> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.forget_done_jobs(kind),
+        }
+    }
+
     /// The jobs of `kind` per state. PostgreSQL only.
     pub fn job_counts(&self, kind: &str) -> Result<JobCounts> {
         match &self.engine {
@@ -620,6 +629,12 @@ impl Store {
         until: DateTime<Utc>,
     ) -> Result<u64> {
         engine!(self.renew_feed_leases(holder, urls, until))
+    }
+
+    /// The feeds a follower or worker holds at `now` (its lease has not run out), in
+    /// address order.
+    pub fn feed_leases(&self, now: DateTime<Utc>) -> Result<Vec<FeedLease>> {
+        engine!(self.feed_leases(now))
     }
 
     /// When the next feed falls due (`None`: no feed is followed): its next check, or when

@@ -7,8 +7,8 @@ use super::reads::count;
 use super::PgStore;
 use crate::error::Result;
 use crate::store::codec::{time_from_sql, time_to_sql};
-use crate::store::feeds::due_at;
-use crate::store::{FeedClaim, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
+use crate::store::feeds::{due_at, leases};
+use crate::store::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
@@ -158,6 +158,16 @@ impl PgStore {
             "UPDATE feeds SET lease_until = $3 WHERE url = ANY($1) AND lease_holder = $2",
             &[&urls, &holder, &until.timestamp_millis()],
         )
+    }
+
+    pub fn feed_leases(&self, now: DateTime<Utc>) -> Result<Vec<FeedLease>> {
+        let rows = self.rows(
+            "SELECT url, lease_holder, lease_until FROM feeds
+             WHERE lease_holder IS NOT NULL AND lease_until >= $1 ORDER BY url",
+            &[&now.timestamp_millis()],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        )?;
+        Ok(leases(rows))
     }
 
     pub fn next_feed_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {

@@ -58,6 +58,15 @@ impl PgStore {
         finished_batch(&mut self.c(), kind).map_err(|e| self.e(e))
     }
 
+    pub fn forget_done_jobs(&self, kind: &str) -> Result<u64> {
+        self.c()
+            .execute(
+                "DELETE FROM jobs WHERE kind = $1 AND state = 'done'",
+                &[&kind],
+            )
+            .map_err(|e| self.e(e))
+    }
+
     pub fn job_counts(&self, kind: &str) -> Result<JobCounts> {
         let row = self
             .c()
