@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use storyline::embed::Embedder;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{self, PipelineConfig, WorkerConfig, WorkerEvent};
 use storyline::store::Store;
@@ -67,8 +69,15 @@ pub fn enqueue(db: &Path, args: &EnqueueArgs, json: bool) -> Result<ExitCode> {
 
 /// `storyline worker`: runs jobs until stopped (a kill at any moment loses nothing: what
 /// it was doing goes back to the queue), or with `--until-idle` until the queue is empty.
-pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<ExitCode> {
+pub fn worker(
+    db: &Path,
+    args: &WorkerArgs,
+    json: bool,
+    quiet: bool,
+    embedder: Option<Arc<dyn Embedder>>,
+) -> Result<ExitCode> {
     let config = WorkerConfig {
+        embedder,
         claim: args.claim as usize,
         max_attempts: args.max_attempts,
         until_idle: args.until_idle,
@@ -105,6 +114,13 @@ pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<E
             print::plural(report.batches_placed, "batch"),
             print::plural(report.ingest.stored, "new article"),
         );
+        if config.embedder.is_some() {
+            println!(
+                "Embedded {} in {:.1} s.",
+                print::plural(report.embedded, "article"),
+                report.embed_seconds
+            );
+        }
     }
     Ok(if report.ingest.errors.is_empty() {
         ExitCode::SUCCESS

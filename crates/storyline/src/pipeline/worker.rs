@@ -13,14 +13,16 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{analyze, Analysis};
-use super::placement::{AnalysedBatch, Placer};
+use super::placement::{embed_all, AnalysedBatch, Placer};
 use super::{analysis_pool, new_articles, next_batch, not_stored, IngestReport, PipelineConfig};
+use crate::embed::Embedder;
 use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
@@ -90,9 +92,14 @@ pub fn needs_postgres(db: &Path, what: &str) -> Result<()> {
 struct Analysed {
     id: String,
     analysis: Analysis,
+    /// The article's sentence embedding, when the worker has the model, as the bits of each
+    /// component: a float written as decimal text and read back may differ in its last bit,
+    /// and the clusterer must see what `storyline ingest` would have computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embedding_bits: Option<Vec<u32>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerConfig {
     /// Clustering and dedup settings; the batch size is the one `enqueue` was given.
     pub pipeline: PipelineConfig,
@@ -106,6 +113,24 @@ pub struct WorkerConfig {
     pub lock_retry: Duration,
     /// How long an idle worker waits before it looks for jobs again.
     pub idle_wait: Duration,
+    /// The sentence-embedding model: each worker embeds the articles it analyses, so the
+    /// model runs wherever there are workers, and the clusterer embeds only what a worker
+    /// without it left. Give every worker the same model, as every ingest of a store.
+    pub embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("pipeline", &self.pipeline)
+            .field("claim", &self.claim)
+            .field("max_attempts", &self.max_attempts)
+            .field("until_idle", &self.until_idle)
+            .field("lock_retry", &self.lock_retry)
+            .field("idle_wait", &self.idle_wait)
+            .field("embedder", &self.embedder.as_ref().map(|e| e.dim()))
+            .finish()
+    }
 }
 
 impl Default for WorkerConfig {
@@ -117,6 +142,7 @@ impl Default for WorkerConfig {
             until_idle: false,
             lock_retry: Duration::from_secs(1),
             idle_wait: Duration::from_millis(200),
+            embedder: None,
         }
     }
 }
@@ -138,6 +164,10 @@ pub enum WorkerEvent<'a> {
 pub struct WorkerReport {
     /// Jobs this worker analysed.
     pub analysed: usize,
+    /// Of those, the articles it embedded (with a model).
+    pub embedded: usize,
+    /// Seconds it spent in the model.
+    pub embed_seconds: f64,
     /// Attempts that failed (each one counted against its job).
     pub failed_attempts: usize,
     /// Batches this worker placed as the clusterer.
@@ -178,8 +208,10 @@ pub fn run_worker(
             tried_lock = Some(Instant::now());
             if writer.try_clusterer_lock()? {
                 // Whatever the last clusterer committed is where this one goes on from.
+                let mut placer = Placer::restore(&writer, &config.pipeline)?;
+                placer.embedder = config.embedder.clone();
                 clustering = Some(Clustering {
-                    placer: Placer::restore(&writer, &config.pipeline)?,
+                    placer,
                     reports: Refresher::start(db)?,
                 });
                 notify(WorkerEvent::Clustering);
@@ -200,16 +232,30 @@ pub fn run_worker(
             }
         }
         let mut failed = 0;
+        let mut embedded = (0, 0.0);
         let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
-            let outcomes: Vec<_> = pool.install(|| {
+            let mut outcomes: Vec<_> = pool.install(|| {
                 claimed
                     .par_iter()
                     .map(|job| analyse_job(job, &stemmer))
                     .collect()
             });
+            if let Some(embedder) = &config.embedder {
+                embedded = embed_jobs(embedder.as_ref(), claimed, &mut outcomes);
+            }
+            let outcomes: Vec<_> = outcomes
+                .into_iter()
+                .zip(claimed)
+                .map(|(outcome, job)| {
+                    serde_json::to_vec(&outcome?)
+                        .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+                })
+                .collect();
             failed = outcomes.iter().filter(|o| o.is_err()).count();
             outcomes
         })?;
+        report.embedded += embedded.0;
+        report.embed_seconds += embedded.1;
         report.analysed += claimed - failed;
         report.failed_attempts += failed;
         busy |= claimed > 0;
@@ -227,7 +273,7 @@ pub fn run_worker(
 /// Runs one "analyse" job: its result, or why it failed (a payload that is no record, a
 /// panic in the analysis). A record the analysis refuses (no text) is a result, reported
 /// when its batch is placed, as `ingest` reports it.
-fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u8>, String> {
+fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Analysed, String> {
     let record: Record = serde_json::from_slice(&job.payload)
         .map_err(|e| format!("job {}: not a queued record: {e}", job.id))?;
     let id = record.article.id.clone();
@@ -240,8 +286,48 @@ fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u
                 .unwrap_or_default();
             format!("job {}: the analysis of {id:?} panicked: {why}", job.id)
         })?;
-    serde_json::to_vec(&Analysed { id, analysis })
-        .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+    Ok(Analysed {
+        id,
+        analysis,
+        embedding_bits: None,
+    })
+}
+
+/// Embeds the analysed articles of the claimed jobs in one call to the model. A failing
+/// model fails those jobs (each attempt counted), as a failing analysis does. Returns how
+/// many were embedded and the seconds it took.
+fn embed_jobs(
+    embedder: &dyn Embedder,
+    claimed: &[ClaimedJob],
+    outcomes: &mut [std::result::Result<Analysed, String>],
+) -> (usize, f64) {
+    let mut articles: Vec<&mut super::analysis::Analyzed> = outcomes
+        .iter_mut()
+        .filter_map(|o| o.as_mut().ok()?.analysis.as_mut().ok())
+        .collect();
+    let n = articles.len();
+    match embed_all(embedder, &mut articles) {
+        Ok(seconds) => {
+            for o in outcomes.iter_mut().flatten() {
+                if let Ok(a) = &mut o.analysis {
+                    o.embedding_bits = a
+                        .features
+                        .embedding
+                        .take()
+                        .map(|v| v.iter().map(|x| x.to_bits()).collect());
+                }
+            }
+            (n, seconds)
+        }
+        Err(e) => {
+            for (o, job) in outcomes.iter_mut().zip(claimed) {
+                if o.as_ref().is_ok_and(|a| a.analysis.is_ok()) {
+                    *o = Err(format!("job {}: the model failed: {e}", job.id));
+                }
+            }
+            (0, 0.0)
+        }
+    }
 }
 
 /// Places one finished batch as `Pipeline::ingest` places a batch it read, and commits it
@@ -258,7 +344,13 @@ fn place_batch(
     for job in finished {
         match job.outcome {
             Ok(bytes) => match serde_json::from_slice::<Analysed>(&bytes) {
-                Ok(a) => analysed.push(a),
+                Ok(mut a) => {
+                    if let (Ok(article), Some(bits)) = (&mut a.analysis, a.embedding_bits.take()) {
+                        article.features.embedding =
+                            Some(bits.into_iter().map(f32::from_bits).collect());
+                    }
+                    analysed.push(a)
+                }
                 Err(e) => report
                     .errors
                     .push(format!("job {}: unreadable result: {e}", job.id)),
