@@ -11,21 +11,9 @@ use storyline::embed::Embedder;
 use storyline::ingest::{expand_paths, read_path};
 use storyline::pipeline::{enqueue, run_worker, Pipeline, PipelineConfig, WorkerConfig};
 use storyline::store::Store;
-use storyline_embed::{model_dir, MiniLm};
 use storyline_testpg::Cluster;
 
-/// The model, or `None` outside CI when it was never fetched (a failure under `CI=true`).
-fn model() -> Option<Arc<dyn Embedder>> {
-    let Some(dir) = model_dir(None) else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "no model under CI: scripts/test fetches it (STORYLINE_MODEL)"
-        );
-        eprintln!("no model: run scripts/fetch-model.sh to test embeddings");
-        return None;
-    };
-    Some(Arc::new(MiniLm::load(&dir).expect("model loads")))
-}
+mod common;
 
 fn records() -> Vec<storyline::ingest::Record> {
     let set = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/compare/newswcl50");
@@ -57,9 +45,10 @@ fn events(snapshot: &Snapshot) -> Vec<(i64, i64, u64, Option<Vec<u32>>)> {
 
 #[test]
 fn two_workers_with_the_model_embed_what_they_analyse_and_file_it_as_one_ingest_does() {
-    let Some(model) = model() else {
+    let Some(model) = common::model() else {
         return;
     };
+    let model: Arc<dyn Embedder> = Arc::new(model);
     let Some(cluster) = Cluster::start() else {
         return;
     };
