@@ -13,7 +13,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -187,6 +187,11 @@ struct Clustering {
 
 /// Runs a worker on the PostgreSQL store `db` until `stop` is set (or, with
 /// `until_idle`, until nothing is left to do). Refused on a SQLite store.
+///
+/// Two sides on two threads, as `ingest` runs its stages: this one claims and analyses
+/// jobs; the other tries for the clusterer lock and, holding it, places finished batches.
+/// In one thread a lone worker would analyse and place by turns, each side idle while the
+/// other ran.
 pub fn run_worker(
     db: &Path,
     config: &WorkerConfig,
@@ -197,13 +202,125 @@ pub fn run_worker(
     // and writes the placed batches.
     needs_postgres(db, "`storyline worker`")?;
     let jobs = Store::open(db)?;
-    let mut writer = Store::open(db)?;
+    let writer = Store::open(db)?;
     let pool = analysis_pool()?;
     let stemmer = Stemmer::english();
     let mut report = WorkerReport::default();
+    // Set by either side when the worker is to end: idle, or an error on either side.
+    let done = AtomicBool::new(false);
+    let (events, placed) = mpsc::channel::<ClusterSide>();
+    let tell = |notify: &mut dyn FnMut(WorkerEvent<'_>), event: ClusterSide| match event {
+        ClusterSide::Clustering => notify(WorkerEvent::Clustering),
+        ClusterSide::Placed(batch, placed) => notify(WorkerEvent::Placed {
+            batch,
+            report: &placed,
+        }),
+    };
+    let (analysed, clustered) = std::thread::scope(|s| {
+        let clusterer = s.spawn(|| {
+            let side = cluster_side(db, writer, config, stop, &done, events);
+            done.store(true, Ordering::Relaxed);
+            side
+        });
+        let analysed = (|| -> Result<()> {
+            while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
+                for event in placed.try_iter() {
+                    tell(&mut notify, event);
+                }
+                let claimed = analyse_claim(&jobs, &pool, &stemmer, config, &mut report)?;
+                if claimed == 0 {
+                    if config.until_idle && jobs.job_counts(ANALYSE)?.idle() {
+                        break;
+                    }
+                    std::thread::sleep(config.idle_wait);
+                }
+            }
+            Ok(())
+        })();
+        done.store(true, Ordering::Relaxed);
+        let clustered = clusterer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Invalid("the clusterer's thread panicked".into())));
+        (analysed, clustered)
+    });
+    for event in placed.try_iter() {
+        tell(&mut notify, event);
+    }
+    analysed?;
+    let clustered = clustered?;
+    report.batches_placed = clustered.batches_placed;
+    report.ingest = clustered.ingest;
+    report.clusterer = clustered.clusterer;
+    Ok(report)
+}
+
+/// What the clusterer's side tells the worker's caller, through the analysing side.
+enum ClusterSide {
+    Clustering,
+    Placed(u64, IngestReport),
+}
+
+/// Claims up to `config.claim` jobs, analyses (and embeds) them and records the results in
+/// the claim's transaction; returns how many it claimed.
+fn analyse_claim(
+    jobs: &Store,
+    pool: &rayon::ThreadPool,
+    stemmer: &Stemmer,
+    config: &WorkerConfig,
+    report: &mut WorkerReport,
+) -> Result<usize> {
+    let mut failed = 0;
+    let mut embedded = (0, 0.0);
+    let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
+        let mut outcomes: Vec<_> = pool.install(|| {
+            claimed
+                .par_iter()
+                .map(|job| analyse_job(job, stemmer))
+                .collect()
+        });
+        if let Some(embedder) = &config.embedder {
+            embedded = embed_jobs(embedder.as_ref(), claimed, &mut outcomes);
+        }
+        let outcomes: Vec<_> = outcomes
+            .into_iter()
+            .zip(claimed)
+            .map(|(outcome, job)| {
+                serde_json::to_vec(&outcome?)
+                    .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+            })
+            .collect();
+        failed = outcomes.iter().filter(|o| o.is_err()).count();
+        outcomes
+    })?;
+    report.analysed += claimed - failed;
+    report.failed_attempts += failed;
+    report.embedded += embedded.0;
+    report.embed_seconds += embedded.1;
+    Ok(claimed)
+}
+
+/// What the clusterer's side did.
+#[derive(Default)]
+struct Clustered {
+    batches_placed: usize,
+    ingest: IngestReport,
+    clusterer: bool,
+}
+
+/// The clusterer's side of a worker: tries for the lock once every `lock_retry`; holding
+/// it, places each finished batch in order, until the worker ends.
+fn cluster_side(
+    db: &Path,
+    mut writer: Store,
+    config: &WorkerConfig,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    events: mpsc::Sender<ClusterSide>,
+) -> Result<Clustered> {
+    let mut out = Clustered::default();
     let mut clustering: Option<Clustering> = None;
     let mut tried_lock: Option<Instant> = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
         if clustering.is_none() && tried_lock.is_none_or(|t| t.elapsed() >= config.lock_retry) {
             tried_lock = Some(Instant::now());
             if writer.try_clusterer_lock()? {
@@ -214,7 +331,7 @@ pub fn run_worker(
                     placer,
                     reports: Refresher::start(db)?,
                 });
-                notify(WorkerEvent::Clustering);
+                let _ = events.send(ClusterSide::Clustering);
             }
         }
         let mut busy = false;
@@ -222,52 +339,18 @@ pub fn run_worker(
             if let Some((batch, finished)) = writer.finished_batch(ANALYSE)? {
                 let mut placed = IngestReport::default();
                 place_batch(c, &mut writer, batch, finished, &mut placed)?;
-                notify(WorkerEvent::Placed {
-                    batch,
-                    report: &placed,
-                });
-                report.ingest.absorb(placed);
-                report.batches_placed += 1;
+                out.ingest.absorb(placed.clone());
+                let _ = events.send(ClusterSide::Placed(batch, placed));
+                out.batches_placed += 1;
                 busy = true;
             }
         }
-        let mut failed = 0;
-        let mut embedded = (0, 0.0);
-        let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
-            let mut outcomes: Vec<_> = pool.install(|| {
-                claimed
-                    .par_iter()
-                    .map(|job| analyse_job(job, &stemmer))
-                    .collect()
-            });
-            if let Some(embedder) = &config.embedder {
-                embedded = embed_jobs(embedder.as_ref(), claimed, &mut outcomes);
-            }
-            let outcomes: Vec<_> = outcomes
-                .into_iter()
-                .zip(claimed)
-                .map(|(outcome, job)| {
-                    serde_json::to_vec(&outcome?)
-                        .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
-                })
-                .collect();
-            failed = outcomes.iter().filter(|o| o.is_err()).count();
-            outcomes
-        })?;
-        report.embedded += embedded.0;
-        report.embed_seconds += embedded.1;
-        report.analysed += claimed - failed;
-        report.failed_attempts += failed;
-        busy |= claimed > 0;
         if !busy {
-            if config.until_idle && jobs.job_counts(ANALYSE)?.idle() {
-                break;
-            }
             std::thread::sleep(config.idle_wait);
         }
     }
-    report.clusterer = clustering.is_some();
-    Ok(report)
+    out.clusterer = clustering.is_some();
+    Ok(out)
 }
 
 /// Runs one "analyse" job: its result, or why it failed (a payload that is no record, a
