@@ -299,13 +299,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Enqueue(args) => worker_cmd::enqueue(&g.db, &args, g.json),
         Command::Worker(args) => {
-            // Workers analyse without a model: refuse one rather than ignore it.
-            if g.model.is_some() {
-                anyhow::bail!(
-                    "`storyline worker` does not embed: run it without --model / STORYLINE_MODEL"
-                );
-            }
-            worker_cmd::worker(&g.db, &args, g.json, g.quiet)
+            worker_cmd::worker(&g.db, &args, g.json, g.quiet, embedder(g.model.as_deref())?)
         }
         Command::Stories { limit, offset } => {
             let store = open_existing(&g.db)?;

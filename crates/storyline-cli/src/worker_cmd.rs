@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
+use storyline::embed::Embedder;
 use storyline::follow::SystemClock;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{self, PipelineConfig, WorkerConfig, WorkerEvent};
@@ -171,13 +172,20 @@ pub fn enqueue(db: &Path, args: &EnqueueArgs, json: bool) -> Result<ExitCode> {
 
 /// `storyline worker`: runs jobs until stopped (a kill at any moment loses nothing: what
 /// it was doing goes back to the queue), or with `--until-idle` until the queue is empty.
-pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<ExitCode> {
+pub fn worker(
+    db: &Path,
+    args: &WorkerArgs,
+    json: bool,
+    quiet: bool,
+    embedder: Option<Arc<dyn Embedder>>,
+) -> Result<ExitCode> {
     pipeline::needs_postgres(db, "`storyline worker`")?;
     let producing = Arc::new(AtomicBool::new(true));
     let pipeline_config = crate::pipeline_config()?;
     let feeds = spawn_feed_poller(db, args, pipeline_config.clone(), producing.clone())
         .with_context(|| format!("worker on {}", db.display()))?;
     let config = WorkerConfig {
+        embedder,
         claim: args.claim as usize,
         max_attempts: args.max_attempts,
         until_idle: args.until_idle,
@@ -241,6 +249,13 @@ pub fn worker(db: &Path, args: &WorkerArgs, json: bool, quiet: bool) -> Result<E
             print::plural(report.ingest.stored, "new article"),
             print::plural(report.reports_refreshed, "story report"),
         );
+        if config.embedder.is_some() {
+            println!(
+                "Embedded {} in {:.1} s.",
+                print::plural(report.embedded, "article"),
+                report.embed_seconds
+            );
+        }
     }
     Ok(
         if report.ingest.errors.is_empty() && feeds.failures.is_empty() {

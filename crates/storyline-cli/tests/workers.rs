@@ -183,10 +183,11 @@ fn a_worker_on_a_sqlite_file_is_refused_with_a_clear_error() {
     }
 }
 
-/// A worker analyses without a model: asked for one, it says so rather than file articles
-/// without the signal the user expects.
+/// A worker of a build without the model code, asked for a model, says so rather than file
+/// articles without the signal the user expects (a build with it embeds: the model crate's
+/// `tests/worker.rs`).
 #[test]
-fn a_worker_asked_to_embed_is_refused_with_a_clear_error() {
+fn a_worker_asked_to_embed_by_a_build_without_the_model_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
         .args(["--db", "postgres://127.0.0.1:1/none", "--model"])
@@ -196,7 +197,7 @@ fn a_worker_asked_to_embed_is_refused_with_a_clear_error() {
         .expect("run storyline");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`storyline worker` does not embed"), "{err}");
+    assert!(err.contains("--features embeddings"), "{err}");
 }
 
 /// A worker files with the settings `ingest` would use: it reads `STORYLINE_CLUSTER_CONFIG`

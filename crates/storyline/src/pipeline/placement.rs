@@ -131,14 +131,12 @@ impl Placer {
             }
         }
         if let Some(embedder) = &self.embedder {
-            let texts: Vec<String> = good.iter().map(|a| embed_text(&a.record.article)).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let started = Instant::now();
-            let vectors = embedder.embed(&refs)?;
-            report.embed_seconds += started.elapsed().as_secs_f64();
-            for (a, v) in good.iter_mut().zip(vectors) {
-                a.features.embedding = Some(v);
-            }
+            // A worker with the model embedded its articles already (`worker.rs`).
+            let mut missing: Vec<&mut Analyzed> = good
+                .iter_mut()
+                .filter(|a| a.features.embedding.is_none())
+                .collect();
+            report.embed_seconds += embed_all(embedder.as_ref(), &mut missing)?;
         }
         // Date order; undated articles after the dated ones, in input order.
         good.sort_by_key(|a| {
@@ -198,4 +196,23 @@ impl Placer {
             clock: self.clusterer.clock(),
         })
     }
+}
+
+/// Gives each article its sentence embedding (title and lead, `embed_text`), in one call to
+/// the model; returns the seconds it took.
+pub(super) fn embed_all(embedder: &dyn Embedder, articles: &mut [&mut Analyzed]) -> Result<f64> {
+    if articles.is_empty() {
+        return Ok(0.0);
+    }
+    let texts: Vec<String> = articles
+        .iter()
+        .map(|a| embed_text(&a.record.article))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let vectors = embedder.embed(&refs)?;
+    for (a, v) in articles.iter_mut().zip(vectors) {
+        a.features.embedding = Some(v);
+    }
+    Ok(started.elapsed().as_secs_f64())
 }

@@ -16,15 +16,16 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{analyze, Analysis};
-use super::placement::{AnalysedBatch, Placer};
+use super::placement::{embed_all, AnalysedBatch, Placer};
 use super::{analysis_pool, new_articles, next_batch, not_stored, IngestReport, PipelineConfig};
+use crate::embed::Embedder;
 use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
@@ -97,9 +98,14 @@ pub fn needs_postgres(db: &Path, what: &str) -> Result<()> {
 struct Analysed {
     id: String,
     analysis: Analysis,
+    /// The article's sentence embedding, when the worker has the model, as the bits of each
+    /// component: a float written as decimal text and read back may differ in its last bit,
+    /// and the clusterer must see what `storyline ingest` would have computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embedding_bits: Option<Vec<u32>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerConfig {
     /// Clustering and dedup settings; the batch size is the one `enqueue` was given.
     pub pipeline: PipelineConfig,
@@ -116,6 +122,25 @@ pub struct WorkerConfig {
     /// Set while something in this process may still queue jobs (the worker's feed
     /// poller): `until_idle` waits for it to clear as well as for the queue to empty.
     pub producing: Option<Arc<AtomicBool>>,
+    /// The sentence-embedding model: each worker embeds the articles it analyses, so the
+    /// model runs wherever there are workers, and the clusterer embeds only what a worker
+    /// without it left. Give every worker the same model, as every ingest of a store.
+    pub embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("pipeline", &self.pipeline)
+            .field("claim", &self.claim)
+            .field("max_attempts", &self.max_attempts)
+            .field("until_idle", &self.until_idle)
+            .field("lock_retry", &self.lock_retry)
+            .field("idle_wait", &self.idle_wait)
+            .field("producing", &self.producing)
+            .field("embedder", &self.embedder.as_ref().map(|e| e.dim()))
+            .finish()
+    }
 }
 
 impl Default for WorkerConfig {
@@ -128,6 +153,7 @@ impl Default for WorkerConfig {
             lock_retry: Duration::from_secs(1),
             idle_wait: Duration::from_millis(200),
             producing: None,
+            embedder: None,
         }
     }
 }
@@ -149,6 +175,10 @@ pub enum WorkerEvent<'a> {
 pub struct WorkerReport {
     /// Jobs this worker analysed.
     pub analysed: usize,
+    /// Of those, the articles it embedded (with a model).
+    pub embedded: usize,
+    /// Seconds it spent in the model.
+    pub embed_seconds: f64,
     /// Story reports this worker made again ("refresh report" jobs that found the stored
     /// report outdated).
     pub reports_refreshed: usize,
@@ -169,34 +199,212 @@ struct Clustering {
 
 /// Runs a worker on the PostgreSQL store `db` until `stop` is set (or, with
 /// `until_idle`, until nothing is left to do). Refused on a SQLite store.
+///
+/// Two sides on two threads, as `ingest` runs its stages: this one claims and runs jobs;
+/// the other tries for the clusterer lock and, holding it, places finished batches. In one
+/// thread a lone worker would analyse and place by turns, each side idle while the other
+/// ran.
 pub fn run_worker(
     db: &Path,
     config: &WorkerConfig,
     stop: &AtomicBool,
     mut notify: impl FnMut(WorkerEvent<'_>),
 ) -> Result<WorkerReport> {
-    // Two connections: one claims jobs; the other holds the clusterer lock for its session
-    // and writes the placed batches.
+    // Three connections: one claims jobs; one holds the clusterer lock for its session and
+    // writes the placed batches; reports are made and stored on the third, as `jobs` is in
+    // the claim's transaction meanwhile.
     needs_postgres(db, "`storyline worker`")?;
     let jobs = Store::open(db)?;
-    let mut writer = Store::open(db)?;
-    // Reports are made and stored on a connection of their own: `jobs` is in the claim's
-    // transaction meanwhile.
+    let writer = Store::open(db)?;
     let reports = Store::open(db)?;
     let pool = analysis_pool()?;
     let stemmer = Stemmer::english();
     let mut report = WorkerReport::default();
+    // Set by either side when the worker is to end: idle, or an error on either side.
+    let done = AtomicBool::new(false);
+    let (events, news) = mpsc::channel::<ClusterSide>();
+    let mut tell = |event: ClusterSide| match event {
+        ClusterSide::Clustering(told) => {
+            notify(WorkerEvent::Clustering);
+            let _ = told.send(());
+        }
+        ClusterSide::Placed(batch, placed) => notify(WorkerEvent::Placed {
+            batch,
+            report: &placed,
+        }),
+    };
+    let (ran, clustered) = std::thread::scope(|s| {
+        let clusterer = s.spawn(|| {
+            let side = cluster_side(writer, config, stop, &done, events);
+            done.store(true, Ordering::Relaxed);
+            side
+        });
+        let ran = (|| -> Result<()> {
+            while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
+                for event in news.try_iter() {
+                    tell(event);
+                }
+                let mut claimed = analyse_claim(&jobs, &pool, &stemmer, config, &mut report)?;
+                // Reports after analyses: a reader without a current report makes one itself.
+                if claimed == 0 {
+                    claimed = refresh_claim(&jobs, &reports, config, &mut report)?;
+                }
+                if claimed > 0 {
+                    continue;
+                }
+                // The flag is read before the queue: what a producer queued before it
+                // cleared the flag is then in the count.
+                let producing = config
+                    .producing
+                    .as_ref()
+                    .is_some_and(|p| p.load(Ordering::SeqCst));
+                if config.until_idle
+                    && !producing
+                    && jobs.job_counts(ANALYSE)?.idle()
+                    && jobs.job_counts(REFRESH_REPORT)?.queued == 0
+                {
+                    break;
+                }
+                std::thread::sleep(config.idle_wait);
+            }
+            Ok(())
+        })();
+        done.store(true, Ordering::Relaxed);
+        // The clusterer's side may wait for its news to be told.
+        let clustered = loop {
+            for event in news.try_iter() {
+                tell(event);
+            }
+            if clusterer.is_finished() {
+                break clusterer.join().unwrap_or_else(|_| {
+                    Err(Error::Invalid("the clusterer's thread panicked".into()))
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        (ran, clustered)
+    });
+    for event in news.try_iter() {
+        tell(event);
+    }
+    ran?;
+    let clustered = clustered?;
+    report.batches_placed = clustered.batches_placed;
+    report.ingest = clustered.ingest;
+    report.clusterer = clustered.clusterer;
+    Ok(report)
+}
+
+/// What the clusterer's side tells the worker's caller, through the side that runs jobs.
+enum ClusterSide {
+    /// It took the lock; it goes on once the caller has been told (the sender answers).
+    Clustering(mpsc::Sender<()>),
+    Placed(u64, IngestReport),
+}
+
+/// Claims up to `config.claim` "analyse" jobs, analyses (and embeds) them and records the
+/// results in the claim's transaction; returns how many it claimed.
+fn analyse_claim(
+    jobs: &Store,
+    pool: &rayon::ThreadPool,
+    stemmer: &Stemmer,
+    config: &WorkerConfig,
+    report: &mut WorkerReport,
+) -> Result<usize> {
+    let mut failed = 0;
+    let mut embedded = (0, 0.0);
+    let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
+        let mut outcomes: Vec<_> = pool.install(|| {
+            claimed
+                .par_iter()
+                .map(|job| analyse_job(job, stemmer))
+                .collect()
+        });
+        if let Some(embedder) = &config.embedder {
+            embedded = embed_jobs(embedder.as_ref(), claimed, &mut outcomes);
+        }
+        let outcomes: Vec<_> = outcomes
+            .into_iter()
+            .zip(claimed)
+            .map(|(outcome, job)| {
+                serde_json::to_vec(&outcome?)
+                    .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+            })
+            .collect();
+        failed = outcomes.iter().filter(|o| o.is_err()).count();
+        outcomes
+    })?;
+    report.analysed += claimed - failed;
+    report.failed_attempts += failed;
+    report.embedded += embedded.0;
+    report.embed_seconds += embedded.1;
+    Ok(claimed)
+}
+
+/// Claims up to `config.claim` "refresh report" jobs and runs them; returns how many it
+/// claimed.
+fn refresh_claim(
+    jobs: &Store,
+    reports: &Store,
+    config: &WorkerConfig,
+    report: &mut WorkerReport,
+) -> Result<usize> {
+    let mut refreshed = 0;
+    let mut failed = 0;
+    let claimed = jobs.work_jobs(
+        REFRESH_REPORT,
+        config.claim,
+        config.max_attempts,
+        |claimed| {
+            let outcomes: Vec<_> = claimed
+                .iter()
+                .map(|job| refresh_job(job, reports).map(|n| refreshed += n))
+                .map(|done| done.map(|()| Vec::new()))
+                .collect();
+            failed = outcomes.iter().filter(|o| o.is_err()).count();
+            outcomes
+        },
+    )?;
+    if claimed > 0 {
+        jobs.forget_done_jobs(REFRESH_REPORT)?;
+    }
+    report.reports_refreshed += refreshed;
+    report.failed_attempts += failed;
+    Ok(claimed)
+}
+
+/// What the clusterer's side did.
+#[derive(Default)]
+struct Clustered {
+    batches_placed: usize,
+    ingest: IngestReport,
+    clusterer: bool,
+}
+
+/// The clusterer's side of a worker: tries for the lock once every `lock_retry`; holding
+/// it, places each finished batch in order, until the worker ends.
+fn cluster_side(
+    mut writer: Store,
+    config: &WorkerConfig,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    events: mpsc::Sender<ClusterSide>,
+) -> Result<Clustered> {
+    let mut out = Clustered::default();
     let mut clustering: Option<Clustering> = None;
     let mut tried_lock: Option<Instant> = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
         if clustering.is_none() && tried_lock.is_none_or(|t| t.elapsed() >= config.lock_retry) {
             tried_lock = Some(Instant::now());
             if writer.try_clusterer_lock()? {
                 // Whatever the last clusterer committed is where this one goes on from.
-                clustering = Some(Clustering {
-                    placer: Placer::restore(&writer, &config.pipeline)?,
-                });
-                notify(WorkerEvent::Clustering);
+                let mut placer = Placer::restore(&writer, &config.pipeline)?;
+                placer.embedder = config.embedder.clone();
+                clustering = Some(Clustering { placer });
+                let (told, heard) = mpsc::channel();
+                if events.send(ClusterSide::Clustering(told)).is_ok() {
+                    let _ = heard.recv();
+                }
             }
         }
         let mut busy = false;
@@ -208,85 +416,32 @@ pub fn run_worker(
                     // committed since this clusterer was restored, and the commit refused
                     // the batch whole: restored after it, the clusterer places it again.
                     Err(Error::WrittenMeanwhile { .. }) => {
+                        let embedder = c.placer.embedder.take();
                         c.placer = Placer::restore(&writer, &config.pipeline)?;
+                        c.placer.embedder = embedder;
                     }
                     placing => {
                         placing?;
-                        notify(WorkerEvent::Placed {
-                            batch,
-                            report: &placed,
-                        });
-                        report.ingest.absorb(placed);
-                        report.batches_placed += 1;
+                        out.ingest.absorb(placed.clone());
+                        out.batches_placed += 1;
+                        let _ = events.send(ClusterSide::Placed(batch, placed));
                     }
                 }
                 busy = true;
             }
         }
-        let mut failed = 0;
-        let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
-            let outcomes: Vec<_> = pool.install(|| {
-                claimed
-                    .par_iter()
-                    .map(|job| analyse_job(job, &stemmer))
-                    .collect()
-            });
-            failed = outcomes.iter().filter(|o| o.is_err()).count();
-            outcomes
-        })?;
-        report.analysed += claimed - failed;
-        report.failed_attempts += failed;
-        busy |= claimed > 0;
-        // Reports after analyses: a reader without a current report makes one itself.
-        if claimed == 0 {
-            let mut refreshed = 0;
-            let mut failed = 0;
-            let claimed = jobs.work_jobs(
-                REFRESH_REPORT,
-                config.claim,
-                config.max_attempts,
-                |claimed| {
-                    let outcomes: Vec<_> = claimed
-                        .iter()
-                        .map(|job| refresh_job(job, &reports).map(|n| refreshed += n))
-                        .map(|done| done.map(|()| Vec::new()))
-                        .collect();
-                    failed = outcomes.iter().filter(|o| o.is_err()).count();
-                    outcomes
-                },
-            )?;
-            if claimed > 0 {
-                jobs.forget_done_jobs(REFRESH_REPORT)?;
-            }
-            report.reports_refreshed += refreshed;
-            report.failed_attempts += failed;
-            busy |= claimed > 0;
-        }
         if !busy {
-            // The flag is read before the queue: what a producer queued before it cleared
-            // the flag is then in the count.
-            let producing = config
-                .producing
-                .as_ref()
-                .is_some_and(|p| p.load(Ordering::SeqCst));
-            if config.until_idle
-                && !producing
-                && jobs.job_counts(ANALYSE)?.idle()
-                && jobs.job_counts(REFRESH_REPORT)?.queued == 0
-            {
-                break;
-            }
             std::thread::sleep(config.idle_wait);
         }
     }
-    report.clusterer = clustering.is_some();
-    Ok(report)
+    out.clusterer = clustering.is_some();
+    Ok(out)
 }
 
 /// Runs one "analyse" job: its result, or why it failed (a payload that is no record, a
 /// panic in the analysis). A record the analysis refuses (no text) is a result, reported
 /// when its batch is placed, as `ingest` reports it.
-fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u8>, String> {
+fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Analysed, String> {
     let record: Record = serde_json::from_slice(&job.payload)
         .map_err(|e| format!("job {}: not a queued record: {e}", job.id))?;
     let id = record.article.id.clone();
@@ -299,8 +454,48 @@ fn analyse_job(job: &ClaimedJob, stemmer: &Stemmer) -> std::result::Result<Vec<u
                 .unwrap_or_default();
             format!("job {}: the analysis of {id:?} panicked: {why}", job.id)
         })?;
-    serde_json::to_vec(&Analysed { id, analysis })
-        .map_err(|e| format!("job {}: its result cannot be stored: {e}", job.id))
+    Ok(Analysed {
+        id,
+        analysis,
+        embedding_bits: None,
+    })
+}
+
+/// Embeds the analysed articles of the claimed jobs in one call to the model. A failing
+/// model fails those jobs (each attempt counted), as a failing analysis does. Returns how
+/// many were embedded and the seconds it took.
+fn embed_jobs(
+    embedder: &dyn Embedder,
+    claimed: &[ClaimedJob],
+    outcomes: &mut [std::result::Result<Analysed, String>],
+) -> (usize, f64) {
+    let mut articles: Vec<&mut super::analysis::Analyzed> = outcomes
+        .iter_mut()
+        .filter_map(|o| o.as_mut().ok()?.analysis.as_mut().ok())
+        .collect();
+    let n = articles.len();
+    match embed_all(embedder, &mut articles) {
+        Ok(seconds) => {
+            for o in outcomes.iter_mut().flatten() {
+                if let Ok(a) = &mut o.analysis {
+                    o.embedding_bits = a
+                        .features
+                        .embedding
+                        .take()
+                        .map(|v| v.iter().map(|x| x.to_bits()).collect());
+                }
+            }
+            (n, seconds)
+        }
+        Err(e) => {
+            for (o, job) in outcomes.iter_mut().zip(claimed) {
+                if o.as_ref().is_ok_and(|a| a.analysis.is_ok()) {
+                    *o = Err(format!("job {}: the model failed: {e}", job.id));
+                }
+            }
+            (0, 0.0)
+        }
+    }
 }
 
 /// Runs one "refresh report" job: how many reports it stored (0: the stored one was
@@ -327,7 +522,14 @@ fn place_batch(
     for job in finished {
         match job.outcome {
             Ok(bytes) => match serde_json::from_slice::<Analysed>(&bytes) {
-                Ok(a) => analysed.push(a),
+                Ok(mut a) => {
+                    if let (Ok(article), Some(bits)) = (&mut a.analysis, a.embedding_bits.take()) {
+                        article.features.embedding =
+                            Some(bits.into_iter().map(f32::from_bits).collect());
+                    }
+                    analysed.push(a)
+                }
+
                 Err(e) => report
                     .errors
                     .push(format!("job {}: unreadable result: {e}", job.id)),
