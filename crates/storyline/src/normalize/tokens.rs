@@ -443,6 +443,35 @@ pub fn fingerprint_of<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> u64 
 mod tests {
 
     #[test]
+    fn a_part_of_a_text_finds_its_words_unless_it_cuts_one() {
+        let text = "Rebels took the town's port, officials said; talks stalled.";
+        let list = WordList::of(text);
+        let part = |s: &str| {
+            let start = text.find(s).expect("part of the text");
+            list.words_in(start..start + s.len())
+        };
+        let words = list.words();
+        let of = |r: std::ops::Range<usize>| words[r].join(" ");
+        // Whole words, with or without the punctuation around them: the part's own words.
+        for s in [
+            "Rebels took the town's port",
+            "officials said;",
+            " talks stalled",
+        ] {
+            let found = part(s).map(of);
+            assert_eq!(found, Some(words_of(s).join(" ")), "{s:?}");
+        }
+        // A part cutting a word at either end has other words than the text there.
+        assert_eq!(part("ebels took"), None);
+        assert_eq!(part("officials sa"), None);
+        assert_eq!(part("town"), None);
+    }
+
+    fn words_of(s: &str) -> Vec<String> {
+        super::words(s).collect()
+    }
+
+    #[test]
     fn years_are_standalone_four_digit_numbers_in_range() {
         assert_eq!(
             years("On 21 July 2013, 2,000 people; 1850 and 2013 again; 20131 no; /2012/08/"),
