@@ -218,6 +218,9 @@ fn runs(text: &str) -> impl Iterator<Item = &str> {
 pub struct WordList {
     buf: String,
     ends: Vec<usize>,
+    /// Where each word's run lies in the text (bytes): a part of the text (a clause) finds
+    /// its words here instead of splitting itself again.
+    runs: Vec<std::ops::Range<usize>>,
 }
 
 impl WordList {
@@ -225,26 +228,57 @@ impl WordList {
         let mut list = WordList {
             buf: String::with_capacity(text.len()),
             ends: Vec::new(),
+            runs: Vec::new(),
         };
+        list.refill(text);
+        list
+    }
+
+    /// The list becomes that of `text`, in the room it already has: for callers that split
+    /// many short texts one after the other (a story's sentences).
+    pub fn refill(&mut self, text: &str) {
+        self.buf.clear();
+        self.ends.clear();
+        self.runs.clear();
         for w in runs(text) {
-            if push_word(w, &mut list.buf) {
-                list.ends.push(list.buf.len());
+            if push_word(w, &mut self.buf) {
+                self.ends.push(self.buf.len());
+                // A run is a slice of `text`: its offset is the distance of their pointers.
+                let start = w.as_ptr() as usize - text.as_ptr() as usize;
+                self.runs.push(start..start + w.len());
             }
         }
-        list
+    }
+
+    /// The words, in order, without collecting them.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let w = &self.buf[start..end];
+            start = end;
+            w
+        })
+    }
+
+    /// The byte ranges in the text of the runs the words come from, one a word.
+    pub fn runs(&self) -> &[std::ops::Range<usize>] {
+        &self.runs
+    }
+
+    /// The indices of the words of `part` of the text: those whose runs lie inside it, or
+    /// `None` when a run crosses one of its ends (the part's own words then differ from
+    /// the text's there: split, they are other words).
+    pub fn words_in(&self, part: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+        let from = self.runs.partition_point(|r| r.start < part.start);
+        let to = self.runs.partition_point(|r| r.start < part.end);
+        let crosses_start = from > 0 && self.runs[from - 1].end > part.start;
+        let crosses_end = to > from && self.runs[to - 1].end > part.end;
+        (!crosses_start && !crosses_end).then_some(from..to)
     }
 
     /// The words, in order: the same as [`words`] gives.
     pub fn words(&self) -> Vec<&str> {
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let w = &self.buf[start..end];
-                start = end;
-                w
-            })
-            .collect()
+        self.iter().collect()
     }
 }
 
@@ -313,21 +347,30 @@ pub fn for_each_content_term<S: AsRef<str>>(
     stemmer: &Stemmer,
     mut f: impl FnMut(&str),
 ) {
+    for_each_word_term(words, stemmer, |_, t| f(t))
+}
+
+/// [`for_each_content_term`] with the index of the word each term is of.
+pub fn for_each_word_term<S: AsRef<str>>(
+    words: impl IntoIterator<Item = S>,
+    stemmer: &Stemmer,
+    mut f: impl FnMut(usize, &str),
+) {
     STEMS.with(|cache| {
         let mut cache = cache.borrow_mut();
-        for w in words {
+        for (i, w) in words.into_iter().enumerate() {
             let w = w.as_ref();
             let key = text_key(w);
             if let Some(term) = cache.get(&key) {
                 if let Some(t) = term.as_deref() {
-                    f(t);
+                    f(i, t);
                 }
                 continue;
             }
             let term = (w.chars().count() > 1 && !is_stopword(w))
                 .then(|| Box::<str>::from(stemmer.stem(w)));
             if let Some(t) = term.as_deref() {
-                f(t);
+                f(i, t);
             }
             if cache.len() < STEM_CACHE_WORDS {
                 cache.insert(key, term);
@@ -398,6 +441,35 @@ pub fn fingerprint_of<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> u64 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_part_of_a_text_finds_its_words_unless_it_cuts_one() {
+        let text = "Rebels took the town's port, officials said; talks stalled.";
+        let list = WordList::of(text);
+        let part = |s: &str| {
+            let start = text.find(s).expect("part of the text");
+            list.words_in(start..start + s.len())
+        };
+        let words = list.words();
+        let of = |r: std::ops::Range<usize>| words[r].join(" ");
+        // Whole words, with or without the punctuation around them: the part's own words.
+        for s in [
+            "Rebels took the town's port",
+            "officials said;",
+            " talks stalled",
+        ] {
+            let found = part(s).map(of);
+            assert_eq!(found, Some(words_of(s).join(" ")), "{s:?}");
+        }
+        // A part cutting a word at either end has other words than the text there.
+        assert_eq!(part("ebels took"), None);
+        assert_eq!(part("officials sa"), None);
+        assert_eq!(part("town"), None);
+    }
+
+    fn words_of(s: &str) -> Vec<String> {
+        super::words(s).collect()
+    }
 
     #[test]
     fn years_are_standalone_four_digit_numbers_in_range() {

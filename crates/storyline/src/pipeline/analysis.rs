@@ -8,6 +8,7 @@ use crate::error::IngestError;
 use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
 use crate::ingest::{language, Record};
 use crate::normalize::{self, Stemmer};
+use crate::statements::WordTerms;
 use crate::store::encode_clauses;
 
 /// An article after the pure stages, or why it could not be analysed.
@@ -142,7 +143,13 @@ pub(super) fn analyze(
         Some(apart) => terms.add(&apart),
         None => terms.add(t),
     };
-    normalize::for_each_content_term(&words, stemmer, &mut add);
+    // Each word's term is kept for the clauses, which take theirs from here.
+    let mut word_terms = WordTerms::default();
+    normalize::for_each_word_term(&words, stemmer, |i, t| {
+        add(t);
+        word_terms.set(i, t);
+    });
+    let word_terms = word_terms.finish(words.len());
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
             normalize::for_each_content_term(normalize::words(title), stemmer, &mut add);
@@ -182,9 +189,11 @@ pub(super) fn analyze(
     };
     let fingerprint = normalize::fingerprint_of(&words);
     // With the pipeline's stemmer (English, whatever the language), as a report made them.
-    let clauses = encode_clauses(&crate::statements::clauses(
+    let clauses = encode_clauses(&crate::statements::clauses_of_words(
         &article.text,
         &sentences,
+        &list,
+        &word_terms,
         stemmer,
     ));
     let features = ArticleFeatures {

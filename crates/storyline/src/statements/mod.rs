@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
-use crate::normalize::{for_each_content_term, Stemmer, WordList};
+use crate::normalize::{for_each_content_term, for_each_word_term, Stemmer, WordList};
 use crate::summarize::LEAD_IN;
 
 mod differ;
@@ -117,9 +117,61 @@ const CLAUSE_OPENERS: &[&str] = &[
     "and",
 ];
 
+/// The content term of each word of a text's [`WordList`], if it has one: made with the
+/// text's one tokenisation (at ingest, with its term counts), so that its clauses take
+/// their terms from here instead of splitting and stemming their words again.
+#[derive(Debug, Default)]
+pub struct WordTerms {
+    buf: String,
+    /// Per word, where its term lies in `buf`.
+    terms: Vec<Option<(usize, usize)>>,
+}
+
+impl WordTerms {
+    pub fn of(list: &WordList, stemmer: &Stemmer) -> WordTerms {
+        let words = list.words();
+        let mut out = WordTerms::default();
+        for_each_word_term(&words, stemmer, |i, t| out.set(i, t));
+        out.finish(words.len())
+    }
+
+    /// `term` is the term of word `i`; the words since the last one given have none.
+    /// Given in word order (as [`for_each_word_term`] gives them).
+    pub fn set(&mut self, i: usize, term: &str) {
+        self.terms.resize(i, None);
+        let start = self.buf.len();
+        self.buf.push_str(term);
+        self.terms.push(Some((start, self.buf.len())));
+    }
+
+    /// Done, for a list of `words` words: those after the last one given have no term.
+    pub fn finish(mut self, words: usize) -> WordTerms {
+        self.terms.resize(words, None);
+        self
+    }
+
+    fn term(&self, word: usize) -> Option<&str> {
+        let (start, end) = (*self.terms.get(word)?)?;
+        self.buf.get(start..end)
+    }
+}
+
 /// The clauses of an article (per-article work: it needs nothing of the event, so it is
 /// done at ingest and stored with the article).
 pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemmer) -> Vec<Clause> {
+    let list = WordList::of(text);
+    let terms = WordTerms::of(&list, stemmer);
+    clauses_of_words(text, sentences, &list, &terms, stemmer)
+}
+
+/// [`clauses`] of a text already split into `list` with `word_terms`, its words' terms.
+pub fn clauses_of_words(
+    text: &str,
+    sentences: &[crate::core::Sentence],
+    list: &WordList,
+    word_terms: &WordTerms,
+    stemmer: &Stemmer,
+) -> Vec<Clause> {
     let mut out = Vec::new();
     for (si, s) in sentences.iter().enumerate() {
         let body = s.span.slice(text);
@@ -169,20 +221,36 @@ pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemme
             {
                 continue;
             }
-            // Runs at ingest for every clause of every article: one buffer for the
-            // clause's words and a string only for each distinct term.
-            let list = WordList::of(trimmed);
-            let mut terms: Vec<String> = Vec::new();
-            for_each_content_term(list.words(), stemmer, |t| {
-                if !terms.iter().any(|x| x == t) {
-                    terms.push(t.to_string());
+            let start = s.span.start + w[0] + lead;
+            // Runs at ingest for every clause of every article: its words and their terms
+            // are the article's, found by where they lie, not split and stemmed again; a
+            // string only for each distinct term. A clause whose end cuts a word (a
+            // sentence ending inside one) splits its own text.
+            let terms: Vec<String> = match list.words_in(start..start + trimmed.len()) {
+                Some(words) => {
+                    // Borrowed until kept: most clauses' terms repeat, some are too few.
+                    let mut ts: Vec<&str> = words.filter_map(|i| word_terms.term(i)).collect();
+                    ts.sort_unstable();
+                    ts.dedup();
+                    if ts.len() < MIN_TERMS {
+                        continue;
+                    }
+                    ts.into_iter().map(str::to_string).collect()
                 }
-            });
-            terms.sort_unstable();
+                None => {
+                    let mut ts: Vec<String> = Vec::new();
+                    for_each_content_term(WordList::of(trimmed).words(), stemmer, |t| {
+                        if !ts.iter().any(|x| x == t) {
+                            ts.push(t.to_string());
+                        }
+                    });
+                    ts.sort_unstable();
+                    ts
+                }
+            };
             if terms.len() < MIN_TERMS {
                 continue;
             }
-            let start = s.span.start + w[0] + lead;
             out.push(Clause {
                 span: Span {
                     start,

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::core::{Article, Claim, Sentence};
-use crate::normalize::{for_each_content_term, words, Stemmer};
+use crate::normalize::{for_each_content_term, Stemmer, WordList};
 
 /// One article given to the summarizer.
 #[derive(Debug, Clone, Copy)]
@@ -42,15 +42,21 @@ impl<'a> SentenceSpace<'a> {
         // Terms are looked up by reference and owned only when new: most are repeats.
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut df: Vec<u32> = Vec::new();
-        let mut sentences: Vec<SentenceVec> = Vec::new();
+        // Room for every sentence at once: grown by doubling, a big story's list was
+        // copied to fresh memory over and over.
+        let mut sentences: Vec<SentenceVec> =
+            Vec::with_capacity(docs.iter().map(|d| d.sentences.len()).sum());
         let mut terms: Vec<u32> = Vec::new();
+        // Each sentence's words in one buffer, reused: not a string a word.
+        let mut list = WordList::default();
         for (d, doc) in docs.iter().enumerate() {
             for s in doc.sentences {
                 let mut s = *s;
                 s.span.start += dateline_len(s.span.slice(&doc.article.text));
                 let text = s.span.slice(&doc.article.text);
                 terms.clear();
-                for_each_content_term(words(text), &stemmer, |t| {
+                list.refill(text);
+                for_each_content_term(list.iter(), &stemmer, |t| {
                     let id = match ids.get(t) {
                         Some(&id) => id,
                         None => {
