@@ -132,18 +132,7 @@ fn killed_mid_poll_and_restarted_stores_every_item_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
     let urls: Vec<String> = (0..FEEDS).map(|i| server.url(i)).collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
-        .arg("--db")
-        .arg(&db)
-        .args(["feeds", "add"])
-        .args(&urls)
-        .output()
-        .expect("run storyline feeds add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ecb_feeds::add_feeds(&db, &urls);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_storyline"))
         .arg("--db")

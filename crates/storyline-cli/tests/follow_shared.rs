@@ -127,7 +127,7 @@ fn two_followers_fetch_every_feed_once(db: &str) {
     let (base, seen) = serve(feeds);
     let hits = &seen.hits;
     let urls: Vec<String> = (0..FEEDS).map(|i| format!("{base}/f/{i:03}.xml")).collect();
-    add_feeds(db, &urls);
+    ecb_feeds::add_feeds(db, &urls);
 
     let followers = [follower(db), follower(db)];
     let mut looks = 0;
@@ -178,19 +178,6 @@ fn two_follow_processes_on_one_postgres_store_fetch_every_feed_once() {
     two_followers_fetch_every_feed_once(&cluster.url());
 }
 
-fn add_feeds(db: &str, urls: &[String]) {
-    let out = storyline(db)
-        .args(["feeds", "add"])
-        .args(urls)
-        .output()
-        .expect("run storyline feeds add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The stored articles' ids, sorted.
 fn exported_ids(db: &str) -> Vec<String> {
     let out = storyline(db)
@@ -218,7 +205,7 @@ fn worker_and_another_poll_every_feed_once(second: &str) {
     let gate = Arc::new(Gate::default());
     let (base, seen) = serve_gated(feeds, Arc::clone(&gate));
     let urls: Vec<String> = (0..FEEDS).map(|i| format!("{base}/f/{i:03}.xml")).collect();
-    add_feeds(&db, &urls);
+    ecb_feeds::add_feeds(&db, &urls);
 
     let pollers = ["worker", second].map(|command| {
         let mut c = storyline(&db);
@@ -316,7 +303,7 @@ fn once_leaves_a_held_feed_to_its_holder(db: &str) {
     let feeds = ecb_feeds::feeds(3);
     let (base, seen) = serve(feeds);
     let urls: Vec<String> = (0..3).map(|i| format!("{base}/f/{i:03}.xml")).collect();
-    add_feeds(db, &urls);
+    ecb_feeds::add_feeds(db, &urls);
     let now = chrono::Utc::now();
     let store = Store::open(std::path::Path::new(db)).expect("open the store");
     let held = store

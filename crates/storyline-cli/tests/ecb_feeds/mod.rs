@@ -1,7 +1,9 @@
 //! Feeds for the follow tests, built at test time from `../shared/data` (no article text in
 //! the repository).
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -41,4 +43,20 @@ pub fn feeds(n: usize) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// `storyline --db DB feeds add URLS…`, which must succeed.
+pub fn add_feeds(db: impl AsRef<OsStr>, urls: &[String]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("--db")
+        .arg(db)
+        .args(["feeds", "add"])
+        .args(urls)
+        .output()
+        .expect("run storyline feeds add");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
