@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use request::request_line;
-use serde_json::Value;
 
 /// Feeds followed: more than the 100 a round holds.
 const FEEDS: usize = 130;
@@ -156,26 +155,9 @@ fn killed_mid_poll_and_restarted_stores_every_item_once() {
     let _ = child.wait();
     server.release();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
-        .arg("--db")
-        .arg(&db)
-        // The killed follower's leases on the second round have not run out: taken over,
-        // as the follower is known dead.
-        .args([
-            "--json",
-            "follow",
-            "--once",
-            "--take-over",
-            "--allow-private-addresses",
-        ])
-        .output()
-        .expect("run storyline follow --once");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    // The killed follower's leases on the second round have not run out: taken over, as
+    // the follower is known dead.
+    let report = ecb_feeds::follow_once(&db, &["--take-over"]);
     // The second round's items are new; the first round's are known, not taken again.
     let counts = ["new_items", "known_items", "updated_items"].map(|k| report[k].as_u64());
     let want = [FEEDS - FIRST_ROUND, FIRST_ROUND, 0].map(|n| Some(n as u64));

@@ -320,19 +320,7 @@ fn once_leaves_a_held_feed_to_its_holder(db: &str) {
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].url, urls[0], "the first in address order");
 
-    let once = |extra: &[&str]| -> Value {
-        let out = storyline(db)
-            .args(["--json", "follow", "--once", "--allow-private-addresses"])
-            .args(extra)
-            .output()
-            .expect("run storyline follow --once");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("the JSON report")
-    };
+    let once = |extra: &[&str]| ecb_feeds::follow_once(db, extra);
     let report = once(&[]);
     let polled: Vec<&str> = report["feeds"]
         .as_array()

@@ -60,3 +60,21 @@ pub fn add_feeds(db: impl AsRef<OsStr>, urls: &[String]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `storyline --db DB --json follow --once --allow-private-addresses EXTRA…`, which must
+/// succeed: its JSON report.
+pub fn follow_once(db: impl AsRef<OsStr>, extra: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("--db")
+        .arg(db)
+        .args(["--json", "follow", "--once", "--allow-private-addresses"])
+        .args(extra)
+        .output()
+        .expect("run storyline follow --once");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the JSON report")
+}
