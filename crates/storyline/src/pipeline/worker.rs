@@ -15,7 +15,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -222,6 +222,9 @@ pub fn run_worker(
     let mut report = WorkerReport::default();
     // Set by either side when the worker is to end: idle, or an error on either side.
     let done = AtomicBool::new(false);
+    // Odd while the clusterer's side places a batch (from taking it to queueing the reports
+    // it outdated): the queue looks idle in that time, though refresh jobs are to come.
+    let placings = AtomicU64::new(0);
     let (events, news) = mpsc::channel::<ClusterSide>();
     let mut tell = |event: ClusterSide| match event {
         ClusterSide::Clustering(told) => {
@@ -235,7 +238,7 @@ pub fn run_worker(
     };
     let (ran, clustered) = std::thread::scope(|s| {
         let clusterer = s.spawn(|| {
-            let side = cluster_side(writer, config, stop, &done, events);
+            let side = cluster_side(writer, config, stop, &done, &placings, events);
             done.store(true, Ordering::Relaxed);
             side
         });
@@ -252,16 +255,20 @@ pub fn run_worker(
                 if claimed > 0 {
                     continue;
                 }
-                // The flag is read before the queue: what a producer queued before it
-                // cleared the flag is then in the count.
+                // The flags are read before the queue: what a producer queued before it
+                // cleared its flag is then in the count. A placing that began or ended
+                // while the queue was read changes `placings`, and the queue is read again.
                 let producing = config
                     .producing
                     .as_ref()
                     .is_some_and(|p| p.load(Ordering::SeqCst));
+                let placed_before = placings.load(Ordering::SeqCst);
                 if config.until_idle
                     && !producing
+                    && placed_before % 2 == 0
                     && jobs.job_counts(ANALYSE)?.idle()
                     && jobs.job_counts(REFRESH_REPORT)?.queued == 0
+                    && placings.load(Ordering::SeqCst) == placed_before
                 {
                     break;
                 }
@@ -388,6 +395,7 @@ fn cluster_side(
     config: &WorkerConfig,
     stop: &AtomicBool,
     done: &AtomicBool,
+    placings: &AtomicU64,
     events: mpsc::Sender<ClusterSide>,
 ) -> Result<Clustered> {
     let mut out = Clustered::default();
@@ -409,7 +417,13 @@ fn cluster_side(
         }
         let mut busy = false;
         if let Some(c) = &mut clustering {
-            if let Some((batch, finished)) = writer.finished_batch(ANALYSE)? {
+            // Odd from before a batch is taken until the refresh jobs it calls for are
+            // queued, whether it is placed or not.
+            placings.fetch_add(1, Ordering::SeqCst);
+            let step = (|| -> Result<bool> {
+                let Some((batch, finished)) = writer.finished_batch(ANALYSE)? else {
+                    return Ok(false);
+                };
                 let mut placed = IngestReport::default();
                 match place_batch(c, &mut writer, batch, finished, &mut placed) {
                     // Another writer (an `ingest`, a `follow` that stores for itself)
@@ -427,8 +441,10 @@ fn cluster_side(
                         let _ = events.send(ClusterSide::Placed(batch, placed));
                     }
                 }
-                busy = true;
-            }
+                Ok(true)
+            })();
+            placings.fetch_add(1, Ordering::SeqCst);
+            busy = step?;
         }
         if !busy {
             std::thread::sleep(config.idle_wait);
