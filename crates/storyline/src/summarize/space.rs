@@ -127,28 +127,40 @@ impl<'a> SentenceSpace<'a> {
         s.sentence.span.slice(&self.docs[s.doc].article.text)
     }
 
-    /// The claim for a sentence: its text and the 1-based numbers of the independent docs
-    /// that contain a sentence saying much the same (`support` cosine or more).
-    pub fn claim(&self, s: &SentenceVec, support: f32) -> Claim {
-        // One pass over the sentences (not one per article): linear in the story's size.
-        let mut citations = vec![s.doc + 1];
+    /// The claim for each of `chosen`: its text and the 1-based numbers of the independent
+    /// docs that contain a sentence saying much the same (`support` cosine or more). One
+    /// pass over the story's sentences for all of them, not one a claim: in a big story
+    /// each pass reads every sentence from memory.
+    pub fn claims(&self, chosen: &[&SentenceVec], support: f32) -> Vec<Claim> {
+        let mut citations: Vec<Vec<usize>> = chosen.iter().map(|s| vec![s.doc + 1]).collect();
         for o in &self.sentences {
             let d = o.doc;
-            if d == s.doc || self.docs[d].is_copy || citations.last() == Some(&(d + 1)) {
+            if self.docs[d].is_copy {
                 continue;
             }
-            if cosine(&o.vector, &s.vector) >= support {
-                citations.push(d + 1);
+            for (s, cited) in chosen.iter().zip(&mut citations) {
+                if d == s.doc || cited.last() == Some(&(d + 1)) {
+                    continue;
+                }
+                if cosine(&o.vector, &s.vector) >= support {
+                    cited.push(d + 1);
+                }
             }
         }
-        citations.sort_unstable();
-        citations.dedup();
-        Claim {
-            text: self.text(s).to_string(),
-            citations,
-            article: self.docs[s.doc].article.id.clone(),
-            span: s.sentence.span,
-        }
+        chosen
+            .iter()
+            .zip(citations)
+            .map(|(s, mut citations)| {
+                citations.sort_unstable();
+                citations.dedup();
+                Claim {
+                    text: self.text(s).to_string(),
+                    citations,
+                    article: self.docs[s.doc].article.id.clone(),
+                    span: s.sentence.span,
+                }
+            })
+            .collect()
     }
 }
 

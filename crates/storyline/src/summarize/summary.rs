@@ -123,6 +123,14 @@ pub(crate) fn candidates<'s>(
     c.into_iter().map(|(_, i)| &space.sentences[i]).collect()
 }
 
+/// The candidates' order (most salient first, then the space's order): how ties are
+/// broken, compared where needed rather than by sorting the whole story by salience.
+pub(crate) fn candidate_order(a: &SentenceVec, b: &SentenceVec) -> std::cmp::Ordering {
+    b.salience
+        .total_cmp(&a.salience)
+        .then(a.index.cmp(&b.index))
+}
+
 /// Whether `s` is one of the [`candidates`].
 pub(crate) fn is_candidate(
     space: &SentenceSpace<'_>,
@@ -144,7 +152,7 @@ struct Weights {
 /// A candidate with its weighted concepts (concept id, word position).
 struct Cand<'s> {
     s: &'s SentenceVec,
-    concepts: Vec<(u32, usize)>,
+    concepts: Vec<(u32, u32)>,
     /// Gain multiplier (quotes).
     factor: f32,
 }
@@ -188,7 +196,7 @@ fn gain(
     let mut g = 0.0;
     let mut seen: Vec<u32> = Vec::new();
     for &(id, pos) in &c.concepts {
-        if pos >= fit {
+        if pos as usize >= fit {
             continue;
         }
         let k = covered[id as usize] + seen.iter().filter(|&&x| x == id).count() as u32;
@@ -207,7 +215,7 @@ fn gain(
 /// Marks the concepts of `c` within its first `fit` words as covered once more.
 fn cover(covered: &mut [u32], c: &Cand<'_>, fit: usize) {
     for &(id, pos) in &c.concepts {
-        if pos < fit {
+        if (pos as usize) < fit {
             covered[id as usize] += 1;
         }
     }
@@ -412,10 +420,19 @@ pub fn summarize(docs: &[SourceDoc<'_>], cfg: &SummaryConfig) -> Vec<Claim> {
 /// one).
 pub fn summarize_in(space: &SentenceSpace<'_>, cfg: &SummaryConfig) -> Vec<Claim> {
     let docs = space.docs;
-    let mut pool = candidates(space, cfg.min_sentence_words, cfg.max_sentence_words);
+    // In the space's order: the ranking below breaks its ties as `candidates` orders them,
+    // so the whole pool need not be sorted first.
+    let unordered = |min, max| -> Vec<&SentenceVec> {
+        space
+            .sentences
+            .iter()
+            .filter(|s| is_candidate(space, s, min, max))
+            .collect()
+    };
+    let mut pool = unordered(cfg.min_sentence_words, cfg.max_sentence_words);
     if pool.is_empty() {
         // Headline-only stories: fall back to whatever sentences there are.
-        pool = candidates(space, 1, usize::MAX);
+        pool = unordered(1, usize::MAX);
     }
     let stemmer = Stemmer::english();
     let mut table = ConceptTable::default();
@@ -488,8 +505,20 @@ pub fn summarize_in(space: &SentenceSpace<'_>, cfg: &SummaryConfig) -> Vec<Claim
     };
     // Scored once each: a comparator that rescored would cost N log N gain evaluations.
     let mut scored: Vec<(f32, Cand<'_>)> = cands.into_iter().map(|c| (standalone(&c), c)).collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.truncate(cfg.max_candidates);
+    // The best `max_candidates` by standalone gain, ties in the candidates' order (most
+    // salient, then the space's order): picked, then only they sorted, not the whole story.
+    let rank = |a: &(f32, Cand<'_>), b: &(f32, Cand<'_>)| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| candidate_order(a.1.s, b.1.s))
+    };
+    let keep = cfg.max_candidates.min(scored.len());
+    if keep < scored.len() {
+        if keep > 0 {
+            scored.select_nth_unstable_by(keep - 1, rank);
+        }
+        scored.truncate(keep);
+    }
+    scored.sort_unstable_by(rank);
     let cands: Vec<Cand<'_>> = scored.into_iter().map(|(_, c)| c).collect();
     let mut best = greedy(&cands, &weights, None, cfg);
     for f in 0..cfg.starts.min(cands.len()) {
@@ -505,10 +534,7 @@ pub fn summarize_in(space: &SentenceSpace<'_>, cfg: &SummaryConfig) -> Vec<Claim
     // come in date order, then position), except the sentence crossing the budget goes last.
     let order = swap_search(&best.0, &cands, &weights, cfg);
     let chosen: Vec<&SentenceVec> = order.iter().map(|&i| cands[i].s).collect();
-    chosen
-        .into_iter()
-        .map(|s| space.claim(s, cfg.support))
-        .collect()
+    space.claims(&chosen, cfg.support)
 }
 
 #[cfg(test)]

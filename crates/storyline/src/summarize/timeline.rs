@@ -8,14 +8,13 @@
 //! later reports look back to is the day something happened. A day's sentences are ranked by
 //! closeness to what all of that day's sentences say (its centroid).
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::space::{cosine, dot_dense, SentenceSpace, SentenceVec, SourceDoc};
-use super::summary::is_candidate;
+use super::summary::{candidate_order, is_candidate};
 use crate::core::Claim;
 use crate::extract::mentioned_days;
 
@@ -94,14 +93,6 @@ const FEW: usize = 64;
 struct Dated<'s> {
     s: &'s SentenceVec,
     mentioned: bool,
-}
-
-/// The candidates' order (most salient first, then the space's order): how ties are
-/// broken, compared where needed rather than by sorting the whole story by salience.
-fn candidate_order(a: &SentenceVec, b: &SentenceVec) -> Ordering {
-    b.salience
-        .total_cmp(&a.salience)
-        .then(a.index.cmp(&b.index))
 }
 
 pub fn timeline(docs: &[SourceDoc<'_>], cfg: &TimelineConfig) -> Timeline {
@@ -201,7 +192,8 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
 
     let k = cfg.sentences_per_date.unwrap_or(1);
     let mut chosen: Vec<&SentenceVec> = Vec::new();
-    let mut dated = Vec::new();
+    // Each day listed, with how many of `chosen` are its.
+    let mut days: Vec<(NaiveDate, usize)> = Vec::new();
     let mut dense: Vec<f32> = Vec::new();
     for date in dates {
         let ss = &by_date[&date];
@@ -251,20 +243,24 @@ pub fn timeline_in(space: &SentenceSpace<'_>, cfg: &TimelineConfig) -> Timeline 
             from += few;
         }
         if !picked.is_empty() {
-            dated.push(TimelineEntry {
-                date,
-                sentences: picked
-                    .into_iter()
-                    .map(|s| space.claim(s, cfg.support))
-                    .collect(),
-            });
+            days.push((date, picked.len()));
         }
     }
-    let undated = undated
-        .into_values()
-        .map(|s| space.claim(s, cfg.support))
+    // Every claim in one pass over the story: `chosen` holds each day's picks in turn.
+    let undated: Vec<&SentenceVec> = undated.into_values().collect();
+    let quoted: Vec<&SentenceVec> = chosen.iter().chain(&undated).copied().collect();
+    let mut claims = space.claims(&quoted, cfg.support).into_iter();
+    let dated = days
+        .into_iter()
+        .map(|(date, n)| TimelineEntry {
+            date,
+            sentences: claims.by_ref().take(n).collect(),
+        })
         .collect();
-    Timeline { dated, undated }
+    Timeline {
+        dated,
+        undated: claims.collect(),
+    }
 }
 
 /// `dense` := the normalised sum of some sentence vectors, on their terms (a buffer reused
