@@ -221,6 +221,16 @@ impl Follower {
         tokio::task::block_in_place(|| self.store.next_feed_due(self.clock.now()))
     }
 
+    /// The feeds another follower or worker holds now: it polls them (or died, and they are
+    /// free when its lease runs out).
+    pub fn leased_elsewhere(&self) -> storyline::Result<Vec<FeedLease>> {
+        let leases = tokio::task::block_in_place(|| self.store.feed_leases(self.clock.now()))?;
+        Ok(leases
+            .into_iter()
+            .filter(|l| l.holder != self.holder)
+            .collect())
+    }
+
     /// Polls the feeds `which` names once. Fails only when the store fails; a feed or an
     /// item that fails is named in the report and tried again later.
     ///
@@ -258,10 +268,10 @@ impl Follower {
                 .await?;
         }
         if which == Which::All {
-            let leases = tokio::task::block_in_place(|| self.store.feed_leases(self.clock.now()))?;
-            report.leased_elsewhere = leases
+            report.leased_elsewhere = self
+                .leased_elsewhere()?
                 .into_iter()
-                .filter(|l| l.holder != self.holder && !report.feeds.iter().any(|f| f.url == l.url))
+                .filter(|l| !report.feeds.iter().any(|f| f.url == l.url))
                 .collect();
         }
         Ok(report)
