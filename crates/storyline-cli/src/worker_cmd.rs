@@ -126,9 +126,12 @@ fn spawn_feed_poller(
             let polled = runtime.block_on(async move {
                 let mut totals = FeedTotals::default();
                 loop {
+                    // Before the claims: a lease that runs out after a claim passed its feed
+                    // by is still one to wait for (its feed is claimed at the next look).
+                    let looked = chrono::Utc::now();
                     match follower.poll(Which::Due).await {
                         Ok(r) if r.feeds.is_empty() && until_idle => {
-                            let held = follower.leased_elsewhere()?;
+                            let held = follower.leased_elsewhere(looked)?;
                             let Some(until) = held.iter().map(|l| l.until).min() else {
                                 break;
                             };

@@ -270,10 +270,10 @@ fn run(cluster: &Cluster, servers: &[FeedServer; 2], urls: &[String], kill: Kill
     let store = open_store(&db);
     let feeds = store.feeds().expect("the feeds");
     assert_eq!(feeds.len(), FEEDS);
-    let unpolled: Vec<&str> = feeds
+    let unpolled: Vec<String> = feeds
         .iter()
         .filter(|f| f.items != 1 || f.last_fetch.is_none())
-        .map(|f| f.url.as_str())
+        .map(|f| format!("{} ({} items, error {:?})", f.url, f.items, f.last_error))
         .collect();
     assert!(
         unpolled.is_empty(),

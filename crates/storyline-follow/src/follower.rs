@@ -221,10 +221,12 @@ impl Follower {
         tokio::task::block_in_place(|| self.store.next_feed_due(self.clock.now()))
     }
 
-    /// The feeds another follower or worker holds now: it polls them (or died, and they are
-    /// free when its lease runs out).
-    pub fn leased_elsewhere(&self) -> storyline::Result<Vec<FeedLease>> {
-        let leases = tokio::task::block_in_place(|| self.store.feed_leases(self.clock.now()))?;
+    /// The feeds another follower or worker held at `at` and has not freed since: it polls
+    /// them (or died, and they are free when its lease runs out). Asked with the time a
+    /// claim was made, it names every feed the claim left alone for its holder, even one
+    /// whose lease has run out since.
+    pub fn leased_elsewhere(&self, at: DateTime<Utc>) -> storyline::Result<Vec<FeedLease>> {
+        let leases = tokio::task::block_in_place(|| self.store.feed_leases(at))?;
         Ok(leases
             .into_iter()
             .filter(|l| l.holder != self.holder)
@@ -269,7 +271,7 @@ impl Follower {
         }
         if which == Which::All {
             report.leased_elsewhere = self
-                .leased_elsewhere()?
+                .leased_elsewhere(self.clock.now())?
                 .into_iter()
                 .filter(|l| !report.feeds.iter().any(|f| f.url == l.url))
                 .collect();
