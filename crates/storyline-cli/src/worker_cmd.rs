@@ -47,6 +47,11 @@ pub struct WorkerArgs {
     /// Check every feed this often, in seconds, instead of as often as it publishes.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     every: Option<u64>,
+    /// How long a feed this worker polls stays its own, renewed while it polls: a killed
+    /// worker's feeds are polled by another this long after it died.
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    feed_lease: u64,
 }
 
 /// What a worker's feed poller did, over all its polls.
@@ -81,10 +86,17 @@ impl FeedTotals {
 /// Longest wait between looks at the feeds: one followed meanwhile is polled this soon.
 const FEEDS_LOOK: i64 = 30;
 
+/// Longest wait, in milliseconds, of an idle worker (`--until-idle`) between looks at the
+/// feeds other pollers hold.
+const HELD_LOOK_MS: i64 = 1000;
+
 /// Polls the followed feeds as they fall due, on a thread of its own, queueing what they
-/// bring; with `until_idle`, until a poll finds no feed to claim (then `producing` clears).
-/// A worker killed mid-poll loses nothing: its feeds are free again when their leases run
-/// out, and the items it queued but did not remember are queued again and stored once.
+/// bring; with `until_idle`, until a poll finds no feed to claim and no other poller holds
+/// one (then `producing` clears). A worker killed mid-poll loses nothing: its feeds are free
+/// again when their leases run out, and it remembered only the items it queued, in the
+/// transaction that queued them. So an idle worker waits for the leases of others: a live
+/// holder frees them when it has queued what they brought, a dead one's run out and the
+/// feeds are polled here.
 fn spawn_feed_poller(
     db: &Path,
     args: &WorkerArgs,
@@ -97,7 +109,8 @@ fn spawn_feed_poller(
     };
     let mut follower = Follower::open(db, pipeline, config, Arc::new(SystemClock))?
         .with_queue()
-        .with_holder_prefix("worker");
+        .with_holder_prefix("worker")
+        .with_feed_lease(std::time::Duration::from_secs(args.feed_lease));
     if let Some(secs) = args.every {
         follower = follower.with_fixed_interval(secs);
     }
@@ -113,8 +126,22 @@ fn spawn_feed_poller(
             let polled = runtime.block_on(async move {
                 let mut totals = FeedTotals::default();
                 loop {
+                    // Before the claims: a lease that runs out after a claim passed its feed
+                    // by is still one to wait for (its feed is claimed at the next look).
+                    let looked = chrono::Utc::now();
                     match follower.poll(Which::Due).await {
-                        Ok(r) if r.feeds.is_empty() && until_idle => break,
+                        Ok(r) if r.feeds.is_empty() && until_idle => {
+                            let held = follower.leased_elsewhere(looked)?;
+                            let Some(until) = held.iter().map(|l| l.until).min() else {
+                                break;
+                            };
+                            // Looked at again when the first lease may have run out, or
+                            // sooner: a live holder frees its feeds as soon as it is done.
+                            let wait = (until - chrono::Utc::now()).num_milliseconds() + 1;
+                            let wait = wait.clamp(10, HELD_LOOK_MS) as u64;
+                            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                            continue;
+                        }
                         Ok(r) => totals.absorb(r),
                         Err(e) if until_idle => return Err(e.into()),
                         // The store may be back at the next look.

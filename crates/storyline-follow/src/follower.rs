@@ -4,7 +4,8 @@
 //!
 //! Articles are committed before their items are remembered, and validators are stored
 //! last, so a crash between the two repeats the poll: each article keeps an id derived from
-//! its item, which the pipeline will not store twice.
+//! its item, which the pipeline will not store twice. A follower that queues (a worker's)
+//! remembers items in the transaction that queues their jobs instead.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -176,7 +177,9 @@ impl Follower {
 
     /// Queues a round's articles as "analyse" jobs (a PostgreSQL store's queue) instead of
     /// ingesting them: `storyline worker` polls feeds this way, so that what it brings is
-    /// placed by the one clusterer in queue order, as everything else queued is.
+    /// placed by the one clusterer in queue order, as everything else queued is. Each item
+    /// is remembered with its job, and forgotten if the job fails for good (retried at the
+    /// next polls, a few times).
     pub fn with_queue(mut self) -> Follower {
         self.queue = true;
         self
@@ -218,6 +221,18 @@ impl Follower {
         tokio::task::block_in_place(|| self.store.next_feed_due(self.clock.now()))
     }
 
+    /// The feeds another follower or worker held at `at` and has not freed since: it polls
+    /// them (or died, and they are free when its lease runs out). Asked with the time a
+    /// claim was made, it names every feed the claim left alone for its holder, even one
+    /// whose lease has run out since.
+    pub fn leased_elsewhere(&self, at: DateTime<Utc>) -> storyline::Result<Vec<FeedLease>> {
+        let leases = tokio::task::block_in_place(|| self.store.feed_leases(at))?;
+        Ok(leases
+            .into_iter()
+            .filter(|l| l.holder != self.holder)
+            .collect())
+    }
+
     /// Polls the feeds `which` names once. Fails only when the store fails; a feed or an
     /// item that fails is named in the report and tried again later.
     ///
@@ -255,10 +270,10 @@ impl Follower {
                 .await?;
         }
         if which == Which::All {
-            let leases = tokio::task::block_in_place(|| self.store.feed_leases(self.clock.now()))?;
-            report.leased_elsewhere = leases
+            report.leased_elsewhere = self
+                .leased_elsewhere(self.clock.now())?
                 .into_iter()
-                .filter(|l| l.holder != self.holder && !report.feeds.iter().any(|f| f.url == l.url))
+                .filter(|l| !report.feeds.iter().any(|f| f.url == l.url))
                 .collect();
         }
         Ok(report)
@@ -311,12 +326,15 @@ impl Follower {
         let ingest = if records.is_empty() {
             IngestReport::default()
         } else if self.queue {
+            // Each item remembered with its job, in the job's transaction: a job that fails
+            // for good forgets its item, so the item must not be remembered after it.
+            let items: Vec<(Record, NewFeedItem)> = records
+                .iter()
+                .cloned()
+                .zip(self.remembered(&taken))
+                .collect();
             let queued = tokio::task::block_in_place(|| {
-                storyline::pipeline::enqueue(
-                    &self.store,
-                    records.iter().cloned().map(Ok),
-                    &self.pipeline_config,
-                )
+                storyline::pipeline::enqueue_feed_items(&self.store, &items, &self.pipeline_config)
             })?;
             report.queued += queued.queued;
             IngestReport {
@@ -457,17 +475,10 @@ impl Follower {
         Ok(pending)
     }
 
-    /// Remembers the items `taken`, then records each feed's poll (which frees its lease).
-    fn record_round(
-        &self,
-        fetches: Vec<FeedFetch>,
-        taken: &[(Pending, Option<String>)],
-        now: DateTime<Utc>,
-        report: &mut PollReport,
-    ) -> storyline::Result<()> {
-        let store = &self.store;
+    /// The items `taken`, as the store remembers them.
+    fn remembered(&self, taken: &[(Pending, Option<String>)]) -> Vec<NewFeedItem> {
         let seen_at = self.clock.now();
-        let remembered: Vec<NewFeedItem> = taken
+        taken
             .iter()
             .map(|(p, url)| NewFeedItem {
                 article_id: p.article_id.clone(),
@@ -480,8 +491,22 @@ impl Follower {
                 update_of: p.update_of.clone(),
                 seen: seen_at,
             })
-            .collect();
-        store.mark_items_seen(&remembered)?;
+            .collect()
+    }
+
+    /// Remembers the items `taken` (queued ones were, with their jobs), then records each
+    /// feed's poll (which frees its lease).
+    fn record_round(
+        &self,
+        fetches: Vec<FeedFetch>,
+        taken: &[(Pending, Option<String>)],
+        now: DateTime<Utc>,
+        report: &mut PollReport,
+    ) -> storyline::Result<()> {
+        let store = &self.store;
+        if !self.queue {
+            store.mark_items_seen(&self.remembered(taken))?;
+        }
         for f in fetches {
             let url = f.row.url.clone();
             let (new, updated) =

@@ -908,3 +908,107 @@ async fn a_poll_longer_than_its_lease_renews_it_and_keeps_its_feed() {
     assert_eq!(ra.unwrap().feeds.len(), 1);
     assert_eq!(served.hits("/slow.xml"), 1);
 }
+
+/// A sentence model that errs on the articles whose text it is given under one of the
+/// `refused` titles, as often as the count beside it allows (a model server that trips on
+/// one input): the worker's "analyse" job of such an article fails.
+struct Refusing {
+    refused: Mutex<Vec<(String, usize)>>,
+}
+
+impl storyline::embed::Embedder for Refusing {
+    fn embed(&self, texts: &[&str]) -> storyline::Result<Vec<Vec<f32>>> {
+        let mut refused = self.refused.lock().unwrap();
+        for (title, left) in refused.iter_mut() {
+            if *left > 0 && texts.iter().any(|t| t.starts_with(&format!("{title}\n"))) {
+                *left -= 1;
+                return Err(storyline::Error::Embed(format!("refused {title:?}")));
+            }
+        }
+        // Any fixed vector serves: what is asserted is what is stored, not how it is filed.
+        Ok(texts.iter().map(|_| vec![1.0, 0.0, 0.0, 0.0]).collect())
+    }
+
+    fn dim(&self) -> usize {
+        4
+    }
+}
+
+/// `storyline worker --until-idle` on `db` with the model `embedder`, one job a claim.
+async fn work(db: &Path, embedder: Arc<Refusing>) -> storyline::pipeline::WorkerReport {
+    let config = storyline::pipeline::WorkerConfig {
+        claim: 1,
+        max_attempts: 3,
+        until_idle: true,
+        lock_retry: Duration::from_millis(10),
+        idle_wait: Duration::from_millis(10),
+        embedder: Some(embedder),
+        ..Default::default()
+    };
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        storyline::pipeline::run_worker(&db, &config, &never, |_| {}).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// A worker's poller queues the articles of new items; when an article's job fails for good
+/// (three attempts), the item is forgotten with it, so the next poll queues it again, and
+/// an item whose job keeps failing is queued at three polls, then left as taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_whose_job_fails_for_good_is_queued_again_at_the_next_polls_three_times() {
+    let Some(cluster) = storyline_testpg::Cluster::start() else {
+        return;
+    };
+    let db = PathBuf::from(cluster.url());
+    let (base, served) = serve().await;
+    let mut items = full_items(&base, 4);
+    // Refused three times (its first job's attempts), then embedded; refused always.
+    let (flaky, broken) = ("Flaky wire report", "Broken wire report");
+    items[2].title = flaky.into();
+    items[3].title = broken.into();
+    served.set("/wire.xml", Route::Feed(rss("Wire", &items)));
+    let model = Arc::new(Refusing {
+        refused: Mutex::new(vec![(flaky.into(), 3), (broken.into(), usize::MAX)]),
+    });
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut f = follower(&db, clock.clone(), true).with_queue();
+    add(&f, &format!("{base}/wire.xml"));
+    let store = || storyline::store::Store::open(&db).unwrap();
+    let articles = || tokio::task::block_in_place(|| store().counts().unwrap().articles);
+    let jobs = || tokio::task::block_in_place(|| store().job_counts("analyse").unwrap());
+
+    // (the feed's answer, queued by the poll, stored by the worker, articles in the store)
+    // at each poll. The feed never changes: forgetting an item forgets the feed's ETag too,
+    // or the next poll would be answered "not modified" and read no item.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let r = f.poll(Which::All).await.unwrap();
+        assert!(r.failures.is_empty(), "{:?}", reasons(&r));
+        let w = work(&db, model.clone()).await;
+        seen.push((r.feeds[0].status, r.queued, w.ingest.stored, articles()));
+        clock.advance(chrono::Duration::hours(1));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("fetched", 4, 2, 2),
+            ("fetched", 2, 1, 3),
+            ("fetched", 1, 0, 3),
+            ("not modified", 0, 0, 3)
+        ],
+        "the two refused items queued again after their jobs failed; the broken one three \
+         times in all"
+    );
+    let jobs = jobs();
+    assert_eq!(
+        (jobs.queued, jobs.done, jobs.failed),
+        (0, 0, 4),
+        "the flaky item's first job and the broken item's three, kept with their errors"
+    );
+    // Every item remembered once, the broken one too (left as taken).
+    let feed = tokio::task::block_in_place(|| f.store().feed(&format!("{base}/wire.xml")));
+    assert_eq!(feed.unwrap().map(|f| f.items), Some(4));
+}

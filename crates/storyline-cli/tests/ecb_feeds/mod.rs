@@ -1,6 +1,9 @@
 //! Feeds for the follow tests, built at test time from `../shared/data` (no article text in
 //! the repository).
 
+// Each test crate that includes this module uses part of it.
+#![allow(dead_code)]
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -35,7 +35,8 @@ use placement::{AnalysedBatch, PlacedBatch, Placer};
 pub(crate) use threads::lower_this_thread_priority;
 use threads::{analysis_pool, join_stage, spawn_stage, thread_cpu_seconds};
 pub use worker::{
-    enqueue, needs_postgres, run_worker, EnqueueReport, WorkerConfig, WorkerEvent, WorkerReport,
+    enqueue, enqueue_feed_items, needs_postgres, run_worker, EnqueueReport, WorkerConfig,
+    WorkerEvent, WorkerReport,
 };
 
 #[derive(Debug, Clone, PartialEq)]

@@ -30,7 +30,7 @@ use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
 use crate::report::refresh_reports;
-use crate::store::{ClaimedJob, FinishedJob, Store};
+use crate::store::{ClaimedJob, FinishedJob, NewFeedItem, Store};
 
 /// The kind of job that analyses one record.
 pub const ANALYSE: &str = "analyse";
@@ -76,6 +76,30 @@ where
     }
     report.read = read.read;
     report.errors = read.errors;
+    Ok(report)
+}
+
+/// Queues the articles of feed items as "analyse" jobs, in batches of `config.batch_size`,
+/// each batch with its items remembered in its transaction (`Store::enqueue_feed_items`):
+/// a job that fails for good forgets its item, so a later poll of the feed brings it again.
+pub fn enqueue_feed_items(
+    store: &Store,
+    items: &[(Record, NewFeedItem)],
+    config: &PipelineConfig,
+) -> Result<EnqueueReport> {
+    let mut report = EnqueueReport::default();
+    for batch in items.chunks(config.batch_size.max(1)) {
+        let payloads = batch
+            .iter()
+            .map(|(record, _)| serde_json::to_vec(record))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(format!("a record cannot be queued: {e}")))?;
+        let remembered: Vec<NewFeedItem> = batch.iter().map(|(_, item)| item.clone()).collect();
+        store.enqueue_feed_items(ANALYSE, &payloads, &remembered)?;
+        report.read += batch.len();
+        report.queued += batch.len();
+        report.batches += 1;
+    }
     Ok(report)
 }
 

@@ -313,6 +313,22 @@ impl Store {
         }
     }
 
+    /// Queues `payloads` as one batch of `kind` jobs, each the article of the feed item
+    /// beside it, and remembers the items as taken, in one transaction. A job that fails
+    /// for good forgets its item, so a later poll brings it again (a few times at most).
+    /// PostgreSQL only.
+    pub fn enqueue_feed_items(
+        &self,
+        kind: &str,
+        payloads: &[Vec<u8>],
+        items: &[NewFeedItem],
+    ) -> Result<u64> {
+        match &self.engine {
+            Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
+            Engine::Postgres(p) => p.enqueue_feed_items(kind, payloads, items),
+        }
+    }
+
     /// Claims up to `limit` queued jobs of `kind` that no other worker holds, runs them
     /// (`run` returns one outcome a job, in order) and records the outcomes in the same
     /// transaction: a job is done exactly once, and if this process dies first the jobs go

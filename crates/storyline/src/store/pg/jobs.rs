@@ -7,13 +7,18 @@ use postgres::Client;
 
 use super::PgStore;
 use crate::error::Result;
-use crate::store::{ClaimedJob, FinishedJob, JobCounts};
+use crate::store::{ClaimedJob, FinishedJob, JobCounts, NewFeedItem};
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
 /// Held (session-level) by the one worker that places analysed batches: its connection
 /// closing, however the process died, frees it for a standby.
 const CLUSTERER_LOCK: i64 = 0x5354_4f52_5943_4c55;
+
+/// Times a feed item's job may fail for good before the item stays remembered: each of the
+/// first failures forgets the item, so the next poll of its feed queues it again; a
+/// permanently broken item is queued this many times, one poll apart, then left.
+const FEED_ITEM_TRIES: i64 = 3;
 
 /// Serialises enqueuers for the moment a batch number is handed out, so numbers follow
 /// commit order and leave no gap the clusterer would wait on.
@@ -24,7 +29,25 @@ impl PgStore {
     pub fn enqueue_jobs(&self, kind: &str, payloads: &[Vec<u8>]) -> Result<u64> {
         self.write(|| {
             let mut c = self.c();
-            enqueue(&mut c, kind, payloads).map_err(|e| self.e(e))
+            enqueue(&mut c, kind, payloads, &[]).map_err(|e| self.e(e))
+        })
+    }
+
+    /// Queues `payloads` as one batch of `kind` jobs, each carrying the article of the feed
+    /// item beside it, and remembers the items as taken, in one transaction: a job and its
+    /// item's memory exist together, so a job that fails for good always finds the item to
+    /// forget (see `record`), and a poller killed after the commit queues nothing twice.
+    pub fn enqueue_feed_items(
+        &self,
+        kind: &str,
+        payloads: &[Vec<u8>],
+        items: &[NewFeedItem],
+    ) -> Result<u64> {
+        let ids: Vec<Option<String>> = items.iter().map(|i| Some(i.article_id.clone())).collect();
+        self.write(|| {
+            let batch = enqueue(&mut self.c(), kind, payloads, &ids).map_err(|e| self.e(e))?;
+            self.mark_items_seen(items)?;
+            Ok(batch)
         })
     }
 
@@ -99,7 +122,13 @@ impl PgStore {
     }
 }
 
-fn enqueue(c: &mut Client, kind: &str, payloads: &[Vec<u8>]) -> PgResult<u64> {
+/// `items`: each job's feed item, in order (empty: none has one).
+fn enqueue(
+    c: &mut Client,
+    kind: &str,
+    payloads: &[Vec<u8>],
+    items: &[Option<String>],
+) -> PgResult<u64> {
     c.execute("SELECT pg_advisory_xact_lock($1)", &[&ENQUEUE_LOCK])?;
     // Numbers are kept in `meta`, not taken from the table: consumed batches are deleted.
     let batch: i64 = c
@@ -113,10 +142,14 @@ fn enqueue(c: &mut Client, kind: &str, payloads: &[Vec<u8>]) -> PgResult<u64> {
     let pos: Vec<i32> = (0..payloads.len())
         .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
         .collect();
+    let items: Vec<Option<String>> = (0..payloads.len())
+        .map(|i| items.get(i).cloned().flatten())
+        .collect();
     c.execute(
-        "INSERT INTO jobs(kind, batch, pos, payload)
-         SELECT $1, $2, pos, payload FROM unnest($3::int[], $4::bytea[]) AS u(pos, payload)",
-        &[&kind, &batch, &pos, &payloads],
+        "INSERT INTO jobs(kind, batch, pos, payload, item)
+         SELECT $1, $2, pos, payload, item
+         FROM unnest($3::int[], $4::bytea[], $5::text[]) AS u(pos, payload, item)",
+        &[&kind, &batch, &pos, &payloads, &items],
     )?;
     Ok(u64::try_from(batch).unwrap_or(0))
 }
@@ -192,6 +225,9 @@ fn record(
                         &state,
                     ],
                 )?;
+                if state == "failed" {
+                    forget_item(c, job.id)?;
+                }
             }
         }
     }
@@ -200,6 +236,27 @@ fn record(
          FROM unnest($1::bigint[], $2::bytea[]) AS u(id, result)
          WHERE jobs.id = u.id",
         &[&done_ids, &results],
+    )?;
+    Ok(())
+}
+
+/// A feed item whose job has just failed for good is forgotten, in the transaction that
+/// marks the job failed, so the next poll of its feed brings it again, unless its article is
+/// stored anyway (another job carried it) or it has failed `FEED_ITEM_TRIES` times now (its
+/// failed jobs, kept with their errors, are the count). Its feed's validators go with it:
+/// the feed, unchanged, would answer the next poll "not modified", and the item not be read.
+fn forget_item(c: &mut Client, job: i64) -> PgResult<()> {
+    c.execute(
+        "WITH forgotten AS (
+             DELETE FROM feed_items f USING jobs j
+             WHERE j.id = $1 AND f.article_id = j.item
+               AND (SELECT count(*) FROM jobs k WHERE k.item = j.item AND k.state = 'failed')
+                   < $2
+               AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.ext_id = j.item)
+             RETURNING f.feed_url)
+         UPDATE feeds SET etag = NULL, last_modified = NULL
+         WHERE url IN (SELECT feed_url FROM forgotten)",
+        &[&job, &FEED_ITEM_TRIES],
     )?;
     Ok(())
 }

@@ -24,7 +24,7 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 6;
+pub const PG_SCHEMA_VERSION: i64 = 7;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
@@ -37,7 +37,16 @@ const PG_MIGRATIONS: &[&str] = &[
     CLAUSES,
     // 5 → 6: feed leases, so followers sharing the store never poll a feed twice.
     FEED_LEASES,
+    // 6 → 7: the feed item a job's article came from, forgotten when the job fails.
+    JOB_ITEMS,
 ];
+
+/// The feed item (its article id) whose article a job carries, when a worker's feed poller
+/// queued it: a job that fails for good forgets the item, so a later poll brings it again
+/// (`jobs.rs`). In a fresh store and as step 6 → 7; NULL for every other job.
+const JOB_ITEMS: &str = "
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS item TEXT;
+CREATE INDEX IF NOT EXISTS jobs_item ON jobs(item) WHERE item IS NOT NULL;";
 
 /// An article's clauses beside its sentences and mentions (SQLite's step 14 → 15), in a
 /// fresh store and as step 4 → 5; NULL on rows stored before, whose clauses a report makes
@@ -258,6 +267,7 @@ impl PgStore {
                     .and_then(|()| c.batch_execute(RESUME_STATE))
                     .and_then(|()| c.batch_execute(CLAUSES))
                     .and_then(|()| c.batch_execute(FEED_LEASES))
+                    .and_then(|()| c.batch_execute(JOB_ITEMS))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)
