@@ -303,28 +303,33 @@ fn classify_run(
         before,
         after,
     } = context;
-    let lower = |t: &Token<'_>| t.word.to_lowercase();
+    // Each word lower-cased once, `low` kept beside `run` as it is cut: the rules below ask
+    // for most words' lower case several times, and this runs for every capitalised run of
+    // every article at ingest.
+    let lowered: Vec<String> = run.iter().map(|t| t.word.to_lowercase()).collect();
+    let mut low: &[String] = &lowered;
     // Drop leading words that are not names ("The", "Despite").
     let mut run = run;
     let mut at_start = sentence_initial;
     while let Some(first) = run.first() {
         let acronym =
             first.word.len() > 1 && first.word.chars().all(|c| c.is_uppercase() || c == '.');
-        if (NOT_NAME.contains(lower(first).as_str()) && !acronym) || CONNECTOR.contains(first.word)
-        {
+        if (NOT_NAME.contains(low[0].as_str()) && !acronym) || CONNECTOR.contains(first.word) {
             run = &run[1..];
+            low = &low[1..];
             at_start = false;
         } else {
             break;
         }
     }
     while run.last().is_some_and(|t| {
-        CONNECTOR.contains(t.word) || TRAILING_TIME_WORDS.contains(&lower(t).as_str())
+        CONNECTOR.contains(t.word) || TRAILING_TIME_WORDS.contains(&low[run.len() - 1].as_str())
     }) {
         run = &run[..run.len() - 1];
+        low = &low[..run.len()];
     }
-    if let [only] = run {
-        if NOT_NAME_ALONE.contains(lower(only).as_str()) {
+    if let [only] = low {
+        if NOT_NAME_ALONE.contains(only.as_str()) {
             return None;
         }
     }
@@ -344,31 +349,27 @@ fn classify_run(
     };
     // "Department of Justice", "University of Chicago": the head before "of" decides.
     if let Some(of) = run.iter().position(|t| t.word == "of").filter(|&of| of > 0) {
-        if ORG_SUFFIX.contains(lower(&run[of - 1]).as_str()) {
+        if ORG_SUFFIX.contains(low[of - 1].as_str()) {
             return mention(run, EntityKind::Organization, at_start);
         }
         // "Shinzo Abe of Japan", "President Putin of Russia": the name is before "of".
-        let after = run[of + 1..]
-            .iter()
-            .map(lower)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let after = low[of + 1..].join(" ");
         if is_place(&after) {
             *place_after_of = mention(&run[of + 1..], EntityKind::Place, false);
             run = &run[..of];
+            low = &low[..of];
         }
     }
     let last = run.last()?;
-    let full_lower = run.iter().map(lower).collect::<Vec<_>>().join(" ");
-    let last_lower = lower(last);
+    let full_lower = low.join(" ");
+    let last_lower = &low[run.len() - 1];
     if ORG_SUFFIX.contains(last_lower.as_str()) || KNOWN_ORG.contains(full_lower.as_str()) {
         return mention(run, EntityKind::Organization, at_start);
     }
     // Leading titles: "Secretary of State Antony Blinken", "Prime Minister Netanyahu".
     let mut k = 0;
     while k < run.len() {
-        let w = lower(&run[k]);
-        let w = w.trim_end_matches('.');
+        let w = low[k].trim_end_matches('.');
         if PERSON_TITLE.contains(w) || (k > 0 && CONNECTOR.contains(run[k].word)) {
             k += 1;
         } else {
@@ -377,7 +378,7 @@ fn classify_run(
     }
     if k > 0 && k < run.len() {
         let rest = &run[k..];
-        let rest_lower = rest.iter().map(lower).collect::<Vec<_>>().join(" ");
+        let rest_lower = low[k..].join(" ");
         if !is_place(&rest_lower) {
             let role = Span {
                 start: run[0].start,
@@ -393,10 +394,10 @@ fn classify_run(
     // A title after a modifier: "Judiciary Chairman Bob Goodlatte", "London Mayor Sadiq
     // Khan". The name is the one to three words after the last title.
     if k == 0 && !KNOWN_ORG.contains(full_lower.as_str()) {
-        let is_title = |t: &Token<'_>| PERSON_TITLE.contains(lower(t).trim_end_matches('.'));
-        if let Some(t) = run.iter().rposition(is_title).filter(|&t| t > 0) {
+        let is_title = |w: &String| PERSON_TITLE.contains(w.trim_end_matches('.'));
+        if let Some(t) = low.iter().rposition(is_title).filter(|&t| t > 0) {
             let rest = &run[t + 1..];
-            let rest_lower = rest.iter().map(lower).collect::<Vec<_>>().join(" ");
+            let rest_lower = low[t + 1..].join(" ");
             let plain = rest
                 .iter()
                 .all(|w| !CONNECTOR.contains(w.word) && w.word.chars().all(char::is_alphabetic));
@@ -433,7 +434,7 @@ fn classify_run(
     if VENUE_SUFFIX.contains(last_lower.as_str()) && run.len() > 1 {
         return mention(run, EntityKind::Organization, at_start);
     }
-    if (2..=3).contains(&run.len()) && PLACE_PREFIX.contains(lower(&run[0]).as_str()) {
+    if (2..=3).contains(&run.len()) && PLACE_PREFIX.contains(low[0].as_str()) {
         return mention(run, EntityKind::Place, at_start);
     }
     // "in Newport Beach", "near Gaza City": a preposition of place before an unknown name.
@@ -457,7 +458,7 @@ fn classify_run(
             .chars()
             .all(|c| c.is_alphabetic() || c == '-' || c == '.')
     });
-    if run.len() <= 4 && plain_words && !DEMONYM.contains(lower(&run[0]).as_str()) {
+    if run.len() <= 4 && plain_words && !DEMONYM.contains(low[0].as_str()) {
         return mention(run, EntityKind::Person, at_start);
     }
     mention(run, EntityKind::Other, at_start)

@@ -9,7 +9,7 @@ use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
 use crate::ingest::{language, Record};
 use crate::normalize::{self, Stemmer};
 use crate::statements::WordTerms;
-use crate::store::encode_clauses;
+use crate::store::encode_numbered_clauses;
 
 /// An article after the pure stages, or why it could not be analysed.
 pub(super) type Analysis = std::result::Result<Analyzed, IngestError>;
@@ -25,7 +25,7 @@ pub(super) struct Analyzed {
     pub(super) signature: Option<Signature>,
     pub(super) fingerprint: u64,
     /// Its clauses for the statements of a report, encoded for the store
-    /// (`store::encode_clauses`): made here, in parallel, so that neither the writer nor a
+    /// (`store::encode_numbered_clauses`): made here, in parallel, so that neither the writer nor a
     /// report pays for them. `None` in a queued result of a build before them: a report
     /// then makes them from the text.
     #[serde(default)]
@@ -48,17 +48,16 @@ pub(super) fn lead(text: &str) -> &str {
     &text[..end]
 }
 
-/// The day before publication that an article's lead names as when what it reports
+/// The day before publication that an article's `lead` names as when what it reports
 /// happened ("on Saturday", "the April 18 shooting"), up to a year back. Follow-up reports
 /// of an incident come out days or weeks later and name its day; that day, not the
 /// report's, is what they share with the first reports. The earliest day named: a
 /// follow-up's lead names its own news first ("reports released Monday detail how…") and
 /// the incident after it ("on the morning of July 14"). A day a span of time runs from
 /// ("since the escalation on October 7") is background, not what is reported.
-fn happened(article: &Article) -> Option<chrono::DateTime<chrono::Utc>> {
+fn happened(article: &Article, lead: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let published = article.published?;
     let day = published.date_naive();
-    let lead = lead(&article.text);
     crate::extract::date_mentions(lead, Some(day))
         .into_iter()
         .filter(|m| m.granularity == crate::extract::Granularity::Day)
@@ -144,12 +143,12 @@ pub(super) fn analyze(
         None => terms.add(t),
     };
     // Each word's term is kept for the clauses, which take theirs from here.
-    let mut word_terms = WordTerms::default();
+    let mut word_terms = WordTerms::with_capacity(words.len());
     normalize::for_each_word_term(&words, stemmer, |i, t| {
         add(t);
         word_terms.set(i, t);
     });
-    let word_terms = word_terms.finish(words.len());
+    let mut word_terms = word_terms.finish(words.len());
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
             normalize::for_each_content_term(normalize::words(title), stemmer, &mut add);
@@ -189,20 +188,25 @@ pub(super) fn analyze(
     };
     let fingerprint = normalize::fingerprint_of(&words);
     // With the pipeline's stemmer (English, whatever the language), as a report made them.
-    let clauses = encode_clauses(&crate::statements::clauses_of_words(
-        &article.text,
-        &sentences,
-        &list,
+    let clauses = encode_numbered_clauses(
+        &crate::statements::numbered_clauses(
+            &article.text,
+            &sentences,
+            &list,
+            &mut word_terms,
+            stemmer,
+        ),
         &word_terms,
-        stemmer,
-    ));
+    );
+    // Found once: finding where the lead ends counts its characters.
+    let lead_text = lead(&article.text);
     let features = ArticleFeatures {
         terms: terms.finish(),
         entities,
         time: article.published,
-        happened: happened(article),
-        years: normalize::years(lead(&article.text)),
-        series: crate::extract::series_numbers(lead(&article.text)),
+        happened: happened(article, lead_text),
+        years: normalize::years(lead_text),
+        series: crate::extract::series_numbers(lead_text),
         name_keys,
         ..ArticleFeatures::default()
     };

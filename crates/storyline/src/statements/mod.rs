@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
-use crate::normalize::{for_each_content_term, for_each_word_term, Stemmer, WordList};
+use crate::normalize::{for_each_content_term, for_each_word_term, text_key, Stemmer, WordList};
 use crate::summarize::LEAD_IN;
 
 mod differ;
@@ -119,40 +119,103 @@ const CLAUSE_OPENERS: &[&str] = &[
 
 /// The content term of each word of a text's [`WordList`], if it has one: made with the
 /// text's one tokenisation (at ingest, with its term counts), so that its clauses take
-/// their terms from here instead of splitting and stemming their words again.
+/// their terms from here instead of splitting and stemming their words again. Each distinct
+/// term is held once under a number, so that a clause's terms are numbers to sort and the
+/// clauses' encoding finds each term's place without comparing or hashing strings again.
 #[derive(Debug, Default)]
 pub struct WordTerms {
+    /// The distinct terms, one after the other.
     buf: String,
-    /// Per word, where its term lies in `buf`.
-    terms: Vec<Option<(usize, usize)>>,
+    /// Per term number, where it lies in `buf`.
+    spans: Vec<(u32, u32)>,
+    /// Per word, its term's number, or [`NO_TERM`].
+    words: Vec<u32>,
+    /// A term's [`text_key`] → its number (a term whose key another holds already is
+    /// found by comparing the terms).
+    index: FxHashMap<u64, u32>,
 }
+
+/// A word without a content term (a stop word, a one-letter word).
+const NO_TERM: u32 = u32::MAX;
 
 impl WordTerms {
     pub fn of(list: &WordList, stemmer: &Stemmer) -> WordTerms {
         let words = list.words();
-        let mut out = WordTerms::default();
+        let mut out = WordTerms::with_capacity(words.len());
         for_each_word_term(&words, stemmer, |i, t| out.set(i, t));
         out.finish(words.len())
+    }
+
+    /// Room for a text of `words` words (about half of them content words, most of those
+    /// repeats), so that numbering them seldom grows a table.
+    pub fn with_capacity(words: usize) -> WordTerms {
+        WordTerms {
+            buf: String::with_capacity(words * 3),
+            spans: Vec::with_capacity(words / 2),
+            words: Vec::with_capacity(words),
+            index: FxHashMap::with_capacity_and_hasher(words / 2, Default::default()),
+        }
     }
 
     /// `term` is the term of word `i`; the words since the last one given have none.
     /// Given in word order (as [`for_each_word_term`] gives them).
     pub fn set(&mut self, i: usize, term: &str) {
-        self.terms.resize(i, None);
-        let start = self.buf.len();
-        self.buf.push_str(term);
-        self.terms.push(Some((start, self.buf.len())));
+        self.words.resize(i, NO_TERM);
+        let id = self.number(term);
+        self.words.push(id);
     }
 
     /// Done, for a list of `words` words: those after the last one given have no term.
     pub fn finish(mut self, words: usize) -> WordTerms {
-        self.terms.resize(words, None);
+        self.words.resize(words, NO_TERM);
         self
     }
 
-    fn term(&self, word: usize) -> Option<&str> {
-        let (start, end) = (*self.terms.get(word)?)?;
-        self.buf.get(start..end)
+    /// The number of `term`, given it now if it has none yet.
+    fn number(&mut self, term: &str) -> u32 {
+        let key = text_key(term);
+        match self.index.get(&key) {
+            Some(&id) if self.text(id) == term => id,
+            // Another term holds the key (about never): find it among all, or add it
+            // without a key.
+            Some(_) => match (0..self.spans.len() as u32).find(|&id| self.text(id) == term) {
+                Some(id) => id,
+                None => self.push(term),
+            },
+            None => {
+                let id = self.push(term);
+                self.index.insert(key, id);
+                id
+            }
+        }
+    }
+
+    fn push(&mut self, term: &str) -> u32 {
+        let start = self.buf.len() as u32;
+        self.buf.push_str(term);
+        self.spans.push((start, self.buf.len() as u32));
+        self.spans.len() as u32 - 1
+    }
+
+    /// Distinct terms numbered so far.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Term number `id`.
+    pub fn text(&self, id: u32) -> &str {
+        self.spans
+            .get(id as usize)
+            .and_then(|&(start, end)| self.buf.get(start as usize..end as usize))
+            .unwrap_or("")
+    }
+
+    fn term_of(&self, word: usize) -> Option<u32> {
+        self.words.get(word).copied().filter(|&id| id != NO_TERM)
     }
 }
 
@@ -160,8 +223,8 @@ impl WordTerms {
 /// done at ingest and stored with the article).
 pub fn clauses(text: &str, sentences: &[crate::core::Sentence], stemmer: &Stemmer) -> Vec<Clause> {
     let list = WordList::of(text);
-    let terms = WordTerms::of(&list, stemmer);
-    clauses_of_words(text, sentences, &list, &terms, stemmer)
+    let mut terms = WordTerms::of(&list, stemmer);
+    clauses_of_words(text, sentences, &list, &mut terms, stemmer)
 }
 
 /// [`clauses`] of a text already split into `list` with `word_terms`, its words' terms.
@@ -169,34 +232,112 @@ pub fn clauses_of_words(
     text: &str,
     sentences: &[crate::core::Sentence],
     list: &WordList,
-    word_terms: &WordTerms,
+    word_terms: &mut WordTerms,
     stemmer: &Stemmer,
 ) -> Vec<Clause> {
-    let mut out = Vec::new();
+    let numbered = numbered_clauses(text, sentences, list, word_terms, stemmer);
+    numbered
+        .iter()
+        .map(|(span, sentence, ids)| {
+            let mut terms: Vec<String> = ids
+                .iter()
+                .map(|&id| word_terms.text(id).to_string())
+                .collect();
+            terms.sort_unstable();
+            Clause {
+                span,
+                sentence,
+                terms,
+            }
+        })
+        .collect()
+}
+
+/// [`clauses`] with their terms as numbers of a [`WordTerms`]: what ingest encodes
+/// (`store::encode_numbered_clauses`), without a string per term of each clause.
+#[derive(Debug, Default)]
+pub struct NumberedClauses {
+    /// Per clause: its span, its sentence and where its terms lie in `ids`.
+    clauses: Vec<(Span, usize, std::ops::Range<usize>)>,
+    /// The clauses' term numbers, each clause's distinct and rising.
+    ids: Vec<u32>,
+}
+
+impl NumberedClauses {
+    /// Each clause: its span, its sentence and its distinct term numbers (rising).
+    pub fn iter(&self) -> impl Iterator<Item = (Span, usize, &[u32])> + '_ {
+        self.clauses
+            .iter()
+            .map(|(span, sentence, at)| (*span, *sentence, &self.ids[at.clone()]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.clauses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// Every term number the clauses use, with repeats.
+    pub fn all_ids(&self) -> &[u32] {
+        &self.ids
+    }
+}
+
+/// Whether `word`, lower-cased, is one of `list` (lower-case ASCII words): without the
+/// lower-cased copy for an ASCII word, nearly every one (this runs for every sentence and
+/// comma of every article at ingest).
+fn lower_is_one_of(word: &str, list: &[&str]) -> bool {
+    if word.is_ascii() {
+        list.iter().any(|w| w.eq_ignore_ascii_case(word))
+    } else {
+        list.contains(&word.to_lowercase().as_str())
+    }
+}
+
+/// [`clauses_of_words`] with the terms as numbers given by `word_terms` (a clause's words
+/// that end cut are split and their terms numbered there too).
+pub fn numbered_clauses(
+    text: &str,
+    sentences: &[crate::core::Sentence],
+    list: &WordList,
+    word_terms: &mut WordTerms,
+    stemmer: &Stemmer,
+) -> NumberedClauses {
+    let mut out = NumberedClauses::default();
+    let mut cuts: Vec<usize> = Vec::new();
     for (si, s) in sentences.iter().enumerate() {
         let body = s.span.slice(text);
-        let mut cuts: Vec<usize> = vec![0];
-        let first = body.split_whitespace().next().unwrap_or("").to_lowercase();
-        if LEAD_IN.contains(&first.as_str()) {
+        cuts.clear();
+        cuts.push(0);
+        let first = body.split_whitespace().next().unwrap_or("");
+        if lower_is_one_of(first, LEAD_IN) {
             if let Some(i) = body.find(", ") {
                 cuts.push(i + 2);
             }
         }
-        for (i, m) in body.match_indices([';', ',']) {
-            let after = &body[i + m.len()..];
-            let next = after
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase();
+        // Both marks are ASCII, so looking at bytes finds them (and only them) without
+        // decoding every character.
+        for (i, &mark) in body.as_bytes().iter().enumerate() {
+            if mark != b';' && mark != b',' {
+                continue;
+            }
+            let after = &body[i + 1..];
             // ", and" opens a clause only when a verb-bearing clause follows, which we
             // approximate by its length; a list's last item is short.
-            let opens = m == ";"
-                || (CLAUSE_OPENERS.contains(&next.as_str())
-                    && (next != "and" || after.split_whitespace().count() >= 6));
+            let opens = mark == b';' || {
+                let next = after
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c: char| !c.is_alphanumeric());
+                lower_is_one_of(next, CLAUSE_OPENERS)
+                    && (!lower_is_one_of(next, &["and"])
+                        || after.split_whitespace().nth(5).is_some())
+            };
             if opens {
-                cuts.push(i + m.len());
+                cuts.push(i + 1);
             }
         }
         cuts.sort_unstable();
@@ -214,7 +355,7 @@ pub fn clauses_of_words(
             // "According" in any case: no other letter lower-cases to one of its ASCII
             // letters, so comparing bytes ignoring ASCII case is `to_lowercase` without
             // the copy of the clause.
-            if trimmed.split_whitespace().count() < MIN_WORDS
+            if trimmed.split_whitespace().nth(MIN_WORDS - 1).is_none()
                 || trimmed
                     .get(..ACCORDING.len())
                     .is_some_and(|w| w.eq_ignore_ascii_case(ACCORDING))
@@ -223,42 +364,39 @@ pub fn clauses_of_words(
             }
             let start = s.span.start + w[0] + lead;
             // Runs at ingest for every clause of every article: its words and their terms
-            // are the article's, found by where they lie, not split and stemmed again; a
-            // string only for each distinct term. A clause whose end cuts a word (a
-            // sentence ending inside one) splits its own text.
-            let terms: Vec<String> = match list.words_in(start..start + trimmed.len()) {
-                Some(words) => {
-                    // Borrowed until kept: most clauses' terms repeat, some are too few.
-                    let mut ts: Vec<&str> = words.filter_map(|i| word_terms.term(i)).collect();
-                    ts.sort_unstable();
-                    ts.dedup();
-                    if ts.len() < MIN_TERMS {
-                        continue;
-                    }
-                    ts.into_iter().map(str::to_string).collect()
+            // are the article's, found by where they lie, not split and stemmed again. A
+            // clause whose end cuts a word (a sentence ending inside one) splits its own
+            // text.
+            let from = out.ids.len();
+            match list.words_in(start..start + trimmed.len()) {
+                Some(words) => out.ids.extend(words.filter_map(|i| word_terms.term_of(i))),
+                None => for_each_content_term(WordList::of(trimmed).words(), stemmer, |t| {
+                    let id = word_terms.number(t);
+                    out.ids.push(id);
+                }),
+            }
+            let ids = &mut out.ids[from..];
+            ids.sort_unstable();
+            let mut kept = 0;
+            for k in 0..ids.len() {
+                if k == 0 || ids[k] != ids[kept - 1] {
+                    ids[kept] = ids[k];
+                    kept += 1;
                 }
-                None => {
-                    let mut ts: Vec<String> = Vec::new();
-                    for_each_content_term(WordList::of(trimmed).words(), stemmer, |t| {
-                        if !ts.iter().any(|x| x == t) {
-                            ts.push(t.to_string());
-                        }
-                    });
-                    ts.sort_unstable();
-                    ts
-                }
-            };
-            if terms.len() < MIN_TERMS {
+            }
+            out.ids.truncate(from + kept);
+            if kept < MIN_TERMS {
+                out.ids.truncate(from);
                 continue;
             }
-            out.push(Clause {
-                span: Span {
+            out.clauses.push((
+                Span {
                     start,
                     end: start + trimmed.len(),
                 },
-                sentence: si,
-                terms,
-            });
+                si,
+                from..from + kept,
+            ));
         }
     }
     out

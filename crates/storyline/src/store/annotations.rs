@@ -26,7 +26,7 @@ use rusqlite::Connection;
 
 use crate::core::{EntityKind, Sentence, Span};
 use crate::extract::Mention;
-use crate::statements::{Clause, CLAUSE_RULES};
+use crate::statements::{Clause, NumberedClauses, WordTerms, CLAUSE_RULES};
 
 /// The SQL function `mentions_name(blob, name)`: whether any mention in a `mentions` blob
 /// has `name` (ASCII case ignored, as `COLLATE NOCASE`).
@@ -252,43 +252,110 @@ pub fn encode_clauses(clauses: &[Clause]) -> Vec<u8> {
     terms.sort_unstable();
     terms.dedup();
     let mut out = Vec::with_capacity(terms.len() * 6 + clauses.len() * 12);
-    put_varint(&mut out, CLAUSE_RULES);
-    put_varint(&mut out, terms.len() as u64);
-    let mut prev: &[u8] = &[];
-    for t in &terms {
-        let t = t.as_bytes();
-        let shared = prev.iter().zip(t).take_while(|(a, b)| a == b).count();
-        put_varint(&mut out, shared as u64);
-        put_varint(&mut out, (t.len() - shared) as u64);
-        out.extend_from_slice(&t[shared..]);
-        prev = t;
-    }
+    put_clause_terms(&mut out, &terms);
     // Looked up by hash: a binary search's string compares were most of the encoding.
     let position: rustc_hash::FxHashMap<&str, usize> =
         terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-    let (mut prev_sentence, mut prev_end) = (0, 0);
+    let mut prev = (0, 0);
+    let mut at: Vec<usize> = Vec::new();
     for c in clauses {
-        put_varint(&mut out, c.sentence.saturating_sub(prev_sentence) as u64);
-        put_span(&mut out, c.span, prev_end);
         // Every term is in the list; a clause's terms are sorted and distinct already, so
         // sorting their positions keeps their order.
-        let mut at: Vec<usize> = c
-            .terms
-            .iter()
-            .filter_map(|t| position.get(t.as_str()).copied())
-            .collect();
+        at.clear();
+        at.extend(
+            c.terms
+                .iter()
+                .filter_map(|t| position.get(t.as_str()).copied()),
+        );
         at.sort_unstable();
         at.dedup();
-        put_varint(&mut out, at.len() as u64);
-        let mut prev_at = 0;
-        for (k, &p) in at.iter().enumerate() {
-            put_varint(&mut out, if k == 0 { p } else { p - prev_at } as u64);
-            prev_at = p;
-        }
-        prev_sentence = c.sentence;
-        prev_end = c.span.end;
+        prev = put_clause(&mut out, prev, c.sentence, c.span, &at);
     }
     out
+}
+
+/// [`encode_clauses`] of the clauses `numbered` as numbers of `terms`: the same bytes,
+/// without a string per term of each clause (what ingest encodes, for every article).
+pub fn encode_numbered_clauses(numbered: &NumberedClauses, terms: &WordTerms) -> Vec<u8> {
+    // The terms the clauses use, in the order of their text: each term's place is its
+    // rank there, so a clause's rising places are its terms sorted as strings.
+    let mut seen = vec![false; terms.len()];
+    let mut used: Vec<(u64, u32)> = Vec::new();
+    for &id in numbered.all_ids() {
+        if let Some(s) = seen.get_mut(id as usize).filter(|s| !**s) {
+            *s = true;
+            used.push((prefix_key(terms.text(id)), id));
+        }
+    }
+    // By the first eight bytes as a number, the rest compared only when those are the
+    // same: the order of the strings, without a string compare for most pairs.
+    used.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| terms.text(a.1).cmp(terms.text(b.1)))
+    });
+    let mut rank = vec![0usize; terms.len()];
+    for (r, &(_, id)) in used.iter().enumerate() {
+        rank[id as usize] = r;
+    }
+    let texts: Vec<&str> = used.iter().map(|&(_, id)| terms.text(id)).collect();
+    let mut out = Vec::with_capacity(texts.len() * 6 + numbered.len() * 12);
+    put_clause_terms(&mut out, &texts);
+    let mut prev = (0, 0);
+    let mut at: Vec<usize> = Vec::new();
+    for (span, sentence, ids) in numbered.iter() {
+        // A clause's numbers are distinct, so are their ranks.
+        at.clear();
+        at.extend(ids.iter().map(|&id| rank[id as usize]));
+        at.sort_unstable();
+        prev = put_clause(&mut out, prev, sentence, span, &at);
+    }
+    out
+}
+
+/// A text's first eight bytes as a big-endian number, zeros after a shorter text: two
+/// texts whose numbers differ are in the order of their numbers (a shorter text's zeros
+/// stand where the longer one's bytes, being greater, make it the later one).
+fn prefix_key(text: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let head = &text.as_bytes()[..text.len().min(8)];
+    bytes[..head.len()].copy_from_slice(head);
+    u64::from_be_bytes(bytes)
+}
+
+/// The rules' version and the clauses' distinct terms, sorted: each as the prefix it
+/// shares with the one before and the rest.
+fn put_clause_terms(out: &mut Vec<u8>, terms: &[&str]) {
+    put_varint(out, CLAUSE_RULES);
+    put_varint(out, terms.len() as u64);
+    let mut prev: &[u8] = &[];
+    for t in terms {
+        let t = t.as_bytes();
+        let shared = prev.iter().zip(t).take_while(|(a, b)| a == b).count();
+        put_varint(out, shared as u64);
+        put_varint(out, (t.len() - shared) as u64);
+        out.extend_from_slice(&t[shared..]);
+        prev = t;
+    }
+}
+
+/// One clause after the one whose sentence and end are `prev`, with its terms' places
+/// `at` (rising) in the list; returns its sentence and end.
+fn put_clause(
+    out: &mut Vec<u8>,
+    (prev_sentence, prev_end): (usize, usize),
+    sentence: usize,
+    span: Span,
+    at: &[usize],
+) -> (usize, usize) {
+    put_varint(out, sentence.saturating_sub(prev_sentence) as u64);
+    put_span(out, span, prev_end);
+    put_varint(out, at.len() as u64);
+    let mut prev_at = 0;
+    for (k, &p) in at.iter().enumerate() {
+        put_varint(out, if k == 0 { p } else { p - prev_at } as u64);
+        prev_at = p;
+    }
+    (sentence, span.end)
 }
 
 /// The clauses in `bytes`, or `None` when other rules than today's made them (they are
@@ -477,6 +544,65 @@ mod tests {
         );
         // No clauses is a list, not "not made".
         assert_eq!(decode_clauses(&encode_clauses(&[])).unwrap(), Some(vec![]));
+    }
+
+    /// What ingest stores (terms as numbers, placed by rank) is byte for byte what the
+    /// clauses with their terms spelled out encode to, on real articles; and on their
+    /// sentences ended two bytes early, inside a word, so that clauses split their own
+    /// last words and number terms the article's words do not have.
+    #[test]
+    fn clauses_encoded_by_number_are_the_clauses_encoded_by_term() {
+        let stemmer = crate::normalize::Stemmer::english();
+        let (mut articles, mut clauses_seen, mut cut_words) = (0, 0, 0);
+        for set in [
+            "cluster/ecbplus-dev",
+            "compare/newswcl50",
+            "cluster/gvc-dev",
+        ] {
+            let path = format!("../../../shared/data/{set}/articles.jsonl");
+            let file =
+                std::fs::read_to_string(&path).expect("../shared/data beside the repository");
+            for line in file.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let text = v["text"].as_str().unwrap_or_default();
+                let sentences = crate::normalize::split_sentences(text);
+                let early: Vec<Sentence> = sentences
+                    .iter()
+                    .map(|&s| {
+                        let mut s = s;
+                        let end = s.span.end.saturating_sub(2);
+                        if end > s.span.start && text.is_char_boundary(end) {
+                            s.span.end = end;
+                        }
+                        s
+                    })
+                    .collect();
+                let list = crate::normalize::WordList::of(text);
+                for sentences in [&sentences, &early] {
+                    let spelled = crate::statements::clauses(text, sentences, &stemmer);
+                    let mut terms = WordTerms::of(&list, &stemmer);
+                    let numbered = crate::statements::numbered_clauses(
+                        text, sentences, &list, &mut terms, &stemmer,
+                    );
+                    assert_eq!(
+                        encode_numbered_clauses(&numbered, &terms),
+                        encode_clauses(&spelled),
+                        "{set}: {}",
+                        v["id"]
+                    );
+                    clauses_seen += spelled.len();
+                    cut_words += spelled
+                        .iter()
+                        .filter(|c| list.words_in(c.span.start..c.span.end).is_none())
+                        .count();
+                }
+                articles += 1;
+            }
+        }
+        assert!(
+            articles > 500 && clauses_seen > 10_000 && cut_words > 1_000,
+            "{articles} {clauses_seen} {cut_words}"
+        );
     }
 
     #[test]

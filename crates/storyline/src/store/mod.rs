@@ -44,7 +44,7 @@ mod sqlite;
 mod tests;
 mod writes;
 
-pub use annotations::encode_clauses;
+pub use annotations::{encode_clauses, encode_numbered_clauses};
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
 pub use feeds::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
