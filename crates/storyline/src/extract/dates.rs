@@ -364,6 +364,26 @@ pub fn mentioned_days(text: &str, published: Option<NaiveDate>) -> Vec<NaiveDate
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_day_word_check_agrees_with_a_lower_cased_search() {
+        let lowered = |t: &str| {
+            let lower = t.to_lowercase();
+            t.bytes().any(|b| b.is_ascii_digit()) || DAY_WORDS.iter().any(|w| lower.contains(w))
+        };
+        for text in [
+            "Officials met on FRIDAY.",
+            "Talks resumed Yesterday in Chicago",
+            "The council voted to close the school.",
+            "FRİDAY was quiet, the KELVİN scale",
+            "Tonight’s vote",
+            "Élections municipales à Paris",
+        ] {
+            assert_eq!(may_name_a_day(text), lowered(text), "{text}");
+        }
+        assert!(may_name_a_day("Officials met on FRIDAY."));
+        assert!(!may_name_a_day("The council voted to close the school."));
+    }
+
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
     }
