@@ -6,6 +6,9 @@
 //! day before or on publication (news reports what happened), or after it when the sentence
 //! speaks of the future ("will", "next Tuesday").
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use crate::calendar;
@@ -327,9 +330,20 @@ fn may_name_a_day(text: &str) -> bool {
     if text.bytes().any(|b| b.is_ascii_digit()) {
         return true;
     }
-    let lower = text.to_lowercase();
-    DAY_WORDS.iter().any(|w| lower.contains(w))
+    DAY_WORD_SEARCH.is_match(text)
 }
+
+/// [`DAY_WORDS`] in one automaton: a substring search per word (a searcher built each time)
+/// over a lower-cased copy cost ingest more than the tokenising it saves. ASCII case folding
+/// finds what lower-casing found: the only non-ASCII letters whose lower case holds an ASCII
+/// letter are 'K' (Kelvin, to "k") and 'İ' (to "i" and a combining dot), and no word holds a
+/// "k" or ends in "i".
+static DAY_WORD_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(DAY_WORDS)
+        .unwrap_or_else(|e| unreachable!("fixed word list: {e}"))
+});
 
 /// The days a text mentions (day-precise mentions only), without repeats.
 pub fn mentioned_days(text: &str, published: Option<NaiveDate>) -> Vec<NaiveDate> {
@@ -349,6 +363,26 @@ pub fn mentioned_days(text: &str, published: Option<NaiveDate>) -> Vec<NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_word_check_agrees_with_a_lower_cased_search() {
+        let lowered = |t: &str| {
+            let lower = t.to_lowercase();
+            t.bytes().any(|b| b.is_ascii_digit()) || DAY_WORDS.iter().any(|w| lower.contains(w))
+        };
+        for text in [
+            "Officials met on FRIDAY.",
+            "Talks resumed Yesterday in Chicago",
+            "The council voted to close the school.",
+            "FRİDAY was quiet, the KELVİN scale",
+            "Tonight’s vote",
+            "Élections municipales à Paris",
+        ] {
+            assert_eq!(may_name_a_day(text), lowered(text), "{text}");
+        }
+        assert!(may_name_a_day("Officials met on FRIDAY."));
+        assert!(!may_name_a_day("The council voted to close the school."));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()

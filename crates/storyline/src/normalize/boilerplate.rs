@@ -81,22 +81,55 @@ pub fn clean(text: &str) -> String {
             out.push('\n');
         }
         let start = out.len();
-        push_collapsed(&mut out, line);
-        if out.len() == start || is_debris(&out[start..]) {
+        let words = push_collapsed(&mut out, line);
+        if words == 0 || is_debris(&out[start..], words) {
             out.truncate(kept);
         }
     }
     out
 }
 
-/// `line` with its white space collapsed to single spaces and trimmed.
-fn push_collapsed(out: &mut String, line: &str) {
-    for (i, word) in line.split_whitespace().enumerate() {
-        if i > 0 {
+/// Appends `line` with its white space collapsed to single spaces and trimmed; returns its
+/// number of words.
+fn push_collapsed(out: &mut String, line: &str) -> usize {
+    let mut words = 0;
+    if line.is_ascii() {
+        // Nearly every line: split on bytes instead of decoding every character. These are
+        // the ASCII characters `char::is_whitespace` accepts (vertical tab included).
+        let ws = |b: &u8| matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ');
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if ws(&bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let end = bytes[i..]
+                .iter()
+                .position(ws)
+                .map_or(bytes.len(), |n| i + n);
+            if words > 0 {
+                out.push(' ');
+            }
+            out.push_str(&line[i..end]);
+            words += 1;
+            i = end;
+        }
+        return words;
+    }
+    for word in line.split_whitespace() {
+        if words > 0 {
             out.push(' ');
         }
         out.push_str(word);
+        words += 1;
     }
+    words
+}
+
+/// Words in a part of a collapsed line, where a single space is the only white space.
+fn collapsed_words(part: &str) -> usize {
+    part.split(' ').filter(|w| !w.is_empty()).count()
 }
 
 /// Words of the longest entry of `DEBRIS_LINES`.
@@ -108,11 +141,12 @@ fn debris_key(line: &str) -> &str {
         .trim_end_matches(':')
 }
 
-fn is_debris(line: &str) -> bool {
-    let long = line.split_whitespace().count() > MAX_DEBRIS_WORDS;
+/// Whether a collapsed line of `words` words is debris.
+fn is_debris(line: &str, words: usize) -> bool {
+    let long = words > MAX_DEBRIS_WORDS;
     // A long line (nearly every paragraph) can only be a whole debris line, and those are
     // a few words: decide without lower-casing it.
-    if long && debris_key(line).split_whitespace().count() > MAX_DEBRIS_LINE_WORDS {
+    if long && collapsed_words(debris_key(line)) > MAX_DEBRIS_LINE_WORDS {
         return false;
     }
     let lower = line.to_lowercase();
@@ -273,6 +307,17 @@ mod tests {
             clean(text),
             "First paragraph of news.\nThe advertisement campaign drew criticism from the council."
         );
+    }
+
+    #[test]
+    fn ascii_and_unicode_white_space_collapse_alike() {
+        // Vertical tab and form feed are white space to `char::is_whitespace`; a no-break
+        // space takes the line off the ASCII path.
+        let text = "\x0bOfficials\x0c said\t\ton  Monday.\x0b\nThe\u{a0}council \x0b met.";
+        assert_eq!(clean(text), "Officials said on Monday.\nThe council met.");
+        let mut out = String::new();
+        assert_eq!(push_collapsed(&mut out, " a\x0bb \t c "), 3);
+        assert_eq!(out, "a b c");
     }
 
     #[test]
