@@ -143,12 +143,7 @@ fn two_followers_fetch_every_feed_once(db: &str) {
     }
     for child in followers {
         let out = child.wait_with_output().expect("wait for storyline follow");
-        assert!(
-            out.status.success(),
-            "storyline follow ended with {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ecb_feeds::succeeded(out, "storyline follow");
     }
 
     let hits = hits.lock().expect("hits").clone();
@@ -247,15 +242,12 @@ fn worker_and_another_poll_every_feed_once(second: &str) {
     }
     let mut polled = Vec::new();
     for child in pollers {
-        let out = child.wait_with_output().expect("wait for storyline");
-        assert!(
-            out.status.success(),
-            "storyline ended with {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
+        let stdout = ecb_feeds::succeeded(
+            child.wait_with_output().expect("wait for storyline"),
+            "storyline",
         );
         // A worker's one report, or a follower's, one a poll.
-        let n: u64 = serde_json::Deserializer::from_slice(&out.stdout)
+        let n: u64 = serde_json::Deserializer::from_slice(&stdout)
             .into_iter::<Value>()
             .map(|r| r.expect("a JSON report"))
             .map(|r| {

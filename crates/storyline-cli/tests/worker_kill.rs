@@ -138,13 +138,8 @@ fn report(mut child: Child, db: &str) -> Value {
         || child.try_wait().expect("the worker's status").is_some(),
     );
     let out = child.wait_with_output().expect("the worker's output");
-    assert!(
-        out.status.success(),
-        "the worker ended with {}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the worker's JSON report")
+    serde_json::from_slice(&ecb_feeds::succeeded(out, "the worker"))
+        .expect("the worker's JSON report")
 }
 
 fn kill_9(mut child: Child) {

@@ -6,7 +6,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -48,6 +48,18 @@ pub fn feeds(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The standard output of a `storyline` run that must have succeeded (`what` names it in
+/// the failure, with its exit status and standard error).
+pub fn succeeded(out: Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what} ended with {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// `storyline --db DB feeds add URLS…`, which must succeed.
 pub fn add_feeds(db: impl AsRef<OsStr>, urls: &[String]) {
     let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
@@ -57,11 +69,7 @@ pub fn add_feeds(db: impl AsRef<OsStr>, urls: &[String]) {
         .args(urls)
         .output()
         .expect("run storyline feeds add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out, "storyline feeds add");
 }
 
 /// `storyline --db DB --json follow --once --allow-private-addresses EXTRA…`, which must
@@ -74,10 +82,5 @@ pub fn follow_once(db: impl AsRef<OsStr>, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .expect("run storyline follow --once");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the JSON report")
+    serde_json::from_slice(&succeeded(out, "storyline follow --once")).expect("the JSON report")
 }
