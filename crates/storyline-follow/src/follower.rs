@@ -328,13 +328,14 @@ impl Follower {
         } else if self.queue {
             // Each item remembered with its job, in the job's transaction: a job that fails
             // for good forgets its item, so the item must not be remembered after it.
-            let items: Vec<(Record, NewFeedItem)> = records
-                .iter()
-                .cloned()
-                .zip(self.remembered(&taken))
-                .collect();
+            let items = self.remembered(&taken);
             let queued = tokio::task::block_in_place(|| {
-                storyline::pipeline::enqueue_feed_items(&self.store, &items, &self.pipeline_config)
+                storyline::pipeline::enqueue_feed_items(
+                    &self.store,
+                    &records,
+                    &items,
+                    &self.pipeline_config,
+                )
             })?;
             report.queued += queued.queued;
             IngestReport {

@@ -65,11 +65,7 @@ where
         if batch.is_empty() {
             break;
         }
-        let payloads = batch
-            .iter()
-            .map(serde_json::to_vec)
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Invalid(format!("a record cannot be queued: {e}")))?;
+        let payloads = job_payloads(&batch)?;
         store.enqueue_jobs(ANALYSE, &payloads)?;
         report.queued += payloads.len();
         report.batches += 1;
@@ -80,27 +76,40 @@ where
 }
 
 /// Queues the articles of feed items as "analyse" jobs, in batches of `config.batch_size`,
-/// each batch with its items remembered in its transaction (`Store::enqueue_feed_items`):
-/// a job that fails for good forgets its item, so a later poll of the feed brings it again.
+/// each batch with its items (`items[i]` is the item of `records[i]`) remembered in its
+/// transaction (`Store::enqueue_feed_items`): a job that fails for good forgets its item,
+/// so a later poll of the feed brings it again.
 pub fn enqueue_feed_items(
     store: &Store,
-    items: &[(Record, NewFeedItem)],
+    records: &[Record],
+    items: &[NewFeedItem],
     config: &PipelineConfig,
 ) -> Result<EnqueueReport> {
+    if records.len() != items.len() {
+        return Err(Error::Invalid(format!(
+            "{} records to queue for {} feed items",
+            records.len(),
+            items.len()
+        )));
+    }
+    let size = config.batch_size.max(1);
     let mut report = EnqueueReport::default();
-    for batch in items.chunks(config.batch_size.max(1)) {
-        let payloads = batch
-            .iter()
-            .map(|(record, _)| serde_json::to_vec(record))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Invalid(format!("a record cannot be queued: {e}")))?;
-        let remembered: Vec<NewFeedItem> = batch.iter().map(|(_, item)| item.clone()).collect();
-        store.enqueue_feed_items(ANALYSE, &payloads, &remembered)?;
-        report.read += batch.len();
-        report.queued += batch.len();
+    for (records, items) in records.chunks(size).zip(items.chunks(size)) {
+        store.enqueue_feed_items(ANALYSE, &job_payloads(records)?, items)?;
+        report.read += records.len();
+        report.queued += records.len();
         report.batches += 1;
     }
     Ok(report)
+}
+
+/// The payloads of "analyse" jobs: the records as JSON.
+fn job_payloads(records: &[Record]) -> Result<Vec<Vec<u8>>> {
+    records
+        .iter()
+        .map(serde_json::to_vec)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Invalid(format!("a record cannot be queued: {e}")))
 }
 
 /// Refuses a SQLite file before it is opened (opening would create it): the queue is shared

@@ -113,14 +113,25 @@ pub(crate) fn candidates<'s>(
 ) -> Vec<&'s SentenceVec> {
     // Sorted on copies of the saliences, not through the references: in a big story each
     // comparison would fetch two sentences from memory. Ties keep the space's order.
-    let mut c: Vec<(f32, usize)> = space
-        .sentences
-        .iter()
-        .filter(|s| is_candidate(space, s, cfg_min, cfg_max))
+    let mut c: Vec<(f32, usize)> = unordered_candidates(space, cfg_min, cfg_max)
+        .into_iter()
         .map(|s| (s.salience, s.index))
         .collect();
     c.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     c.into_iter().map(|(_, i)| &space.sentences[i]).collect()
+}
+
+/// The [`candidates`] in the space's order, for callers that rank them themselves.
+pub(crate) fn unordered_candidates<'s>(
+    space: &'s SentenceSpace<'_>,
+    cfg_min: usize,
+    cfg_max: usize,
+) -> Vec<&'s SentenceVec> {
+    space
+        .sentences
+        .iter()
+        .filter(|s| is_candidate(space, s, cfg_min, cfg_max))
+        .collect()
 }
 
 /// The candidates' order (most salient first, then the space's order): how ties are
@@ -422,17 +433,10 @@ pub fn summarize_in(space: &SentenceSpace<'_>, cfg: &SummaryConfig) -> Vec<Claim
     let docs = space.docs;
     // In the space's order: the ranking below breaks its ties as `candidates` orders them,
     // so the whole pool need not be sorted first.
-    let unordered = |min, max| -> Vec<&SentenceVec> {
-        space
-            .sentences
-            .iter()
-            .filter(|s| is_candidate(space, s, min, max))
-            .collect()
-    };
-    let mut pool = unordered(cfg.min_sentence_words, cfg.max_sentence_words);
+    let mut pool = unordered_candidates(space, cfg.min_sentence_words, cfg.max_sentence_words);
     if pool.is_empty() {
         // Headline-only stories: fall back to whatever sentences there are.
-        pool = unordered(1, usize::MAX);
+        pool = unordered_candidates(space, 1, usize::MAX);
     }
     let stemmer = Stemmer::english();
     let mut table = ConceptTable::default();
