@@ -644,8 +644,8 @@ fn all_cluster_scores() -> serde_json::Value {
 
 /// Regression guards on clustering quality (not timed), all sets in one `eval cluster --all`
 /// run. Floors sit 0.01 to 0.02 under the figures measured when they were set (lexical
-/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.839
-/// with NMI 0.905, gvc 0.966); NMI 0.015 under. Every set, floor or not, must beat the
+/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.842
+/// with NMI 0.906, gvc 0.966); NMI 0.015 under. Every set, floor or not, must beat the
 /// single-pass baseline scored beside it.
 #[test]
 fn clustering_quality_does_not_regress() {
@@ -656,7 +656,7 @@ fn clustering_quality_does_not_regress() {
         ("cluster/ecbplus-dev", "topic", 0.86, 0.0),
         ("cluster/uci-stream", "event", 0.854, 0.0),
         ("compare/newswcl50", "event", 0.98, 0.0),
-        ("cluster/googlenews-dev", "event", 0.817, 0.89),
+        ("cluster/googlenews-dev", "event", 0.825, 0.89),
     ];
     let rows = all["sets"].as_array().unwrap();
     for (set, key, f1_floor, nmi_floor) in floors {

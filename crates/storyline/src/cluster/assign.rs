@@ -22,7 +22,8 @@ impl Clusterer {
                 self.clock = Some(t);
             }
         }
-        let counts = self.vocab.counts(&features.terms);
+        let mut counts = self.vocab.counts(&features.terms);
+        self.add_acronyms(&mut counts, &features.acronyms);
         self.vocab.add_document(&counts);
         let (vector, norm) = tfidf_with_norm(&counts, &self.vocab);
         // A report that names the day its news happened is placed at that day, when its
@@ -147,6 +148,30 @@ impl Clusterer {
 
     /// The live event the article joins, with its score; none when no event is close
     /// enough, or two are about as close.
+    /// Adds to an article's term counts the acronyms its lead spells that the stream has
+    /// used as words (in at least two texts), unless it uses them itself.
+    fn add_acronyms(&self, counts: &mut Vec<(TermId, f32)>, acronyms: &[u64]) {
+        let weight = self.config.acronym_weight;
+        if weight <= 0.0 || acronyms.is_empty() {
+            return;
+        }
+        let before = counts.len();
+        for &key in acronyms {
+            let Some(id) = self.vocab.id_of(key) else {
+                continue;
+            };
+            if self.vocab.df(id) >= 2
+                && counts[..before].binary_search_by_key(&id, |c| c.0).is_err()
+            {
+                counts.push((id, weight));
+            }
+        }
+        if counts.len() > before {
+            counts.sort_unstable_by_key(|c| c.0);
+            counts.dedup_by_key(|c| c.0);
+        }
+    }
+
     fn best_event(
         &self,
         vector: &[(TermId, f32)],

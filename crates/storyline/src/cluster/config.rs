@@ -87,6 +87,10 @@ pub struct ClusterConfig {
     /// `embedding_offset`, the cosine of unrelated news texts.
     pub embedding_weight: f32,
     pub embedding_offset: f32,
+    /// Count of the acronym a run of words in a text's lead spells ("grand theft auto":
+    /// "gta"), added to its terms when the stream uses that acronym as a word: headlines
+    /// abbreviate the names that reports spell out. 0 turns it off.
+    pub acronym_weight: f32,
     /// Weight of average link in lexical similarity for full articles (0 = centroid cosine
     /// only). An event's centroid drifts toward what its members share, so once it holds
     /// two neighbouring events it draws in the whole story; the mean cosine to the members
@@ -164,6 +168,7 @@ impl Default for ClusterConfig {
             story_entity_weight: 0.0,
             embedding_weight: 1.0,
             embedding_offset: 0.7,
+            acronym_weight: 1.0,
             mean_link: 1.0,
             mean_threshold: 0.1,
             mean_merge_threshold: 0.27,

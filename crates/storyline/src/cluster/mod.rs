@@ -75,6 +75,10 @@ pub struct ArticleFeatures {
     /// `extract::protagonist_words`): the terms that can be its protagonist. Keys, hashed in
     /// the parallel analysis stage like [`TermBag`]'s, so the clusterer only looks them up.
     pub name_keys: Vec<u64>,
+    /// Keys ([`vector::term_key`]) of the acronyms the runs of two to four content words of
+    /// its lead spell (see [`ClusterConfig::acronym_weight`]), distinct.
+    #[serde(default)]
+    pub acronyms: Vec<u64>,
     /// L2-normalised sentence embedding, when a model is configured.
     pub embedding: Option<Vec<f32>>,
 }

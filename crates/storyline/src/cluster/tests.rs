@@ -553,3 +553,26 @@ fn a_report_naming_its_incidents_day_is_placed_at_that_day_a_headline_is_not() {
     let first = c.assign(&headline(at(0), None));
     assert_ne!(c.assign(&headline(at(10), at(0))).event, first.event);
 }
+
+/// Two headlines abbreviating a name, then one spelling it out: whether it joins them.
+fn spelled_out_name_joins_its_acronym(acronym_weight: f32) -> bool {
+    let mut c = Clusterer::new(ClusterConfig {
+        acronym_weight,
+        ..ClusterConfig::default()
+    });
+    let a = c.assign(&features("ufw strike vote harvest", &[], None));
+    let b = c.assign(&features("ufw picket line harvest", &[], None));
+    assert_eq!(b.event, a.event);
+    c.assign(&features("budget vote parliament", &[], None));
+    let spelled = ArticleFeatures {
+        acronyms: vec![vector::term_key("ufw"), vector::term_key("fwp")],
+        ..features("united farm worker picket", &[], None)
+    };
+    c.assign(&spelled).event == a.event
+}
+
+#[test]
+fn a_name_spelled_out_joins_the_headlines_that_abbreviate_it() {
+    assert!(spelled_out_name_joins_its_acronym(1.0));
+    assert!(!spelled_out_name_joins_its_acronym(0.0));
+}

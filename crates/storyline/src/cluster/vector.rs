@@ -206,6 +206,11 @@ impl Vocab {
         v
     }
 
+    /// Documents counted with the term.
+    pub fn df(&self, id: TermId) -> u32 {
+        self.df.get(id as usize).copied().unwrap_or(0)
+    }
+
     /// The id of a term already interned, by its [`term_key`], if any.
     pub fn id_of(&self, key: u64) -> Option<TermId> {
         self.ids.get(&key).copied()

@@ -7,7 +7,7 @@ use crate::dedup::Signature;
 use crate::error::IngestError;
 use crate::extract::{canonical_entities, mentions, protagonist_words, Mention};
 use crate::ingest::{language, Record};
-use crate::normalize::{self, Stemmer};
+use crate::normalize::{self, Stemmer, WordList};
 use crate::statements::WordTerms;
 use crate::store::encode_numbered_clauses;
 
@@ -82,6 +82,61 @@ fn starts_a_span(before: &str) -> bool {
 
 /// How far back a named day may lie and still be taken for when the reported thing happened.
 const HAPPENED_MAX_DAYS: i64 = 365;
+
+/// Words of a text's opening in which runs are read for the acronyms they spell: where a
+/// report names what a headline abbreviates.
+const ACRONYM_LEAD_WORDS: usize = 60;
+const ACRONYM_MIN_LETTERS: usize = 3;
+
+/// Calls `f` with the content term of the acronym each run of two to four consecutive
+/// content words spells ("Grand Theft Auto": "gta"), for runs of three letters or more.
+/// `words` are a text's words as written: where the text has capitals, only capitalised
+/// words (names) make runs, since acronyms abbreviate names; in a text without any (a
+/// lower-cased feed), every content word does.
+pub(super) fn for_each_acronym(
+    words: &WordList,
+    text: &str,
+    stemmer: &Stemmer,
+    mut f: impl FnMut(&str),
+) {
+    // (first character as written, the word) of the opening words.
+    let opening: Vec<(char, &str)> = words
+        .runs()
+        .iter()
+        .zip(words.iter())
+        .take(ACRONYM_LEAD_WORDS)
+        .filter_map(|(run, word)| Some((text.get(run.clone())?.chars().next()?, word)))
+        .collect();
+    let cased = opening.iter().any(|(c, _)| c.is_uppercase());
+    let initial = |&(first, word): &(char, &str)| -> Option<char> {
+        let c = word.chars().next()?;
+        (c.is_alphabetic()
+            && (!cased || first.is_uppercase())
+            && word.chars().nth(1).is_some()
+            && !normalize::is_stopword(word))
+        .then_some(c)
+    };
+    let initials: Vec<Option<char>> = opening.iter().map(initial).collect();
+    // Every run's letters in one buffer, stemmed in one pass.
+    let mut letters = String::new();
+    let mut spelled: Vec<std::ops::Range<usize>> = Vec::new();
+    for start in 0..initials.len() {
+        let from = letters.len();
+        for (n, c) in initials[start..]
+            .iter()
+            .take(4)
+            .map_while(|c| *c)
+            .enumerate()
+        {
+            letters.push(c);
+            if n + 1 >= ACRONYM_MIN_LETTERS {
+                spelled.push(from..letters.len());
+            }
+        }
+    }
+    let spelled = spelled.into_iter().map(|r| &letters[r]);
+    normalize::for_each_word_term(spelled, stemmer, |_, t| f(t));
+}
 
 /// Title and lead of an article, as the embedder sees it (`bench embed` gives the same
 /// text to the model it is compared with).
@@ -175,6 +230,17 @@ pub(super) fn analyze(
     });
     name_keys.sort_unstable();
     name_keys.dedup();
+    let mut acronyms: Vec<u64> = Vec::new();
+    let mut add_acronym = |t: &str| acronyms.push(term_key(keep_apart(t).as_deref().unwrap_or(t)));
+    if let Some(title) = &article.title {
+        if !article.text.starts_with(title.as_str()) {
+            let title_words = normalize::WordList::of(title);
+            for_each_acronym(&title_words, title, stemmer, &mut add_acronym);
+        }
+    }
+    for_each_acronym(&list, &article.text, stemmer, &mut add_acronym);
+    acronyms.sort_unstable();
+    acronyms.dedup();
     // Near-copies are found by shingles of words: kept apart the same way, so a text in
     // another language is never taken for a copy of an English one (nor the reverse).
     let signature = match &apart {
@@ -208,6 +274,7 @@ pub(super) fn analyze(
         years: normalize::years(lead_text),
         series: crate::extract::series_numbers(lead_text),
         name_keys,
+        acronyms,
         ..ArticleFeatures::default()
     };
     Ok(Analyzed {

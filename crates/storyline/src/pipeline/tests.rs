@@ -547,3 +547,31 @@ fn a_reopened_store_goes_on_as_one_run_through_retirement_and_sweeps() {
     };
     resumes_as_one_run("googlenews-dev", config, 2500);
 }
+
+#[test]
+fn the_lead_spells_the_acronyms_of_its_runs_of_content_words() {
+    let stemmer = Stemmer::english();
+    let acronyms = |text: &str| {
+        let mut out = Vec::new();
+        let words = crate::normalize::WordList::of(text);
+        super::analysis::for_each_acronym(&words, text, &stemmer, |t| out.push(t.to_string()));
+        out
+    };
+    // Runs of two to four content words, three letters at least; a stop word or a number
+    // breaks a run. A text without capitals takes every content word.
+    assert_eq!(
+        acronyms("grand theft auto goes mobile"),
+        ["gta", "gtag", "tag", "tagm", "agm"]
+    );
+    assert_eq!(
+        acronyms("bank of england, 2014 rates"),
+        Vec::<String>::new()
+    );
+    // With capitals, only names: capitalised words.
+    assert_eq!(
+        acronyms("Grand Theft Auto goes mobile for United Farm Workers' members"),
+        ["gta", "ufw"]
+    );
+    // Spelled acronyms are terms like any word's: stemmed, stop words left out.
+    assert_eq!(acronyms("whole area shelters"), Vec::<String>::new());
+}
