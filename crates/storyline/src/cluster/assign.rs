@@ -12,6 +12,10 @@ use super::vector::{self, tfidf_with_norm, Centroid, StableMap, TermId};
 use super::{ArticleFeatures, Assignment, ClusterConfig, Clusterer};
 use crate::core::{EventId, StoryId};
 
+/// Texts that must use an acronym as a word before a run of names spelling it counts it:
+/// one could be a chance spelling, or the article itself.
+const ACRONYM_MIN_DF: u32 = 2;
+
 impl Clusterer {
     /// Assigns one article. Articles must come in date order within a run for the time
     /// windows to mean anything; undated ones may come anywhere.
@@ -146,10 +150,8 @@ impl Clusterer {
         }
     }
 
-    /// The live event the article joins, with its score; none when no event is close
-    /// enough, or two are about as close.
-    /// Adds to an article's term counts the acronyms its lead spells that the stream has
-    /// used as words (in at least two texts), unless it uses them itself.
+    /// Adds to an article's term counts the acronyms its opening spells that the stream
+    /// uses as words (in [`ACRONYM_MIN_DF`] texts or more), unless it uses them itself.
     fn add_acronyms(&self, counts: &mut Vec<(TermId, f32)>, acronyms: &[u64]) {
         let weight = self.config.acronym_weight;
         if weight <= 0.0 || acronyms.is_empty() {
@@ -160,7 +162,7 @@ impl Clusterer {
             let Some(id) = self.vocab.id_of(key) else {
                 continue;
             };
-            if self.vocab.df(id) >= 2
+            if self.vocab.df(id) >= ACRONYM_MIN_DF
                 && counts[..before].binary_search_by_key(&id, |c| c.0).is_err()
             {
                 counts.push((id, weight));
@@ -172,6 +174,8 @@ impl Clusterer {
         }
     }
 
+    /// The live event the article joins, with its score; none when no event is close
+    /// enough, or two are about as close.
     fn best_event(
         &self,
         vector: &[(TermId, f32)],

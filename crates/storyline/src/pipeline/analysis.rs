@@ -89,10 +89,10 @@ const ACRONYM_LEAD_WORDS: usize = 60;
 const ACRONYM_MIN_LETTERS: usize = 3;
 
 /// Calls `f` with the content term of the acronym each run of two to four consecutive
-/// content words spells ("Grand Theft Auto": "gta"), for runs of three letters or more.
-/// `words` are a text's words as written: where the text has capitals, only capitalised
-/// words (names) make runs, since acronyms abbreviate names; in a text without any (a
-/// lower-cased feed), every content word does.
+/// content words of `text`'s opening spells ("Grand Theft Auto": "gta"), for runs of three
+/// letters or more; `words` is the word list of `text`. Where the opening has capitals,
+/// only capitalised words (names) make runs, since acronyms abbreviate names; in one
+/// without any (a lower-cased feed), every content word does.
 pub(super) fn for_each_acronym(
     words: &WordList,
     text: &str,
@@ -234,7 +234,7 @@ pub(super) fn analyze(
     let mut add_acronym = |t: &str| acronyms.push(term_key(keep_apart(t).as_deref().unwrap_or(t)));
     if let Some(title) = &article.title {
         if !article.text.starts_with(title.as_str()) {
-            let title_words = normalize::WordList::of(title);
+            let title_words = WordList::of(title);
             for_each_acronym(&title_words, title, stemmer, &mut add_acronym);
         }
     }
