@@ -538,7 +538,11 @@ mod tests {
             runs_by_split(text),
             "{text:?}"
         );
-        assert_eq!(WordList::of(text).words(), reference_words(text), "{text:?}");
+        assert_eq!(
+            WordList::of(text).words(),
+            reference_words(text),
+            "{text:?}"
+        );
     }
 
     #[test]
