@@ -204,11 +204,18 @@ pub(super) fn analyze(
         word_terms.set(i, t);
     });
     let mut word_terms = word_terms.finish(words.len());
-    if let Some(title) = &article.title {
-        if !article.text.starts_with(title.as_str()) {
-            normalize::for_each_content_term(normalize::words(title), stemmer, &mut add);
-        }
+    // A title apart from the text (not its first line) is split once, for its terms and
+    // its acronyms.
+    let title = article
+        .title
+        .as_deref()
+        .filter(|t| !article.text.starts_with(t))
+        .map(|t| (t, WordList::of(t)));
+    if let Some((_, title_words)) = &title {
+        normalize::for_each_content_term(title_words.iter(), stemmer, &mut add);
     }
+    // The key of a term, kept apart as the terms are.
+    let key_of = |t: &str| term_key(keep_apart(t).as_deref().unwrap_or(t));
     let named: Vec<Entity> = canonical_entities(found.iter().map(|m| (article.id.as_str(), m)))
         .into_iter()
         .filter(|e| e.kind != EntityKind::Other)
@@ -225,18 +232,13 @@ pub(super) fn analyze(
         .iter()
         .flat_map(protagonist_words)
         .flat_map(normalize::words);
-    normalize::for_each_content_term(name_words, stemmer, |t| {
-        name_keys.push(term_key(keep_apart(t).as_deref().unwrap_or(t)))
-    });
+    normalize::for_each_content_term(name_words, stemmer, |t| name_keys.push(key_of(t)));
     name_keys.sort_unstable();
     name_keys.dedup();
     let mut acronyms: Vec<u64> = Vec::new();
-    let mut add_acronym = |t: &str| acronyms.push(term_key(keep_apart(t).as_deref().unwrap_or(t)));
-    if let Some(title) = &article.title {
-        if !article.text.starts_with(title.as_str()) {
-            let title_words = WordList::of(title);
-            for_each_acronym(&title_words, title, stemmer, &mut add_acronym);
-        }
+    let mut add_acronym = |t: &str| acronyms.push(key_of(t));
+    if let Some((title, title_words)) = &title {
+        for_each_acronym(title_words, title, stemmer, &mut add_acronym);
     }
     for_each_acronym(&list, &article.text, stemmer, &mut add_acronym);
     acronyms.sort_unstable();
