@@ -201,6 +201,12 @@ pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.binary_search(&word).is_ok()
 }
 
+/// Whether a word (lower-cased, as [`words`] gives it) has a content term: neither a stop
+/// word nor a single letter.
+pub fn is_content_word(word: &str) -> bool {
+    word.chars().nth(1).is_some() && !is_stopword(word)
+}
+
 /// Lower-cased words: runs of letters and digits. A possessive `'s` is dropped.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     runs(text).filter_map(word)
@@ -448,8 +454,7 @@ pub fn for_each_word_term<S: AsRef<str>>(
                 }
                 continue;
             }
-            let term = (w.chars().count() > 1 && !is_stopword(w))
-                .then(|| Box::<str>::from(stemmer.stem(w)));
+            let term = is_content_word(w).then(|| Box::<str>::from(stemmer.stem(w)));
             if let Some(t) = term.as_deref() {
                 f(i, t);
             }

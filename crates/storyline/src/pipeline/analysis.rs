@@ -110,11 +110,8 @@ pub(super) fn for_each_acronym(
     let cased = opening.iter().any(|(c, _)| c.is_uppercase());
     let initial = |&(first, word): &(char, &str)| -> Option<char> {
         let c = word.chars().next()?;
-        (c.is_alphabetic()
-            && (!cased || first.is_uppercase())
-            && word.chars().nth(1).is_some()
-            && !normalize::is_stopword(word))
-        .then_some(c)
+        (c.is_alphabetic() && (!cased || first.is_uppercase()) && normalize::is_content_word(word))
+            .then_some(c)
     };
     let initials: Vec<Option<char>> = opening.iter().map(initial).collect();
     // Every run's letters in one buffer, stemmed in one pass.
