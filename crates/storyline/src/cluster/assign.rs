@@ -8,7 +8,7 @@ use super::index::{MAX_CANDIDATES, STORY_INDEX_TERMS};
 use super::merge::{Events, Stories, MERGE_ROUNDS};
 use super::score::{beats, days_apart, weighted_overlap};
 use super::state::{prune_entities, EventSignals, EventState, StoryState};
-use super::vector::{self, tfidf_with_norm, Centroid, StableMap, TermId};
+use super::vector::{self, ArticleVector, Centroid, StableMap, TermId};
 use super::{ArticleFeatures, Assignment, ClusterConfig, Clusterer};
 use crate::core::{EventId, StoryId};
 
@@ -29,7 +29,7 @@ impl Clusterer {
         let mut counts = self.vocab.counts(&features.terms);
         self.add_acronyms(&mut counts, &features.acronyms);
         self.vocab.add_document(&counts);
-        let (vector, norm) = tfidf_with_norm(&counts, &self.vocab);
+        let (vector, norm) = ArticleVector::of_counts(&counts, &self.vocab);
         // A report that names the day its news happened is placed at that day, when its
         // pace is slow enough for a day to mean something (the clock stays with publication).
         let time = match features.happened {
@@ -49,7 +49,7 @@ impl Clusterer {
             .filter(|e| self.events.contains_key(e));
         // The article's terms by weight, heaviest first (ties to the lower id), ranked once
         // for both candidate lookups.
-        let mut ranked: Vec<(TermId, f32)> = vector.clone();
+        let mut ranked: Vec<(TermId, f32)> = vector.terms.clone();
         ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let ranked: Vec<TermId> = ranked.into_iter().map(|(t, _)| t).collect();
         let names: Vec<TermId> = features
@@ -178,7 +178,7 @@ impl Clusterer {
     /// enough, or two are about as close.
     fn best_event(
         &self,
-        vector: &[(TermId, f32)],
+        vector: &ArticleVector,
         ranked: &[TermId],
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
@@ -319,7 +319,7 @@ impl Clusterer {
     /// The live story a new event of this article joins, or a new one; whether it is new.
     fn story_for_new_event(
         &mut self,
-        vector: &[(TermId, f32)],
+        vector: &ArticleVector,
         ranked: &[TermId],
         entities: &HashSet<&str>,
         time: Option<DateTime<Utc>>,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::state::{EventState, TimeSpan};
-use super::vector::{self, Centroid, StableMap, TermId};
+use super::vector::{self, ArticleVector, Centroid, StableMap, TermId};
 use super::{ArticleFeatures, Clusterer};
 
 impl Clusterer {
@@ -15,7 +15,7 @@ impl Clusterer {
     pub(super) fn score(
         &self,
         e: &EventState,
-        vector: &[(TermId, f32)],
+        vector: &ArticleVector,
         entities: &HashSet<&str>,
         f: &ArticleFeatures,
         (time, half_lives): (Option<DateTime<Utc>>, Option<f32>),
@@ -59,13 +59,13 @@ impl Clusterer {
         &self,
         centroid: &Centroid,
         norm_sum: f32,
-        vector: &[(TermId, f32)],
+        vector: &ArticleVector,
     ) -> f32 {
         let norm = centroid.norm();
         if norm == 0.0 {
             return 0.0;
         }
-        let dot = centroid.dot(vector, &self.vocab);
+        let dot = centroid.dot_article(vector);
         let mean = (norm_sum > 0.0).then(|| dot / norm_sum);
         self.blend(vector.len(), dot / norm, mean)
     }

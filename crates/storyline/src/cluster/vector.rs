@@ -341,10 +341,44 @@ pub fn sublinear(tf: f32) -> f32 {
 
 /// The L2-normalised TF-IDF vector of a document's term counts, and its norm before
 /// normalising.
+/// An article's normalised TF-IDF vector, with each term's live IDF beside it: looked up
+/// once for the article rather than again for each of the clusters it is scored against
+/// (those lookups, scattered over the vocabulary, were a third of the clusterer's scoring).
+#[derive(Debug, Clone, Default)]
+pub struct ArticleVector {
+    pub terms: Vec<(TermId, f32)>,
+    idf: Vec<f32>,
+}
+
+impl ArticleVector {
+    /// The vector of `counts` (see [`tfidf_with_norm`]), and its norm before normalising.
+    pub fn of_counts(counts: &[(TermId, f32)], vocab: &Vocab) -> (ArticleVector, f32) {
+        let idf: Vec<f32> = counts.iter().map(|&(id, _)| vocab.idf(id)).collect();
+        let (terms, norm) = tfidf_from_idf(counts, &idf);
+        (ArticleVector { terms, idf }, norm)
+    }
+
+    /// Distinct terms.
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}
+
 pub fn tfidf_with_norm(counts: &[(TermId, f32)], vocab: &Vocab) -> (Vec<(TermId, f32)>, f32) {
+    let idf: Vec<f32> = counts.iter().map(|&(id, _)| vocab.idf(id)).collect();
+    tfidf_from_idf(counts, &idf)
+}
+
+/// [`tfidf_with_norm`] given each term's IDF.
+fn tfidf_from_idf(counts: &[(TermId, f32)], idf: &[f32]) -> (Vec<(TermId, f32)>, f32) {
     let mut v: Vec<(TermId, f32)> = counts
         .iter()
-        .map(|&(id, tf)| (id, sublinear(tf) * vocab.idf(id)))
+        .zip(idf)
+        .map(|(&(id, tf), &idf)| (id, sublinear(tf) * idf))
         .collect();
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -452,6 +486,16 @@ impl Centroid {
     pub fn dot(&self, v: &[(TermId, f32)], vocab: &Vocab) -> f32 {
         v.iter()
             .filter_map(|&(id, w)| self.weights.get(&id).map(|c| c * vocab.idf(id) * w))
+            .sum()
+    }
+
+    /// [`Centroid::dot`] of an article's vector, with the IDFs it carries (the same sum,
+    /// term for term).
+    pub fn dot_article(&self, v: &ArticleVector) -> f32 {
+        v.terms
+            .iter()
+            .zip(&v.idf)
+            .filter_map(|(&(id, w), &idf)| self.weights.get(&id).map(|c| c * idf * w))
             .sum()
     }
 
