@@ -15,7 +15,7 @@ use storyline::embed::Embedder;
 use storyline::follow::SystemClock;
 use storyline::ingest::{self, Format};
 use storyline::pipeline::{self, PipelineConfig, WorkerConfig, WorkerEvent};
-use storyline::store::Store;
+use storyline::store::{Store, TryLimits};
 use storyline_follow::{ClientConfig, Follower, PollReport, Which};
 
 use crate::{print, FormatArg};
@@ -41,6 +41,11 @@ pub struct WorkerArgs {
     /// Attempts after which a failing job is given up (kept as failed, with its error).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     max_attempts: u32,
+    /// Jobs of one feed item that may fail for good: after each of the first ones the item
+    /// is forgotten and queued again at its feed's next poll; after the last it is left.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    item_tries: u32,
     /// Also fetch loopback, private and link-local addresses (tests, intranets).
     #[arg(long)]
     allow_private_addresses: bool,
@@ -214,7 +219,10 @@ pub fn worker(
     let config = WorkerConfig {
         embedder,
         claim: args.claim as usize,
-        max_attempts: args.max_attempts,
+        tries: TryLimits {
+            attempts: args.max_attempts,
+            item_jobs: args.item_tries,
+        },
         until_idle: args.until_idle,
         pipeline: pipeline_config,
         producing: Some(producing),
@@ -276,6 +284,12 @@ pub fn worker(
             print::plural(report.ingest.stored, "new article"),
             print::plural(report.reports_refreshed, "story report"),
         );
+        if report.items_requeued > 0 {
+            println!(
+                "Forgot {} whose jobs failed for good: the next polls queue them again.",
+                print::plural(report.items_requeued, "feed item"),
+            );
+        }
         if config.embedder.is_some() {
             println!(
                 "Embedded {} in {:.1} s.",

@@ -573,6 +573,7 @@ impl Follower {
                             next_check: Some(next),
                             interval_secs: Some(interval),
                             new_item_at: (new + updated > 0).then_some(now),
+                            forgotten: Some(f.row.forgotten),
                         },
                     )?;
                     FeedOutcome {

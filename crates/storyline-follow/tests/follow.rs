@@ -938,7 +938,6 @@ impl storyline::embed::Embedder for Refusing {
 async fn work(db: &Path, embedder: Arc<Refusing>) -> storyline::pipeline::WorkerReport {
     let config = storyline::pipeline::WorkerConfig {
         claim: 1,
-        max_attempts: 3,
         until_idle: true,
         lock_retry: Duration::from_millis(10),
         idle_wait: Duration::from_millis(10),
@@ -980,24 +979,30 @@ async fn an_item_whose_job_fails_for_good_is_queued_again_at_the_next_polls_thre
     let articles = || tokio::task::block_in_place(|| store().counts().unwrap().articles);
     let jobs = || tokio::task::block_in_place(|| store().job_counts("analyse").unwrap());
 
-    // (the feed's answer, queued by the poll, stored by the worker, articles in the store)
-    // at each poll. The feed never changes: forgetting an item forgets the feed's ETag too,
+    // (the feed's answer, queued by the poll, stored by the worker, items it forgot,
+    // articles in the store) at each poll. The feed never changes: forgetting an item forgets the feed's ETag too,
     // or the next poll would be answered "not modified" and read no item.
     let mut seen = Vec::new();
     for _ in 0..4 {
         let r = f.poll(Which::All).await.unwrap();
         assert!(r.failures.is_empty(), "{:?}", reasons(&r));
         let w = work(&db, model.clone()).await;
-        seen.push((r.feeds[0].status, r.queued, w.ingest.stored, articles()));
+        seen.push((
+            r.feeds[0].status,
+            r.queued,
+            w.ingest.stored,
+            w.items_requeued,
+            articles(),
+        ));
         clock.advance(chrono::Duration::hours(1));
     }
     assert_eq!(
         seen,
         [
-            ("fetched", 4, 2, 2),
-            ("fetched", 2, 1, 3),
-            ("fetched", 1, 0, 3),
-            ("not modified", 0, 0, 3)
+            ("fetched", 4, 2, 2, 2),
+            ("fetched", 2, 1, 1, 3),
+            ("fetched", 1, 0, 0, 3),
+            ("not modified", 0, 0, 0, 3)
         ],
         "the two refused items queued again after their jobs failed; the broken one three \
          times in all"

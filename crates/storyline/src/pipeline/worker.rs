@@ -30,7 +30,7 @@ use crate::error::{Error, IngestError, Result};
 use crate::ingest::Record;
 use crate::normalize::Stemmer;
 use crate::report::refresh_reports;
-use crate::store::{ClaimedJob, FinishedJob, NewFeedItem, Store};
+use crate::store::{ClaimedJob, FinishedJob, NewFeedItem, Store, TryLimits};
 
 /// The kind of job that analyses one record.
 pub const ANALYSE: &str = "analyse";
@@ -144,8 +144,8 @@ pub struct WorkerConfig {
     pub pipeline: PipelineConfig,
     /// Jobs claimed in one transaction.
     pub claim: usize,
-    /// Attempts after which a job that keeps failing is marked failed, never run again.
-    pub max_attempts: u32,
+    /// How often a job, and the feed item it carries, may fail.
+    pub tries: TryLimits,
     /// Stop once nothing is queued and every batch is placed (else wait for more).
     pub until_idle: bool,
     /// How often a standby tries to become the clusterer.
@@ -166,7 +166,7 @@ impl std::fmt::Debug for WorkerConfig {
         f.debug_struct("WorkerConfig")
             .field("pipeline", &self.pipeline)
             .field("claim", &self.claim)
-            .field("max_attempts", &self.max_attempts)
+            .field("tries", &self.tries)
             .field("until_idle", &self.until_idle)
             .field("lock_retry", &self.lock_retry)
             .field("idle_wait", &self.idle_wait)
@@ -181,7 +181,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             pipeline: PipelineConfig::default(),
             claim: 32,
-            max_attempts: 3,
+            tries: TryLimits::default(),
             until_idle: false,
             lock_retry: Duration::from_secs(1),
             idle_wait: Duration::from_millis(200),
@@ -217,6 +217,9 @@ pub struct WorkerReport {
     pub reports_refreshed: usize,
     /// Attempts that failed (each one counted against its job).
     pub failed_attempts: usize,
+    /// Feed items whose jobs failed for good and that were forgotten, so that the next poll
+    /// of their feeds queues them again.
+    pub items_requeued: usize,
     /// Batches this worker placed as the clusterer.
     pub batches_placed: usize,
     /// What the placed batches brought, as `storyline ingest` reports it.
@@ -353,7 +356,7 @@ fn analyse_claim(
 ) -> Result<usize> {
     let mut failed = 0;
     let mut embedded = (0, 0.0);
-    let claimed = jobs.work_jobs(ANALYSE, config.claim, config.max_attempts, |claimed| {
+    let worked = jobs.work_jobs(ANALYSE, config.claim, config.tries, |claimed| {
         let mut outcomes: Vec<_> = pool.install(|| {
             claimed
                 .par_iter()
@@ -374,11 +377,12 @@ fn analyse_claim(
         failed = outcomes.iter().filter(|o| o.is_err()).count();
         outcomes
     })?;
-    report.analysed += claimed - failed;
+    report.analysed += worked.claimed - failed;
     report.failed_attempts += failed;
+    report.items_requeued += worked.items_forgotten;
     report.embedded += embedded.0;
     report.embed_seconds += embedded.1;
-    Ok(claimed)
+    Ok(worked.claimed)
 }
 
 /// Claims up to `config.claim` "refresh report" jobs and runs them; returns how many it
@@ -391,26 +395,21 @@ fn refresh_claim(
 ) -> Result<usize> {
     let mut refreshed = 0;
     let mut failed = 0;
-    let claimed = jobs.work_jobs(
-        REFRESH_REPORT,
-        config.claim,
-        config.max_attempts,
-        |claimed| {
-            let outcomes: Vec<_> = claimed
-                .iter()
-                .map(|job| refresh_job(job, reports).map(|n| refreshed += n))
-                .map(|done| done.map(|()| Vec::new()))
-                .collect();
-            failed = outcomes.iter().filter(|o| o.is_err()).count();
-            outcomes
-        },
-    )?;
-    if claimed > 0 {
+    let worked = jobs.work_jobs(REFRESH_REPORT, config.claim, config.tries, |claimed| {
+        let outcomes: Vec<_> = claimed
+            .iter()
+            .map(|job| refresh_job(job, reports).map(|n| refreshed += n))
+            .map(|done| done.map(|()| Vec::new()))
+            .collect();
+        failed = outcomes.iter().filter(|o| o.is_err()).count();
+        outcomes
+    })?;
+    if worked.claimed > 0 {
         jobs.forget_done_jobs(REFRESH_REPORT)?;
     }
     report.reports_refreshed += refreshed;
     report.failed_attempts += failed;
-    Ok(claimed)
+    Ok(worked.claimed)
 }
 
 /// What the clusterer's side did.
@@ -666,10 +665,10 @@ mod tests {
         let mut held = Vec::new();
         let mut taken = Vec::new();
         let died = catch_unwind(AssertUnwindSafe(|| {
-            dying.work_jobs(ANALYSE, 2, 3, |jobs| {
+            dying.work_jobs(ANALYSE, 2, TryLimits::default(), |jobs| {
                 held = jobs.iter().map(|j| j.id).collect();
                 other
-                    .work_jobs(ANALYSE, 10, 3, |jobs| {
+                    .work_jobs(ANALYSE, 10, TryLimits::default(), |jobs| {
                         taken = jobs.iter().map(|j| j.id).collect();
                         jobs.iter().map(|_| Ok(b"{}".to_vec())).collect()
                     })
@@ -691,19 +690,97 @@ mod tests {
         // not within the drop: meanwhile the rows are still locked and skipped).
         let mut again = Vec::new();
         for _ in 0..3000 {
-            let claimed = queue
-                .work_jobs(ANALYSE, 10, 3, |jobs| {
+            let worked = queue
+                .work_jobs(ANALYSE, 10, TryLimits::default(), |jobs| {
                     again = jobs.iter().map(|j| (j.id, j.attempts)).collect();
                     jobs.iter().map(|_| Ok(b"{}".to_vec())).collect()
                 })
                 .unwrap();
-            if claimed > 0 {
+            if worked.claimed > 0 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         held.sort();
         assert_eq!(again, held.iter().map(|&id| (id, 0)).collect::<Vec<_>>());
+    }
+
+    /// A poll in flight read an item as taken; the item's job then failed for good and the
+    /// item was forgotten. The poll must not store the feed's new validators: with them the
+    /// next poll of the unchanged feed would be answered "not modified" and the item never
+    /// read again.
+    #[test]
+    fn a_poll_in_flight_when_its_feeds_item_is_forgotten_keeps_no_validators() {
+        use crate::store::{FeedClaim, FeedSuccess};
+        use chrono::{TimeZone, Utc};
+        let Some(cluster) = Cluster::start() else {
+            return;
+        };
+        let store = Store::open(&PathBuf::from(cluster.url())).unwrap();
+        let t = |m| Utc.with_ymd_and_hms(2024, 3, 1, 8, m, 0).unwrap();
+        let feed = "http://wire.example/feed";
+        store.add_feed(feed, None, t(0)).unwrap();
+        let polled = |etag: &str, forgotten| FeedSuccess {
+            etag: Some(etag.into()),
+            forgotten,
+            ..FeedSuccess::default()
+        };
+        store
+            .record_feed_success(feed, &polled("e1", None))
+            .unwrap();
+        let item = NewFeedItem {
+            article_id: "wire-1".into(),
+            feed_url: feed.into(),
+            guid: Some("g1".into()),
+            link: None,
+            url: None,
+            content_hash: "h".into(),
+            version: 1,
+            update_of: None,
+            seen: t(1),
+        };
+        store
+            .enqueue_feed_items(ANALYSE, &[b"a record".to_vec()], &[item])
+            .unwrap();
+        let claim = |m| {
+            let rows = store
+                .claim_feeds(&FeedClaim {
+                    holder: "poller",
+                    due_by: None,
+                    after: None,
+                    now: t(m),
+                    until: t(m + 5),
+                    limit: 1,
+                    take_over: true,
+                })
+                .unwrap();
+            assert_eq!(rows.len(), 1);
+            rows[0].forgotten
+        };
+        let in_flight = claim(2);
+        let once = TryLimits {
+            attempts: 1,
+            item_jobs: 3,
+        };
+        let worked = store
+            .work_jobs(ANALYSE, 10, once, |jobs| {
+                jobs.iter().map(|_| Err("refused".to_string())).collect()
+            })
+            .unwrap();
+        assert_eq!((worked.claimed, worked.items_forgotten), (1, 1));
+        let etag = || store.feed(feed).unwrap().unwrap().etag;
+        assert_eq!(etag(), None, "forgetting the item forgets the validators");
+        store
+            .record_feed_success(feed, &polled("e2", Some(in_flight)))
+            .unwrap();
+        assert_eq!(etag(), None, "the poll in flight kept its validators");
+        // The next poll claims the feed after the forgetting: its validators are kept.
+        let next = claim(10);
+        assert_ne!(next, in_flight);
+        store
+            .record_feed_success(feed, &polled("e3", Some(next)))
+            .unwrap();
+        assert_eq!(etag().as_deref(), Some("e3"));
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct FeedRow {
     pub last_error: Option<String>,
     /// Item versions stored from it.
     pub items: u64,
+    /// How many of its items have been forgotten after their jobs failed for good
+    /// (PostgreSQL's workers; always 0 on SQLite, which has no job queue). A poll hands back
+    /// the count it claimed the feed with in [`FeedSuccess::forgotten`].
+    #[serde(skip)]
+    pub forgotten: u64,
 }
 
 /// What a good poll learnt about a feed.
@@ -41,6 +46,11 @@ pub struct FeedSuccess {
     pub interval_secs: Option<i64>,
     /// Set when the poll brought new items.
     pub new_item_at: Option<DateTime<Utc>>,
+    /// The feed's [`FeedRow::forgotten`] when the poll claimed it. If an item was forgotten
+    /// since, the new validators are not kept: the poll may have read that item as taken
+    /// just before it was forgotten, and with them the next poll would be answered "not
+    /// modified" and never read it again. `None`: keep them regardless.
+    pub forgotten: Option<u64>,
 }
 
 /// The newest stored version of an item.
@@ -145,6 +155,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         failures: r.get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
         last_error: r.get(11)?,
         items: r.get::<_, i64>(12)?.max(0) as u64,
+        forgotten: 0,
     })
 }
 

@@ -24,6 +24,37 @@ pub struct FinishedJob {
     pub outcome: Result<Vec<u8>, String>,
 }
 
+/// How often jobs may fail before they are given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TryLimits {
+    /// Attempts after which a job that keeps failing is marked failed, never run again.
+    pub attempts: u32,
+    /// Jobs of one feed item that may fail for good: each of the first `item_jobs - 1` such
+    /// failures forgets the item, so the next poll of its feed queues it again; a
+    /// permanently broken item is queued this many times, one poll apart, then left as
+    /// taken.
+    pub item_jobs: u32,
+}
+
+impl Default for TryLimits {
+    fn default() -> Self {
+        TryLimits {
+            attempts: 3,
+            item_jobs: 3,
+        }
+    }
+}
+
+/// What one claim of jobs did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Worked {
+    /// Jobs claimed (0: none was free).
+    pub claimed: usize,
+    /// Feed items forgotten because their jobs failed for good: the next poll of their
+    /// feeds queues them again.
+    pub items_forgotten: usize,
+}
+
 /// How far the queue is, per state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct JobCounts {

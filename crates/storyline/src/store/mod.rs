@@ -48,7 +48,7 @@ pub use annotations::{encode_clauses, encode_numbered_clauses};
 use codec::{time_from_sql, time_to_sql};
 pub use export::ExportedArticle;
 pub use feeds::{FeedClaim, FeedLease, FeedRow, FeedSuccess, NewFeedItem, SeenItem};
-pub use jobs::{ClaimedJob, FinishedJob, JobCounts};
+pub use jobs::{ClaimedJob, FinishedJob, JobCounts, TryLimits, Worked};
 pub use live::Changes;
 pub use migrations::SCHEMA_VERSION;
 pub use pg::PG_SCHEMA_VERSION;
@@ -332,18 +332,18 @@ impl Store {
     /// Claims up to `limit` queued jobs of `kind` that no other worker holds, runs them
     /// (`run` returns one outcome a job, in order) and records the outcomes in the same
     /// transaction: a job is done exactly once, and if this process dies first the jobs go
-    /// back to the queue. An error counts an attempt; the `max_attempts`-th marks the job
-    /// failed for good. Returns how many jobs were claimed. PostgreSQL only.
+    /// back to the queue. An error counts an attempt; the `tries.attempts`-th marks the job
+    /// failed for good (and may forget its feed item, see [`TryLimits`]). PostgreSQL only.
     pub fn work_jobs(
         &self,
         kind: &str,
         limit: usize,
-        max_attempts: u32,
+        tries: TryLimits,
         run: impl FnOnce(&[ClaimedJob]) -> Vec<std::result::Result<Vec<u8>, String>>,
-    ) -> Result<usize> {
+    ) -> Result<Worked> {
         match &self.engine {
             Engine::Sqlite(_) => Err(self.needs_postgres("a job queue")),
-            Engine::Postgres(p) => p.work_jobs(kind, limit, max_attempts, run),
+            Engine::Postgres(p) => p.work_jobs(kind, limit, tries, run),
         }
     }
 

@@ -15,7 +15,7 @@ type PgResult<T> = std::result::Result<T, postgres::Error>;
 const FEED_COLUMNS: &str =
     "url, title, site, etag, last_modified, added, next_check, interval_secs,
     last_fetch, last_new_item, failures, last_error,
-    (SELECT count(*) FROM feed_items i WHERE i.feed_url = feeds.url)";
+    (SELECT count(*) FROM feed_items i WHERE i.feed_url = feeds.url), forgotten";
 
 fn feed_row(r: &Row) -> PgResult<FeedRow> {
     Ok(FeedRow {
@@ -32,6 +32,7 @@ fn feed_row(r: &Row) -> PgResult<FeedRow> {
         failures: r.try_get::<_, i64>(10)?.clamp(0, i64::from(u32::MAX)) as u32,
         last_error: r.try_get(11)?,
         items: count(r.try_get(12)?),
+        forgotten: count(r.try_get(13)?),
     })
 }
 
@@ -71,7 +72,10 @@ impl PgStore {
     pub fn record_feed_success(&self, url: &str, s: &FeedSuccess) -> Result<()> {
         self.execute(
             "UPDATE feeds SET title = coalesce($2, title), site = coalesce($3, site),
-                etag = coalesce($4, etag), last_modified = coalesce($5, last_modified),
+                etag = CASE WHEN $10::bigint IS NULL OR forgotten = $10
+                    THEN coalesce($4, etag) ELSE etag END,
+                last_modified = CASE WHEN $10::bigint IS NULL OR forgotten = $10
+                    THEN coalesce($5, last_modified) ELSE last_modified END,
                 last_fetch = $6, next_check = $7, interval_secs = $8,
                 last_new_item = coalesce($9, last_new_item),
                 failures = 0, last_error = NULL, lease_holder = NULL, lease_until = NULL
@@ -86,6 +90,7 @@ impl PgStore {
                 &time_to_sql(s.next_check),
                 &s.interval_secs,
                 &time_to_sql(s.new_item_at),
+                &s.forgotten.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             ],
         )?;
         Ok(())

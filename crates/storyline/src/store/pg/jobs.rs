@@ -7,18 +7,13 @@ use postgres::Client;
 
 use super::PgStore;
 use crate::error::Result;
-use crate::store::{ClaimedJob, FinishedJob, JobCounts, NewFeedItem};
+use crate::store::{ClaimedJob, FinishedJob, JobCounts, NewFeedItem, TryLimits, Worked};
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
 /// Held (session-level) by the one worker that places analysed batches: its connection
 /// closing, however the process died, frees it for a standby.
 const CLUSTERER_LOCK: i64 = 0x5354_4f52_5943_4c55;
-
-/// Times a feed item's job may fail for good before the item stays remembered: each of the
-/// first failures forgets the item, so the next poll of its feed queues it again; a
-/// permanently broken item is queued this many times, one poll apart, then left.
-const FEED_ITEM_TRIES: i64 = 3;
 
 /// Serialises enqueuers for the moment a batch number is handed out, so numbers follow
 /// commit order and leave no gap the clusterer would wait on.
@@ -53,25 +48,27 @@ impl PgStore {
 
     /// Claims up to `limit` queued jobs of `kind`, hands them to `run` and records what it
     /// returns, one outcome a job in the same order, all in one transaction: a result marks
-    /// its job done; an error counts an attempt, and the `max_attempts`-th marks it failed.
-    /// Returns how many jobs were claimed (0: none was free).
+    /// its job done; an error counts an attempt, and the `tries.attempts`-th marks it failed.
     pub fn work_jobs(
         &self,
         kind: &str,
         limit: usize,
-        max_attempts: u32,
+        tries: TryLimits,
         run: impl FnOnce(&[ClaimedJob]) -> Vec<std::result::Result<Vec<u8>, String>>,
-    ) -> Result<usize> {
+    ) -> Result<Worked> {
         self.write(|| {
             let jobs = claim(&mut self.c(), kind, limit).map_err(|e| self.e(e))?;
             if jobs.is_empty() {
-                return Ok(0);
+                return Ok(Worked::default());
             }
             // The connection is not borrowed while the jobs run.
             let outcomes = run(&jobs);
             let mut c = self.c();
-            record(&mut c, &jobs, outcomes, max_attempts).map_err(|e| self.e(e))?;
-            Ok(jobs.len())
+            let items_forgotten = record(&mut c, &jobs, outcomes, tries).map_err(|e| self.e(e))?;
+            Ok(Worked {
+                claimed: jobs.len(),
+                items_forgotten,
+            })
         })
     }
 
@@ -193,12 +190,14 @@ fn claim(c: &mut Client, kind: &str, limit: usize) -> PgResult<Vec<ClaimedJob>> 
         .collect()
 }
 
+/// Records the outcomes of `jobs`; returns how many feed items it forgot.
 fn record(
     c: &mut Client,
     jobs: &[ClaimedJob],
     outcomes: Vec<std::result::Result<Vec<u8>, String>>,
-    max_attempts: u32,
-) -> PgResult<()> {
+    tries: TryLimits,
+) -> PgResult<usize> {
+    let mut forgotten = 0;
     let mut done_ids = Vec::new();
     let mut results = Vec::new();
     for (job, outcome) in jobs.iter().zip(outcomes) {
@@ -209,7 +208,7 @@ fn record(
             }
             Err(error) => {
                 let attempts = job.attempts.saturating_add(1);
-                let state = if attempts >= max_attempts {
+                let state = if attempts >= tries.attempts {
                     "failed"
                 } else {
                     "queued"
@@ -225,8 +224,8 @@ fn record(
                         &state,
                     ],
                 )?;
-                if state == "failed" {
-                    forget_item(c, job.id)?;
+                if state == "failed" && forget_item(c, job.id, tries.item_jobs)? {
+                    forgotten += 1;
                 }
             }
         }
@@ -237,28 +236,35 @@ fn record(
          WHERE jobs.id = u.id",
         &[&done_ids, &results],
     )?;
-    Ok(())
+    Ok(forgotten)
 }
 
 /// A feed item whose job has just failed for good is forgotten, in the transaction that
 /// marks the job failed, so the next poll of its feed brings it again, unless its article is
-/// stored anyway (another job carried it) or it has failed `FEED_ITEM_TRIES` times now (its
+/// stored anyway (another job carried it) or it has failed `item_jobs` times now (its
 /// failed jobs, kept with their errors, are the count). Its feed's validators go with it:
-/// the feed, unchanged, would answer the next poll "not modified", and the item not be read.
-fn forget_item(c: &mut Client, job: i64) -> PgResult<()> {
-    c.execute(
-        "WITH forgotten AS (
+/// the feed, unchanged, would answer the next poll "not modified", and the item not be read;
+/// and its `forgotten` count goes up, so a poll in flight does not store them again.
+/// Returns whether the item was forgotten.
+fn forget_item(c: &mut Client, job: i64, item_jobs: u32) -> PgResult<bool> {
+    // A data-modifying WITH runs whether or not the outer query reads it.
+    let n: i64 = c
+        .query_one(
+            "WITH forgotten AS (
              DELETE FROM feed_items f USING jobs j
              WHERE j.id = $1 AND f.article_id = j.item
                AND (SELECT count(*) FROM jobs k WHERE k.item = j.item AND k.state = 'failed')
                    < $2
                AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.ext_id = j.item)
-             RETURNING f.feed_url)
-         UPDATE feeds SET etag = NULL, last_modified = NULL
-         WHERE url IN (SELECT feed_url FROM forgotten)",
-        &[&job, &FEED_ITEM_TRIES],
-    )?;
-    Ok(())
+             RETURNING f.feed_url),
+         reset AS (
+             UPDATE feeds SET etag = NULL, last_modified = NULL, forgotten = forgotten + 1
+             WHERE url IN (SELECT feed_url FROM forgotten))
+         SELECT count(*) FROM forgotten",
+            &[&job, &i64::from(item_jobs)],
+        )?
+        .try_get(0)?;
+    Ok(n > 0)
 }
 
 fn finished_batch(c: &mut Client, kind: &str) -> PgResult<Option<(u64, Vec<FinishedJob>)>> {

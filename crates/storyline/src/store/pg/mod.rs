@@ -24,7 +24,7 @@ mod writes;
 pub(crate) use query::tsquery;
 
 /// Version of the PostgreSQL schema this build writes; stores from newer builds are refused.
-pub const PG_SCHEMA_VERSION: i64 = 7;
+pub const PG_SCHEMA_VERSION: i64 = 8;
 
 /// The step that takes a PostgreSQL store from version `i + 1` to `i + 2`.
 const PG_MIGRATIONS: &[&str] = &[
@@ -39,7 +39,15 @@ const PG_MIGRATIONS: &[&str] = &[
     FEED_LEASES,
     // 6 → 7: the feed item a job's article came from, forgotten when the job fails.
     JOB_ITEMS,
+    // 7 → 8: a count of each feed's forgotten items, checked by a poll in flight.
+    FEED_FORGOTTEN,
 ];
+
+/// Items of a feed forgotten after their jobs failed for good (`jobs.rs`): a poll keeps its
+/// new validators only if the count is the one it claimed the feed with. In a fresh store
+/// and as step 7 → 8.
+const FEED_FORGOTTEN: &str =
+    "ALTER TABLE feeds ADD COLUMN IF NOT EXISTS forgotten BIGINT NOT NULL DEFAULT 0;";
 
 /// The feed item (its article id) whose article a job carries, when a worker's feed poller
 /// queued it: a job that fails for good forgets the item, so a later poll brings it again
@@ -268,6 +276,7 @@ impl PgStore {
                     .and_then(|()| c.batch_execute(CLAUSES))
                     .and_then(|()| c.batch_execute(FEED_LEASES))
                     .and_then(|()| c.batch_execute(JOB_ITEMS))
+                    .and_then(|()| c.batch_execute(FEED_FORGOTTEN))
                     .and_then(|()| {
                         c.execute(
                             "INSERT INTO meta(key, value) VALUES ('schema_version', $1)
