@@ -339,8 +339,6 @@ pub fn sublinear(tf: f32) -> f32 {
     1.0 + tf.ln()
 }
 
-/// The L2-normalised TF-IDF vector of a document's term counts, and its norm before
-/// normalising.
 /// An article's normalised TF-IDF vector, with each term's live IDF beside it: looked up
 /// once for the article rather than again for each of the clusters it is scored against
 /// (those lookups, scattered over the vocabulary, were a third of the clusterer's scoring).
@@ -368,6 +366,8 @@ impl ArticleVector {
     }
 }
 
+/// The L2-normalised TF-IDF vector of a document's term counts, and its norm before
+/// normalising.
 pub fn tfidf_with_norm(counts: &[(TermId, f32)], vocab: &Vocab) -> (Vec<(TermId, f32)>, f32) {
     let idf: Vec<f32> = counts.iter().map(|&(id, _)| vocab.idf(id)).collect();
     tfidf_from_idf(counts, &idf)
