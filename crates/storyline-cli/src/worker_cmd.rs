@@ -284,10 +284,10 @@ pub fn worker(
             print::plural(report.ingest.stored, "new article"),
             print::plural(report.reports_refreshed, "story report"),
         );
-        if report.items_requeued > 0 {
+        if report.items_forgotten > 0 {
             println!(
                 "Forgot {} whose jobs failed for good: the next polls queue them again.",
-                print::plural(report.items_requeued, "feed item"),
+                print::plural(report.items_forgotten, "feed item"),
             );
         }
         if config.embedder.is_some() {

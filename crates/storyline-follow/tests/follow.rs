@@ -991,7 +991,7 @@ async fn an_item_whose_job_fails_for_good_is_queued_again_at_the_next_polls_thre
             r.feeds[0].status,
             r.queued,
             w.ingest.stored,
-            w.items_requeued,
+            w.items_forgotten,
             articles(),
         ));
         clock.advance(chrono::Duration::hours(1));

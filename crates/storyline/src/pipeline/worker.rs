@@ -219,7 +219,7 @@ pub struct WorkerReport {
     pub failed_attempts: usize,
     /// Feed items whose jobs failed for good and that were forgotten, so that the next poll
     /// of their feeds queues them again.
-    pub items_requeued: usize,
+    pub items_forgotten: usize,
     /// Batches this worker placed as the clusterer.
     pub batches_placed: usize,
     /// What the placed batches brought, as `storyline ingest` reports it.
@@ -379,7 +379,7 @@ fn analyse_claim(
     })?;
     report.analysed += worked.claimed - failed;
     report.failed_attempts += failed;
-    report.items_requeued += worked.items_forgotten;
+    report.items_forgotten += worked.items_forgotten;
     report.embedded += embedded.0;
     report.embed_seconds += embedded.1;
     Ok(worked.claimed)
