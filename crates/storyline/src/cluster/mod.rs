@@ -40,8 +40,7 @@ pub use config::{ClusterConfig, REFERENCE_TERMS};
 pub use snapshot::{ChangeSet, EventSnapshot, Snapshot, StorySnapshot};
 pub use state::EventSignals;
 pub use vector::{
-    term_key, tfidf_with_norm, Centroid, StableMap, TermBag, TermCounter, TermId, Vocab,
-    VocabChanges,
+    term_key, ArticleVector, Centroid, StableMap, TermBag, TermCounter, TermId, Vocab, VocabChanges,
 };
 
 use crate::core::{EventId, StoryId};

@@ -65,7 +65,7 @@ impl Clusterer {
         if norm == 0.0 {
             return 0.0;
         }
-        let dot = centroid.dot_article(vector);
+        let dot = centroid.dot(vector);
         let mean = (norm_sum > 0.0).then(|| dot / norm_sum);
         self.blend(vector.len(), dot / norm, mean)
     }

@@ -214,20 +214,20 @@ fn mean_cosine_of_an_early_event_follows_the_idf() {
     }
     let mut vocab_probe = |text: &str| {
         let counts = c.vocab.counts(&TermBag::new(text.split_whitespace()));
-        tfidf_with_norm(&counts, &c.vocab)
+        ArticleVector::of_counts(&counts, &c.vocab).0
     };
     let probe = vocab_probe("kim korea test nuclear halt pompeo");
-    let vectors: Vec<_> = members.iter().map(|m| vocab_probe(m).0).collect();
+    let vectors: Vec<_> = members.iter().map(|m| vocab_probe(m).terms).collect();
     let dot = |a: &[(TermId, f32)], b: &[(TermId, f32)]| -> f32 {
         a.iter()
             .filter_map(|(t, x)| b.iter().find(|(u, _)| u == t).map(|(_, y)| x * y))
             .sum()
     };
-    let exact = vectors.iter().map(|v| dot(&probe.0, v)).sum::<f32>() / 3.0;
+    let exact = vectors.iter().map(|v| dot(&probe.terms, v)).sum::<f32>() / 3.0;
     let e = &c.events[&event];
     let level = c.vocab.idf_level();
-    let estimate = e.centroid.dot(&probe.0, &c.vocab) / e.signals.norm_sum_at(level);
-    let stale = e.centroid.dot(&probe.0, &c.vocab) / e.signals.norm_sum;
+    let estimate = e.centroid.dot(&probe) / e.signals.norm_sum_at(level);
+    let stale = e.centroid.dot(&probe) / e.signals.norm_sum;
     assert!(
         (estimate / exact - 1.0).abs() < 0.25,
         "{estimate} vs {exact}"

@@ -349,7 +349,8 @@ pub struct ArticleVector {
 }
 
 impl ArticleVector {
-    /// The vector of `counts` (see [`tfidf_with_norm`]), and its norm before normalising.
+    /// The vector of `counts` under the vocabulary's IDFs now, and its norm before
+    /// normalising.
     pub fn of_counts(counts: &[(TermId, f32)], vocab: &Vocab) -> (ArticleVector, f32) {
         let idf: Vec<f32> = counts.iter().map(|&(id, _)| vocab.idf(id)).collect();
         let (terms, norm) = tfidf_from_idf(counts, &idf);
@@ -366,14 +367,8 @@ impl ArticleVector {
     }
 }
 
-/// The L2-normalised TF-IDF vector of a document's term counts, and its norm before
-/// normalising.
-pub fn tfidf_with_norm(counts: &[(TermId, f32)], vocab: &Vocab) -> (Vec<(TermId, f32)>, f32) {
-    let idf: Vec<f32> = counts.iter().map(|&(id, _)| vocab.idf(id)).collect();
-    tfidf_from_idf(counts, &idf)
-}
-
-/// [`tfidf_with_norm`] given each term's IDF.
+/// The L2-normalised TF-IDF vector of a document's term counts given each term's IDF, and
+/// its norm before normalising.
 fn tfidf_from_idf(counts: &[(TermId, f32)], idf: &[f32]) -> (Vec<(TermId, f32)>, f32) {
     let mut v: Vec<(TermId, f32)> = counts
         .iter()
@@ -474,24 +469,17 @@ impl Centroid {
         self.norm = sum.value().sqrt();
     }
 
-    /// Cosine similarity with a normalised TF-IDF vector.
-    pub fn cosine(&self, v: &[(TermId, f32)], vocab: &Vocab) -> f32 {
+    /// Cosine similarity with an article's normalised TF-IDF vector.
+    pub fn cosine(&self, v: &ArticleVector) -> f32 {
         if self.norm == 0.0 {
             return 0.0;
         }
-        self.dot(v, vocab) / self.norm
+        self.dot(v) / self.norm
     }
 
-    /// Dot product of the IDF-weighted centroid with a TF-IDF vector.
-    pub fn dot(&self, v: &[(TermId, f32)], vocab: &Vocab) -> f32 {
-        v.iter()
-            .filter_map(|&(id, w)| self.weights.get(&id).map(|c| c * vocab.idf(id) * w))
-            .sum()
-    }
-
-    /// [`Centroid::dot`] of an article's vector, with the IDFs it carries (the same sum,
-    /// term for term).
-    pub fn dot_article(&self, v: &ArticleVector) -> f32 {
+    /// Dot product of the IDF-weighted centroid with an article's TF-IDF vector, under the
+    /// IDFs the vector carries.
+    pub fn dot(&self, v: &ArticleVector) -> f32 {
         v.terms
             .iter()
             .zip(&v.idf)
@@ -612,8 +600,8 @@ mod tests {
         centroid.add(&c0, &vocab, 100);
         let q1 = vocab.counts(&TermBag::new(terms("quake tsunami warning")));
         let q2 = vocab.counts(&TermBag::new(terms("parliament budget vote")));
-        let s1 = centroid.cosine(&tfidf_with_norm(&q1, &vocab).0, &vocab);
-        let s2 = centroid.cosine(&tfidf_with_norm(&q2, &vocab).0, &vocab);
+        let s1 = centroid.cosine(&ArticleVector::of_counts(&q1, &vocab).0);
+        let s2 = centroid.cosine(&ArticleVector::of_counts(&q2, &vocab).0);
         assert!(s1 > 0.4 && s2 == 0.0, "{s1} {s2}");
     }
 
