@@ -443,20 +443,35 @@ pub fn for_each_word_term<S: AsRef<str>>(
     stemmer: &Stemmer,
     mut f: impl FnMut(usize, &str),
 ) {
+    for_each_keyed_word_term(words, stemmer, |i, t, _| f(i, t))
+}
+
+/// [`for_each_word_term`] with each term's [`text_key`] too, kept in the stem cache beside
+/// the term: a caller that counts or numbers terms by key (ingest, for every word of every
+/// article) then hashes no term text again.
+pub fn for_each_keyed_word_term<S: AsRef<str>>(
+    words: impl IntoIterator<Item = S>,
+    stemmer: &Stemmer,
+    mut f: impl FnMut(usize, &str, u64),
+) {
     STEMS.with(|cache| {
         let mut cache = cache.borrow_mut();
         for (i, w) in words.into_iter().enumerate() {
             let w = w.as_ref();
             let key = text_key(w);
             if let Some(term) = cache.get(&key) {
-                if let Some(t) = term.as_deref() {
-                    f(i, t);
+                if let Some((t, k)) = term {
+                    f(i, t, *k);
                 }
                 continue;
             }
-            let term = is_content_word(w).then(|| Box::<str>::from(stemmer.stem(w)));
-            if let Some(t) = term.as_deref() {
-                f(i, t);
+            let term = is_content_word(w).then(|| {
+                let t = Box::<str>::from(stemmer.stem(w));
+                let k = text_key(&t);
+                (t, k)
+            });
+            if let Some((t, k)) = &term {
+                f(i, t, *k);
             }
             if cache.len() < STEM_CACHE_WORDS {
                 cache.insert(key, term);
@@ -485,9 +500,10 @@ pub fn text_key(text: &str) -> u64 {
 }
 
 thread_local! {
-    /// Word (by [`text_key`]) → its content term (`None` for stop words and
-    /// one-letter words). Only the English stemmer exists, so the word alone is the key.
-    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<Box<str>>>> =
+    /// Word (by [`text_key`]) → its content term and the term's own key (`None` for stop
+    /// words and one-letter words). Only the English stemmer exists, so the word alone is
+    /// the key.
+    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<(Box<str>, u64)>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 

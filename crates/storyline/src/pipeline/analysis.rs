@@ -189,18 +189,30 @@ pub(super) fn analyze(
     // One tokenisation serves the terms, the signature and the fingerprint.
     let list = normalize::WordList::of(&article.text);
     let words: Vec<&str> = list.words();
-    let mut terms = TermCounter::default();
+    // Each word's term is kept for the clauses, which take theirs from here, and counted
+    // there too: the article's term counts are read off its numbered terms.
+    let mut word_terms = WordTerms::with_capacity(words.len());
+    normalize::for_each_keyed_word_term(&words, stemmer, |i, t, key| {
+        word_terms.set_keyed(i, t, key);
+    });
+    let mut word_terms = word_terms.finish(words.len());
+    // A text kept apart counts its terms under its tag, so by other keys than its words'.
+    let mut terms = if apart.is_some() || word_terms.collided() {
+        let mut counter = TermCounter::default();
+        for (_, t, n) in word_terms.counted() {
+            let apart = keep_apart(t);
+            for _ in 0..n as usize {
+                counter.add(apart.as_deref().unwrap_or(t));
+            }
+        }
+        counter
+    } else {
+        TermCounter::of_counted(word_terms.counted())
+    };
     let mut add = |t: &str| match keep_apart(t) {
         Some(apart) => terms.add(&apart),
         None => terms.add(t),
     };
-    // Each word's term is kept for the clauses, which take theirs from here.
-    let mut word_terms = WordTerms::with_capacity(words.len());
-    normalize::for_each_word_term(&words, stemmer, |i, t| {
-        add(t);
-        word_terms.set(i, t);
-    });
-    let mut word_terms = word_terms.finish(words.len());
     // A title apart from the text (not its first line) is split once, for its terms and
     // its acronyms.
     let title = article

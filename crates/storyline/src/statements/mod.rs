@@ -133,6 +133,13 @@ pub struct WordTerms {
     /// A term's [`text_key`] → its number (a term whose key another holds already is
     /// found by comparing the terms).
     index: FxHashMap<u64, u32>,
+    /// Per term number, its [`text_key`] and how many words [`WordTerms::set`] gave it: the
+    /// article's term counts, which ingest takes from here rather than hashing every term
+    /// again to count it.
+    keys: Vec<u64>,
+    counts: Vec<f32>,
+    /// Whether two distinct terms have shared a key.
+    collided: bool,
 }
 
 /// A word without a content term (a stop word, a one-letter word).
@@ -154,15 +161,46 @@ impl WordTerms {
             spans: Vec::with_capacity(words / 2),
             words: Vec::with_capacity(words),
             index: FxHashMap::with_capacity_and_hasher(words / 2, Default::default()),
+            keys: Vec::with_capacity(words / 2),
+            counts: Vec::with_capacity(words / 2),
+            collided: false,
         }
     }
 
     /// `term` is the term of word `i`; the words since the last one given have none.
     /// Given in word order (as [`for_each_word_term`] gives them).
     pub fn set(&mut self, i: usize, term: &str) {
+        self.set_keyed(i, term, text_key(term));
+    }
+
+    /// [`WordTerms::set`] with the term's [`text_key`], known already.
+    pub fn set_keyed(&mut self, i: usize, term: &str, key: u64) {
         self.words.resize(i, NO_TERM);
-        let id = self.number(term);
+        let id = self.number_keyed(term, key);
+        if let Some(n) = self.counts.get_mut(id as usize) {
+            *n += 1.0;
+        }
         self.words.push(id);
+    }
+
+    /// Each term [`WordTerms::set`] gave a word, in the order of its first word: its key,
+    /// its text and how many words have it (terms only clauses numbered have none).
+    pub fn counted(&self) -> impl Iterator<Item = (u64, &str, f32)> + '_ {
+        (0..self.spans.len() as u32)
+            .filter(|&id| self.counts[id as usize] > 0.0)
+            .map(|id| {
+                (
+                    self.keys[id as usize],
+                    self.text(id),
+                    self.counts[id as usize],
+                )
+            })
+    }
+
+    /// Whether two distinct terms have shared a [`text_key`] (about never): a count by key
+    /// then adds theirs together, which [`WordTerms::counted`] does not.
+    pub fn collided(&self) -> bool {
+        self.collided
     }
 
     /// Done, for a list of `words` words: those after the last one given have no term.
@@ -173,27 +211,35 @@ impl WordTerms {
 
     /// The number of `term`, given it now if it has none yet.
     fn number(&mut self, term: &str) -> u32 {
-        let key = text_key(term);
+        self.number_keyed(term, text_key(term))
+    }
+
+    fn number_keyed(&mut self, term: &str, key: u64) -> u32 {
         match self.index.get(&key) {
             Some(&id) if self.text(id) == term => id,
             // Another term holds the key (about never): find it among all, or add it
             // without a key.
             Some(_) => match (0..self.spans.len() as u32).find(|&id| self.text(id) == term) {
                 Some(id) => id,
-                None => self.push(term),
+                None => {
+                    self.collided = true;
+                    self.push(term, key)
+                }
             },
             None => {
-                let id = self.push(term);
+                let id = self.push(term, key);
                 self.index.insert(key, id);
                 id
             }
         }
     }
 
-    fn push(&mut self, term: &str) -> u32 {
+    fn push(&mut self, term: &str, key: u64) -> u32 {
         let start = self.buf.len() as u32;
         self.buf.push_str(term);
         self.spans.push((start, self.buf.len() as u32));
+        self.keys.push(key);
+        self.counts.push(0.0);
         self.spans.len() as u32 - 1
     }
 
