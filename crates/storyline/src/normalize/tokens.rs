@@ -499,11 +499,14 @@ pub fn text_key(text: &str) -> u64 {
     KEYS.hash_one(text)
 }
 
+/// A content term and its [`text_key`].
+type KeyedTerm = (Box<str>, u64);
+
 thread_local! {
     /// Word (by [`text_key`]) → its content term and the term's own key (`None` for stop
     /// words and one-letter words). Only the English stemmer exists, so the word alone is
     /// the key.
-    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<(Box<str>, u64)>>> =
+    static STEMS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<KeyedTerm>>> =
         std::cell::RefCell::new(rustc_hash::FxHashMap::default());
 }
 
