@@ -134,11 +134,14 @@ pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
             let mut j = i + 1;
             while j < tokens.len() && !tokens[j - 1].breaks_after {
                 let w = tokens[j].word;
-                let connector = CONNECTOR.contains(w)
-                    && j + 1 < tokens.len()
-                    && is_capitalised(tokens[j + 1].word)
-                    && !tokens[j].breaks_after;
-                if is_capitalised(w) || connector {
+                // A capitalised word goes on without the set lookup a connector needs.
+                let connector = || {
+                    j + 1 < tokens.len()
+                        && !tokens[j].breaks_after
+                        && is_capitalised(tokens[j + 1].word)
+                        && CONNECTOR.contains(w)
+                };
+                if is_capitalised(w) || connector() {
                     j += 1;
                 } else {
                     break;
