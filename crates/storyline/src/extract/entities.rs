@@ -123,8 +123,11 @@ static ALIAS: LazyLock<FxHashMap<&'static str, &'static str>> = LazyLock::new(||
 /// Mentions of named entities in `text`, found sentence by sentence.
 pub fn mentions(text: &str, sentences: &[Sentence]) -> Vec<Mention> {
     let mut out = Vec::new();
+    // One buffer for every sentence's tokens: growing a new one per sentence was a fifth
+    // of this function.
+    let mut tokens: Vec<Token<'_>> = Vec::new();
     for sentence in sentences {
-        let tokens = tokenize(text, sentence.span);
+        tokenize(text, sentence.span, &mut tokens);
         let mut i = 0;
         while i < tokens.len() {
             if !is_capitalised(tokens[i].word) {
@@ -197,9 +200,10 @@ fn apposition(text: &str, after: usize, sentence_end: usize) -> Option<String> {
     Some(phrase.to_string())
 }
 
-fn tokenize(text: &str, span: Span) -> Vec<Token<'_>> {
+/// The tokens of `span` of `text`, in `out` (emptied first).
+fn tokenize<'a>(text: &'a str, span: Span, out: &mut Vec<Token<'a>>) {
     let s = span.slice(text);
-    let mut out: Vec<Token<'_>> = Vec::new();
+    out.clear();
     let mut offset = span.start;
     for raw in s.split(' ') {
         let start_in_raw = raw.len() - raw.trim_start_matches(is_open_punct).len();
@@ -246,7 +250,6 @@ fn tokenize(text: &str, span: Span) -> Vec<Token<'_>> {
         }
         offset += raw.len() + 1;
     }
-    out
 }
 
 fn is_open_punct(c: char) -> bool {
@@ -495,10 +498,11 @@ pub fn canonical_entities<'a>(
     let mut groups: FxHashMap<String, Group> = FxHashMap::default();
     for (article, m) in mentions {
         let lower = m.name.to_lowercase();
-        let name = alias(&lower)
-            .map(str::to_string)
-            .unwrap_or_else(|| m.name.clone());
-        let key = name.to_lowercase();
+        let (name, key) = match alias(&lower) {
+            Some(a) => (a.to_string(), a.to_lowercase()),
+            // The name's key is the lower-cased name just made.
+            None => (m.name.clone(), lower),
+        };
         let g = groups.entry(key).or_insert_with(|| Group {
             name: name.clone(),
             kinds: BTreeMap::new(),
@@ -508,7 +512,12 @@ pub fn canonical_entities<'a>(
             only_initial: true,
         });
         *g.kinds.entry(m.kind).or_default() += 1;
-        *g.aliases.entry(m.name.clone()).or_default() += 1;
+        match g.aliases.get_mut(&m.name) {
+            Some(n) => *n += 1,
+            None => {
+                g.aliases.insert(m.name.clone(), 1);
+            }
+        }
         if let Some(role) = &m.role {
             // "Secretary of State Antony Blinken", "the top US diplomat"
             let alias = if role.starts_with(|c: char| c.is_lowercase()) {
@@ -578,15 +587,19 @@ pub fn canonical_entities<'a>(
         if !one_word && !org_like {
             continue; // can fold into nothing below
         }
-        let bare = short.key.replace('.', "");
+        let bare: std::borrow::Cow<'_, str> = if short.key.contains('.') {
+            short.key.replace('.', "").into()
+        } else {
+            short.key.as_str().into()
+        };
         let same_last = short.words.last().and_then(|w| by_last.get(w));
-        let spelled = by_initials.get(bare.as_str()).filter(|_| one_word);
-        let mut seen = FxHashSet::default();
+        let spelled = by_initials.get(bare.as_ref()).filter(|_| one_word);
+        // A name is listed under its last word and its initials both at most once.
+        let in_same_last = |i: &usize| same_last.is_some_and(|l| l.contains(i));
         let mut candidates = same_last
             .into_iter()
-            .chain(spelled)
             .flatten()
-            .filter(|i| seen.insert(**i))
+            .chain(spelled.into_iter().flatten().filter(|i| !in_same_last(i)))
             .map(|&i| &shapes[i])
             .filter(|long| {
                 if long.words.len() <= short.words.len() {
