@@ -273,7 +273,7 @@ impl Clusterer {
         let new_terms: Vec<TermId> = counts
             .iter()
             .map(|c| c.0)
-            .filter(|t| !e.centroid.weights.contains_key(t))
+            .filter(|t| !e.centroid.holds(*t))
             .collect();
         let dropped = e.centroid.add(counts, &self.vocab, max_terms);
         for t in dropped {
@@ -283,7 +283,7 @@ impl Clusterer {
             }
         }
         for t in new_terms {
-            if e.centroid.weights.contains_key(&t) {
+            if e.centroid.holds(t) {
                 self.index.file_term(t, id);
             }
         }

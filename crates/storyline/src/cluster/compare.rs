@@ -148,7 +148,7 @@ fn story_differences(out: &mut Diffs, s: &StoryState, t: &StoryState) {
 
 fn centroid_differences(out: &mut Diffs, at: &str, a: &Centroid, b: &Centroid) {
     let bits = |c: &Centroid| {
-        let mut v: Vec<(u32, u32)> = c.weights.iter().map(|(&t, w)| (t, w.to_bits())).collect();
+        let mut v: Vec<(u32, u32)> = c.weights().iter().map(|(&t, w)| (t, w.to_bits())).collect();
         v.sort_unstable();
         v
     };

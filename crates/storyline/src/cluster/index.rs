@@ -43,7 +43,7 @@ impl CandidateIndex {
         for key in e.entities.keys() {
             self.file_entity(key.clone(), e.id);
         }
-        for &t in e.centroid.weights.keys() {
+        for &t in e.centroid.weights().keys() {
             self.file_term(t, e.id);
         }
     }
@@ -52,7 +52,7 @@ impl CandidateIndex {
         for key in e.entities.keys() {
             self.unfile_entity(key, e.id);
         }
-        for &t in e.centroid.weights.keys() {
+        for &t in e.centroid.weights().keys() {
             self.unfile_term(t, e.id);
         }
     }

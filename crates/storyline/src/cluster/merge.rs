@@ -221,7 +221,7 @@ impl Level for Events {
                     c.protagonist_of_centroid(&e.centroid, e.signals.names.as_ref())
                 }),
                 (&o.centroid, o.signals.names.as_ref()),
-                |t| e.centroid.weights.get(&t).copied().unwrap_or(0.0),
+                |t| e.centroid.weight(t).unwrap_or(0.0),
                 false,
             )
         {

@@ -80,7 +80,7 @@ impl Clusterer {
         let centroids = (self.events.values().map(|e| &e.centroid))
             .chain(self.stories.values().map(|s| &s.centroid));
         for c in centroids {
-            c.weights.keys().for_each(|&t| hold(t));
+            c.weights().keys().for_each(|&t| hold(t));
         }
         // The story index may still list a term its centroid has since dropped.
         self.index.story_index_terms().for_each(hold);

@@ -125,7 +125,7 @@ impl Clusterer {
         }
         let min_weight = vector::sublinear(cfg.protagonist_min_tf.max(1.0));
         heaviest(
-            c.weights
+            c.weights()
                 .iter()
                 .filter(|e| *e.1 >= min_weight && names.is_none_or(|n| n.contains(e.0)))
                 .map(|(&t, &w)| (t, w * self.vocab.idf(t))),
@@ -154,7 +154,7 @@ impl Clusterer {
         } else {
             0.0
         };
-        let theirs_weight = |t: TermId| centroid.weights.get(&t).copied().unwrap_or(0.0);
+        let theirs_weight = |t: TermId| centroid.weight(t).unwrap_or(0.0);
         theirs_weight(ours) <= passing
             && ((one_sided && theirs_weight(ours) == 0.0)
                 || self

@@ -126,7 +126,7 @@ fn follow<I: Copy + Eq>(merges: &[(I, I)], mut id: I) -> I {
 /// A centroid's weights by term id, as snapshots hold them (the order they are summed in
 /// does not matter: see `vector::ExactSum`).
 fn weights_by_id(c: &Centroid) -> Vec<(TermId, f32)> {
-    let mut weights: Vec<(TermId, f32)> = c.weights.iter().map(|(&t, &w)| (t, w)).collect();
+    let mut weights: Vec<(TermId, f32)> = c.weights().iter().map(|(&t, &w)| (t, w)).collect();
     weights.sort_unstable_by_key(|e| e.0);
     weights
 }

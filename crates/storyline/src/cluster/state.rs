@@ -107,14 +107,14 @@ impl EventSignals {
     /// Notes a member's names (term ids), those `centroid` holds.
     pub(super) fn add_names(&mut self, names: &[TermId], centroid: &Centroid) {
         if let Some(ours) = &mut self.names {
-            ours.extend(names.iter().filter(|t| centroid.weights.contains_key(t)));
+            ours.extend(names.iter().filter(|t| centroid.holds(**t)));
         }
     }
 
     /// Keeps the names to the terms `centroid` holds (after a merge).
     pub(super) fn keep_names_in(&mut self, centroid: &Centroid) {
         if let Some(names) = &mut self.names {
-            names.retain(|t| centroid.weights.contains_key(t));
+            names.retain(|t| centroid.holds(*t));
         }
     }
 }

@@ -409,16 +409,77 @@ fn tfidf_from_idf(counts: &[(TermId, f32)], idf: &[f32]) -> (Vec<(TermId, f32)>,
 /// the live IDF applies at comparison time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Centroid {
-    pub weights: StableMap<TermId, f32>,
+    weights: StableMap<TermId, f32>,
     /// Norm of the IDF-weighted centroid, refreshed on every update.
     norm: f32,
+    /// Bit `id % FILTER_BITS` set for each term of `weights` (empty: none yet), so that
+    /// scoring skips the map for most terms it does not hold. Each article is scored against
+    /// dozens of events and stories, and looking each of its terms up in each centroid,
+    /// mostly in vain, was the clusterer's hottest loop.
+    filter: Vec<u64>,
 }
+
+/// Bits of a centroid's term filter: a few cache lines, and under a third of them set
+/// at the largest centroid (`2 × max_centroid_terms`).
+const FILTER_BITS: usize = 4096;
 
 impl Centroid {
     pub fn from_weights(weights: StableMap<TermId, f32>, vocab: &Vocab) -> Centroid {
-        let mut c = Centroid { weights, norm: 0.0 };
+        let mut c = Centroid {
+            weights,
+            norm: 0.0,
+            filter: Vec::new(),
+        };
+        c.refilter();
         c.refresh_norm(vocab);
         c
+    }
+
+    /// The summed weight of each term.
+    pub fn weights(&self) -> &StableMap<TermId, f32> {
+        &self.weights
+    }
+
+    /// The summed weight of term `id`, if the centroid holds it.
+    #[inline]
+    pub fn weight(&self, id: TermId) -> Option<f32> {
+        if self.may_hold(id) {
+            self.weights.get(&id).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Whether the centroid holds term `id`.
+    #[inline]
+    pub fn holds(&self, id: TermId) -> bool {
+        self.weight(id).is_some()
+    }
+
+    /// Whether term `id` may be in the centroid (if not, it surely is not).
+    #[inline]
+    fn may_hold(&self, id: TermId) -> bool {
+        let bit = id as usize % FILTER_BITS;
+        self.filter
+            .get(bit / 64)
+            .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+    }
+
+    fn mark(&mut self, id: TermId) {
+        if self.filter.is_empty() {
+            self.filter = vec![0; FILTER_BITS / 64];
+        }
+        let bit = id as usize % FILTER_BITS;
+        self.filter[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// The filter of the terms held now (after terms were dropped).
+    fn refilter(&mut self) {
+        self.filter.iter_mut().for_each(|w| *w = 0);
+        let ids: Vec<TermId> = self.weights.keys().copied().collect();
+        for id in ids {
+            self.mark(id);
+        }
     }
 
     /// A centroid as a snapshot keeps it: its weights and its norm as last refreshed (under
@@ -429,7 +490,9 @@ impl Centroid {
         let mut c = Centroid {
             weights: weights.into_iter().collect(),
             norm,
+            filter: Vec::new(),
         };
+        c.refilter();
         if norm <= 0.0 || !norm.is_finite() {
             c.refresh_norm(vocab);
         }
@@ -446,6 +509,7 @@ impl Centroid {
     ) -> Vec<TermId> {
         for &(id, tf) in counts {
             *self.weights.entry(id).or_default() += sublinear(tf);
+            self.mark(id);
         }
         let dropped = if self.weights.len() > max_terms * 2 {
             self.prune(max_terms, vocab)
@@ -459,6 +523,7 @@ impl Centroid {
     pub fn merge(&mut self, other: &Centroid, vocab: &Vocab, max_terms: usize) {
         for (&id, &w) in &other.weights {
             *self.weights.entry(id).or_default() += w;
+            self.mark(id);
         }
         if self.weights.len() > max_terms * 2 {
             self.prune(max_terms, vocab);
@@ -489,6 +554,7 @@ impl Centroid {
         items[..keep].sort_unstable_by(heavier_first);
         let dropped = items.split_off(keep);
         self.weights = items.into_iter().map(|(_, id, w)| (id, w)).collect();
+        self.refilter();
         dropped.into_iter().map(|(_, id, _)| id).collect()
     }
 
@@ -515,6 +581,7 @@ impl Centroid {
         v.terms
             .iter()
             .zip(&v.idf)
+            .filter(|(&(id, _), _)| self.may_hold(id))
             .filter_map(|(&(id, w), &idf)| self.weights.get(&id).map(|c| c * idf * w))
             .sum()
     }
@@ -536,6 +603,9 @@ impl Centroid {
         };
         let mut dot = ExactSum::default();
         for (id, &w) in &small.weights {
+            if !large.may_hold(*id) {
+                continue;
+            }
             if let Some(&x) = large.weights.get(id) {
                 let idf = vocab.idf(*id);
                 dot.add(f64::from(w * x * idf * idf));
