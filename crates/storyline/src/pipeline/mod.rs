@@ -135,20 +135,17 @@ fn next_batch(
     batch
 }
 
-/// Log pages after which the writer checkpoints itself during an ingest: only if the
-/// checkpoint thread falls this far behind (64 MiB of 4 KiB pages).
-const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
+/// Log bytes after which the writer checkpoints itself during an ingest: only if the
+/// checkpoint thread falls this far behind.
+const WRITER_CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// Commits between checkpoints during an ingest. Each batch rewrites the same hot pages
 /// (index interiors, the events and stories it changed, the search index's newest
 /// segments); a checkpoint after every commit copied them into the file each time. The
 /// checkpointer took about 4.5 % of ingest CPU so, and 2.7 % with one every fourth commit
 /// (`perf record` of `bench ingest --articles 20000`). Four batches of full articles stay
-/// well under the writer's own threshold (`WRITER_CHECKPOINT_PAGES`).
+/// well under the writer's own threshold (`WRITER_CHECKPOINT_BYTES`).
 const BATCHES_PER_CHECKPOINT: usize = 4;
-
-/// SQLite's own threshold, restored after an ingest for whatever the connection does next.
-const DEFAULT_CHECKPOINT_PAGES: u32 = 1_000;
 
 /// Progress after each committed batch.
 #[derive(Debug, Clone, Copy)]
@@ -252,7 +249,7 @@ impl Pipeline {
         // checkpoint stalled the whole pipeline, and a batch of full articles fills the
         // log's default 1,000 pages, so that was nearly every commit. The writer's own
         // threshold stays as a backstop should the checkpointer fall behind.
-        store.set_auto_checkpoint(WRITER_CHECKPOINT_PAGES)?;
+        store.set_auto_checkpoint(Some(WRITER_CHECKPOINT_BYTES))?;
         let (to_checkpointer, commits) = mpsc::sync_channel::<()>(1);
         let ingested = std::thread::scope(|outer| {
             let checkpoints = spawn_stage(outer, "checkpoint", move || -> Result<()> {
@@ -344,7 +341,8 @@ impl Pipeline {
             checkpointed?;
             read
         });
-        store.set_auto_checkpoint(DEFAULT_CHECKPOINT_PAGES)?;
+        // SQLite's own threshold, for whatever the connection does next.
+        store.set_auto_checkpoint(None)?;
         ingested?;
         progress(Progress {
             read: report.read,

@@ -158,9 +158,15 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| self.e(e))?;
         annotations::register(&self.conn).map_err(|e| self.e(e))?;
+        // 16 KiB pages in a new store (an existing one keeps its own): an ingest writes
+        // every page twice, to the log and then the file, a system call each. On 4 KiB
+        // pages system time was 11 % of ingest CPU; 16 KiB pages cut it by a fifth and
+        // ingest CPU by about 4 % (`bench ingest --articles 20000`), and search was no
+        // slower.
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(|e| self.e(e))?;
         let has_meta: bool = self

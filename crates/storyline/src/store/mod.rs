@@ -220,11 +220,12 @@ impl Store {
         }))
     }
 
-    /// How many pages SQLite's write-ahead log may hold before a commit on this connection
-    /// copies them into the database file itself. PostgreSQL checkpoints on its own.
-    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<()> {
+    /// How many bytes SQLite's write-ahead log may hold before a commit on this connection
+    /// copies them into the database file itself (`None`: SQLite's default, 1,000 pages).
+    /// PostgreSQL checkpoints on its own.
+    pub fn set_auto_checkpoint(&self, bytes: Option<u64>) -> Result<()> {
         match &self.engine {
-            Engine::Sqlite(s) => s.set_auto_checkpoint(pages),
+            Engine::Sqlite(s) => s.set_auto_checkpoint(bytes),
             Engine::Postgres(_) => Ok(()),
         }
     }

@@ -36,9 +36,22 @@ impl SqliteStore {
         Self::err(&self.path, source)
     }
 
-    /// How many pages the write-ahead log may hold before a commit on this connection copies
-    /// them into the database file itself (a checkpoint, with its disk syncs).
-    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<()> {
+    /// How many bytes the write-ahead log may hold before a commit on this connection copies
+    /// them into the database file itself (a checkpoint, with its disk syncs); `None` for
+    /// SQLite's default of 1,000 pages. In pages of this store's size: a store made before
+    /// the default page size grew keeps its 4 KiB pages.
+    pub fn set_auto_checkpoint(&self, bytes: Option<u64>) -> Result<()> {
+        const SQLITE_DEFAULT_PAGES: u64 = 1_000;
+        let pages = match bytes {
+            None => SQLITE_DEFAULT_PAGES,
+            Some(bytes) => {
+                let page_size: i64 = self
+                    .conn
+                    .query_row("PRAGMA page_size", [], |r| r.get(0))
+                    .map_err(|e| self.e(e))?;
+                (bytes / page_size.max(512) as u64).max(1)
+            }
+        };
         self.conn
             .pragma_update(None, "wal_autocheckpoint", pages)
             .map_err(|e| self.e(e))
