@@ -423,6 +423,15 @@ pub struct Centroid {
 /// at the largest centroid (`2 × max_centroid_terms`).
 const FILTER_BITS: usize = 4096;
 
+/// Sets term `id`'s bit in a centroid's `filter`, made on its first term.
+fn mark(filter: &mut Vec<u64>, id: TermId) {
+    if filter.is_empty() {
+        *filter = vec![0; FILTER_BITS / 64];
+    }
+    let bit = id as usize % FILTER_BITS;
+    filter[bit / 64] |= 1 << (bit % 64);
+}
+
 impl Centroid {
     pub fn from_weights(weights: StableMap<TermId, f32>, vocab: &Vocab) -> Centroid {
         let mut c = Centroid {
@@ -465,20 +474,11 @@ impl Centroid {
             .is_some_and(|w| w & (1 << (bit % 64)) != 0)
     }
 
-    fn mark(&mut self, id: TermId) {
-        if self.filter.is_empty() {
-            self.filter = vec![0; FILTER_BITS / 64];
-        }
-        let bit = id as usize % FILTER_BITS;
-        self.filter[bit / 64] |= 1 << (bit % 64);
-    }
-
     /// The filter of the terms held now (after terms were dropped).
     fn refilter(&mut self) {
         self.filter.iter_mut().for_each(|w| *w = 0);
-        let ids: Vec<TermId> = self.weights.keys().copied().collect();
-        for id in ids {
-            self.mark(id);
+        for &id in self.weights.keys() {
+            mark(&mut self.filter, id);
         }
     }
 
@@ -509,7 +509,7 @@ impl Centroid {
     ) -> Vec<TermId> {
         for &(id, tf) in counts {
             *self.weights.entry(id).or_default() += sublinear(tf);
-            self.mark(id);
+            mark(&mut self.filter, id);
         }
         let dropped = if self.weights.len() > max_terms * 2 {
             self.prune(max_terms, vocab)
@@ -523,7 +523,7 @@ impl Centroid {
     pub fn merge(&mut self, other: &Centroid, vocab: &Vocab, max_terms: usize) {
         for (&id, &w) in &other.weights {
             *self.weights.entry(id).or_default() += w;
-            self.mark(id);
+            mark(&mut self.filter, id);
         }
         if self.weights.len() > max_terms * 2 {
             self.prune(max_terms, vocab);
