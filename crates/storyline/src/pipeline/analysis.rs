@@ -193,7 +193,7 @@ pub(super) fn analyze(
     // there too: the article's term counts are read off its numbered terms.
     let mut word_terms = WordTerms::with_capacity(words.len());
     normalize::for_each_keyed_word_term(&words, stemmer, |i, t, key| {
-        word_terms.set_keyed(i, t, key);
+        word_terms.set(i, t, key);
     });
     let mut word_terms = word_terms.finish(words.len());
     // A text kept apart counts its terms under its tag, so by other keys than its words'.

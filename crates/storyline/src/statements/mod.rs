@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{Claim, EventId, Span};
 use crate::corroborate::FactSource;
-use crate::normalize::{for_each_content_term, for_each_word_term, text_key, Stemmer, WordList};
+use crate::normalize::{
+    for_each_content_term, for_each_keyed_word_term, text_key, Stemmer, WordList,
+};
 use crate::summarize::LEAD_IN;
 
 mod differ;
@@ -149,7 +151,7 @@ impl WordTerms {
     pub fn of(list: &WordList, stemmer: &Stemmer) -> WordTerms {
         let words = list.words();
         let mut out = WordTerms::with_capacity(words.len());
-        for_each_word_term(&words, stemmer, |i, t| out.set(i, t));
+        for_each_keyed_word_term(&words, stemmer, |i, t, key| out.set(i, t, key));
         out.finish(words.len())
     }
 
@@ -167,14 +169,10 @@ impl WordTerms {
         }
     }
 
-    /// `term` is the term of word `i`; the words since the last one given have none.
-    /// Given in word order (as [`for_each_word_term`] gives them).
-    pub fn set(&mut self, i: usize, term: &str) {
-        self.set_keyed(i, term, text_key(term));
-    }
-
-    /// [`WordTerms::set`] with the term's [`text_key`], known already.
-    pub fn set_keyed(&mut self, i: usize, term: &str, key: u64) {
+    /// `term`, whose [`text_key`] is `key`, is the term of word `i`; the words since the
+    /// last one given have none. Given in word order (as [`for_each_keyed_word_term`]
+    /// gives them, with their keys).
+    pub fn set(&mut self, i: usize, term: &str, key: u64) {
         self.words.resize(i, NO_TERM);
         let id = self.number_keyed(term, key);
         if let Some(n) = self.counts.get_mut(id as usize) {
