@@ -127,30 +127,20 @@ impl Clusterer {
         // An event that has just merged is a new centroid and may now be close to a third,
         // which no article may come to check: check it again, a few rounds at most
         // (googlenews-dev F1 0.836 -> 0.839, NMI 0.904 -> 0.905).
-        // An event the article has just started is the article alone, which `best_event`
-        // has just kept out of every live event; its first check joins none that shares
-        // fewer of its terms than `min_shared_keys`, the least an article joins on. Before,
-        // a headline sharing one word with an event joined it through this check: on
-        // googlenews-dev, headlines in another story's event fell from 361 to 302.
         for round in 0..=MERGE_ROUNDS {
             if round > 0 {
                 if let Some(e) = self.events.get_mut(&event) {
                     e.merge_checked_at = 0;
                 }
             }
-            let min_shared = if new_event && round == 0 {
-                self.config.min_shared_keys
-            } else {
-                0
-            };
             let merges = self.dirty.merged_events.len();
-            event = self.maybe_merge::<Events>(event, vector.len(), min_shared);
+            event = self.maybe_merge::<Events>(event, vector.len());
             if self.dirty.merged_events.len() == merges {
                 break;
             }
         }
         let story = self.events.get(&event).map_or(StoryId(0), |e| e.story);
-        let story = self.maybe_merge::<Stories>(story, vector.len(), 0);
+        let story = self.maybe_merge::<Stories>(story, vector.len());
         Assignment {
             event,
             story,

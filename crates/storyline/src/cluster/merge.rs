@@ -78,15 +78,7 @@ impl Clusterer {
     /// Merges `id` into the live cluster of its level it has grown close to, if any;
     /// returns where its articles now are. Only the cluster just touched is checked: the
     /// others have not moved since their own last check.
-    ///
-    /// A candidate must hold at least `min_shared` of its terms unless the two are in one
-    /// burst (see [`ClusterConfig::min_shared_keys`]).
-    pub(super) fn maybe_merge<L: Level>(
-        &mut self,
-        id: L::Id,
-        n_terms: usize,
-        min_shared: u32,
-    ) -> L::Id {
+    pub(super) fn maybe_merge<L: Level>(&mut self, id: L::Id, n_terms: usize) -> L::Id {
         let Some(c) = L::live_mut(self).get_mut(&id) else {
             return id;
         };
@@ -102,19 +94,12 @@ impl Clusterer {
         let level = self.vocab.idf_level();
         let protagonist = OnceCell::new();
         let mut best: Option<(L::Id, f32)> = None;
-        let burst_days = self.config.burst_minutes / (24.0 * 60.0);
         for other in L::candidates(self, id) {
             let Some(o) = live.get(&other) else {
                 continue;
             };
             let gap = spans_apart(this.span(), o.span());
             if gap.is_some_and(|g| g > window) {
-                continue;
-            }
-            if min_shared > 0
-                && gap.is_none_or(|g| g > burst_days)
-                && !holds_at_least(o.centroid(), this.centroid(), min_shared)
-            {
                 continue;
             }
             let lexical = self.clusters_blend(
@@ -356,12 +341,6 @@ impl Level for Stories {
         c.dirty.stories.remove(&small);
         c.dirty.merged_stories.push((small, big));
     }
-}
-
-/// Whether `centroid` holds at least `n` of `other`'s terms.
-fn holds_at_least(centroid: &Centroid, other: &Centroid, n: u32) -> bool {
-    let held = other.weights().keys().filter(|&&t| centroid.holds(t));
-    held.take(n as usize).count() >= n as usize
 }
 
 /// Whether a cluster of `n` articles, last checked for merges at size `last` (0: never), is

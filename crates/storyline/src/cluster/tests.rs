@@ -576,24 +576,3 @@ fn a_name_spelled_out_joins_the_headlines_that_abbreviate_it() {
     assert!(spelled_out_name_joins_its_acronym(1.0));
     assert!(!spelled_out_name_joins_its_acronym(0.0));
 }
-
-/// A headline sharing one word with each of two events joins neither: not when placed
-/// (too few shared terms), nor through the merge check of the event it starts.
-#[test]
-fn a_headline_sharing_one_word_with_an_event_stays_out_of_it() {
-    let mut c = Clusterer::new(ClusterConfig::default());
-    for other in ["storm coast flood", "court ruling appeal", "rate cut bank"] {
-        c.assign(&features(other, &[], None));
-    }
-    let play = c.assign(&features("nativity play school", &[], None)).event;
-    let sale = c.assign(&features("black friday sale", &[], None)).event;
-    for more in ["black friday deal", "black friday crowd"] {
-        assert_eq!(c.assign(&features(more, &[], None)).event, sale);
-    }
-    let film = c.assign(&features("black nativity", &[], None));
-    assert!(film.new_event);
-    assert!(film.event != play && film.event != sale, "{film:?}");
-    // A second headline of the film finds it.
-    let review = c.assign(&features("black nativity review", &[], None));
-    assert_eq!(review.event, film.event);
-}
