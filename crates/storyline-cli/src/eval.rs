@@ -31,6 +31,12 @@ pub enum EvalCommand {
         /// single-pass TF-IDF baseline.
         #[arg(long, value_name = "DATA", conflicts_with_all = ["articles", "gold", "key"])]
         all: Option<PathBuf>,
+        /// With --all, also cut each set into N consecutive parts (file order) and score
+        /// each part clustered on its own: a change that lifts a whole set but drops a part
+        /// will likely drop a held-out half too.
+        #[arg(long, value_name = "N", requires = "all", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=20))]
+        parts: u32,
     },
     /// Precision and recall of people / organisations / places against a reference
     /// annotation (`scripts/ner_reference.py` writes one with spaCy).
@@ -242,9 +248,11 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             crate::summary_cmd::eval_timeline(&topic_dir, &out, json)
         }
         EvalCommand::Cluster {
-            all: Some(data), ..
+            all: Some(data),
+            parts,
+            ..
         } => {
-            let all = crate::eval_cluster_all::run(&data, quiet, model)?;
+            let all = crate::eval_cluster_all::run(&data, parts as usize, quiet, model)?;
             if json {
                 crate::print::json(&all)?;
             } else {
@@ -257,6 +265,7 @@ pub fn run(cmd: EvalCommand, json: bool, quiet: bool, model: Option<&Path>) -> R
             gold: Some(gold),
             key,
             all: None,
+            ..
         } => {
             let (assignments, report) = cluster_file(&articles, quiet, model)?;
             // Gold is read only now, after clustering has finished.

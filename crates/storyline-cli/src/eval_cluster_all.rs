@@ -6,18 +6,21 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use storyline_eval::baseline::{self, Doc};
 use storyline_eval::cluster::{score, ClusterScores};
 
 use crate::eval::{cluster_file, read_gold, read_jsonl_by_id, Key};
 
-/// One set scored on one gold field.
+/// One set (or one part of it) scored on one gold field.
 #[derive(Serialize)]
 pub struct SetScore {
     pub set: String,
     pub key: &'static str,
+    /// Which part of the set, `"k/N"`, when it was cut into parts (`--parts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
     pub articles: usize,
     pub scores: ClusterScores,
     /// B³ F1 of the single-pass baseline on the same articles and gold.
@@ -27,7 +30,7 @@ pub struct SetScore {
 #[derive(Serialize)]
 pub struct AllScores {
     pub sets: Vec<SetScore>,
-    /// Means over the rows.
+    /// Means over the rows of whole sets.
     pub mean_f1: f64,
     pub mean_nmi: f64,
     pub mean_baseline_f1: f64,
@@ -73,6 +76,28 @@ fn keys(gold: &Path) -> Result<Vec<Key>> {
     })
 }
 
+/// `articles` cut into `parts` files of consecutive non-blank lines (the last part takes
+/// the remainder), written under `dir`.
+fn cut(articles: &Path, parts: usize, dir: &Path) -> Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(articles)
+        .with_context(|| format!("cannot read {}", articles.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let stem = articles
+        .parent()
+        .and_then(Path::file_name)
+        .map_or_else(|| "set".into(), |n| n.to_string_lossy().into_owned());
+    let mut out = Vec::with_capacity(parts);
+    for k in 0..parts {
+        let (from, to) = (k * lines.len() / parts, (k + 1) * lines.len() / parts);
+        let path = dir.join(format!("{stem}-{}-of-{parts}.jsonl", k + 1));
+        let mut body = lines[from..to].join("\n");
+        body.push('\n');
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
 /// The baseline's labels for a JSONL file.
 fn baseline_labels(articles: &Path) -> Result<HashMap<String, String>> {
     let rows = read_jsonl_by_id(articles)?;
@@ -90,40 +115,56 @@ fn baseline_labels(articles: &Path) -> Result<HashMap<String, String>> {
         .collect())
 }
 
-pub fn run(data: &Path, quiet: bool, model: Option<&Path>) -> Result<AllScores> {
+/// Scores every set under `data`, and with `parts` > 1 each of its parts clustered alone.
+pub fn run(data: &Path, parts: usize, quiet: bool, model: Option<&Path>) -> Result<AllScores> {
     let mut sets = Vec::new();
+    let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
     for (name, dir) in discover(data)? {
         if !quiet {
             eprintln!("clustering {name} …");
         }
         let articles = dir.join("articles.jsonl");
         let gold_path = dir.join("gold.jsonl");
-        let (assignments, report) = cluster_file(&articles, true, model)?;
-        let base = baseline_labels(&articles)?;
-        for key in keys(&gold_path)? {
-            // Gold is read only now, after clustering has finished.
-            let gold = read_gold(&gold_path, key.field())?;
-            let predicted: HashMap<String, String> = assignments
-                .iter()
-                .map(|(id, event, story)| {
-                    let label = match key {
-                        Key::Event => event.to_string(),
-                        Key::Topic => story.to_string(),
-                    };
-                    (id.clone(), label)
-                })
-                .collect();
-            sets.push(SetScore {
-                set: name.clone(),
-                key: key.field(),
-                articles: report.read,
-                scores: score(&predicted, &gold),
-                baseline_f1: score(&base, &gold).bcubed.f1,
-            });
+        let keys = keys(&gold_path)?;
+        let mut inputs = vec![(None, articles.clone())];
+        if parts > 1 {
+            for (k, path) in cut(&articles, parts, scratch.path())?
+                .into_iter()
+                .enumerate()
+            {
+                inputs.push((Some(format!("{}/{parts}", k + 1)), path));
+            }
+        }
+        for (part, articles) in inputs {
+            let (assignments, report) = cluster_file(&articles, true, model)?;
+            let base = baseline_labels(&articles)?;
+            for &key in &keys {
+                // Gold is read only now, after clustering has finished.
+                let gold = read_gold(&gold_path, key.field())?;
+                let predicted: HashMap<String, String> = assignments
+                    .iter()
+                    .map(|(id, event, story)| {
+                        let label = match key {
+                            Key::Event => event.to_string(),
+                            Key::Topic => story.to_string(),
+                        };
+                        (id.clone(), label)
+                    })
+                    .collect();
+                sets.push(SetScore {
+                    set: name.clone(),
+                    key: key.field(),
+                    part: part.clone(),
+                    articles: report.read,
+                    scores: score(&predicted, &gold),
+                    baseline_f1: score(&base, &gold).bcubed.f1,
+                });
+            }
         }
     }
-    let n = sets.len() as f64;
-    let mean = |f: &dyn Fn(&SetScore) -> f64| sets.iter().map(f).sum::<f64>() / n;
+    let whole: Vec<&SetScore> = sets.iter().filter(|s| s.part.is_none()).collect();
+    let n = whole.len() as f64;
+    let mean = |f: &dyn Fn(&SetScore) -> f64| whole.iter().map(|s| f(s)).sum::<f64>() / n;
     Ok(AllScores {
         mean_f1: mean(&|s| s.scores.bcubed.f1),
         mean_nmi: mean(&|s| s.scores.nmi),
@@ -139,9 +180,13 @@ pub fn print(all: &AllScores) {
     );
     for s in &all.sets {
         let b = &s.scores.bcubed;
+        let set = match &s.part {
+            Some(part) => format!("  {part}"),
+            None => s.set.clone(),
+        };
         println!(
             "{:<26} {:<6} {:>8}  {:>6.4} {:>6.4} {:>6.4} {:>6.4}  {:>9.4}",
-            s.set, s.key, s.articles, b.precision, b.recall, b.f1, s.scores.nmi, s.baseline_f1
+            set, s.key, s.articles, b.precision, b.recall, b.f1, s.scores.nmi, s.baseline_f1
         );
     }
     println!(

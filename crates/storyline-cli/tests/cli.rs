@@ -683,6 +683,83 @@ fn clustering_quality_does_not_regress() {
     }
 }
 
+/// `--parts 2` scores each half of a set clustered on its own, exactly as `eval cluster`
+/// scores that half given as a file; the whole-set rows and their means stay as they were.
+#[test]
+fn parts_are_scored_as_streams_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared().join("data");
+    let out = storyline(
+        &dir.path().join("unused.db"),
+        &[
+            "--json",
+            "eval",
+            "cluster",
+            "--all",
+            data.to_str().unwrap(),
+            "--parts",
+            "2",
+        ],
+    );
+    let parted = json_of(&out);
+    let whole = all_cluster_scores();
+    // Scores are sums over hash maps: equal but for the last bits.
+    let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-12;
+    assert!(
+        close(&parted["mean_f1"], &whole["mean_f1"]),
+        "means are over whole sets"
+    );
+    let rows = parted["sets"].as_array().unwrap();
+    let gvc: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["set"] == "cluster/gvc-dev" && r["key"] == "event")
+        .collect();
+    assert_eq!(gvc.len(), 3, "the whole set and two parts: {gvc:?}");
+    assert!(gvc[0].get("part").is_none());
+    assert_eq!(gvc[1]["part"], "1/2");
+    assert_eq!(gvc[2]["part"], "2/2");
+    let n = |r: &Value| r["articles"].as_u64().unwrap();
+    assert_eq!(n(gvc[1]) + n(gvc[2]), n(gvc[0]));
+    // The first half, cut by hand, scored alone.
+    let set = data.join("cluster/gvc-dev");
+    let text = std::fs::read_to_string(set.join("articles.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let half = dir.path().join("half.jsonl");
+    std::fs::write(&half, lines[..lines.len() / 2].join("\n") + "\n").unwrap();
+    let alone = json_of(&storyline(
+        &dir.path().join("alone.db"),
+        &[
+            "--json",
+            "eval",
+            "cluster",
+            half.to_str().unwrap(),
+            set.join("gold.jsonl").to_str().unwrap(),
+        ],
+    ));
+    for field in ["precision", "recall", "f1"] {
+        let (a, b) = (
+            &alone["scores"]["bcubed"][field],
+            &gvc[1]["scores"]["bcubed"][field],
+        );
+        assert!(close(a, b), "{field}: {a} alone, {b} as a part");
+    }
+    assert!(close(&alone["scores"]["nmi"], &gvc[1]["scores"]["nmi"]));
+    // A part count of 0 is refused, naming the option.
+    let bad = storyline(
+        &dir.path().join("unused.db"),
+        &[
+            "eval",
+            "cluster",
+            "--all",
+            data.to_str().unwrap(),
+            "--parts",
+            "0",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--parts"));
+}
+
 #[test]
 fn the_baseline_beside_each_set_is_the_scripts_single_pass() {
     // The Rust copy must give the clusters of `scripts/baseline_singlepass.py` (scikit-learn),
