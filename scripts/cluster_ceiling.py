@@ -15,7 +15,8 @@ as a limit of the evidence, not of the clusterer.
    agglomerative average and complete link at every threshold, on TF-IDF over all content
    words and over names and numbers only; the best B-cubed F1 against the gold events.
 
-With `--vectors FILE` both studies run again on sentence embeddings: FILE is a fresh
+With `--vectors FILE` both studies run again on sentence embeddings, and the first on a
+mix of both similarities: FILE is a fresh
 `STORYLINE_EMBED_CACHE` file written by a `--features embeddings` build, e.g.
     STORYLINE_EMBED_CACHE=/tmp/ecb.emb storyline -q --model DIR cluster ARTICLES --out /dev/null
 Its lines are taken in article order (true for a fresh cache of a set whose texts are all
@@ -88,20 +89,28 @@ def best_over_thresholds(score_at):
     return max((score_at(t) + (t,) for t in np.arange(0.01, 0.8, 0.01)), key=lambda s: s[0])
 
 
-def stories_from_perfect_events(articles, gold, x):
+def event_similarity(articles, gold, x):
+    """The gold events (sorted) and the cosine of their mean vectors under `x`."""
     events = sorted({gold[a["id"]]["event"] for a in articles})
     rows = {e: [k for k, a in enumerate(articles) if gold[a["id"]]["event"] == e] for e in events}
     c = np.vstack([np.asarray(x[rows[e]].mean(axis=0)) for e in events])
     c /= np.linalg.norm(c, axis=1, keepdims=True)
-    sim = c @ c.T
+    return events, rows, c @ c.T
+
+
+def stories_from_perfect_events(articles, gold, x, sim=None, methods=("single", "average")):
+    events, rows, own = event_similarity(articles, gold, x)
+    sim = own if sim is None else sim
     topic = {e: gold[articles[rows[e][0]]["id"]]["topic"] for e in events}
     weight = {e: len(rows[e]) for e in events}
-    for method in ("single", "average"):
+    for method in methods:
         def score(t):
             labels = cut(sim, method, t)
             return bcubed(dict(zip(events, labels)), topic, weight)
         f, p, r, t = best_over_thresholds(score)
         print(f"  {method:8} link: best topic F1 {f:.4f} (P {p:.3f} R {r:.3f}) at cosine {t:.2f}")
+    if methods != ("single", "average"):
+        return
     pairs = sorted(
         ((sim[i, j], events[i], events[j]) for i in range(len(events)) for j in range(i + 1, len(events))),
         reverse=True,
@@ -167,6 +176,14 @@ def main():
         x = embeddings(vectors, articles, gold)
         stories_from_perfect_events(articles, gold, x)
         events_inside_perfect_stories(articles, gold, x)
+        # Words and embeddings mixed: the embedding cosine rescaled from its unrelated-news
+        # floor (0.3) so that both run from about 0 to 1.
+        _, _, lexical = event_similarity(articles, gold, words)
+        _, _, semantic = event_similarity(articles, gold, x)
+        for share in (0.25, 0.5, 0.75):
+            print(f"4. stories from perfect events, {share:.2f} embedding + {1 - share:.2f} words")
+            mixed = (1 - share) * lexical + share * (semantic - 0.3) / 0.7
+            stories_from_perfect_events(articles, gold, words, mixed, ("average",))
 
 
 if __name__ == "__main__":
