@@ -76,8 +76,8 @@ fn keys(gold: &Path) -> Result<Vec<Key>> {
     })
 }
 
-/// `articles` cut into `parts` files of consecutive non-blank lines (the last part takes
-/// the remainder), written under `dir`.
+/// `articles` cut into `parts` files of consecutive non-blank lines, of equal size give or
+/// take one line, written under `dir`.
 fn cut(articles: &Path, parts: usize, dir: &Path) -> Result<Vec<PathBuf>> {
     let text = std::fs::read_to_string(articles)
         .with_context(|| format!("cannot read {}", articles.display()))?;
@@ -135,12 +135,16 @@ pub fn run(data: &Path, parts: usize, quiet: bool, model: Option<&Path>) -> Resu
                 inputs.push((Some(format!("{}/{parts}", k + 1)), path));
             }
         }
+        let mut clustered = Vec::with_capacity(inputs.len());
         for (part, articles) in inputs {
             let (assignments, report) = cluster_file(&articles, true, model)?;
             let base = baseline_labels(&articles)?;
-            for &key in &keys {
-                // Gold is read only now, after clustering has finished.
-                let gold = read_gold(&gold_path, key.field())?;
+            clustered.push((part, assignments, report.read, base));
+        }
+        for &key in &keys {
+            // Gold is read only now, after clustering has finished.
+            let gold = read_gold(&gold_path, key.field())?;
+            for (part, assignments, read, base) in &clustered {
                 let predicted: HashMap<String, String> = assignments
                     .iter()
                     .map(|(id, event, story)| {
@@ -155,9 +159,9 @@ pub fn run(data: &Path, parts: usize, quiet: bool, model: Option<&Path>) -> Resu
                     set: name.clone(),
                     key: key.field(),
                     part: part.clone(),
-                    articles: report.read,
+                    articles: *read,
                     scores: score(&predicted, &gold),
-                    baseline_f1: score(&base, &gold).bcubed.f1,
+                    baseline_f1: score(base, &gold).bcubed.f1,
                 });
             }
         }
