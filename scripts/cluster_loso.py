@@ -38,6 +38,7 @@ GRID = {
     "ambiguity_margin": [0.0, 0.03, 0.05, 0.08],
     "min_shared_keys": [1, 2, 3],
     "acronym_weight": [0.0, 0.5, 1.0, 2.0],
+    "merge_terms": [1, 2, 3, 4, 6, 8, 12],
 }
 
 

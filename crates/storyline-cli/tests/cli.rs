@@ -646,8 +646,8 @@ fn all_cluster_scores() -> serde_json::Value {
 
 /// Regression guards on clustering quality (not timed), all sets in one `eval cluster --all`
 /// run. Floors sit 0.01 to 0.02 under the figures measured when they were set (lexical
-/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.842
-/// with NMI 0.906, gvc 0.966); NMI 0.015 under. Every set, floor or not, must beat the
+/// default: ecbplus event 0.914, topic 0.875, uci 0.870, newswcl50 1.000, googlenews 0.851
+/// with NMI 0.912, gvc 0.966); NMI 0.012 under. Every set, floor or not, must beat the
 /// single-pass baseline scored beside it.
 #[test]
 fn clustering_quality_does_not_regress() {
@@ -658,7 +658,7 @@ fn clustering_quality_does_not_regress() {
         ("cluster/ecbplus-dev", "topic", 0.86, 0.0),
         ("cluster/uci-stream", "event", 0.854, 0.0),
         ("compare/newswcl50", "event", 0.98, 0.0),
-        ("cluster/googlenews-dev", "event", 0.825, 0.89),
+        ("cluster/googlenews-dev", "event", 0.835, 0.90),
     ];
     let rows = all["sets"].as_array().unwrap();
     for (set, key, f1_floor, nmi_floor) in floors {
@@ -681,6 +681,40 @@ fn clustering_quality_does_not_regress() {
             row["key"]
         );
     }
+}
+
+/// A merge check looks for partners through the checked event's few heaviest terms, not its
+/// dozen: on googlenews-dev's headlines the lighter terms reach into words a single member
+/// used, and merged neighbouring stories. Three terms leave fewer events there, purer and
+/// with more of each story together (B³ precision and recall both higher).
+#[test]
+fn merge_partners_are_found_through_an_events_heaviest_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = shared().join("data/cluster/googlenews-dev");
+    let scores = |config: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
+            .arg("--db")
+            .arg(dir.path().join("unused.db"))
+            .args(["--quiet", "--json", "eval", "cluster"])
+            .arg(set.join("articles.jsonl"))
+            .arg(set.join("gold.jsonl"))
+            .env("STORYLINE_CLUSTER_CONFIG", config)
+            .output()
+            .unwrap();
+        json_of(&out)["scores"].clone()
+    };
+    let (three, twelve) = (scores("{}"), scores(r#"{"merge_terms":12}"#));
+    let f = |s: &Value, field: &str| s["bcubed"][field].as_f64().unwrap();
+    assert!(
+        f(&three, "precision") > f(&twelve, "precision"),
+        "{three} vs {twelve}"
+    );
+    assert!(
+        f(&three, "recall") > f(&twelve, "recall"),
+        "{three} vs {twelve}"
+    );
+    assert!(three["nmi"].as_f64().unwrap() > twelve["nmi"].as_f64().unwrap());
+    assert!(three["predicted_clusters"].as_u64() < twelve["predicted_clusters"].as_u64());
 }
 
 /// `--parts 2` scores each half of a set clustered on its own, exactly as `eval cluster`

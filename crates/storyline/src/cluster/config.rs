@@ -78,6 +78,14 @@ pub struct ClusterConfig {
     pub merge_threshold: f32,
     /// Two live stories whose centroids come this close merge.
     pub story_merge_threshold: f32,
+    /// An event checked for a merge is compared only with live events holding one of its
+    /// this many heaviest terms (weight × IDF): two events of one story share what one of
+    /// them is about, and events that overlap only in lighter words are neighbouring
+    /// stories. A headline event's dozen heaviest terms reach well into words its members
+    /// use once, and looking candidates up through all twelve merged such neighbours
+    /// (googlenews-dev 0.842 -> 0.851, NMI 0.906 -> 0.912, better in each half and
+    /// quarter; full-article sets unchanged).
+    pub merge_terms: usize,
     /// Bonus for a story sharing the main people, places and organisations (cosine of
     /// entity mention counts): a story's events share participants more than words.
     /// Off by default: on ECB+ topics it linked same-kind stories (two shootings) as
@@ -165,6 +173,7 @@ impl Default for ClusterConfig {
             min_shared_keys: 2,
             merge_threshold: 0.45,
             story_merge_threshold: 0.45,
+            merge_terms: 3,
             story_entity_weight: 0.0,
             embedding_weight: 1.0,
             embedding_offset: 0.7,

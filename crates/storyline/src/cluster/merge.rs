@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::config::ClusterConfig;
-use super::index::{CANDIDATE_TERMS, MERGE_CANDIDATES};
+use super::index::MERGE_CANDIDATES;
 use super::score::{
     beats, cosine_dense, entity_overlap_maps, normalised, numbers_disjoint, spans_apart,
     weighted_overlap,
@@ -186,7 +186,9 @@ impl Level for Events {
     }
 
     fn candidates(c: &Clusterer, id: EventId) -> Vec<EventId> {
-        let terms = c.events[&id].centroid.top_terms(CANDIDATE_TERMS, &c.vocab);
+        let terms = c.events[&id]
+            .centroid
+            .top_terms(c.config.merge_terms, &c.vocab);
         c.index.merge_candidates(&terms, id)
     }
 
