@@ -628,20 +628,18 @@ fn cli_readers_during_an_ingest_see_whole_batches_and_no_errors() {
     }
 }
 
+/// `eval cluster --all` over `../shared/data` with `more` arguments, as JSON.
+fn all_cluster_scores_with(more: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared().join("data");
+    let mut args = vec!["--json", "eval", "cluster", "--all", data.to_str().unwrap()];
+    args.extend_from_slice(more);
+    json_of(&storyline(&dir.path().join("unused.db"), &args))
+}
+
 /// `eval cluster --all` over `../shared/data`, as JSON.
 fn all_cluster_scores() -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = storyline(
-        &dir.path().join("unused.db"),
-        &[
-            "--json",
-            "eval",
-            "cluster",
-            "--all",
-            shared().join("data").to_str().unwrap(),
-        ],
-    );
-    json_of(&out)
+    all_cluster_scores_with(&[])
 }
 
 /// Regression guards on clustering quality (not timed), all sets in one `eval cluster --all`
@@ -723,19 +721,7 @@ fn merge_partners_are_found_through_an_events_heaviest_terms() {
 fn parts_are_scored_as_streams_of_their_own() {
     let dir = tempfile::tempdir().unwrap();
     let data = shared().join("data");
-    let out = storyline(
-        &dir.path().join("unused.db"),
-        &[
-            "--json",
-            "eval",
-            "cluster",
-            "--all",
-            data.to_str().unwrap(),
-            "--parts",
-            "2",
-        ],
-    );
-    let parted = json_of(&out);
+    let parted = all_cluster_scores_with(&["--parts", "2"]);
     let whole = all_cluster_scores();
     // Scores are sums over hash maps: equal but for the last bits.
     let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-12;
