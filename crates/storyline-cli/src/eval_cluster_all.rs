@@ -82,6 +82,14 @@ fn cut(articles: &Path, parts: usize, dir: &Path) -> Result<Vec<PathBuf>> {
     let text = std::fs::read_to_string(articles)
         .with_context(|| format!("cannot read {}", articles.display()))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    // An empty part would be scored as a row of zeros.
+    if lines.len() < parts {
+        bail!(
+            "{}: {} articles cannot be cut into {parts} parts (--parts)",
+            articles.display(),
+            lines.len()
+        );
+    }
     let stem = articles
         .parent()
         .and_then(Path::file_name)
@@ -200,4 +208,25 @@ pub fn print(all: &AllScores) {
     println!(
         "baseline: single-pass TF-IDF, cosine ≥ 0.3, date order (scripts/baseline_singlepass.py)"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn parts_are_consecutive_and_none_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let articles = dir.path().join("articles.jsonl");
+        std::fs::write(&articles, "a\n\nb\nc\nd\ne\n").unwrap();
+        let parts = cut(&articles, 2, dir.path()).unwrap();
+        let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+        assert_eq!(read(&parts[0]), "a\nb\n");
+        assert_eq!(read(&parts[1]), "c\nd\ne\n");
+        let err = cut(&articles, 6, dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("5 articles cannot be cut into 6 parts"),
+            "{err}"
+        );
+    }
 }
