@@ -3,8 +3,9 @@
 
 For each setting of the grid below, one at a time, every value is scored on all rows of
 `storyline eval cluster --all DATA` (set through `STORYLINE_CLUSTER_CONFIG`). Then, for
-each row, the value with the highest mean B-cubed F1 over the *other* rows is chosen (ties
-to the default) and the row is scored with it. Prints, per row, its default score and the
+each row, the value with the highest mean B-cubed F1 over the rows of the *other* sets is
+chosen (ties to the default; a set's event and topic rows are left out together) and the
+row is scored with it. Prints, per row, its default score and the
 settings its other rows choose off their default that move its score, with its score then.
 `--json` prints every score instead.
 
@@ -39,6 +40,8 @@ GRID = {
     "min_shared_keys": [1, 2, 3],
     "acronym_weight": [0.0, 0.5, 1.0, 2.0],
     "merge_terms": [1, 2, 3, 4, 6, 8, 12],
+    "particulars_min_cosine": [0.0, 0.08, 0.1, 0.12, 0.13, 0.14, 0.15, 0.2, 0.25],
+    "particulars_penalty": [0.0, 0.3, 0.5, 0.8],
 }
 
 
@@ -71,7 +74,7 @@ def main():
         return
     print(f"{'row':34} {'default':>8}  chosen on the other rows: score then")
     for row in rows:
-        others = [r for r in rows if r != row]
+        others = [r for r in rows if r.split()[0] != row.split()[0]]
         moved = []
         for name, by_value in table.items():
             base = sum(default[r] for r in others) / len(others)

@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::index::{MAX_CANDIDATES, STORY_INDEX_TERMS};
 use super::merge::{Events, Stories, MERGE_ROUNDS};
+use super::particulars;
 use super::score::{beats, days_apart, weighted_overlap};
 use super::state::{prune_entities, EventSignals, EventState, StoryState};
 use super::vector::{self, ArticleVector, Centroid, StableMap, TermId};
@@ -85,6 +86,7 @@ impl Clusterer {
                 }
                 let mut signals = EventSignals {
                     names: Some(HashSet::default()),
+                    particulars: Some(HashMap::default()),
                     ..EventSignals::default()
                 };
                 signals.add(
@@ -94,6 +96,7 @@ impl Clusterer {
                     self.vocab.idf_level(),
                 );
                 signals.add_names(&names, &centroid);
+                signals.add_particulars(&features.particulars);
                 let event = EventState {
                     id,
                     story,
@@ -194,6 +197,7 @@ impl Clusterer {
         // Events over the threshold: (id, score before the protagonist penalty, after it,
         // or NEG_INFINITY when that fell under the threshold).
         let mut over_threshold: Vec<(EventId, f32, f32)> = Vec::new();
+        let judge_particulars = cfg.judges_particulars(vector.len());
         for (id, shared) in candidates {
             let Some(e) = self.events.get(&id) else {
                 continue;
@@ -224,6 +228,13 @@ impl Clusterer {
                 one_sided,
             ) {
                 score *= cfg.protagonist_penalty;
+                if score < threshold {
+                    over_threshold.push((id, raw, f32::NEG_INFINITY));
+                    continue;
+                }
+            }
+            if judge_particulars && particulars::differ(cfg, &f.particulars, e) {
+                score *= cfg.particulars_penalty;
                 if score < threshold {
                     over_threshold.push((id, raw, f32::NEG_INFINITY));
                     continue;
@@ -303,6 +314,7 @@ impl Clusterer {
         e.signals
             .add((&f.years, &f.series), f.embedding.as_deref(), norm, level);
         e.signals.add_names(names, &e.centroid);
+        e.signals.add_particulars(&f.particulars);
         e.n_articles += 1;
         if let Some(t) = time {
             e.first_time = Some(e.first_time.map_or(t, |x| x.min(t)));

@@ -14,7 +14,8 @@
 //! [`ArticleFeatures`] without changing the flow.
 //!
 //! Modules: `config` (settings), `state` (live events and stories), `index` (candidate
-//! lookups), `score` (similarity), `assign` (placing an article), `merge` (one merge for
+//! lookups), `score` (similarity), `particulars` (names and figures a report gives),
+//! `assign` (placing an article), `merge` (one merge for
 //! events and stories), `retire` (what leaves memory), `changes` (change tracking) and
 //! `snapshot` (the contract with the store).
 
@@ -25,6 +26,7 @@ pub(crate) mod compare;
 mod config;
 mod index;
 mod merge;
+mod particulars;
 mod retire;
 mod score;
 mod snapshot;
@@ -37,6 +39,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 
 pub use config::{ClusterConfig, REFERENCE_TERMS};
+pub use particulars::particulars;
 pub use snapshot::{ChangeSet, EventSnapshot, Snapshot, StorySnapshot};
 pub use state::EventSignals;
 pub use vector::{
@@ -69,6 +72,11 @@ pub struct ArticleFeatures {
     /// series report two occurrences, however alike their words.
     #[serde(default)]
     pub series: Vec<u32>,
+    /// Keys of its particulars, distinct and sorted: the content words of the names in
+    /// `entities` and the figures it gives (see [`particulars`] and
+    /// [`ClusterConfig::particulars_min_cosine`]).
+    #[serde(default)]
+    pub particulars: Vec<u64>,
     /// Keys ([`vector::term_key`]) of the stemmed terms of the people it names, without
     /// titles or words that head organisation and place names (distinct; see
     /// `extract::protagonist_words`): the terms that can be its protagonist. Keys, hashed in

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
+use super::particulars;
 use super::vector::{Centroid, TermId};
 use crate::core::{EventId, StoryId};
 
@@ -50,6 +51,11 @@ pub struct EventSignals {
     /// is one: with every name ever said, written with the event after each batch, ingest
     /// ran 10% slower at 100k articles.
     pub names: Option<HashSet<TermId>>,
+    /// Members giving each particular (see
+    /// [`ArticleFeatures::particulars`](super::ArticleFeatures::particulars)), the most
+    /// given kept (see [`particulars::prune`]). None for an event stored before they were
+    /// kept: judged on the members it has had since, it would turn its own reports away.
+    pub particulars: Option<HashMap<u64, u32>>,
 }
 
 impl EventSignals {
@@ -94,6 +100,16 @@ impl EventSignals {
         for (&k, &n) in &other.series {
             *self.series.entry(k).or_default() += n;
         }
+        match (&mut self.particulars, &other.particulars) {
+            (Some(ours), Some(theirs)) => {
+                for (&k, &n) in theirs {
+                    *ours.entry(k).or_default() += n;
+                }
+                particulars::prune(ours);
+            }
+            // One side's particulars are unknown: so are the merged event's.
+            _ => self.particulars = None,
+        }
         match (&mut self.names, &other.names) {
             (Some(ours), Some(theirs)) => ours.extend(theirs),
             // One side's names are unknown: so are the merged event's.
@@ -101,6 +117,16 @@ impl EventSignals {
         }
         if let Some(v) = &other.embedding {
             self.add((&[], &[]), Some(v), 0.0, level);
+        }
+    }
+
+    /// Notes the particulars a member gives.
+    pub(super) fn add_particulars(&mut self, keys: &[u64]) {
+        if let Some(ours) = &mut self.particulars {
+            for &k in keys {
+                *ours.entry(k).or_default() += 1;
+            }
+            particulars::prune(ours);
         }
     }
 

@@ -576,3 +576,53 @@ fn a_name_spelled_out_joins_the_headlines_that_abbreviate_it() {
     assert!(spelled_out_name_joins_its_acronym(1.0));
     assert!(!spelled_out_name_joins_its_acronym(0.0));
 }
+
+/// A full report (60 distinct words) of a raid: 20 words every raid report uses, each
+/// twice, then 40 words of its own, naming `entities` and giving `figures`.
+fn raid_report(own: &str, entities: &[&str], figures: &[&str]) -> ArticleFeatures {
+    let shared = (0..40).map(|i| format!("raid{}", i % 20));
+    let own = (0..40).map(|i| format!("{own}{i}"));
+    let words: Vec<String> = shared.chain(own).collect();
+    let names: Vec<String> = entities.iter().map(|s| s.to_string()).collect();
+    let figures: Vec<String> = figures.iter().map(|s| s.to_string()).collect();
+    ArticleFeatures {
+        particulars: particulars(&names, &figures),
+        ..features(&words.join(" "), entities, None)
+    }
+}
+
+#[test]
+fn a_report_naming_none_of_an_events_particulars_starts_its_own() {
+    let first = || {
+        raid_report(
+            "alpha",
+            &["marlow harbour", "captain elsa brandt", "north shoal"],
+            &["23", "140", "6"],
+        )
+    };
+    // The same kind of raid elsewhere: a third of its words shared, none of its names or
+    // figures.
+    let other = raid_report(
+        "beta",
+        &["kestrel bay", "admiral tomas lind", "south reef"],
+        &["31", "900", "4"],
+    );
+    // Another report of the first raid, in words of its own but naming its particulars.
+    let same = raid_report(
+        "gamma",
+        &["marlow harbour", "captain elsa brandt", "north shoal"],
+        &["23", "140"],
+    );
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let a = c.assign(&first());
+    assert!(c.assign(&other).new_event, "another raid joined the first");
+    assert_eq!(c.assign(&same).event, a.event);
+
+    // Without the rule the words alone put the other raid with the first.
+    let mut c = Clusterer::new(ClusterConfig {
+        particulars_min_cosine: 0.0,
+        ..ClusterConfig::default()
+    });
+    let a = c.assign(&first());
+    assert_eq!(c.assign(&other).event, a.event, "the case needs the rule");
+}

@@ -524,6 +524,46 @@ pub fn years(text: &str) -> Vec<i32> {
     out
 }
 
+/// Distinct figures a text gives: numbers standing alone ("23 pirates", "magnitude 5.6",
+/// "$1,100", "7-year-old"), as written without thousands separators. Not years (see
+/// [`years`]), and not a number run into letters ("1st", "10am", "F16"). Two reports of one
+/// occurrence give the same counts, ages and sums; two occurrences of one kind seldom do.
+pub fn figures(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        // Digits, and a '.' or ',' between digits.
+        while i < bytes.len()
+            && (bytes[i].is_ascii_digit()
+                || (matches!(bytes[i], b'.' | b',')
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        if bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let figure = text[start..i].replace(',', "");
+        let year = figure.len() == 4
+            && figure
+                .parse::<i32>()
+                .is_ok_and(|y| (1900..=2099).contains(&y));
+        if !year {
+            out.push(figure);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// A 64-bit fingerprint of a text's words (FNV-1a), stable across runs and platforms:
 /// the same words in the same order give the same value whatever the spacing or case.
 pub fn fingerprint(text: &str) -> u64 {
@@ -629,6 +669,20 @@ mod tests {
 
     fn words_of(s: &str) -> Vec<String> {
         super::words(s).collect()
+    }
+
+    #[test]
+    fn figures_are_numbers_standing_alone_without_years() {
+        assert_eq!(
+            figures("In 2008 the navy held 23 pirates, a 7-year-old and $1,100; a 5.6 quake."),
+            vec!["1100", "23", "5.6", "7"]
+        );
+        // Run into letters: ordinals, times, model names. A sentence's full stop is not a
+        // decimal point.
+        assert_eq!(figures("The 1st at 10am in an F16, then 3."), vec!["3"]);
+        assert!(figures("no figures here").is_empty());
+        // Bytes after a multi-byte character are still read as they are.
+        assert_eq!(figures("€40 and ‘12’"), vec!["12", "40"]);
     }
 
     #[test]

@@ -277,6 +277,7 @@ pub(super) fn analyze(
     );
     // Found once: finding where the lead ends counts its characters.
     let lead_text = lead(&article.text);
+    let particulars = crate::cluster::particulars(&entities, &normalize::figures(&article.text));
     let features = ArticleFeatures {
         terms: terms.finish(),
         entities,
@@ -284,6 +285,7 @@ pub(super) fn analyze(
         happened: happened(article, lead_text),
         years: normalize::years(lead_text),
         series: crate::extract::series_numbers(lead_text),
+        particulars,
         name_keys,
         acronyms,
         ..ArticleFeatures::default()

@@ -285,6 +285,8 @@ mod tests {
             norm_sum: floats[1],
             norm_level: floats[2],
             embedding: Some(floats.clone()),
+            // Keys over 2^53 too: JSON numbers would lose them, map keys are strings.
+            particulars: Some([(u64::MAX - 1, 3), (7, 1)].into_iter().collect()),
             ..Default::default()
         };
         let e = EventSnapshot {
