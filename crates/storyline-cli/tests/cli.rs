@@ -35,6 +35,19 @@ fn storyline(db: &Path, args: &[&str]) -> Output {
         .expect("run storyline")
 }
 
+/// `storyline --db DB --quiet ARGS… FILES…` with `STORYLINE_CLUSTER_CONFIG` set to `config`.
+fn storyline_configured(db: &Path, config: &str, args: &[&str], files: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_storyline"))
+        .arg("--db")
+        .arg(db)
+        .arg("--quiet")
+        .args(args)
+        .args(files)
+        .env("STORYLINE_CLUSTER_CONFIG", config)
+        .output()
+        .expect("run storyline")
+}
+
 fn json_of(out: &Output) -> Value {
     assert!(
         out.status.code() == Some(0) || out.status.code() == Some(3),
@@ -702,14 +715,9 @@ fn reports_of_two_incidents_do_not_share_an_event_on_their_particulars() {
         })
         .collect();
     let mixed_events = |config: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
-            .arg("--db")
-            .arg(dir.path().join(format!("{}.db", config.len())))
-            .args(["--quiet", "--json", "cluster"])
-            .arg(set.join("articles.jsonl"))
-            .env("STORYLINE_CLUSTER_CONFIG", config)
-            .output()
-            .expect("run storyline");
+        let db = dir.path().join(format!("{}.db", config.len()));
+        let articles = set.join("articles.jsonl");
+        let out = storyline_configured(&db, config, &["--json", "cluster"], &[&articles]);
         assert!(
             out.status.success(),
             "{}",
@@ -740,15 +748,12 @@ fn merge_partners_are_found_through_an_events_heaviest_terms() {
     let dir = tempfile::tempdir().unwrap();
     let set = shared().join("data/cluster/googlenews-dev");
     let scores = |config: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_storyline"))
-            .arg("--db")
-            .arg(dir.path().join("unused.db"))
-            .args(["--quiet", "--json", "eval", "cluster"])
-            .arg(set.join("articles.jsonl"))
-            .arg(set.join("gold.jsonl"))
-            .env("STORYLINE_CLUSTER_CONFIG", config)
-            .output()
-            .unwrap();
+        let out = storyline_configured(
+            &dir.path().join("unused.db"),
+            config,
+            &["--json", "eval", "cluster"],
+            &[&set.join("articles.jsonl"), &set.join("gold.jsonl")],
+        );
         json_of(&out)["scores"].clone()
     };
     let (three, twelve) = (scores("{}"), scores(r#"{"merge_terms":12}"#));
