@@ -625,4 +625,15 @@ fn a_report_naming_none_of_an_events_particulars_starts_its_own() {
     });
     let a = c.assign(&first());
     assert_eq!(c.assign(&other).event, a.event, "the case needs the rule");
+
+    // An event stored before particulars were kept is not held to them, nor to those of
+    // the members it takes after: they are not all it has.
+    let mut c = Clusterer::new(ClusterConfig::default());
+    let a = c.assign(&first());
+    if let Some(e) = c.events.get_mut(&a.event) {
+        e.signals.particulars = None;
+    }
+    assert_eq!(c.assign(&same).event, a.event);
+    assert_eq!(c.events[&a.event].signals.particulars, None);
+    assert_eq!(c.assign(&other).event, a.event);
 }
