@@ -14,7 +14,7 @@ const MIN_PARTICULARS: usize = 5;
 /// An event keeps the members' counts of its `MAX_EVENT_PARTICULARS` most given
 /// particulars once it has twice as many: the cosine is carried by what several members
 /// give, and the map is written with the event.
-pub(super) const MAX_EVENT_PARTICULARS: usize = 64;
+const MAX_EVENT_PARTICULARS: usize = 64;
 
 /// The particulars of a text naming `names` (canonical entity names) and giving `figures`,
 /// as distinct sorted keys: the content words of the names, and the figures.
@@ -65,7 +65,7 @@ pub(super) fn prune(event: &mut HashMap<u64, u32>) {
     event.extend(items);
 }
 
-/// A particular's key: the [`fingerprint_of`] its text (stable across runs, builds and
+/// A particular's key: the [`fingerprint_of`] of its text (stable across runs, builds and
 /// platforms, since an event's keys are written with it and read back by later runs). A
 /// figure's is that of "#" and the figure, which no name's word can have: "47" of "AK-47"
 /// is a figure, not the name's.
